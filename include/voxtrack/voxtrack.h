@@ -1,0 +1,18 @@
+/*
+ * voxtrack/voxtrack.h - the whole public API of libvoxtrack.
+ */
+#ifndef VOXTRACK_H
+#define VOXTRACK_H
+
+#include "voxtrack/camera.h"
+#include "voxtrack/dda.h"
+#include "voxtrack/dotscene.h"
+#include "voxtrack/export.h"
+#include "voxtrack/grid.h"
+#include "voxtrack/image.h"
+#include "voxtrack/math3d.h"
+#include "voxtrack/motion.h"
+#include "voxtrack/project.h"
+#include "voxtrack/status.h"
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int vt__placeholder_grid;
