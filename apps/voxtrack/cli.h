@@ -1,0 +1,153 @@
+/*
+ * apps/voxtrack/cli.h - what the subcommands of the voxtrack CLI share.
+ *
+ * Option parsing from a table (long options only, "--flag VALUE" or
+ * "--flag=VALUE"), value parsers whose errors name the flag and the value,
+ * the error printer ("voxtrack CMD: message" on stderr), a progress line for
+ * terminals, JSON string output, and the projection job that both `project`
+ * and `demo` run. The CLI is a client of the public API only.
+ *
+ * Exit status of every command: 0 success, 1 runtime failure, 2 bad command
+ * line (unknown command or option, missing or malformed argument).
+ */
+#ifndef VOXTRACK_CLI_H
+#define VOXTRACK_CLI_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <voxtrack/voxtrack.h>
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* "voxtrack CMD: message\n" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A usage error: the message, then "Try 'voxtrack CMD --help'." on stderr. */
+void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A library failure: vt_last_error() when set, vt_strerror(s) otherwise. */
+void cli_lib_error(const char *cmd, vt_status s);
+
+/* ---- values ------------------------------------------------------------ */
+
+/*
+ * Parse a whole string as a number or as "X,Y,Z". On failure print
+ * "voxtrack CMD: FLAG: 'VALUE' is not ..." and return false.
+ */
+bool cli_parse_int(const char *cmd, const char *flag, const char *value, int *out);
+bool cli_parse_u64(const char *cmd, const char *flag, const char *value, uint64_t *out);
+bool cli_parse_double(const char *cmd, const char *flag, const char *value, double *out);
+bool cli_parse_vec3(const char *cmd, const char *flag, const char *value, vt_vec3 *out);
+
+/* ---- options ----------------------------------------------------------- */
+
+typedef enum cli_kind {
+    CLI_BOOL,   /* a switch: sets *(bool *)target */
+    CLI_INT,    /* int */
+    CLI_U64,    /* uint64_t */
+    CLI_DOUBLE, /* double (finite) */
+    CLI_VEC3,   /* vt_vec3 from "X,Y,Z" */
+    CLI_STRING  /* const char * (points into argv) */
+} cli_kind;
+
+typedef struct cli_option {
+    const char *name; /* with the dashes: "--grid-size" */
+    cli_kind kind;
+    void *target;
+} cli_option;
+
+typedef struct cli_args {
+    const char *positional[8];
+    int count;
+    bool help;
+} cli_args;
+
+/*
+ * Parses argv[1..argc) (argv[0] is the command name) against the table.
+ * "--help"/"-h" set args->help; "--" ends the options. Returns CLI_EXIT_OK,
+ * or CLI_EXIT_USAGE after printing what was wrong and the --help hint.
+ */
+int cli_parse_args(const char *cmd, int argc, char **argv, const cli_option *opts, size_t nopts,
+                   int max_positional, cli_args *args);
+
+/* ---- progress ---------------------------------------------------------- */
+
+/*
+ * A one-line progress display on stderr: "\r" + text, only when stderr is a
+ * terminal and the command is not --quiet, at most ~10 updates a second.
+ * Updates may come from any thread: one that finds another mid-update skips.
+ */
+typedef struct cli_progress {
+    bool enabled;
+    atomic_flag busy;
+    double last;   /* monotonic seconds of the last update shown */
+    int shown_len; /* characters on the line now */
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, bool quiet);
+void cli_progress_update(cli_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears the line (no-op when nothing was shown). */
+void cli_progress_end(cli_progress *p);
+
+/* Monotonic clock, seconds. */
+double cli_now(void);
+
+/* ---- files ------------------------------------------------------------- */
+
+/*
+ * Checks that `path` can be created: its folder exists, is a folder and is
+ * writable, and `path` itself is not a folder. `what` names the file in the
+ * message ("output", "MIP prefix"). Prints the error and returns false.
+ */
+bool cli_check_output_path(const char *cmd, const char *what, const char *path);
+
+/* Writes `s` as a JSON string literal (quoted, escaped). */
+void cli_json_string(FILE *f, const char *s);
+
+/* ---- the projection job shared by `project` and `demo` ----------------- */
+
+typedef struct cli_project_job {
+    const char *cmd;           /* for messages and the progress line */
+    const char *metadata_path; /* metadata.json */
+    const char *image_dir;
+    const char *out_path;      /* voxel_grid.bin */
+    const char *mip_prefix;    /* NULL: no MIP images */
+    vt_grid_opts grid;
+    vt_project_opts opts;      /* progress/progress_user are set by the job */
+    bool quiet;                /* no progress line */
+} cli_project_job;
+
+typedef struct cli_project_result {
+    vt_project_stats stats;
+    vt_grid_opts grid;
+    bool has_max;         /* some voxel got votes */
+    int ix, iy, iz;       /* the brightest voxel */
+    vt_vec3 max_center;   /* its centre, world metres */
+    double max_value;     /* its votes / VT_VOTE_ONE */
+} cli_project_result;
+
+/*
+ * Loads the metadata, checks the output paths, casts every frame pair into
+ * a new grid, saves it (and the MIP images) and finds the brightest voxel.
+ * Prints any error; returns CLI_EXIT_OK or CLI_EXIT_FAIL. Frees everything.
+ */
+int cli_project_execute(const cli_project_job *job, cli_project_result *res);
+
+/* The result as aligned "name  value" lines on stdout. */
+void cli_project_print_text(const cli_project_result *res);
+
+/* The result as JSON members ("cameras": 4, ...) without braces, on stdout. */
+void cli_project_print_json_members(const cli_project_result *res);
+
+/* ---- commands ---------------------------------------------------------- */
+
+int cmd_project(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif
