@@ -1,0 +1,42 @@
+/*
+ * src/voxel/grid_internal.h - the layout of vt_grid, shared by grid.c and
+ * grid_io.c only.
+ */
+#ifndef VOXTRACK_GRID_INTERNAL_H
+#define VOXTRACK_GRID_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/grid.h"
+
+#define VT__BRICK_VOXELS (VT_GRID_BRICK * VT_GRID_BRICK * VT_GRID_BRICK)
+#define VT__BRICK_BYTES (VT__BRICK_VOXELS * sizeof(uint64_t))
+
+struct vt_grid {
+    vt_grid_opts o;
+    vt_vec3 lo;         /* minimum corner */
+    int bx, by, bz;     /* bricks per axis */
+    uint64_t **dir;     /* bx*by*bz brick pointers, NULL = all zero */
+    size_t bricks;      /* allocated bricks */
+    uint64_t **slabs;   /* the allocations bricks are cut from */
+    size_t nslabs, slab_cap;
+    int slab_used;      /* bricks used in the last slab */
+};
+
+static inline size_t vt__grid_brick_index(const vt_grid *g, int ix, int iy, int iz)
+{
+    return ((size_t)(ix >> VT_GRID_BRICK_LOG2) * g->by + (size_t)(iy >> VT_GRID_BRICK_LOG2)) * g->bz +
+           (size_t)(iz >> VT_GRID_BRICK_LOG2);
+}
+
+static inline int vt__grid_local_index(int ix, int iy, int iz)
+{
+    const int m = VT_GRID_BRICK - 1;
+    return (((ix & m) << VT_GRID_BRICK_LOG2 | (iy & m)) << VT_GRID_BRICK_LOG2) | (iz & m);
+}
+
+/* Allocates (zeroed) brick b and enters it in the directory. NULL when out of memory. */
+uint64_t *vt__grid_alloc_brick(vt_grid *g, size_t b);
+
+#endif
