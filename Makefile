@@ -1,0 +1,73 @@
+# Convenience targets around CMake + Ninja + CTest. CMake is the build
+# system; this file only strings the usual steps together.
+#
+#   make demo      install deps, build (Release), run `voxtrack demo`
+#   make test      install deps, build, run the tests; then again under ASan+UBSan
+#   make build     configure and build (Release) in build/
+#   make bench     build and run every benchmark program
+#   make format    clang-format -i over the C sources
+#   make clean     remove the build folders
+#
+# CTEST_ARGS passes options to ctest, e.g. `make test CTEST_ARGS="-L cli"`.
+
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+CTEST_ARGS  ?=
+CTEST_JOBS  ?= 2
+
+CMAKE       ?= cmake
+CTEST       ?= ctest
+CLANG_FORMAT ?= clang-format
+
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+C_SOURCE_DIRS = apps bench include src tests
+
+.PHONY: all deps configure build demo test test-release test-asan bench format clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+configure:
+	$(CMAKE) -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	$(CMAKE) --build $(BUILD_DIR)
+
+demo: deps
+	$(MAKE) --no-print-directory build
+	$(BUILD_DIR)/voxtrack demo
+
+test: deps
+	$(MAKE) --no-print-directory test-release
+	$(MAKE) --no-print-directory test-asan
+
+test-release: build
+	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS) $(CTEST_ARGS)
+
+test-asan:
+	$(CMAKE) -S . -B $(ASAN_DIR) -G Ninja -DVT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+		-DVT_BUILD_BENCH=OFF
+	$(CMAKE) --build $(ASAN_DIR)
+	$(ASAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j$(CTEST_JOBS) $(CTEST_ARGS)
+
+bench:
+	$(CMAKE) -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DVT_BUILD_BENCH=ON
+	$(CMAKE) --build $(BUILD_DIR)
+	@set -e; found=0; \
+	for b in $(BUILD_DIR)/bench/bench_*; do \
+		[ -f "$$b" ] && [ -x "$$b" ] || continue; \
+		found=1; echo "== $$b"; "$$b"; \
+	done; \
+	[ $$found = 1 ] || echo "no benchmark programs in $(BUILD_DIR)/bench"
+
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null 2>&1 || \
+		{ echo "make format: $(CLANG_FORMAT) not found (apt-get install clang-format)" >&2; exit 1; }
+	find $(C_SOURCE_DIRS) -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) \
+		-print0 | xargs -0 -r $(CLANG_FORMAT) -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
