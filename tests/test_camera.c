@@ -18,43 +18,10 @@
 #include <cmocka.h>
 
 #include "voxtrack/camera.h"
+#include "vt_test.h"
 
 #define N_CAMERAS 50
 #define N_POINTS 200
-
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            print_error("%s = %.17g, expected %.17g (tolerance %g)\n", #a, a_, b_, (double)(tol)); \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
-
-/* xorshift64*: a small deterministic generator, the same on every platform. */
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static double uniform01(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * uniform01();
-}
-
-static vt_quat random_rotation(void)
-{
-    double u1 = uniform01(), u2 = uniform01(), u3 = uniform01();
-    double a = sqrt(1.0 - u1), b = sqrt(u1);
-    vt_quat q = {a * sin(2 * VT_PI * u2), a * cos(2 * VT_PI * u2), b * sin(2 * VT_PI * u3),
-                 b * cos(2 * VT_PI * u3)};
-    return q;
-}
 
 /*
  * The radial model r (1 + k1 r^2 + k2 r^4 + k3 r^6) grows only up to a point
@@ -86,26 +53,27 @@ static vt_camera random_camera(bool distorted)
 {
     vt_camera cam;
     memset(&cam, 0, sizeof cam);
-    cam.width = (int)uniform(320, 4000);
-    cam.height = (int)(cam.width * uniform(0.5, 0.8));
-    cam.fx = 0.5 * cam.width / uniform(0.3, 0.7);
-    cam.fy = cam.fx * uniform(0.98, 1.02);
-    cam.cx = 0.5 * cam.width + uniform(-20, 20);
-    cam.cy = 0.5 * cam.height + uniform(-20, 20);
+    cam.width = (int)vt_test_uniform(320, 4000);
+    cam.height = (int)(cam.width * vt_test_uniform(0.5, 0.8));
+    cam.fx = 0.5 * cam.width / vt_test_uniform(0.3, 0.7);
+    cam.fy = cam.fx * vt_test_uniform(0.98, 1.02);
+    cam.cx = 0.5 * cam.width + vt_test_uniform(-20, 20);
+    cam.cy = 0.5 * cam.height + vt_test_uniform(-20, 20);
     if (distorted) {
-        cam.dist[0] = uniform(-0.3, 0.3);
-        cam.dist[1] = uniform(-0.05, 0.05);
-        cam.dist[2] = uniform(-1e-3, 1e-3);
-        cam.dist[3] = uniform(-1e-3, 1e-3);
-        cam.dist[4] = uniform(-0.01, 0.01);
+        cam.dist[0] = vt_test_uniform(-0.3, 0.3);
+        cam.dist[1] = vt_test_uniform(-0.05, 0.05);
+        cam.dist[2] = vt_test_uniform(-1e-3, 1e-3);
+        cam.dist[3] = vt_test_uniform(-1e-3, 1e-3);
+        cam.dist[4] = vt_test_uniform(-0.01, 0.01);
     }
     /* Calibrated lenses map the whole image: zoom in until the corners are well inside. */
     while (corner_radius(&cam) > 0.9 * max_distorted_radius(cam.dist)) {
         cam.fx *= 1.1;
         cam.fy *= 1.1;
     }
-    cam.position = vt_v3(uniform(-1000, 1000), uniform(-1000, 1000), uniform(0, 300));
-    cam.q = random_rotation();
+    cam.position =
+        vt_v3(vt_test_uniform(-1000, 1000), vt_test_uniform(-1000, 1000), vt_test_uniform(0, 300));
+    cam.q = vt_test_random_rotation();
     assert_int_equal(vt_camera_init(&cam), VT_OK);
     return cam;
 }
@@ -113,9 +81,10 @@ static vt_camera random_camera(bool distorted)
 /* A world point the camera sees: a random pixel, pushed out to a random depth. */
 static vt_vec3 random_visible_point(const vt_camera *cam)
 {
-    double x = uniform(-0.5, cam->width - 0.5), y = uniform(-0.5, cam->height - 0.5);
+    double x = vt_test_uniform(-0.5, cam->width - 0.5),
+           y = vt_test_uniform(-0.5, cam->height - 0.5);
     double xn = (x - cam->cx) / cam->fx, yn = (y - cam->cy) / cam->fy;
-    double depth = uniform(1.0, 5000.0);
+    double depth = vt_test_uniform(1.0, 5000.0);
     vt_vec3 c = vt_v3(xn * depth, yn * depth, depth);
     return vt_v3_add(cam->position, vt_m3_mul_v3(cam->r, c));
 }
@@ -150,10 +119,11 @@ static void pixel_to_ray_to_pixel_returns_the_pixel(void **state)
     for (int c = 0; c < N_CAMERAS; c++) {
         vt_camera cam = random_camera(true);
         for (int i = 0; i < N_POINTS; i++) {
-            double u = uniform(-0.5, cam.width - 0.5), v = uniform(-0.5, cam.height - 0.5), u2, v2;
+            double u = vt_test_uniform(-0.5, cam.width - 0.5),
+                   v = vt_test_uniform(-0.5, cam.height - 0.5), u2, v2;
             vt_vec3 origin, dir;
             assert_true(vt_camera_pixel_to_ray(&cam, u, v, &origin, &dir));
-            vt_vec3 p = vt_v3_add(origin, vt_v3_scale(dir, uniform(1.0, 5000.0)));
+            vt_vec3 p = vt_v3_add(origin, vt_v3_scale(dir, vt_test_uniform(1.0, 5000.0)));
             assert_true(vt_camera_world_to_pixel(&cam, p, &u2, &v2));
             assert_near(u2, u, 1e-7);
             assert_near(v2, v, 1e-7);
@@ -168,7 +138,8 @@ static void undistort_inverts_distort(void **state)
         vt_camera cam = random_camera(true);
         double xmax = 0.5 * cam.width / cam.fx, ymax = 0.5 * cam.height / cam.fy;
         for (int i = 0; i < N_POINTS; i++) {
-            double x = uniform(-xmax, xmax), y = uniform(-ymax, ymax), xd, yd, xu, yu;
+            double x = vt_test_uniform(-xmax, xmax), y = vt_test_uniform(-ymax, ymax), xd, yd, xu,
+                   yu;
             vt_camera_distort(&cam, x, y, &xd, &yd);
             assert_true(vt_camera_undistort(&cam, xd, yd, &xu, &yu));
             assert_near(xu, x, 1e-11);
@@ -356,19 +327,43 @@ static vt_mat3 original_rotation(double yaw_deg, double pitch_deg, double roll_d
     return vt_m3_mul(vt_m3_mul(rz, ry), rx);
 }
 
-/* The original's ray: normalize(R * normalize(u - W/2, -(v - H/2), -f)). */
-static vt_vec3 original_ray(int w, int h, double fov_deg, vt_mat3 r, double u, double v)
+/* A random camera of the original's kind, with the original's rotation beside it. */
+typedef struct ypr_case {
+    int w, h;
+    double fov;
+    vt_mat3 r;
+    vt_camera cam;
+} ypr_case;
+
+static ypr_case random_ypr_case(double fov_lo, double fov_hi)
 {
-    double f = (w * 0.5) / tan(fov_deg * VT_PI / 180 * 0.5);
-    vt_vec3 cam = vt_v3_normalize(vt_v3(u - 0.5 * w, -(v - 0.5 * h), -f));
-    return vt_v3_normalize(vt_m3_mul_v3(r, cam));
+    ypr_case k;
+    k.w = (int)vt_test_uniform(64, 4000);
+    k.h = (int)vt_test_uniform(64, 3000);
+    k.fov = vt_test_uniform(fov_lo, fov_hi);
+    double yaw = vt_test_uniform(-180, 180), pitch = vt_test_uniform(-180, 180);
+    double roll = vt_test_uniform(-180, 180);
+    vt_vec3 pos =
+        vt_v3(vt_test_uniform(-500, 500), vt_test_uniform(-500, 500), vt_test_uniform(0, 100));
+    assert_int_equal(vt_camera_from_ypr(k.w, k.h, k.fov, yaw, pitch, roll, pos, &k.cam), VT_OK);
+    k.r = original_rotation(yaw, pitch, roll);
+    return k;
+}
+
+/* The original's ray: normalize(R * normalize(u - W/2, -(v - H/2), -f)). */
+static vt_vec3 original_ray(const ypr_case *k, double u, double v)
+{
+    double f = (k->w * 0.5) / tan(k->fov * VT_PI / 180 * 0.5);
+    vt_vec3 cam = vt_v3_normalize(vt_v3(u - 0.5 * k->w, -(v - 0.5 * k->h), -f));
+    return vt_v3_normalize(vt_m3_mul_v3(k->r, cam));
 }
 
 static void ypr_matrix_is_the_originals(void **state)
 {
     (void)state;
     for (int i = 0; i < N_POINTS; i++) {
-        double yaw = uniform(-360, 360), pitch = uniform(-180, 180), roll = uniform(-180, 180);
+        double yaw = vt_test_uniform(-360, 360), pitch = vt_test_uniform(-180, 180),
+               roll = vt_test_uniform(-180, 180);
         vt_mat3 a = vt_ypr_matrix(yaw, pitch, roll), b = original_rotation(yaw, pitch, roll);
         for (int r = 0; r < 3; r++)
             for (int c = 0; c < 3; c++)
@@ -380,22 +375,16 @@ static void from_ypr_casts_the_originals_rays(void **state)
 {
     (void)state;
     for (int c = 0; c < N_CAMERAS; c++) {
-        int w = (int)uniform(64, 4000), h = (int)uniform(64, 3000);
-        double fov = uniform(1, 170);
-        double yaw = uniform(-180, 180), pitch = uniform(-180, 180), roll = uniform(-180, 180);
-        vt_vec3 pos = vt_v3(uniform(-500, 500), uniform(-500, 500), uniform(0, 100));
-        vt_camera cam;
-        assert_int_equal(vt_camera_from_ypr(w, h, fov, yaw, pitch, roll, pos, &cam), VT_OK);
-        vt_mat3 r = original_rotation(yaw, pitch, roll);
+        ypr_case k = random_ypr_case(1, 170);
         for (int i = 0; i < N_POINTS; i++) {
             /* Whole pixels, as the original casts them, and fractional ones. */
-            double u = i % 2 ? floor(uniform(0, w)) : uniform(-0.5, w - 0.5);
-            double v = i % 2 ? floor(uniform(0, h)) : uniform(-0.5, h - 0.5);
-            vt_vec3 origin, dir, want = original_ray(w, h, fov, r, u, v);
-            assert_true(vt_camera_pixel_to_ray(&cam, u, v, &origin, &dir));
-            assert_near(origin.x, pos.x, 0.0);
-            assert_near(origin.y, pos.y, 0.0);
-            assert_near(origin.z, pos.z, 0.0);
+            double u = i % 2 ? floor(vt_test_uniform(0, k.w)) : vt_test_uniform(-0.5, k.w - 0.5);
+            double v = i % 2 ? floor(vt_test_uniform(0, k.h)) : vt_test_uniform(-0.5, k.h - 0.5);
+            vt_vec3 origin, dir, want = original_ray(&k, u, v);
+            assert_true(vt_camera_pixel_to_ray(&k.cam, u, v, &origin, &dir));
+            assert_near(origin.x, k.cam.position.x, 0.0);
+            assert_near(origin.y, k.cam.position.y, 0.0);
+            assert_near(origin.z, k.cam.position.z, 0.0);
             assert_near(dir.x, want.x, 1e-12);
             assert_near(dir.y, want.y, 1e-12);
             assert_near(dir.z, want.z, 1e-12);
@@ -407,17 +396,11 @@ static void from_ypr_projects_the_originals_rays_back_to_their_pixels(void **sta
 {
     (void)state;
     for (int c = 0; c < N_CAMERAS; c++) {
-        int w = (int)uniform(64, 4000), h = (int)uniform(64, 3000);
-        double fov = uniform(10, 120);
-        double yaw = uniform(-180, 180), pitch = uniform(-180, 180), roll = uniform(-180, 180);
-        vt_camera cam;
-        assert_int_equal(vt_camera_from_ypr(w, h, fov, yaw, pitch, roll, vt_v3(0, 0, 0), &cam),
-                         VT_OK);
-        vt_mat3 r = original_rotation(yaw, pitch, roll);
+        ypr_case k = random_ypr_case(10, 120);
         for (int i = 0; i < N_POINTS; i++) {
-            double u = uniform(0, w), v = uniform(0, h), u2, v2;
-            vt_vec3 p = vt_v3_scale(original_ray(w, h, fov, r, u, v), 1000.0);
-            assert_true(vt_camera_world_to_pixel(&cam, p, &u2, &v2));
+            double u = vt_test_uniform(0, k.w), v = vt_test_uniform(0, k.h), u2, v2;
+            vt_vec3 p = vt_v3_add(k.cam.position, vt_v3_scale(original_ray(&k, u, v), 1000.0));
+            assert_true(vt_camera_world_to_pixel(&k.cam, p, &u2, &v2));
             assert_near(u2, u, 1e-8);
             assert_near(v2, v, 1e-8);
         }
@@ -461,6 +444,7 @@ static void from_ypr_rejects_bad_arguments(void **state)
 
 int main(void)
 {
+    vt_test_seed(0x2545F4914F6CDD1Dull);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(world_to_pixel_to_ray_passes_through_the_point),
         cmocka_unit_test(pixel_to_ray_to_pixel_returns_the_pixel),

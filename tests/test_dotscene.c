@@ -26,15 +26,7 @@
 #include "voxtrack/camera.h"
 #include "voxtrack/dotscene.h"
 #include "voxtrack/image.h"
-
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            print_error("%s = %.17g, expected %.17g (tolerance %g)\n", #a, a_, b_, (double)(tol)); \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
+#include "vt_test.h"
 
 /* ---- scratch folders ------------------------------------------------------ */
 

@@ -15,47 +15,14 @@
 #include <cmocka.h>
 
 #include "voxtrack/math3d.h"
+#include "vt_test.h"
 
 #define N_RANDOM 500
 #define TOL 1e-12
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            print_error("%s = %.17g, expected %.17g (tolerance %g)\n", #a, a_, b_, (double)(tol)); \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
-
-/* xorshift64*: a small deterministic generator, the same on every platform. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static double uniform01(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * uniform01();
-}
-
-static vt_quat random_rotation(void)
-{
-    double u1 = uniform01(), u2 = uniform01(), u3 = uniform01();
-    double a = sqrt(1.0 - u1), b = sqrt(u1);
-    vt_quat q = {a * sin(2 * VT_PI * u2), a * cos(2 * VT_PI * u2), b * sin(2 * VT_PI * u3),
-                 b * cos(2 * VT_PI * u3)};
-    return q;
-}
-
 static vt_vec3 random_vec(void)
 {
-    return vt_v3(uniform(-10, 10), uniform(-10, 10), uniform(-10, 10));
+    return vt_v3(vt_test_uniform(-10, 10), vt_test_uniform(-10, 10), vt_test_uniform(-10, 10));
 }
 
 static void assert_vec_near(vt_vec3 a, vt_vec3 b, double tol)
@@ -105,7 +72,7 @@ static void rotation_matrices_are_orthonormal_with_det_one(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_mat3 r = vt_q_to_m3(random_rotation());
+        vt_mat3 r = vt_q_to_m3(vt_test_random_rotation());
         assert_near(vt_m3_det(r), 1.0, TOL);
         assert_mat_near(vt_m3_mul(r, vt_m3_transpose(r)), vt_m3_identity(), TOL);
     }
@@ -115,7 +82,7 @@ static void quat_to_matrix_to_quat_round_trips(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_quat q = random_rotation();
+        vt_quat q = vt_test_random_rotation();
         vt_quat back = vt_m3_to_q(vt_q_to_m3(q));
         assert_true(back.w >= 0.0);
         assert_same_rotation(back, q, TOL);
@@ -126,7 +93,7 @@ static void matrix_to_quat_to_matrix_round_trips(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_mat3 r = vt_q_to_m3(random_rotation());
+        vt_mat3 r = vt_q_to_m3(vt_test_random_rotation());
         assert_mat_near(vt_q_to_m3(vt_m3_to_q(r)), r, TOL);
     }
 }
@@ -149,7 +116,7 @@ static void rotating_by_quat_equals_rotating_by_matrix(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_quat q = random_rotation();
+        vt_quat q = vt_test_random_rotation();
         vt_vec3 v = random_vec();
         assert_vec_near(vt_q_rotate(q, v), vt_m3_mul_v3(vt_q_to_m3(q), v), 1e-11);
         assert_near(vt_v3_norm(vt_q_rotate(q, v)), vt_v3_norm(v), 1e-11);
@@ -160,7 +127,7 @@ static void hamilton_product_composes_like_matrices(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_quat a = random_rotation(), b = random_rotation();
+        vt_quat a = vt_test_random_rotation(), b = vt_test_random_rotation();
         vt_vec3 v = random_vec();
         assert_mat_near(vt_q_to_m3(vt_q_mul(a, b)), vt_m3_mul(vt_q_to_m3(a), vt_q_to_m3(b)), TOL);
         /* "Rotate by b first, then by a." */
@@ -172,7 +139,7 @@ static void conjugate_undoes_the_rotation(void **state)
 {
     (void)state;
     for (int i = 0; i < N_RANDOM; i++) {
-        vt_quat q = random_rotation();
+        vt_quat q = vt_test_random_rotation();
         assert_same_rotation(vt_q_mul(q, vt_q_conj(q)), vt_q_identity(), TOL);
         assert_mat_near(vt_q_to_m3(vt_q_conj(q)), vt_m3_transpose(vt_q_to_m3(q)), TOL);
     }
@@ -187,7 +154,7 @@ static void axis_angle_turns_counterclockwise_about_the_axis(void **state)
     assert_vec_near(vt_q_rotate(x90, vt_v3(0, 1, 0)), vt_v3(0, 0, 1), TOL);
     for (int i = 0; i < N_RANDOM; i++) {
         vt_vec3 axis = vt_v3_normalize(random_vec());
-        double angle = uniform(-VT_PI, VT_PI);
+        double angle = vt_test_uniform(-VT_PI, VT_PI);
         vt_quat q = vt_q_from_axis_angle(axis, angle);
         assert_near(vt_q_norm(q), 1.0, TOL);
         assert_vec_near(vt_q_rotate(q, axis), axis, TOL);
@@ -208,6 +175,7 @@ static void degrees_and_radians_convert(void **state)
 
 int main(void)
 {
+    vt_test_seed(0x9E3779B97F4A7C15ull);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cross_is_orthogonal_and_right_handed),
         cmocka_unit_test(normalize_gives_unit_or_zero),
