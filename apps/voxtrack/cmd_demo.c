@@ -102,6 +102,26 @@ static double segment_distance(vt_vec3 p, vt_vec3 a, vt_vec3 b)
     return vt_v3_norm(vt_v3_sub(p, vt_v3_add(a, vt_v3_scale(ab, t))));
 }
 
+/*
+ * The grid of the demo: the default voxel size, centred where the cameras
+ * look, and half as wide as the camera ring so that no camera is inside it.
+ * A camera inside the grid would win: every ray it casts starts in its own
+ * voxel, so that voxel collects all of its votes (as in the original
+ * projector, whose default 500^3 x 6 m grid contains this ring).
+ */
+static vt_grid_opts demo_grid(const vt_dotscene_opts *ds)
+{
+    vt_grid_opts g = vt_grid_opts_default();
+    int n = (int)(ds->ring_radius / g.voxel_size);
+    if (n > g.nx)
+        n = g.nx;
+    if (n < 1)
+        n = 1;
+    g.nx = g.ny = g.nz = n;
+    g.center = ds->look_at;
+    return g;
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 typedef struct demo_flags {
@@ -142,8 +162,10 @@ static void usage(const vt_dotscene_opts *d)
     printf("Usage: voxtrack demo [options]\n"
            "\n"
            "Renders the built-in dataset (a ring of cameras watching one dot that moves\n"
-           "in a straight line), runs the projector on it with default options and\n"
-           "prints where the moving object is and how far that is from its true path.\n"
+           "in a straight line), runs the projector on it (default options; a grid of\n"
+           "the default voxel size around the watched volume, inside the camera ring)\n"
+           "and prints where the moving object is and how far that is from its true\n"
+           "path.\n"
            "\n"
            "Options:\n"
            "  --out DIR           write the dataset (metadata.json, PNG frames) and\n"
@@ -200,7 +222,7 @@ static int run_projection(const char *cmd, const demo_flags *f, const char *dir,
         .metadata_path = meta,
         .image_dir = dir,
         .out_path = out,
-        .grid = vt_grid_opts_default(),
+        .grid = demo_grid(ds),
         .opts = vt_project_opts_default(),
         .quiet = f->quiet,
     };
