@@ -91,7 +91,8 @@ typedef struct cli_progress {
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, bool quiet);
-void cli_progress_update(cli_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_progress_update(cli_progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Clears the line (no-op when nothing was shown). */
 void cli_progress_end(cli_progress *p);
 
@@ -116,20 +117,20 @@ typedef struct cli_project_job {
     const char *cmd;           /* for messages and the progress line */
     const char *metadata_path; /* metadata.json */
     const char *image_dir;
-    const char *out_path;      /* voxel_grid.bin */
-    const char *mip_prefix;    /* NULL: no MIP images */
+    const char *out_path;   /* voxel_grid.bin */
+    const char *mip_prefix; /* NULL: no MIP images */
     vt_grid_opts grid;
-    vt_project_opts opts;      /* progress/progress_user are set by the job */
-    bool quiet;                /* no progress line */
+    vt_project_opts opts; /* progress/progress_user are set by the job */
+    bool quiet;           /* no progress line */
 } cli_project_job;
 
 typedef struct cli_project_result {
     vt_project_stats stats;
     vt_grid_opts grid;
-    bool has_max;         /* some voxel got votes */
-    int ix, iy, iz;       /* the brightest voxel */
-    vt_vec3 max_center;   /* its centre, world metres */
-    double max_value;     /* its votes / VT_VOTE_ONE */
+    bool has_max;       /* some voxel got votes */
+    int ix, iy, iz;     /* the brightest voxel */
+    vt_vec3 max_center; /* its centre, world metres */
+    double max_value;   /* its votes / VT_VOTE_ONE */
 } cli_project_result;
 
 /*

@@ -77,8 +77,7 @@ static void remove_flat_dir(const char *cmd, const char *dir)
         closedir(d);
     }
     if (rmdir(dir) != 0)
-        cli_error(cmd, "warning: could not remove temporary folder '%s': %s", dir,
-                  strerror(errno));
+        cli_error(cmd, "warning: could not remove temporary folder '%s': %s", dir, strerror(errno));
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -130,7 +129,10 @@ typedef struct demo_flags {
     int cameras, frames, width, height;
 } demo_flags;
 
-static void print_vec_json(vt_vec3 v) { printf("[%.17g, %.17g, %.17g]", v.x, v.y, v.z); }
+static void print_vec_json(vt_vec3 v)
+{
+    printf("[%.17g, %.17g, %.17g]", v.x, v.y, v.z);
+}
 
 static void print_dataset_json(const char *dir, bool temporary, const vt_dotscene_opts *ds,
                                vt_vec3 p0, vt_vec3 p1)
@@ -151,8 +153,8 @@ static void print_dataset_text(const char *dir, bool temporary, const vt_dotscen
 {
     printf("dataset          %d cameras x %d frames of %dx%d in %s%s\n", ds->cameras, ds->frames,
            ds->width, ds->height, dir, temporary ? " (temporary)" : "");
-    printf("true path        (%.1f, %.1f, %.1f) to (%.1f, %.1f, %.1f) m\n", p0.x, p0.y, p0.z,
-           p1.x, p1.y, p1.z);
+    printf("true path        (%.1f, %.1f, %.1f) to (%.1f, %.1f, %.1f) m\n", p0.x, p0.y, p0.z, p1.x,
+           p1.y, p1.z);
 }
 
 /* ---- the command ------------------------------------------------------- */
@@ -253,8 +255,7 @@ static int run_projection(const char *cmd, const demo_flags *f, const char *dir,
         if (res.has_max)
             printf("moving object at (%.1f, %.1f, %.1f) m; true path passes %.1f m away "
                    "(voxel size %g m)\n",
-                   res.max_center.x, res.max_center.y, res.max_center.z, dist,
-                   res.grid.voxel_size);
+                   res.max_center.x, res.max_center.y, res.max_center.z, dist, res.grid.voxel_size);
     }
     if (!res.has_max) {
         cli_error(cmd, "no voxel got votes: the moving object was not found");
@@ -277,10 +278,10 @@ int cmd_demo(int argc, char **argv)
         .height = ds.height,
     };
     const cli_option opts[] = {
-        {"--out", CLI_STRING, &f.out},         {"--no-run", CLI_BOOL, &f.no_run},
-        {"--cameras", CLI_INT, &f.cameras},    {"--frames", CLI_INT, &f.frames},
-        {"--width", CLI_INT, &f.width},        {"--height", CLI_INT, &f.height},
-        {"--quiet", CLI_BOOL, &f.quiet},       {"--json", CLI_BOOL, &f.json},
+        {"--out", CLI_STRING, &f.out},      {"--no-run", CLI_BOOL, &f.no_run},
+        {"--cameras", CLI_INT, &f.cameras}, {"--frames", CLI_INT, &f.frames},
+        {"--width", CLI_INT, &f.width},     {"--height", CLI_INT, &f.height},
+        {"--quiet", CLI_BOOL, &f.quiet},    {"--json", CLI_BOOL, &f.json},
     };
     cli_args args;
     int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args);

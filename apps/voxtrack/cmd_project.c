@@ -112,7 +112,10 @@ done:
 
 /* ---- output ------------------------------------------------------------ */
 
-static double mib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+static double mib(size_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0);
+}
 
 void cli_project_print_text(const cli_project_result *res)
 {
@@ -124,8 +127,8 @@ void cli_project_print_text(const cli_project_result *res)
     printf("rays hit grid    %" PRIu64 "\n", st->rays_hit);
     printf("voxel steps      %" PRIu64 "\n", st->voxel_steps);
     printf("grid             %d x %d x %d voxels of %g m, centre (%g, %g, %g)\n", res->grid.nx,
-           res->grid.ny, res->grid.nz, res->grid.voxel_size, res->grid.center.x,
-           res->grid.center.y, res->grid.center.z);
+           res->grid.ny, res->grid.nz, res->grid.voxel_size, res->grid.center.x, res->grid.center.y,
+           res->grid.center.z);
     printf("grid memory      %.1f MiB\n", mib(st->grid_bytes));
     printf("wall time        %.3f s\n", st->seconds);
     if (res->has_max)
@@ -153,8 +156,8 @@ void cli_project_print_json_members(const cli_project_result *res)
     if (res->has_max)
         printf("\"brightest\": {\"index\": [%d, %d, %d], \"center\": [%.17g, %.17g, %.17g], "
                "\"value\": %.17g}",
-               res->ix, res->iy, res->iz, res->max_center.x, res->max_center.y,
-               res->max_center.z, res->max_value);
+               res->ix, res->iy, res->iz, res->max_center.x, res->max_center.y, res->max_center.z,
+               res->max_value);
     else
         printf("\"brightest\": null");
 }
@@ -177,8 +180,7 @@ static void usage(const vt_grid_opts *g, const vt_project_opts *p)
            g->center.x, g->center.y, g->center.z);
     printf("  --threshold T       a pixel changed when |difference| > T (default %g)\n",
            p->threshold);
-    printf("  --noise A           add uniform noise in [-A, A] to pixels (default %g)\n",
-           p->noise);
+    printf("  --noise A           add uniform noise in [-A, A] to pixels (default %g)\n", p->noise);
     printf("  --seed S            seed of the noise generator (default %" PRIu64 ")\n", p->seed);
     printf("  --threads N         worker threads, 0 = all cores (default %d)\n",
            p->threads > 0 ? p->threads : 0);
@@ -259,16 +261,11 @@ int cmd_project(int argc, char **argv)
         .skip_bad_frames = pdef.skip_bad_frames,
     };
     const cli_option opts[] = {
-        {"--grid-size", CLI_INT, &f.grid_size},
-        {"--voxel-size", CLI_DOUBLE, &f.voxel_size},
-        {"--center", CLI_VEC3, &f.center},
-        {"--threshold", CLI_DOUBLE, &f.threshold},
-        {"--noise", CLI_DOUBLE, &f.noise},
-        {"--seed", CLI_U64, &f.seed},
-        {"--threads", CLI_INT, &f.threads},
-        {"--skip-bad-frames", CLI_BOOL, &f.skip_bad_frames},
-        {"--mip", CLI_STRING, &f.mip},
-        {"--quiet", CLI_BOOL, &f.quiet},
+        {"--grid-size", CLI_INT, &f.grid_size}, {"--voxel-size", CLI_DOUBLE, &f.voxel_size},
+        {"--center", CLI_VEC3, &f.center},      {"--threshold", CLI_DOUBLE, &f.threshold},
+        {"--noise", CLI_DOUBLE, &f.noise},      {"--seed", CLI_U64, &f.seed},
+        {"--threads", CLI_INT, &f.threads},     {"--skip-bad-frames", CLI_BOOL, &f.skip_bad_frames},
+        {"--mip", CLI_STRING, &f.mip},          {"--quiet", CLI_BOOL, &f.quiet},
         {"--json", CLI_BOOL, &f.json},
     };
     cli_args args;
