@@ -117,34 +117,62 @@ uint64_t *vt__grid_alloc_brick(vt_grid *g, size_t b)
     return brick;
 }
 
+/*
+ * The inner loop of vt_grid_cast(): the same steps and tie-breaking as
+ * vt_dda_next(), with the brick and the offset inside it carried along
+ * instead of recomputed from (ix, iy, iz) at every voxel. A step changes brick
+ * only when it crosses a multiple of 8 on its axis, one step in eight or
+ * fewer, a branch the processor predicts well.
+ */
+#define VT__STEP(i, s, n, tm, td, shift, edge)                                                     \
+    do {                                                                                           \
+        i += s;                                                                                    \
+        if ((unsigned)i >= (unsigned)n)                                                            \
+            goto out;                                                                              \
+        tm += td;                                                                                  \
+        if ((i & (VT_GRID_BRICK - 1)) == edge)                                                     \
+            goto new_brick;                                                                        \
+        local += s * (1 << (shift));                                                               \
+    } while (0)
+
 vt_status vt_grid_cast(vt_grid *g, vt_vec3 origin, vt_vec3 dir, uint64_t weight, uint64_t *steps)
 {
     uint64_t n = 0;
     vt_dda d;
-    if (steps)
-        *steps = 0;
+    vt_status status = VT_OK;
     if (!vt_dda_init(&d, origin, dir, g->lo, g->o.voxel_size, g->o.nx, g->o.ny, g->o.nz))
-        return VT_OK;
-    /* Consecutive voxels of a ray mostly share a brick: remember the last one. */
-    size_t last = SIZE_MAX;
-    uint64_t *brick = NULL;
-    do {
-        size_t b = vt__grid_brick_index(g, d.ix, d.iy, d.iz);
-        if (b != last) {
-            brick = g->dir[b];
-            if (!brick && !(brick = vt__grid_alloc_brick(g, b))) {
-                if (steps)
-                    *steps = n;
-                return vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
-            }
-            last = b;
+        goto out;
+    int ix = d.ix, iy = d.iy, iz = d.iz, sx = d.sx, sy = d.sy, sz = d.sz;
+    double tmx = d.tmx, tmy = d.tmy, tmz = d.tmz, tdx = d.tdx, tdy = d.tdy, tdz = d.tdz;
+    /* The low 3 bits of an index at which a step in direction s enters a new brick. */
+    const int ex = sx > 0 ? 0 : VT_GRID_BRICK - 1, ey = sy > 0 ? 0 : VT_GRID_BRICK - 1,
+              ez = sz > 0 ? 0 : VT_GRID_BRICK - 1;
+    uint64_t *brick;
+    int local;
+new_brick:
+    {
+        size_t b = vt__grid_brick_index(g, ix, iy, iz);
+        brick = g->dir[b];
+        if (!brick && !(brick = vt__grid_alloc_brick(g, b))) {
+            status = vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
+            goto out;
         }
-        brick[vt__grid_local_index(d.ix, d.iy, d.iz)] += weight;
+        local = vt__grid_local_index(ix, iy, iz);
+    }
+    for (;;) {
+        brick[local] += weight;
         n++;
-    } while (vt_dda_next(&d));
+        if (tmx <= tmy && tmx <= tmz)
+            VT__STEP(ix, sx, g->o.nx, tmx, tdx, 2 * VT_GRID_BRICK_LOG2, ex);
+        else if (tmy <= tmz)
+            VT__STEP(iy, sy, g->o.ny, tmy, tdy, VT_GRID_BRICK_LOG2, ey);
+        else
+            VT__STEP(iz, sz, g->o.nz, tmz, tdz, 0, ez);
+    }
+out:
     if (steps)
         *steps = n;
-    return VT_OK;
+    return status;
 }
 
 static bool in_grid(const vt_grid *g, int ix, int iy, int iz)
