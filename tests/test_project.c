@@ -172,6 +172,22 @@ static void assert_grids_equal(const vt_grid *a, const vt_grid *b)
                     fail_msg("voxel (%d,%d,%d) differs", x, y, z);
 }
 
+static void exact_traversal_finds_the_dot_too(void **state)
+{
+    (void)state;
+    vt_project_opts po = vt_project_opts_default();
+    po.traversal = VT_TRAVERSAL_EXACT;
+    vt_grid *g;
+    assert_int_equal(project(&po, &g, NULL), VT_OK);
+    int x, y, z;
+    assert_true(vt_grid_argmax(g, &x, &y, &z, NULL));
+    assert_true(distance_to_path(vt_grid_voxel_center(g, x, y, z)) < 1.5 * small_grid().voxel_size);
+    vt_grid_free(g);
+    po.traversal = (vt_traversal)7;
+    assert_int_equal(project(&po, &g, NULL), VT_EINVAL);
+    vt_grid_free(g);
+}
+
 static void same_grid_for_any_thread_count(void **state)
 {
     (void)state;
@@ -226,6 +242,7 @@ static void equals_a_plain_reference(void **state)
         vt_image_free(&prev);
     }
     vt_project_opts po = vt_project_opts_default();
+    po.traversal = VT_TRAVERSAL_EXACT; /* the reference casts with the exact DDA */
     vt_grid *g;
     assert_int_equal(project(&po, &g, NULL), VT_OK);
     assert_grids_equal(g, ref);
@@ -352,6 +369,7 @@ int main(void)
         cmocka_unit_test(metadata_errors_name_entry_and_field),
         cmocka_unit_test(metadata_rejects_bad_fov),
         cmocka_unit_test_setup(brightest_voxel_holds_the_dot, setup_scene),
+        cmocka_unit_test(exact_traversal_finds_the_dot_too),
         cmocka_unit_test(same_grid_for_any_thread_count),
         cmocka_unit_test(equals_a_plain_reference),
         cmocka_unit_test(noise_is_reproducible),

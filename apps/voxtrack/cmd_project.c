@@ -184,7 +184,9 @@ static void usage(const vt_grid_opts *g, const vt_project_opts *p)
     printf("  --seed S            seed of the noise generator (default %" PRIu64 ")\n", p->seed);
     printf("  --threads N         worker threads, 0 = all cores (default %d)\n",
            p->threads > 0 ? p->threads : 0);
-    printf("  --skip-bad-frames   skip unreadable images (counted) instead of failing\n"
+    printf("  --traversal T       original (default): the original's float DDA, same grid\n"
+           "                      bit for bit; exact: the exact double-precision DDA\n"
+           "  --skip-bad-frames   skip unreadable images (counted) instead of failing\n"
            "  --mip PREFIX        also write maximum-intensity projections\n"
            "                      PREFIX_x.png, PREFIX_y.png, PREFIX_z.png\n"
            "  --quiet             no progress line; no summary unless --json\n"
@@ -203,6 +205,7 @@ typedef struct project_flags {
     int threads;
     bool skip_bad_frames, quiet, json;
     const char *mip;
+    const char *traversal;
 } project_flags;
 
 static bool validate(const char *cmd, const project_flags *f)
@@ -222,6 +225,10 @@ static bool validate(const char *cmd, const project_flags *f)
     }
     if (!(f->noise >= 0.0)) {
         cli_usage_error(cmd, "--noise: %g must be >= 0", f->noise);
+        return false;
+    }
+    if (f->traversal && strcmp(f->traversal, "original") != 0 && strcmp(f->traversal, "exact") != 0) {
+        cli_usage_error(cmd, "--traversal: '%s' is not 'original' or 'exact'", f->traversal);
         return false;
     }
     if (f->threads < 0) {
@@ -266,7 +273,7 @@ int cmd_project(int argc, char **argv)
         {"--noise", CLI_DOUBLE, &f.noise},      {"--seed", CLI_U64, &f.seed},
         {"--threads", CLI_INT, &f.threads},     {"--skip-bad-frames", CLI_BOOL, &f.skip_bad_frames},
         {"--mip", CLI_STRING, &f.mip},          {"--quiet", CLI_BOOL, &f.quiet},
-        {"--json", CLI_BOOL, &f.json},
+        {"--json", CLI_BOOL, &f.json},          {"--traversal", CLI_STRING, &f.traversal},
     };
     cli_args args;
     int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 3, &args);
@@ -302,6 +309,8 @@ int cmd_project(int argc, char **argv)
     job.opts.seed = f.seed;
     job.opts.threads = f.threads;
     job.opts.skip_bad_frames = f.skip_bad_frames;
+    if (f.traversal && strcmp(f.traversal, "exact") == 0)
+        job.opts.traversal = VT_TRAVERSAL_EXACT;
 
     cli_project_result res;
     rc = cli_project_execute(&job, &res);

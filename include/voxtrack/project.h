@@ -56,7 +56,14 @@ typedef struct vt_project_progress {
     uint64_t rays;               /* rays cast so far */
 } vt_project_progress;
 
+/* How rays are walked through the grid. */
+typedef enum vt_traversal {
+    VT_TRAVERSAL_ORIGINAL = 0, /* the original's float arithmetic: its grid, bit for bit */
+    VT_TRAVERSAL_EXACT = 1     /* the exact double-precision DDA (voxtrack/dda.h) */
+} vt_traversal;
+
 typedef struct vt_project_opts {
+    vt_traversal traversal; /* default VT_TRAVERSAL_ORIGINAL */
     double threshold;     /* a pixel changed when |diff| > threshold; default 2.0 */
     double noise;         /* uniform noise in [-noise, noise] added to pixels; default 0 */
     uint64_t seed;        /* seed of the noise generator */

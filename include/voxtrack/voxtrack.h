@@ -12,6 +12,7 @@
 #include "voxtrack/image.h"
 #include "voxtrack/math3d.h"
 #include "voxtrack/motion.h"
+#include "voxtrack/original.h"
 #include "voxtrack/project.h"
 #include "voxtrack/status.h"
 

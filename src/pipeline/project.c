@@ -23,11 +23,13 @@
 #include "voxtrack/camera.h"
 #include "voxtrack/image.h"
 #include "voxtrack/motion.h"
+#include "voxtrack/original.h"
 #include "voxtrack/project.h"
 
 vt_project_opts vt_project_opts_default(void)
 {
     vt_project_opts o = {0};
+    o.traversal = VT_TRAVERSAL_ORIGINAL;
     o.threshold = 2.0;
     o.noise = 0.0;
     o.seed = 1;
@@ -176,16 +178,29 @@ static vt_status cast_pair(run *r, worker *wk, const slot *prev, const slot *cur
     if ((s = vt_camera_from_ypr(cur->img.width, cur->img.height, m->fov_deg, m->yaw, m->pitch,
                                 m->roll, m->position, &cam)))
         return vt__error_prefix(s, "metadata entry %d", m->entry);
-    int w = cur->img.width;
+    vt_original_camera ocam;
+    const double pos[3] = {m->position.x, m->position.y, m->position.z};
+    vt_original_camera_init(&ocam, cur->img.width, cur->img.height, m->fov_deg, m->yaw, m->pitch,
+                            m->roll, pos);
+    bool original = r->o->traversal == VT_TRAVERSAL_ORIGINAL;
+    uint32_t w = (uint32_t)cur->img.width;
     for (size_t i = 0; i < wk->changes.count; i++) {
         float d = wk->changes.diff[i];
         if (d < 1e-3f) /* as the original: a change too small to cast */
             continue;
         uint32_t idx = wk->changes.index[i];
-        vt_vec3 o, dir;
-        vt_camera_pixel_to_ray(&cam, (double)(idx % (uint32_t)w), (double)(idx / (uint32_t)w), &o, &dir);
-        uint64_t steps;
-        if ((s = vt_grid_cast(wk->grid, o, dir, (uint64_t)llround((double)d * VT_VOTE_ONE), &steps)))
+        int u = (int)(idx % w), v = (int)(idx / w);
+        uint64_t weight = (uint64_t)llround((double)d * VT_VOTE_ONE), steps;
+        if (original) {
+            float dir[3];
+            vt_original_pixel_dir(&ocam, u, v, dir);
+            s = vt_grid_cast_original(wk->grid, ocam.position, dir, weight, &steps);
+        } else {
+            vt_vec3 o, dir;
+            vt_camera_pixel_to_ray(&cam, u, v, &o, &dir);
+            s = vt_grid_cast(wk->grid, o, dir, weight, &steps);
+        }
+        if (s)
             return s;
         wk->rays++;
         wk->rays_hit += steps > 0;
@@ -376,6 +391,8 @@ static int count_pairs(const run *r)
 
 static vt_status check_opts(const vt_project_opts *o)
 {
+    if (o->traversal != VT_TRAVERSAL_ORIGINAL && o->traversal != VT_TRAVERSAL_EXACT)
+        return vt__error(VT_EINVAL, "project: unknown traversal %d", (int)o->traversal);
     if (!isfinite(o->threshold) || o->threshold < 0.0)
         return vt__error(VT_EINVAL, "project: threshold must be a finite number >= 0 (got %g)",
                          o->threshold);

@@ -117,24 +117,6 @@ uint64_t *vt__grid_alloc_brick(vt_grid *g, size_t b)
     return brick;
 }
 
-/*
- * The inner loop of vt_grid_cast(): the same steps and tie-breaking as
- * vt_dda_next(), with the brick and the offset inside it carried along
- * instead of recomputed from (ix, iy, iz) at every voxel. A step changes brick
- * only when it crosses a multiple of 8 on its axis, one step in eight or
- * fewer, a branch the processor predicts well.
- */
-#define VT__STEP(i, s, n, tm, td, shift, edge)                                                     \
-    do {                                                                                           \
-        i += s;                                                                                    \
-        if ((unsigned)i >= (unsigned)n)                                                            \
-            goto out;                                                                              \
-        tm += td;                                                                                  \
-        if ((i & (VT_GRID_BRICK - 1)) == edge)                                                     \
-            goto new_brick;                                                                        \
-        local += s * (1 << (shift));                                                               \
-    } while (0)
-
 vt_status vt_grid_cast(vt_grid *g, vt_vec3 origin, vt_vec3 dir, uint64_t weight, uint64_t *steps)
 {
     uint64_t n = 0;

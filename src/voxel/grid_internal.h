@@ -36,6 +36,23 @@ static inline int vt__grid_local_index(int ix, int iy, int iz)
     return (((ix & m) << VT_GRID_BRICK_LOG2 | (iy & m)) << VT_GRID_BRICK_LOG2) | (iz & m);
 }
 
+/*
+ * One step of the cast loops (vt_grid_cast, vt_grid_cast_original), with the brick and the offset inside it carried along
+ * instead of recomputed from (ix, iy, iz) at every voxel. A step changes brick
+ * only when it crosses a multiple of 8 on its axis, one step in eight or
+ * fewer, a branch the processor predicts well.
+ */
+#define VT__STEP(i, s, n, tm, td, shift, edge)                                                     \
+    do {                                                                                           \
+        i += s;                                                                                    \
+        if ((unsigned)i >= (unsigned)n)                                                            \
+            goto out;                                                                              \
+        tm += td;                                                                                  \
+        if ((i & (VT_GRID_BRICK - 1)) == edge)                                                     \
+            goto new_brick;                                                                        \
+        local += s * (1 << (shift));                                                               \
+    } while (0)
+
 /* Allocates (zeroed) brick b and enters it in the directory. NULL when out of memory. */
 uint64_t *vt__grid_alloc_brick(vt_grid *g, size_t b);
 
