@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "vt_test.h"
 #include "voxtrack/image.h"
+#include "vt_test.h"
 
 static char tmpdir[512];
 

@@ -39,9 +39,15 @@ enum { ROW_ALIGN = 64 };
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 
-static void quiet_ffmpeg_log(void) { av_log_set_level(AV_LOG_QUIET); }
+static void quiet_ffmpeg_log(void)
+{
+    av_log_set_level(AV_LOG_QUIET);
+}
 
-static void quiet_ffmpeg(void) { pthread_once(&quiet_once, quiet_ffmpeg_log); }
+static void quiet_ffmpeg(void)
+{
+    pthread_once(&quiet_once, quiet_ffmpeg_log);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Allocation                                                                */
@@ -52,8 +58,9 @@ vt_status vt_image_alloc(vt_image *img, int width, int height, int bits)
         return vt__error(VT_EINVAL, "image: NULL image");
     memset(img, 0, sizeof *img);
     if (width <= 0 || height <= 0 || (bits != 8 && bits != 16))
-        return vt__error(VT_EINVAL, "image: cannot allocate %dx%d with %d bits "
-                                    "(sizes must be > 0, bits 8 or 16)",
+        return vt__error(VT_EINVAL,
+                         "image: cannot allocate %dx%d with %d bits "
+                         "(sizes must be > 0, bits 8 or 16)",
                          width, height, bits);
     size_t row = (size_t)width * (size_t)(bits / 8);
     size_t stride = (row + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
@@ -65,8 +72,8 @@ vt_status vt_image_alloc(vt_image *img, int width, int height, int bits)
         return vt__error(VT_ENOMEM, "image: cannot allocate %dx%d %d-bit (%zu bytes)", width,
                          height, bits, stride * (size_t)height);
     memset(data, 0, stride * (size_t)height);
-    *img = (vt_image){.width = width, .height = height, .bits = bits, .stride = stride,
-                      .data = data};
+    *img =
+        (vt_image){.width = width, .height = height, .bits = bits, .stride = stride, .data = data};
     return VT_OK;
 }
 
@@ -131,8 +138,12 @@ static void close_decoder(decoder *d)
 static int open_input(decoder *d, const char *path)
 {
     AVDictionary *opts = NULL;
-    /* A path is a path: by default image2 reads "%d" in a name as a pattern. */
+    /*
+     * A path is a path: by default image2 reads "%d" in a name as a frame
+     * number pattern, and "http:..." would go to the network.
+     */
     av_dict_set(&opts, "pattern_type", "none", 0);
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
     int err = avformat_open_input(&d->fmt, path, NULL, &opts);
     av_dict_free(&opts);
     return err;
@@ -231,9 +242,8 @@ static vt_status convert_rows(const AVFrame *f, vt_image *img, const char *path)
     enum AVPixelFormat src = (enum AVPixelFormat)f->format;
     enum AVPixelFormat dst = img->bits == 16 ? AV_PIX_FMT_GRAY16 : AV_PIX_FMT_GRAY8;
     /* Same size in and out: no filter runs, so the cheapest one will do. */
-    struct SwsContext *sws = sws_getContext(img->width, img->height, src, img->width,
-                                            img->height, dst, SWS_POINT | SWS_ACCURATE_RND,
-                                            NULL, NULL, NULL);
+    struct SwsContext *sws = sws_getContext(img->width, img->height, src, img->width, img->height,
+                                            dst, SWS_POINT | SWS_ACCURATE_RND, NULL, NULL, NULL);
     if (!sws)
         return vt__error(VT_EFORMAT, "%s: cannot convert pixel format %s to gray", path,
                          av_get_pix_fmt_name(src) ? av_get_pix_fmt_name(src) : "?");
@@ -259,8 +269,7 @@ static vt_status fill_image(const AVFrame *f, vt_image *img, const char *path)
     return VT_OK;
 }
 
-static vt_status frame_to_image(const AVFrame *f, unsigned flags, const char *path,
-                                vt_image *img)
+static vt_status frame_to_image(const AVFrame *f, unsigned flags, const char *path, vt_image *img)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
     if (!desc || f->width <= 0 || f->height <= 0 || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL))
