@@ -113,8 +113,7 @@ static void naive_mask(const vt_image *a, const vt_image *b, uint8_t *mask, int 
     }
 }
 
-static void naive_mask_simd(const vt_image *a, const vt_image *b, uint8_t *mask, int t,
-                            int threads)
+static void naive_mask_simd(const vt_image *a, const vt_image *b, uint8_t *mask, int t, int threads)
 {
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (int y = 0; y < a->height; y++) {
@@ -128,7 +127,10 @@ static void naive_mask_simd(const vt_image *a, const vt_image *b, uint8_t *mask,
 
 typedef void (*mask_fn)(const vt_image *, const vt_image *, uint8_t *, int, int);
 
-static double frame_bytes(void) { return 2.0 * WIDTH * HEIGHT; }
+static double frame_bytes(void)
+{
+    return 2.0 * WIDTH * HEIGHT;
+}
 
 static result rate(double best_run_seconds)
 {
@@ -151,8 +153,7 @@ static result measure_naive(mask_fn fn, const vt_image *a, const vt_image *b, ui
     return rate(best);
 }
 
-static result measure_motion(const vt_image *a, const vt_image *b, vt_change_list *l,
-                             int threads)
+static result measure_motion(const vt_image *a, const vt_image *b, vt_change_list *l, int threads)
 {
     double best = 1e30;
     vt_motion_detect(a, b, THRESHOLD, threads, l); /* the list grows once, here */
@@ -178,8 +179,8 @@ static void print_row(const char *what, int threads, result r, double copy_gbs)
            100.0 * r.gb_per_s / copy_gbs);
 }
 
-static void run_all(int all, const vt_image *a, const vt_image *b, uint8_t *mask,
-                    uint8_t *copy_src, uint8_t *copy_dst)
+static void run_all(int all, const vt_image *a, const vt_image *b, uint8_t *mask, uint8_t *copy_src,
+                    uint8_t *copy_dst)
 {
     int counts[2] = {1, all};
     result copy[2], naive[2], simd[2], motion[2];

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "vt_test.h"
 #include "voxtrack/motion.h"
+#include "vt_test.h"
 
 typedef struct size2 {
     int w, h;
