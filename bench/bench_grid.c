@@ -21,7 +21,17 @@
 
 typedef struct ray {
     vt_vec3 o, d;
+    int key[4]; /* camera, frame, v, u: the order `project` casts in */
 } ray;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const int *x = ((const ray *)a)->key, *y = ((const ray *)b)->key;
+    for (int i = 0; i < 4; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
 
 /*
  * Coherent rays: the changed pixels of a moving object, a disc of pixels
@@ -50,13 +60,23 @@ static ray *make_rays(int n, bool coherent)
         if (coherent) {
             /* A disc of radius 12 px around the dot at one of 8 frames. */
             double cu, cv;
-            vt_camera_world_to_pixel(&cams[c], vt_dotscene_position(&so, (int)((long long)(i % ((n + 3) / 4)) * 8 / ((n + 3) / 4))), &cu, &cv);
+            int frame = (int)((long long)(i % ((n + 3) / 4)) * 8 / ((n + 3) / 4));
+            vt_camera_world_to_pixel(&cams[c], vt_dotscene_position(&so, frame), &cu, &cv);
+            r[i].key[1] = frame;
             double a = (double)((s >> 24) % 1000) * (2 * VT_PI / 1000), rad = 12.0 * sqrt((double)((s >> 34) % 1000) / 1000.0);
             u = floor(cu + rad * cos(a));
             v = floor(cv + rad * sin(a));
         }
+        r[i].key[0] = c;
+        r[i].key[2] = (int)v;
+        r[i].key[3] = (int)u;
+        if (!coherent)
+            r[i].key[1] = 0;
         vt_camera_pixel_to_ray(&cams[c], u, v, &r[i].o, &r[i].d);
     }
+    /* Changed pixels reach the caster in raster order, frame by frame, camera by camera. */
+    if (coherent)
+        qsort(r, (size_t)n, sizeof *r, cmp_key);
     return r;
 }
 

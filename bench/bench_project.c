@@ -3,7 +3,7 @@
  * ray_voxel program when one is given.
  *
  * Writes a dataset in the original's format (4 cameras x 8 frames of
- * 1280x720: the built-in dot scene with a 15 m dot, about 15,000 changed
+ * 1280x720: the built-in dot scene with an 18 m dot, about 14,000 changed
  * pixels), runs each program as a child process, and reports its wall time
  * and peak memory (the child's maximum resident set size from wait4). When
  * the original is given, the two voxel_grid.bin files are compared voxel by
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     vt_dotscene_opts so = vt_dotscene_opts_default();
     so.width = 1280;
     so.height = 720;
-    so.dot_radius = 15.0;
+    so.dot_radius = 18.0;
     if (vt_dotscene_write(&so, dir)) {
         fprintf(stderr, "bench_project: %s\n", vt_last_error());
         return 1;

@@ -6,7 +6,7 @@
  * float. Its DDA accumulates the next-boundary parameters in float, so along
  * a long ray it drifts by up to a few centimetres and, where the ray passes
  * that close to a voxel edge, steps into a different neighbour than the exact
- * traversal (vt_dda_*) does: on a 4-camera 1280x720 dataset about 7% of the
+ * traversal (vt_dda_*) does: on a 4-camera 1280x720 dataset 6% of the
  * touched voxels differ. `voxtrack project` uses these functions by default so
  * that its voxel_grid.bin equals the original's bit for bit; `--traversal
  * exact` selects the exact traversal instead. The one deliberate difference:
