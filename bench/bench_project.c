@@ -61,6 +61,22 @@ static result run(char *const argv[], const char *output)
     return r;
 }
 
+/* Best wall time of three runs; exits on a failed run. */
+static result best_of_3(char *const argv[], const char *output, const char *name)
+{
+    result best = {1e30, 0, 0};
+    for (int rep = 0; rep < 3; rep++) {
+        result r = run(argv, output);
+        if (r.status != 0) {
+            fprintf(stderr, "bench_project: %s exited with %d\n", name, r.status);
+            exit(1);
+        }
+        if (r.seconds < best.seconds)
+            best = r;
+    }
+    return best;
+}
+
 static const float *map_bin(const char *path, size_t *bytes)
 {
     int fd = open(path, O_RDONLY);
@@ -132,32 +148,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         char *args[] = {(char *)vox, "project", meta, (char *)dir, out_v, "--quiet", "--threads",
                         (char *)threads[i], NULL};
-        result best = {1e30, 0, 0};
-        for (int rep = 0; rep < 3; rep++) {
-            result r = run(args, out_v);
-            if (r.status != 0) {
-                fprintf(stderr, "bench_project: voxtrack exited with %d\n", r.status);
-                return 1;
-            }
-            if (r.seconds < best.seconds)
-                best = r;
-        }
+        result best = best_of_3(args, out_v, "voxtrack");
         printf("  voxtrack project, %s thread(s): %.3f s wall (best of 3), %.1f MiB peak RSS\n",
                i == 0 ? "1" : "all", best.seconds, best.max_rss_mib);
     }
     if (!orig)
         return 0;
     char *args[] = {(char *)orig, meta, (char *)dir, out_o, NULL};
-    result best = {1e30, 0, 0};
-    for (int rep = 0; rep < 3; rep++) {
-        result r = run(args, out_o);
-        if (r.status != 0) {
-            fprintf(stderr, "bench_project: the original exited with %d\n", r.status);
-            return 1;
-        }
-        if (r.seconds < best.seconds)
-            best = r;
-    }
+    result best = best_of_3(args, out_o, "the original");
     printf("  original ray_voxel:              %.3f s wall (best of 3), %.1f MiB peak RSS\n",
            best.seconds, best.max_rss_mib);
     compare(out_v, out_o);

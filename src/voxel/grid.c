@@ -132,15 +132,11 @@ vt_status vt_grid_cast(vt_grid *g, vt_vec3 origin, vt_vec3 dir, uint64_t weight,
     uint64_t *brick;
     int local;
 new_brick:
-    {
-        size_t b = vt__grid_brick_index(g, ix, iy, iz);
-        brick = g->dir[b];
-        if (!brick && !(brick = vt__grid_alloc_brick(g, b))) {
-            status = vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
-            goto out;
-        }
-        local = vt__grid_local_index(ix, iy, iz);
+    if (!(brick = vt__grid_brick(g, ix, iy, iz))) {
+        status = VT_ENOMEM;
+        goto out;
     }
+    local = vt__grid_local_index(ix, iy, iz);
     for (;;) {
         brick[local] += weight;
         n++;
@@ -162,15 +158,23 @@ static bool in_grid(const vt_grid *g, int ix, int iy, int iz)
     return ix >= 0 && iy >= 0 && iz >= 0 && ix < g->o.nx && iy < g->o.ny && iz < g->o.nz;
 }
 
+uint64_t *vt__grid_brick(vt_grid *g, int ix, int iy, int iz)
+{
+    size_t b = vt__grid_brick_index(g, ix, iy, iz);
+    uint64_t *brick = g->dir[b];
+    if (!brick && !(brick = vt__grid_alloc_brick(g, b)))
+        vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
+    return brick;
+}
+
 vt_status vt_grid_add_at(vt_grid *g, int ix, int iy, int iz, uint64_t weight)
 {
     if (!in_grid(g, ix, iy, iz))
         return vt__error(VT_ERANGE, "grid: voxel (%d, %d, %d) is outside the %dx%dx%d grid", ix,
                          iy, iz, g->o.nx, g->o.ny, g->o.nz);
-    size_t b = vt__grid_brick_index(g, ix, iy, iz);
-    uint64_t *brick = g->dir[b];
-    if (!brick && !(brick = vt__grid_alloc_brick(g, b)))
-        return vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
+    uint64_t *brick = vt__grid_brick(g, ix, iy, iz);
+    if (!brick)
+        return VT_ENOMEM;
     brick[vt__grid_local_index(ix, iy, iz)] += weight;
     return VT_OK;
 }

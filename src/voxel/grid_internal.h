@@ -53,6 +53,9 @@ static inline int vt__grid_local_index(int ix, int iy, int iz)
         local += s * (1 << (shift));                                                               \
     } while (0)
 
+/* The brick holding voxel (ix, iy, iz), allocated if needed; NULL (error set) when out of memory. */
+uint64_t *vt__grid_brick(vt_grid *g, int ix, int iy, int iz);
+
 /* Allocates (zeroed) brick b and enters it in the directory. NULL when out of memory. */
 uint64_t *vt__grid_alloc_brick(vt_grid *g, size_t b);
 

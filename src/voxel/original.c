@@ -139,15 +139,11 @@ vt_status vt_grid_cast_original(vt_grid *g, const float o[3], const float d[3], 
     uint64_t *brick;
     int local;
 new_brick:
-    {
-        size_t b = vt__grid_brick_index(g, ix, iy, iz);
-        brick = g->dir[b];
-        if (!brick && !(brick = vt__grid_alloc_brick(g, b))) {
-            status = vt__error(VT_ENOMEM, "grid: out of memory after %zu bricks", g->bricks);
-            goto out;
-        }
-        local = vt__grid_local_index(ix, iy, iz);
+    if (!(brick = vt__grid_brick(g, ix, iy, iz))) {
+        status = VT_ENOMEM;
+        goto out;
     }
+    local = vt__grid_local_index(ix, iy, iz);
     while (t_cur <= t_max) {
         brick[local] += weight;
         n++;
