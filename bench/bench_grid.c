@@ -106,14 +106,19 @@ static void run(int n, bool coherent)
     double t0 = vt__now();
     uint64_t steps = cast_all(g, rays, 0, n);
     double cold = vt__now() - t0;
-    t0 = vt__now();
-    cast_all(g, rays, 0, n);
-    double warm = vt__now() - t0;
+    /* The machine is shared: take the best of five warm runs. */
+    double warm = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = vt__now();
+        cast_all(g, rays, 0, n);
+        double t = vt__now() - t0;
+        warm = t < warm ? t : warm;
+    }
     printf("  steps per ray            %.1f\n", (double)steps / n);
     printf("  bricks touched           %zu (%.1f MiB)\n", vt_grid_brick_count(g),
            vt_grid_bytes(g) / 1048576.0);
     printf("  1 thread, cold grid      %10.3g rays/s  %10.3g voxel-steps/s\n", n / cold, steps / cold);
-    printf("  1 thread, warm grid      %10.3g rays/s  %10.3g voxel-steps/s\n", n / warm, steps / warm);
+    printf("  1 thread, warm (best of 5) %10.3g rays/s  %10.3g voxel-steps/s\n", n / warm, steps / warm);
 
     int threads = omp_get_max_threads();
     vt_grid **priv = calloc((size_t)threads, sizeof *priv);
@@ -132,8 +137,22 @@ static void run(int n, bool coherent)
     for (int t = 0; t < threads; t++)
         vt_grid_add(sum, priv[t]);
     double par_merged = vt__now() - t0;
+    double par_warm = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        t0 = vt__now();
+#pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num();
+            int from = (int)((long long)n * t / threads), to = (int)((long long)n * (t + 1) / threads);
+            cast_all(priv[t], rays, from, to);
+        }
+        double t = vt__now() - t0;
+        par_warm = t < par_warm ? t : par_warm;
+    }
     printf("  %d threads, cold grids   %10.3g rays/s  %10.3g voxel-steps/s\n", threads, n / par,
            steps / par);
+    printf("  %d threads, warm (best of 5)%10.3g rays/s  %10.3g voxel-steps/s\n", threads, n / par_warm,
+           steps / par_warm);
     printf("  %d threads, incl. merge  %10.3g rays/s  %10.3g voxel-steps/s\n", threads,
            n / par_merged, steps / par_merged);
 
