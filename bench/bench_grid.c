@@ -10,8 +10,8 @@
  *
  * Usage: bench_grid [RAYS]   (default 200000)
  */
-#include <omp.h>
 #include <math.h>
+#include <omp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,8 @@ static ray *make_rays(int n, bool coherent)
             int frame = (int)((long long)(i % ((n + 3) / 4)) * 8 / ((n + 3) / 4));
             vt_camera_world_to_pixel(&cams[c], vt_dotscene_position(&so, frame), &cu, &cv);
             r[i].key[1] = frame;
-            double a = (double)((s >> 24) % 1000) * (2 * VT_PI / 1000), rad = 12.0 * sqrt((double)((s >> 34) % 1000) / 1000.0);
+            double a = (double)((s >> 24) % 1000) * (2 * VT_PI / 1000),
+                   rad = 12.0 * sqrt((double)((s >> 34) % 1000) / 1000.0);
             u = floor(cu + rad * cos(a));
             v = floor(cv + rad * sin(a));
         }
@@ -117,8 +118,10 @@ static void run(int n, bool coherent)
     printf("  steps per ray            %.1f\n", (double)steps / n);
     printf("  bricks touched           %zu (%.1f MiB)\n", vt_grid_brick_count(g),
            vt_grid_bytes(g) / 1048576.0);
-    printf("  1 thread, cold grid      %10.3g rays/s  %10.3g voxel-steps/s\n", n / cold, steps / cold);
-    printf("  1 thread, warm (best of 5) %10.3g rays/s  %10.3g voxel-steps/s\n", n / warm, steps / warm);
+    printf("  1 thread, cold grid      %10.3g rays/s  %10.3g voxel-steps/s\n", n / cold,
+           steps / cold);
+    printf("  1 thread, warm (best of 5) %10.3g rays/s  %10.3g voxel-steps/s\n", n / warm,
+           steps / warm);
 
     int threads = omp_get_max_threads();
     vt_grid **priv = calloc((size_t)threads, sizeof *priv);
@@ -143,7 +146,8 @@ static void run(int n, bool coherent)
 #pragma omp parallel num_threads(threads)
         {
             int t = omp_get_thread_num();
-            int from = (int)((long long)n * t / threads), to = (int)((long long)n * (t + 1) / threads);
+            int from = (int)((long long)n * t / threads),
+                to = (int)((long long)n * (t + 1) / threads);
             cast_all(priv[t], rays, from, to);
         }
         double t = vt__now() - t0;
@@ -151,8 +155,8 @@ static void run(int n, bool coherent)
     }
     printf("  %d threads, cold grids   %10.3g rays/s  %10.3g voxel-steps/s\n", threads, n / par,
            steps / par);
-    printf("  %d threads, warm (best of 5)%10.3g rays/s  %10.3g voxel-steps/s\n", threads, n / par_warm,
-           steps / par_warm);
+    printf("  %d threads, warm (best of 5)%10.3g rays/s  %10.3g voxel-steps/s\n", threads,
+           n / par_warm, steps / par_warm);
     printf("  %d threads, incl. merge  %10.3g rays/s  %10.3g voxel-steps/s\n", threads,
            n / par_merged, steps / par_merged);
 
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
     }
     run(n, true);
     run(n, false);
-    printf("reference: the original projector casts ~1.0e8 voxel-steps/s (issue #2, 2-core EPYC)\n");
+    printf(
+        "reference: the original projector casts ~1.0e8 voxel-steps/s (issue #2, 2-core EPYC)\n");
     return 0;
 }

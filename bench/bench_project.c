@@ -142,12 +142,12 @@ int main(int argc, char **argv)
     snprintf(meta, sizeof meta, "%s/metadata.json", dir);
     snprintf(out_v, sizeof out_v, "%s/voxtrack.bin", dir);
     snprintf(out_o, sizeof out_o, "%s/original.bin", dir);
-    printf("bench_project: %d cameras x %d frames of %dx%d, default grid (500^3, 6 m)\n", so.cameras,
-           so.frames, so.width, so.height);
+    printf("bench_project: %d cameras x %d frames of %dx%d, default grid (500^3, 6 m)\n",
+           so.cameras, so.frames, so.width, so.height);
     const char *threads[] = {"1", "0"};
     for (int i = 0; i < 2; i++) {
-        char *args[] = {(char *)vox, "project", meta, (char *)dir, out_v, "--quiet", "--threads",
-                        (char *)threads[i], NULL};
+        char *args[] = {(char *)vox, "project",          meta, (char *)dir, out_v, "--quiet",
+                        "--threads", (char *)threads[i], NULL};
         result best = best_of_3(args, out_v, "voxtrack");
         printf("  voxtrack project, %s thread(s): %.3f s wall (best of 3), %.1f MiB peak RSS\n",
                i == 0 ? "1" : "all", best.seconds, best.max_rss_mib);

@@ -49,7 +49,8 @@ static double box_interval(vt_vec3 o, vt_vec3 d, vt_vec3 lo, vt_vec3 hi, bool op
     const double lv[3] = {lo.x, lo.y, lo.z}, hv[3] = {hi.x, hi.y, hi.z};
     for (int a = 0; a < 3; a++) {
         if (dv[a] == 0.0) {
-            bool inside = open ? (ov[a] > lv[a] && ov[a] < hv[a]) : (ov[a] >= lv[a] && ov[a] <= hv[a]);
+            bool inside =
+                open ? (ov[a] > lv[a] && ov[a] < hv[a]) : (ov[a] >= lv[a] && ov[a] <= hv[a]);
             if (!inside)
                 return -1.0;
             continue;
@@ -90,7 +91,7 @@ static int check_ray(vt_vec3 o, vt_vec3 d)
             voxel_box(s.ix, s.iy, s.iz, &lo, &hi);
             double t_in;
             double len = box_interval(o, d, lo, hi, false, &t_in);
-            assert_true(len * dn >= -EPS_TOUCH); /* only voxels the ray touches */
+            assert_true(len * dn >= -EPS_TOUCH);                /* only voxels the ray touches */
             assert_true(t_in * dn >= prev_t * dn - EPS_PROPER); /* in order along the ray */
             prev_t = t_in;
             if (px >= 0) /* face neighbours only */
@@ -175,8 +176,9 @@ static void rays_along_axes_and_through_edges(void **state)
         for (int sign = -1; sign <= 1; sign += 2)
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
-                    vt_vec3 o = vt_v3(LO.x + (2 + offsets[i]) * VOXEL, LO.y + (1 + offsets[j]) * VOXEL,
-                                      LO.z + (3 + offsets[i]) * VOXEL);
+                    vt_vec3 o =
+                        vt_v3(LO.x + (2 + offsets[i]) * VOXEL, LO.y + (1 + offsets[j]) * VOXEL,
+                              LO.z + (3 + offsets[i]) * VOXEL);
                     double dv[3] = {0, 0, 0}, ov[3] = {o.x, o.y, o.z};
                     dv[a] = sign;
                     ov[a] = sign > 0 ? -100.0 : 100.0;
@@ -187,8 +189,9 @@ static void rays_along_axes_and_through_edges(void **state)
                 }
     /* Diagonals through grid corners and voxel edges. */
     for (int i = 0; i < 200; i++) {
-        vt_vec3 corner = vt_v3(LO.x + (int)uniform(0, NX + 1) * VOXEL, LO.y + (int)uniform(0, NY + 1) * VOXEL,
-                               LO.z + (int)uniform(0, NZ + 1) * VOXEL);
+        vt_vec3 corner =
+            vt_v3(LO.x + (int)uniform(0, NX + 1) * VOXEL, LO.y + (int)uniform(0, NY + 1) * VOXEL,
+                  LO.z + (int)uniform(0, NZ + 1) * VOXEL);
         vt_vec3 d = vt_v3((int)uniform(-2, 3), (int)uniform(-2, 3), (int)uniform(-2, 3));
         if (d.x == 0 && d.y == 0 && d.z == 0)
             continue;
@@ -214,7 +217,8 @@ static void rays_enter_through_every_face(void **state)
                 dv[1] = d.y;
                 dv[2] = d.z;
                 /* Start just outside the face, moving inwards. */
-                pv[a] = sign > 0 ? lo[a] + n[a] * VOXEL + uniform(0.0, 2.0) : lo[a] - uniform(0.0, 2.0);
+                pv[a] =
+                    sign > 0 ? lo[a] + n[a] * VOXEL + uniform(0.0, 2.0) : lo[a] - uniform(0.0, 2.0);
                 dv[a] = -sign * (fabs(dv[a]) + 0.2);
                 vt_vec3 o = vt_v3(pv[0], pv[1], pv[2]);
                 vt_dda s;

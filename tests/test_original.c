@@ -28,14 +28,17 @@ static void camera_matches_the_double_model(void **state)
     for (int i = 0; i < 9; i++)
         assert_true(fabs(oc.r[i] - r.m[i / 3][i % 3]) < 1e-6);
     vt_camera cam;
-    assert_int_equal(vt_camera_from_ypr(1280, 720, 60.0, 30.0, 85.0, 5.0, vt_v3(pos[0], pos[1], pos[2]), &cam), VT_OK);
+    assert_int_equal(
+        vt_camera_from_ypr(1280, 720, 60.0, 30.0, 85.0, 5.0, vt_v3(pos[0], pos[1], pos[2]), &cam),
+        VT_OK);
     for (int v = 0; v < 720; v += 71)
         for (int u = 0; u < 1280; u += 97) {
             float d[3];
             vt_original_pixel_dir(&oc, u, v, d);
             vt_vec3 o, e;
             vt_camera_pixel_to_ray(&cam, u, v, &o, &e);
-            assert_true(fabs(d[0] - e.x) < 1e-6 && fabs(d[1] - e.y) < 1e-6 && fabs(d[2] - e.z) < 1e-6);
+            assert_true(fabs(d[0] - e.x) < 1e-6 && fabs(d[1] - e.y) < 1e-6 &&
+                        fabs(d[2] - e.z) < 1e-6);
         }
 }
 

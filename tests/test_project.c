@@ -37,13 +37,15 @@ static vt_status load_text(const char *text, vt_metadata *m)
 
 #define ENTRY(cam, frame, extra)                                                                   \
     "{\"camera_index\": " #cam ", \"frame_index\": " #frame ", \"camera_position\": [1, 2, 3], "   \
-    "\"yaw\": 10, \"pitch\": 80.5, \"roll\": -1, \"fov_degrees\": 60, \"image_file\": \"a.png\"" extra "}"
+    "\"yaw\": 10, \"pitch\": 80.5, \"roll\": -1, \"fov_degrees\": 60, \"image_file\": "            \
+    "\"a.png\"" extra "}"
 
 static void metadata_reads_every_field(void **state)
 {
     (void)state;
     vt_metadata m;
-    assert_int_equal(load_text("[" ENTRY(2, 7, ", \"object_name\": \"x\"") "," ENTRY(0, 1, "") "]", &m), VT_OK);
+    assert_int_equal(
+        load_text("[" ENTRY(2, 7, ", \"object_name\": \"x\"") "," ENTRY(0, 1, "") "]", &m), VT_OK);
     assert_int_equal(m.count, 2);
     assert_int_equal(m.frames[0].camera_index, 2);
     assert_int_equal(m.frames[0].frame_index, 7);
@@ -67,11 +69,15 @@ static void expect_error(const char *text, vt_status code, const char *a, const 
 static void metadata_errors_name_entry_and_field(void **state)
 {
     (void)state;
-    expect_error("[" ENTRY(0, 0, "") ", {\"camera_index\": 0, \"frame_index\": 1, "
-                 "\"camera_position\": [0,0,0], \"pitch\": 0, \"roll\": 0, \"fov_degrees\": 60, "
-                 "\"image_file\": \"b.png\"}]",
-                 VT_EPARSE, "entry 1", "'yaw'");
-    expect_error("[{\"camera_index\": \"zero\"}]", VT_EPARSE, "entry 0", "'camera_index' must be an integer");
+    expect_error(
+        "[" ENTRY(
+            0, 0,
+            "") ", {\"camera_index\": 0, \"frame_index\": 1, "
+                "\"camera_position\": [0,0,0], \"pitch\": 0, \"roll\": 0, \"fov_degrees\": 60, "
+                "\"image_file\": \"b.png\"}]",
+        VT_EPARSE, "entry 1", "'yaw'");
+    expect_error("[{\"camera_index\": \"zero\"}]", VT_EPARSE, "entry 0",
+                 "'camera_index' must be an integer");
     expect_error("[{\"camera_index\": 0, \"frame_index\": 0, \"camera_position\": [1, 2]}]",
                  VT_EPARSE, "'camera_position'", "3 numbers");
     expect_error("[" ENTRY(0, 0, ", \"fov_degrees\": 0") "]", VT_EPARSE, "duplicate", NULL);
@@ -87,8 +93,9 @@ static void metadata_errors_name_entry_and_field(void **state)
 static void metadata_rejects_bad_fov(void **state)
 {
     (void)state;
-    const char *bad = "[{\"camera_index\": 0, \"frame_index\": 0, \"camera_position\": [1, 2, 3], "
-                      "\"yaw\": 0, \"pitch\": 0, \"roll\": 0, \"fov_degrees\": 180, \"image_file\": \"a.png\"}]";
+    const char *bad =
+        "[{\"camera_index\": 0, \"frame_index\": 0, \"camera_position\": [1, 2, 3], "
+        "\"yaw\": 0, \"pitch\": 0, \"roll\": 0, \"fov_degrees\": 180, \"image_file\": \"a.png\"}]";
     expect_error(bad, VT_EPARSE, "'fov_degrees'", "(0, 180)");
 }
 
@@ -219,7 +226,9 @@ static void equals_a_plain_reference(void **state)
         double yaw, pitch, roll;
         vt_dotscene_camera(&so, c, &pos, &yaw, &pitch, &roll);
         vt_camera cam;
-        assert_int_equal(vt_camera_from_ypr(so.width, so.height, so.fov_deg, yaw, pitch, roll, pos, &cam), VT_OK);
+        assert_int_equal(
+            vt_camera_from_ypr(so.width, so.height, so.fov_deg, yaw, pitch, roll, pos, &cam),
+            VT_OK);
         vt_image prev = {0}, cur = {0};
         for (int f = 0; f < so.frames; f++) {
             char path[700];

@@ -227,7 +227,8 @@ static bool validate(const char *cmd, const project_flags *f)
         cli_usage_error(cmd, "--noise: %g must be >= 0", f->noise);
         return false;
     }
-    if (f->traversal && strcmp(f->traversal, "original") != 0 && strcmp(f->traversal, "exact") != 0) {
+    if (f->traversal && strcmp(f->traversal, "original") != 0 &&
+        strcmp(f->traversal, "exact") != 0) {
         cli_usage_error(cmd, "--traversal: '%s' is not 'original' or 'exact'", f->traversal);
         return false;
     }

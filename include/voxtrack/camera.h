@@ -29,14 +29,14 @@ extern "C" {
 #endif
 
 typedef struct vt_camera {
-    int width, height;       /* pixels */
-    double fx, fy, cx, cy;   /* pixels */
-    double dist[5];          /* k1, k2, p1, p2, k3 */
-    vt_vec3 position;        /* camera centre, world metres */
-    vt_quat q;               /* world_from_camera, unit */
+    int width, height;     /* pixels */
+    double fx, fy, cx, cy; /* pixels */
+    double dist[5];        /* k1, k2, p1, p2, k3 */
+    vt_vec3 position;      /* camera centre, world metres */
+    vt_quat q;             /* world_from_camera, unit */
     /* Derived by vt_camera_init(); do not set by hand. */
-    vt_mat3 r;               /* world_from_camera as a matrix */
-    bool distorted;          /* any dist[i] != 0 */
+    vt_mat3 r;      /* world_from_camera as a matrix */
+    bool distorted; /* any dist[i] != 0 */
 } vt_camera;
 
 /*

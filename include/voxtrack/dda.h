@@ -39,7 +39,10 @@ typedef struct vt_dda {
     double t_exit;        /* ray parameter where the ray leaves the grid */
 } vt_dda;
 
-VT_HD static inline int vt__dda_clamp(int i, int n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
+VT_HD static inline int vt__dda_clamp(int i, int n)
+{
+    return i < 0 ? 0 : (i >= n ? n - 1 : i);
+}
 
 /* Slab test on one axis; narrows [*t0, *t1]. False when the ray misses. */
 VT_HD static inline bool vt__dda_slab(double o, double d, double lo, double hi, double *t0,

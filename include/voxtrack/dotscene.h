@@ -19,18 +19,18 @@ extern "C" {
 #endif
 
 typedef struct vt_dotscene_opts {
-    int cameras;          /* cameras on the ring; default 4 */
-    int frames;           /* frames per camera; default 8 */
-    int width, height;    /* pixels; default 640 x 360 */
-    double fov_deg;       /* horizontal field of view; default 60 */
-    double ring_radius;   /* horizontal distance of the cameras from `look_at`; default 1200 m */
-    double ring_height;   /* camera height (world z); default 100 m */
-    vt_vec3 look_at;      /* where every camera points; default (0, 0, 500) */
-    vt_vec3 start;        /* dot position at frame 0; default (30, -20, 520) */
-    vt_vec3 velocity;     /* dot displacement per frame; default (6, 4, 3) m */
-    double dot_radius;    /* metres; default 4 */
-    int background;       /* sky level 0..255; default 40 */
-    int dot_level;        /* dot level 0..255; default 230 */
+    int cameras;        /* cameras on the ring; default 4 */
+    int frames;         /* frames per camera; default 8 */
+    int width, height;  /* pixels; default 640 x 360 */
+    double fov_deg;     /* horizontal field of view; default 60 */
+    double ring_radius; /* horizontal distance of the cameras from `look_at`; default 1200 m */
+    double ring_height; /* camera height (world z); default 100 m */
+    vt_vec3 look_at;    /* where every camera points; default (0, 0, 500) */
+    vt_vec3 start;      /* dot position at frame 0; default (30, -20, 520) */
+    vt_vec3 velocity;   /* dot displacement per frame; default (6, 4, 3) m */
+    double dot_radius;  /* metres; default 4 */
+    int background;     /* sky level 0..255; default 40 */
+    int dot_level;      /* dot level 0..255; default 230 */
 } vt_dotscene_opts;
 
 VT_API vt_dotscene_opts vt_dotscene_opts_default(void);

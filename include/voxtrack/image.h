@@ -22,9 +22,9 @@ extern "C" {
 
 typedef struct vt_image {
     int width, height;
-    int bits;        /* 8 or 16 (16-bit samples are native-endian uint16_t) */
-    size_t stride;   /* bytes per row */
-    void *data;      /* owned by the image; free with vt_image_free() */
+    int bits;      /* 8 or 16 (16-bit samples are native-endian uint16_t) */
+    size_t stride; /* bytes per row */
+    void *data;    /* owned by the image; free with vt_image_free() */
 } vt_image;
 
 enum {

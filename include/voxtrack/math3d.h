@@ -37,11 +37,26 @@ VT_HD static inline vt_vec3 vt_v3(double x, double y, double z)
     return v;
 }
 
-VT_HD static inline vt_vec3 vt_v3_add(vt_vec3 a, vt_vec3 b) { return vt_v3(a.x + b.x, a.y + b.y, a.z + b.z); }
-VT_HD static inline vt_vec3 vt_v3_sub(vt_vec3 a, vt_vec3 b) { return vt_v3(a.x - b.x, a.y - b.y, a.z - b.z); }
-VT_HD static inline vt_vec3 vt_v3_scale(vt_vec3 a, double s) { return vt_v3(a.x * s, a.y * s, a.z * s); }
-VT_HD static inline double vt_v3_dot(vt_vec3 a, vt_vec3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
-VT_HD static inline double vt_v3_norm(vt_vec3 a) { return sqrt(vt_v3_dot(a, a)); }
+VT_HD static inline vt_vec3 vt_v3_add(vt_vec3 a, vt_vec3 b)
+{
+    return vt_v3(a.x + b.x, a.y + b.y, a.z + b.z);
+}
+VT_HD static inline vt_vec3 vt_v3_sub(vt_vec3 a, vt_vec3 b)
+{
+    return vt_v3(a.x - b.x, a.y - b.y, a.z - b.z);
+}
+VT_HD static inline vt_vec3 vt_v3_scale(vt_vec3 a, double s)
+{
+    return vt_v3(a.x * s, a.y * s, a.z * s);
+}
+VT_HD static inline double vt_v3_dot(vt_vec3 a, vt_vec3 b)
+{
+    return a.x * b.x + a.y * b.y + a.z * b.z;
+}
+VT_HD static inline double vt_v3_norm(vt_vec3 a)
+{
+    return sqrt(vt_v3_dot(a, a));
+}
 
 VT_HD static inline vt_vec3 vt_v3_cross(vt_vec3 a, vt_vec3 b)
 {
@@ -55,8 +70,14 @@ VT_HD static inline vt_vec3 vt_v3_normalize(vt_vec3 a)
     return n > 0.0 ? vt_v3_scale(a, 1.0 / n) : vt_v3(0.0, 0.0, 0.0);
 }
 
-VT_HD static inline double vt_deg2rad(double deg) { return deg * (VT_PI / 180.0); }
-VT_HD static inline double vt_rad2deg(double rad) { return rad * (180.0 / VT_PI); }
+VT_HD static inline double vt_deg2rad(double deg)
+{
+    return deg * (VT_PI / 180.0);
+}
+VT_HD static inline double vt_rad2deg(double rad)
+{
+    return rad * (180.0 / VT_PI);
+}
 
 VT_HD static inline vt_mat3 vt_m3_identity(void)
 {
@@ -102,7 +123,10 @@ VT_HD static inline vt_quat vt_q_identity(void)
     return q;
 }
 
-VT_HD static inline double vt_q_norm(vt_quat q) { return sqrt(q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z); }
+VT_HD static inline double vt_q_norm(vt_quat q)
+{
+    return sqrt(q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z);
+}
 
 VT_HD static inline vt_quat vt_q_normalize(vt_quat q)
 {

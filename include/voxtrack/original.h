@@ -27,8 +27,8 @@ extern "C" {
 #endif
 
 typedef struct vt_original_camera {
-    float r[9];       /* R = Rz(yaw) * Ry(roll) * Rx(pitch), row-major, in float */
-    float focal;      /* (width * 0.5) / tan(fov / 2), in float */
+    float r[9];  /* R = Rz(yaw) * Ry(roll) * Rx(pitch), row-major, in float */
+    float focal; /* (width * 0.5) / tan(fov / 2), in float */
     float position[3];
     int width, height;
 } vt_original_camera;

@@ -64,11 +64,11 @@ typedef enum vt_traversal {
 
 typedef struct vt_project_opts {
     vt_traversal traversal; /* default VT_TRAVERSAL_ORIGINAL */
-    double threshold;     /* a pixel changed when |diff| > threshold; default 2.0 */
-    double noise;         /* uniform noise in [-noise, noise] added to pixels; default 0 */
-    uint64_t seed;        /* seed of the noise generator */
-    bool skip_bad_frames; /* go on past unreadable images (counted) instead of failing */
-    int threads;          /* <= 0: all cores */
+    double threshold;       /* a pixel changed when |diff| > threshold; default 2.0 */
+    double noise;           /* uniform noise in [-noise, noise] added to pixels; default 0 */
+    uint64_t seed;          /* seed of the noise generator */
+    bool skip_bad_frames;   /* go on past unreadable images (counted) instead of failing */
+    int threads;            /* <= 0: all cores */
     void (*progress)(void *user, const vt_project_progress *p); /* may be NULL */
     void *progress_user;
 } vt_project_opts;
@@ -76,15 +76,15 @@ typedef struct vt_project_opts {
 VT_API vt_project_opts vt_project_opts_default(void);
 
 typedef struct vt_project_stats {
-    int cameras;            /* distinct camera_index values */
-    int frames;             /* frames loaded */
-    int frames_skipped;     /* unreadable frames skipped (skip_bad_frames) */
-    int pairs;              /* frame pairs differenced */
-    uint64_t changed;       /* changed pixels = rays cast */
-    uint64_t rays_hit;      /* rays that crossed the grid */
-    uint64_t voxel_steps;   /* voxels visited by all rays */
-    size_t grid_bytes;      /* memory held by the grid(s) at the end */
-    double seconds;         /* wall time of the run */
+    int cameras;          /* distinct camera_index values */
+    int frames;           /* frames loaded */
+    int frames_skipped;   /* unreadable frames skipped (skip_bad_frames) */
+    int pairs;            /* frame pairs differenced */
+    uint64_t changed;     /* changed pixels = rays cast */
+    uint64_t rays_hit;    /* rays that crossed the grid */
+    uint64_t voxel_steps; /* voxels visited by all rays */
+    size_t grid_bytes;    /* memory held by the grid(s) at the end */
+    double seconds;       /* wall time of the run */
 } vt_project_stats;
 
 /*

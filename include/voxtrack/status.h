@@ -17,17 +17,17 @@ extern "C" {
 #endif
 
 /* X(NAME, value, message). Append only. */
-#define VT_STATUS_MAP(X)                                                      \
-    X(OK, 0, "success")                                                       \
-    X(EINVAL, -1, "invalid argument")                                         \
-    X(ENOMEM, -2, "out of memory")                                            \
-    X(EIO, -3, "input/output error")                                          \
-    X(ENOENT, -4, "no such file or directory")                                \
-    X(EPARSE, -5, "malformed input")                                          \
-    X(EFORMAT, -6, "unsupported or corrupt data format")                      \
-    X(ERANGE, -7, "value out of range")                                       \
-    X(EMISMATCH, -8, "inconsistent inputs")                                   \
-    X(EUNSUPPORTED, -9, "operation not supported")                            \
+#define VT_STATUS_MAP(X)                                                                           \
+    X(OK, 0, "success")                                                                            \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(EIO, -3, "input/output error")                                                               \
+    X(ENOENT, -4, "no such file or directory")                                                     \
+    X(EPARSE, -5, "malformed input")                                                               \
+    X(EFORMAT, -6, "unsupported or corrupt data format")                                           \
+    X(ERANGE, -7, "value out of range")                                                            \
+    X(EMISMATCH, -8, "inconsistent inputs")                                                        \
+    X(EUNSUPPORTED, -9, "operation not supported")                                                 \
     X(ECANCELED, -10, "operation canceled")
 
 typedef enum vt_status {

@@ -87,8 +87,9 @@ static vt_status parse_entry(json_t *obj, const char *path, size_t entry, vt_fra
                         &f->fov_deg)))
         return s;
     if (!(f->fov_deg > 0.0 && f->fov_deg < 180.0))
-        return vt__error(VT_EPARSE, "%s: entry %zu: field 'fov_degrees' must be in (0, 180) (got %g)",
-                         path, entry, f->fov_deg);
+        return vt__error(VT_EPARSE,
+                         "%s: entry %zu: field 'fov_degrees' must be in (0, 180) (got %g)", path,
+                         entry, f->fov_deg);
     json_t *img = json_object_get(obj, "image_file");
     if (!img)
         return field_error(path, entry, "image_file", "is missing");

@@ -15,8 +15,8 @@ static _Thread_local char last_error[VT__ERRBUF];
 const char *vt_strerror(vt_status s)
 {
     switch (s) {
-#define VT__CASE(name, value, msg)                                                                \
-    case VT_##name:                                                                               \
+#define VT__CASE(name, value, msg)                                                                 \
+    case VT_##name:                                                                                \
         return msg;
         VT_STATUS_MAP(VT__CASE)
 #undef VT__CASE
@@ -27,8 +27,8 @@ const char *vt_strerror(vt_status s)
 const char *vt_status_name(vt_status s)
 {
     switch (s) {
-#define VT__CASE(name, value, msg)                                                                \
-    case VT_##name:                                                                               \
+#define VT__CASE(name, value, msg)                                                                 \
+    case VT_##name:                                                                                \
         return #name;
         VT_STATUS_MAP(VT__CASE)
 #undef VT__CASE
@@ -36,11 +36,20 @@ const char *vt_status_name(vt_status s)
     return "UNKNOWN";
 }
 
-const char *vt_last_error(void) { return last_error; }
+const char *vt_last_error(void)
+{
+    return last_error;
+}
 
-void vt_clear_error(void) { last_error[0] = '\0'; }
+void vt_clear_error(void)
+{
+    last_error[0] = '\0';
+}
 
-const char *vt_version(void) { return VT_VERSION_STRING; }
+const char *vt_version(void)
+{
+    return VT_VERSION_STRING;
+}
 
 vt_status vt__error(vt_status s, const char *fmt, ...)
 {

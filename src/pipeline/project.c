@@ -72,7 +72,8 @@ typedef struct run {
 
 static int cmp_frames(const void *a, const void *b)
 {
-    const vt_frame_meta *x = *(const vt_frame_meta *const *)a, *y = *(const vt_frame_meta *const *)b;
+    const vt_frame_meta *x = *(const vt_frame_meta *const *)a,
+                        *y = *(const vt_frame_meta *const *)b;
     if (x->camera_index != y->camera_index)
         return x->camera_index < y->camera_index ? -1 : 1;
     if (x->frame_index != y->frame_index)
@@ -102,7 +103,8 @@ static vt_status check_files(run *r)
             vt_status s = vt__error(VT_ENOENT,
                                     "%s: cannot read image of metadata entry %d (camera %d, "
                                     "frame %d): %s",
-                                    p, f->entry, f->camera_index, f->frame_index, "no such file or not readable");
+                                    p, f->entry, f->camera_index, f->frame_index,
+                                    "no such file or not readable");
             free(p);
             return s;
         }
@@ -260,7 +262,8 @@ static vt_status run_camera(run *r, size_t first, size_t last, slot *slots, int 
     slot *carry = &slots[win];
     bool have_carry = false;
     int *valid = malloc((size_t)(win + 1) * sizeof *valid);
-    const slot **pa = malloc((size_t)(win + 1) * sizeof *pa), **pb = malloc((size_t)(win + 1) * sizeof *pb);
+    const slot **pa = malloc((size_t)(win + 1) * sizeof *pa),
+               **pb = malloc((size_t)(win + 1) * sizeof *pb);
     vt_status s = VT_OK;
     if (!valid || !pa || !pb) {
         s = vt__error(VT_ENOMEM, "project: out of memory");

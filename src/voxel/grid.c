@@ -82,8 +82,14 @@ void vt_grid_free(vt_grid *g)
     free(g);
 }
 
-vt_grid_opts vt_grid_get_opts(const vt_grid *g) { return g->o; }
-vt_vec3 vt_grid_min(const vt_grid *g) { return g->lo; }
+vt_grid_opts vt_grid_get_opts(const vt_grid *g)
+{
+    return g->o;
+}
+vt_vec3 vt_grid_min(const vt_grid *g)
+{
+    return g->lo;
+}
 
 void vt_grid_clear(vt_grid *g)
 {
@@ -170,8 +176,8 @@ uint64_t *vt__grid_brick(vt_grid *g, int ix, int iy, int iz)
 vt_status vt_grid_add_at(vt_grid *g, int ix, int iy, int iz, uint64_t weight)
 {
     if (!in_grid(g, ix, iy, iz))
-        return vt__error(VT_ERANGE, "grid: voxel (%d, %d, %d) is outside the %dx%dx%d grid", ix,
-                         iy, iz, g->o.nx, g->o.ny, g->o.nz);
+        return vt__error(VT_ERANGE, "grid: voxel (%d, %d, %d) is outside the %dx%dx%d grid", ix, iy,
+                         iz, g->o.nx, g->o.ny, g->o.nz);
     uint64_t *brick = vt__grid_brick(g, ix, iy, iz);
     if (!brick)
         return VT_ENOMEM;
@@ -227,7 +233,10 @@ bool vt_grid_row_f32(const vt_grid *g, int ix, int iy, float *out)
     return any;
 }
 
-size_t vt_grid_brick_count(const vt_grid *g) { return g->bricks; }
+size_t vt_grid_brick_count(const vt_grid *g)
+{
+    return g->bricks;
+}
 
 size_t vt_grid_bytes(const vt_grid *g)
 {
@@ -250,7 +259,8 @@ bool vt_grid_argmax(const vt_grid *g, int *ix, int *iy, int *iz, uint64_t *votes
                     if (brick[i] == 0 || brick[i] < best)
                         continue;
                     int x = (bx << VT_GRID_BRICK_LOG2) + (i >> (2 * VT_GRID_BRICK_LOG2));
-                    int y = (by << VT_GRID_BRICK_LOG2) + ((i >> VT_GRID_BRICK_LOG2) & (VT_GRID_BRICK - 1));
+                    int y = (by << VT_GRID_BRICK_LOG2) +
+                            ((i >> VT_GRID_BRICK_LOG2) & (VT_GRID_BRICK - 1));
                     int z = (bz << VT_GRID_BRICK_LOG2) + (i & (VT_GRID_BRICK - 1));
                     size_t index = ((size_t)x * g->o.ny + y) * g->o.nz + z;
                     if (brick[i] > best || index < best_index) {

@@ -15,18 +15,19 @@
 
 struct vt_grid {
     vt_grid_opts o;
-    vt_vec3 lo;         /* minimum corner */
-    int bx, by, bz;     /* bricks per axis */
-    uint64_t **dir;     /* bx*by*bz brick pointers, NULL = all zero */
-    size_t bricks;      /* allocated bricks */
-    uint64_t **slabs;   /* the allocations bricks are cut from */
+    vt_vec3 lo;       /* minimum corner */
+    int bx, by, bz;   /* bricks per axis */
+    uint64_t **dir;   /* bx*by*bz brick pointers, NULL = all zero */
+    size_t bricks;    /* allocated bricks */
+    uint64_t **slabs; /* the allocations bricks are cut from */
     size_t nslabs, slab_cap;
-    int slab_used;      /* bricks used in the last slab */
+    int slab_used; /* bricks used in the last slab */
 };
 
 static inline size_t vt__grid_brick_index(const vt_grid *g, int ix, int iy, int iz)
 {
-    return ((size_t)(ix >> VT_GRID_BRICK_LOG2) * g->by + (size_t)(iy >> VT_GRID_BRICK_LOG2)) * g->bz +
+    return ((size_t)(ix >> VT_GRID_BRICK_LOG2) * g->by + (size_t)(iy >> VT_GRID_BRICK_LOG2)) *
+               g->bz +
            (size_t)(iz >> VT_GRID_BRICK_LOG2);
 }
 
@@ -37,10 +38,10 @@ static inline int vt__grid_local_index(int ix, int iy, int iz)
 }
 
 /*
- * One step of the cast loops (vt_grid_cast, vt_grid_cast_original), with the brick and the offset inside it carried along
- * instead of recomputed from (ix, iy, iz) at every voxel. A step changes brick
- * only when it crosses a multiple of 8 on its axis, one step in eight or
- * fewer, a branch the processor predicts well.
+ * One step of the cast loops (vt_grid_cast, vt_grid_cast_original), with the brick and the offset
+ * inside it carried along instead of recomputed from (ix, iy, iz) at every voxel. A step changes
+ * brick only when it crosses a multiple of 8 on its axis, one step in eight or fewer, a branch the
+ * processor predicts well.
  */
 #define VT__STEP(i, s, n, tm, td, shift, edge)                                                     \
     do {                                                                                           \
@@ -53,7 +54,8 @@ static inline int vt__grid_local_index(int ix, int iy, int iz)
         local += s * (1 << (shift));                                                               \
     } while (0)
 
-/* The brick holding voxel (ix, iy, iz), allocated if needed; NULL (error set) when out of memory. */
+/* The brick holding voxel (ix, iy, iz), allocated if needed; NULL (error set) when out of memory.
+ */
 uint64_t *vt__grid_brick(vt_grid *g, int ix, int iy, int iz);
 
 /* Allocates (zeroed) brick b and enters it in the directory. NULL when out of memory. */

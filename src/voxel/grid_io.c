@@ -32,7 +32,7 @@ typedef struct writer {
     const char *path;
     char *buf;
     size_t used;
-    uint64_t zeros;  /* pending zero bytes not yet written */
+    uint64_t zeros; /* pending zero bytes not yet written */
     bool seekable;
 } writer;
 

@@ -12,7 +12,10 @@
 #include "voxel/grid_internal.h"
 #include "voxtrack/original.h"
 
-static float deg2rad_f(float deg) { return deg * 3.14159265358979323846f / 180.0f; }
+static float deg2rad_f(float deg)
+{
+    return deg * 3.14159265358979323846f / 180.0f;
+}
 
 static void matmul3_f(const float a[9], const float b[9], float c[9])
 {
