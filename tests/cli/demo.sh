@@ -7,7 +7,8 @@ TMP=$2
 rm -rf "$TMP"
 mkdir -p "$TMP/tmp"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/cli/common.bash
+source "$(dirname "$0")/common.bash"
 
 TMPDIR=$TMP/tmp "$VT" demo >"$TMP/out" 2>"$TMP/err" ||
     fail "voxtrack demo failed: $(cat "$TMP/err")"

@@ -8,7 +8,8 @@ TMP=$2
 rm -rf "$TMP"
 mkdir -p "$TMP"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/cli/common.bash
+source "$(dirname "$0")/common.bash"
 
 DATA=$TMP/data
 "$VT" demo --no-run --out "$DATA" --json >"$TMP/dataset.json" ||
