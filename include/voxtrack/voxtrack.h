@@ -6,7 +6,9 @@
 
 #include "voxtrack/camera.h"
 #include "voxtrack/dda.h"
+#include "voxtrack/detect.h"
 #include "voxtrack/dotscene.h"
+#include "voxtrack/eval.h"
 #include "voxtrack/export.h"
 #include "voxtrack/grid.h"
 #include "voxtrack/image.h"
@@ -14,6 +16,13 @@
 #include "voxtrack/motion.h"
 #include "voxtrack/original.h"
 #include "voxtrack/project.h"
+#include "voxtrack/ray.h"
+#include "voxtrack/render.h"
+#include "voxtrack/rig.h"
+#include "voxtrack/sim.h"
+#include "voxtrack/source.h"
+#include "voxtrack/sparse.h"
 #include "voxtrack/status.h"
+#include "voxtrack/track.h"
 
 #endif

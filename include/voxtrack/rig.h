@@ -1,0 +1,98 @@
+/*
+ * voxtrack/rig.h - a camera rig: the calibrated cameras of one installation,
+ * where their frames are, and the optional geodetic origin of the world.
+ *
+ * rig.json is written by `voxtrack simulate` and read by `voxtrack run`:
+ *   {"origin": {"lat", "lon", "h"} (optional), "fps": 30,
+ *    "cameras": [{"id": "m0", "pair": 0, "modality": "mono"|"thermal",
+ *      "width", "height", "fx", "fy", "cx", "cy", "dist": [k1, k2, p1, p2, k3],
+ *      "position": [x, y, z], "quaternion": [w, x, y, z],
+ *      one of "frames": "m0/%06d.png" | "video": "m0.mkv" | "raw": "m0.raw",
+ *      "bits": 8|16 (optional, default 8 mono / 16 thermal),
+ *      "timestamps": "m0/timestamps.txt" (optional)}]}
+ * World: local ENU metres. Quaternion: world_from_camera. Camera frame: x
+ * right, y down, z forward. Relative paths resolve against the rig file's
+ * folder. Every field is documented in docs/FORMATS.md.
+ */
+#ifndef VOXTRACK_RIG_H
+#define VOXTRACK_RIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "voxtrack/camera.h"
+#include "voxtrack/export.h"
+#include "voxtrack/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vt_modality { VT_MODALITY_MONO = 0, VT_MODALITY_THERMAL = 1 } vt_modality;
+
+/* Where a camera's frames are stored. */
+typedef enum vt_media {
+    VT_MEDIA_NONE = 0,   /* in memory only (simulation) */
+    VT_MEDIA_FRAMES = 1, /* one image file per frame, printf pattern with one %d */
+    VT_MEDIA_VIDEO = 2,  /* a video file or stream URL read through FFmpeg */
+    VT_MEDIA_RAW = 3     /* concatenated frames: width*height samples, 8 bit or 16 bit LE */
+} vt_media;
+
+typedef struct vt_rig_camera {
+    char id[32];          /* unique within the rig */
+    int pair;             /* index of the mono/thermal pair, >= 0 */
+    vt_modality modality; /* mono or thermal */
+    int bits;             /* sample depth of the frames: 8 or 16 */
+    vt_camera cam;        /* intrinsics + pose, vt_camera_init() done */
+    vt_media media;
+    char *path;       /* frames pattern / video / raw file as written in the rig, or NULL */
+    char *timestamps; /* timestamps file as written in the rig, or NULL */
+} vt_rig_camera;
+
+typedef struct vt_rig {
+    bool has_origin;
+    double lat_deg, lon_deg, height_m; /* geodetic origin of the ENU frame */
+    double fps;                        /* nominal frame rate, > 0 */
+    int count;                         /* number of cameras */
+    vt_rig_camera *cameras;            /* owned */
+    char *dir; /* folder of the rig file ("." when built in memory); owned */
+} vt_rig;
+
+/* Zeroes *rig and gives it fps 30 and dir ".". */
+VT_API void vt_rig_init(vt_rig *rig);
+
+/*
+ * Appends a copy of *cam (strings duplicated). Returns VT_ENOMEM, or
+ * VT_EINVAL when the id is already used.
+ */
+VT_API vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam);
+
+/*
+ * Reads and validates rig.json. Errors name the file, the camera (index and
+ * id) and the field; malformed JSON is reported with line and column. A
+ * quaternion whose norm differs from 1 by more than 1e-6 is normalised with
+ * a warning on stderr; one with norm < 0.5 is refused.
+ */
+VT_API vt_status vt_rig_load(const char *path, vt_rig *out);
+
+/* Writes rig.json (atomically: a .tmp file renamed over the target). */
+VT_API vt_status vt_rig_save(const vt_rig *rig, const char *path);
+
+/* Frees everything the rig owns and zeroes it. Accepts a zeroed rig. */
+VT_API void vt_rig_free(vt_rig *rig);
+
+/* The index of the camera with this id, or -1. */
+VT_API int vt_rig_find(const vt_rig *rig, const char *id);
+
+/*
+ * Resolves a path of the rig (camera path or timestamps) against rig->dir
+ * into buf. Absolute paths and URLs ("scheme://") are copied as they are.
+ * Returns VT_ERANGE when buf is too small.
+ */
+VT_API vt_status vt_rig_resolve(const vt_rig *rig, const char *path, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

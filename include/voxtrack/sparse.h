@@ -1,0 +1,99 @@
+/*
+ * voxtrack/sparse.h - voting on a sparse grid, coarse to fine.
+ *
+ * All rays are cast through a coarse level first (exact 3D DDA). Only coarse
+ * cells crossed by rays from at least K distinct cameras are refined: each
+ * such cell is split in 2x2x2 children and the rays that crossed the parent
+ * are cast through the children only; this repeats, level after level, down
+ * to a voxel size matched to the pixel footprint at that range (never below
+ * fine_voxel). Each voxel holds a 64-bit fixed-point weight and a 64-bit
+ * camera bitmask. Storage is hashed 8^3-voxel blocks per level (open
+ * addressing), so memory grows with what the rays touch, not with the
+ * volume. The finest voxels that keep >= K cameras are grouped into clusters
+ * (26-connected components), which the detection stage turns into 3D
+ * detections. Results do not depend on the thread count.
+ */
+#ifndef VOXTRACK_SPARSE_H
+#define VOXTRACK_SPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/export.h"
+#include "voxtrack/math3d.h"
+#include "voxtrack/ray.h"
+#include "voxtrack/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vt_vote_opts {
+    vt_vec3 min, max;    /* the world box that is voted on, metres */
+    double coarse_voxel; /* edge of a coarse cell, metres (default 16) */
+    double fine_voxel;   /* smallest voxel edge, metres (default 0.5) */
+    double pixel_angle;  /* angle of one pixel, radians; the level of detail stops a cell's
+                            refinement once its edge is <= lod_pixels * range * pixel_angle
+                            (default 0: refine to fine_voxel everywhere) */
+    double lod_pixels;   /* default 2 */
+    int min_cameras;     /* K: distinct cameras a cell needs to be refined (default 3) */
+    int threads;         /* <= 0: OpenMP default */
+} vt_vote_opts;
+
+VT_API vt_vote_opts vt_vote_opts_default(void);
+
+/* A group of connected finest-level voxels seen by >= K cameras. */
+typedef struct vt_cluster {
+    vt_vec3 centroid;  /* weight-weighted centre of its voxels */
+    vt_vec3 min, max;  /* bounding box of its voxels, metres */
+    uint64_t weight;   /* sum of fixed-point votes (VT_VOTE_ONE = 1.0) */
+    uint64_t cameras;  /* bit c set when camera c voted in it */
+    int ncameras;      /* popcount(cameras) */
+    int voxels;        /* number of voxels */
+    double voxel_size; /* edge of its voxels, metres */
+} vt_cluster;
+
+typedef struct vt_vote_stats {
+    size_t rays;         /* rays cast */
+    uint64_t steps;      /* voxel visits, all levels */
+    size_t cells[8];     /* cells (voxels) with >= K cameras per level, 0 = coarse */
+    int levels;          /* levels used */
+    size_t blocks;       /* hashed blocks allocated, all levels */
+    size_t bytes;        /* memory held by the grid now */
+    size_t peak_bytes;   /* the most it has held */
+} vt_vote_stats;
+
+typedef struct vt_vote vt_vote;
+
+/* Validates the options (VT_EINVAL naming the field) and creates an empty grid. */
+VT_API vt_status vt_vote_new(const vt_vote_opts *opts, vt_vote **out);
+VT_API void vt_vote_free(vt_vote *v);
+
+/*
+ * Clears the grid (keeping its memory for reuse) and votes with these rays,
+ * coarse to fine; then finds the clusters. Rays with camera >= 64 are
+ * refused (VT_ERANGE). Each ray votes its weight into every voxel it
+ * crosses (once per voxel).
+ */
+VT_API vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count);
+
+/* The clusters of the last vt_vote_cast(), strongest first. Owned by v. */
+VT_API const vt_cluster *vt_vote_clusters(const vt_vote *v, size_t *count);
+
+VT_API vt_vote_stats vt_vote_get_stats(const vt_vote *v);
+
+/*
+ * Reads one voxel of the last cast at a level (0 = coarse): its weight and
+ * camera mask; zeroes when no ray touched it. For tests and tools.
+ */
+VT_API void vt_vote_voxel(const vt_vote *v, int level, vt_vec3 p, uint64_t *weight,
+                          uint64_t *cameras);
+
+/* The voxel edge at a level: coarse_voxel / 2^level. */
+VT_API double vt_vote_level_size(const vt_vote *v, int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
