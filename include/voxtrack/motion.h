@@ -54,6 +54,61 @@ VT_API vt_status vt_motion_detect(const vt_image *prev, const vt_image *cur, flo
 VT_API vt_status vt_motion_detect_f32(const float *prev, const float *cur, int width, int height,
                                       float threshold, int threads, vt_change_list *out);
 
+/*
+ * A background model per camera: each frame is compared with it, the pixels
+ * that differ by more than a threshold (with the expected sign) are listed,
+ * and the model then learns the frame.
+ *
+ * VT_BACKGROUND_PREVIOUS: the model is the previous frame (the original's
+ * way). VT_BACKGROUND_AVERAGE: a running average that learns slowly where it
+ * just found a change (selective update), so a target that hovers stays
+ * visible and a moving one leaves no trail of the expected sign.
+ *
+ * Polarity: a drone against the sky is darker in a visible-light camera and
+ * warmer in a thermal one. Keeping only the changes of that sign drops the
+ * "hole" a target leaves behind it (the opposite sign) and glints of the
+ * wrong sign. The threshold is fixed, or adaptive: k_sigma times the noise
+ * of (frame - model), estimated on a sample of rows every frame.
+ */
+typedef enum vt_background_kind {
+    VT_BACKGROUND_PREVIOUS = 0,
+    VT_BACKGROUND_AVERAGE = 1
+} vt_background_kind;
+
+typedef struct vt_background_opts {
+    vt_background_kind kind;
+    double alpha;        /* AVERAGE: learning rate per frame (default 0.05) */
+    double alpha_fg;     /* AVERAGE: learning rate where a change was found (default 0.002) */
+    float threshold;     /* > 0: fixed threshold, pixel units; 0: adaptive (default) */
+    float k_sigma;       /* adaptive threshold = k_sigma * noise sigma (default 5) */
+    float min_threshold; /* floor of the adaptive threshold, pixel units (default 2) */
+    int polarity;        /* -1: darker than the model, +1: brighter, 0: either (default 0) */
+    int threads;         /* <= 0: OpenMP default */
+} vt_background_opts;
+
+VT_API vt_background_opts vt_background_opts_default(void);
+
+typedef struct vt_background vt_background;
+
+/* A model for frames of width x height (any depth). The first frame only initialises it. */
+VT_API vt_status vt_background_new(const vt_background_opts *opts, int width, int height,
+                                   vt_background **out);
+VT_API void vt_background_free(vt_background *bg);
+
+/*
+ * Lists the changes of frame `cur` against the model into *out (raster
+ * order, diff = |cur - model|), then updates the model. Deterministic for
+ * any thread count. VT_EMISMATCH when the frame's size differs.
+ */
+VT_API vt_status vt_background_apply(vt_background *bg, const vt_image *cur, vt_change_list *out);
+
+/* The threshold the last vt_background_apply() used, and the noise sigma estimate. */
+VT_API float vt_background_threshold(const vt_background *bg);
+VT_API float vt_background_noise(const vt_background *bg);
+
+/* Forgets the model: the next frame initialises it again. */
+VT_API void vt_background_reset(vt_background *bg);
+
 #ifdef __cplusplus
 }
 #endif
