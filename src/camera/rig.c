@@ -1,0 +1,752 @@
+/*
+ * src/camera/rig.c - the camera rig and its file, rig.json (see voxtrack/rig.h
+ * and docs/FORMATS.md).
+ *
+ * Loading parses the file with jansson (duplicate keys refused), then checks
+ * every field before anything is used: a rig that loads is a rig that runs.
+ * Each message names the file, the camera (index and id) and the field, in
+ * the form "rig.json: camera 3 ('m3'): field 'fx' must be > 0". Unknown
+ * fields are refused rather than ignored, because a misspelt optional field
+ * ("timestamp") would otherwise be silently dropped.
+ *
+ * Saving does not go through jansson's dumper: jansson prints every real
+ * with one fixed precision, so either 0.1 comes out as 0.10000000000000001
+ * or the file does not round-trip. We print each number with the fewest
+ * digits (15, 16 or 17) that read back to the same double, as the shortest
+ * round-trip formatting of Steele & White / Grisu does, and only use jansson
+ * to escape strings. The file is written to PATH.tmp and renamed over PATH,
+ * so that a reader never sees half a rig.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/internal.h"
+#include "voxtrack/rig.h"
+
+/* A quaternion this far from unit norm is a mistake, not rounding. */
+#define VT__QUAT_MIN_NORM 0.5
+#define VT__QUAT_TOLERANCE 1e-6
+
+/* strerror is not thread-safe; the XSI strerror_r is. */
+static const char *errno_text(int e, char *buf, size_t size)
+{
+    if (strerror_r(e, buf, size) != 0)
+        snprintf(buf, size, "error %d", e);
+    return buf;
+}
+
+/* What every field error needs to say where it is. */
+typedef struct where {
+    const char *file;
+    int index;      /* camera index, -1 outside the cameras */
+    const char *id; /* camera id once known, else NULL */
+} where;
+
+static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
+    VT__PRINTF(3, 4);
+
+static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (w->index < 0)
+        return vt__error(VT_EPARSE, "%s: field '%s' %s", w->file, field, what);
+    if (!w->id)
+        return vt__error(VT_EPARSE, "%s: camera %d: field '%s' %s", w->file, w->index, field, what);
+    return vt__error(VT_EPARSE, "%s: camera %d ('%s'): field '%s' %s", w->file, w->index, w->id,
+                     field, what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The rig in memory                                                          */
+
+void vt_rig_init(vt_rig *rig)
+{
+    if (!rig)
+        return;
+    memset(rig, 0, sizeof *rig);
+    rig->fps = 30.0;
+    rig->dir = strdup("."); /* NULL on failure reads as "." everywhere */
+}
+
+static void free_camera(vt_rig_camera *c)
+{
+    free(c->path);
+    free(c->timestamps);
+    c->path = c->timestamps = NULL;
+}
+
+void vt_rig_free(vt_rig *rig)
+{
+    if (!rig)
+        return;
+    for (int i = 0; i < rig->count; i++)
+        free_camera(&rig->cameras[i]);
+    free(rig->cameras);
+    free(rig->dir);
+    memset(rig, 0, sizeof *rig);
+}
+
+int vt_rig_find(const vt_rig *rig, const char *id)
+{
+    if (!rig || !id)
+        return -1;
+    for (int i = 0; i < rig->count; i++)
+        if (strcmp(rig->cameras[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *failed = true;
+    return d;
+}
+
+vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam)
+{
+    if (!rig || !cam)
+        return vt__error(VT_EINVAL, "rig: NULL argument");
+    if (memchr(cam->id, '\0', sizeof cam->id) == NULL || cam->id[0] == '\0')
+        return vt__error(VT_EINVAL, "rig: camera id must be non-empty and shorter than %zu",
+                         sizeof cam->id);
+    if (vt_rig_find(rig, cam->id) >= 0)
+        return vt__error(VT_EINVAL, "rig: camera id '%s' is already used", cam->id);
+    vt_rig_camera *grown = realloc(rig->cameras, (size_t)(rig->count + 1) * sizeof *grown);
+    if (!grown)
+        return vt__error(VT_ENOMEM, "rig: out of memory adding camera '%s'", cam->id);
+    rig->cameras = grown;
+    vt_rig_camera copy = *cam;
+    bool failed = false;
+    copy.path = dup_or_null(cam->path, &failed);
+    copy.timestamps = dup_or_null(cam->timestamps, &failed);
+    if (failed) {
+        free_camera(&copy);
+        return vt__error(VT_ENOMEM, "rig: out of memory adding camera '%s'", cam->id);
+    }
+    rig->cameras[rig->count++] = copy;
+    return VT_OK;
+}
+
+static bool is_url(const char *path)
+{
+    const char *p = strstr(path, "://");
+    if (!p || p == path)
+        return false;
+    for (const char *c = path; c < p; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '+' || *c == '-' || *c == '.'))
+            return false;
+    return true;
+}
+
+vt_status vt_rig_resolve(const vt_rig *rig, const char *path, char *buf, size_t size)
+{
+    if (!rig || !path || !buf || size == 0)
+        return vt__error(VT_EINVAL, "rig: NULL argument to vt_rig_resolve");
+    const char *dir = rig->dir && rig->dir[0] ? rig->dir : ".";
+    int n;
+    /* "./m0.raw" reads worse in messages than "m0.raw" and means the same. */
+    if (path[0] == '/' || is_url(path) || strcmp(dir, ".") == 0)
+        n = snprintf(buf, size, "%s", path);
+    else if (dir[strlen(dir) - 1] == '/')
+        n = snprintf(buf, size, "%s%s", dir, path);
+    else
+        n = snprintf(buf, size, "%s/%s", dir, path);
+    if (n < 0 || (size_t)n >= size)
+        return vt__error(VT_ERANGE, "rig: path '%s' in folder '%s' is too long (%zu bytes)", path,
+                         dir, size);
+    return VT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Field readers                                                              */
+
+static vt_status get_number(const where *w, json_t *v, const char *field, double *out)
+{
+    if (!v)
+        return field_error(w, field, "is missing");
+    if (!json_is_number(v))
+        return field_error(w, field, "must be a number");
+    *out = json_number_value(v);
+    if (!isfinite(*out))
+        return field_error(w, field, "must be finite");
+    return VT_OK;
+}
+
+/* Accepts 3.0 as 3 (JSON writers differ) but not 3.5. */
+static vt_status get_int(const where *w, json_t *v, const char *field, int *out)
+{
+    if (!v)
+        return field_error(w, field, "is missing");
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < -2147483647 || i > 2147483647)
+            return field_error(w, field, "is out of range");
+        *out = (int)i;
+        return VT_OK;
+    }
+    double d = json_is_real(v) ? json_real_value(v) : 0.5;
+    if (d != floor(d) || fabs(d) > 2147483647.0)
+        return field_error(w, field, "must be an integer");
+    *out = (int)d;
+    return VT_OK;
+}
+
+static vt_status get_array(const where *w, json_t *v, const char *field, size_t n, double *out)
+{
+    if (!v)
+        return field_error(w, field, "is missing");
+    if (!json_is_array(v) || json_array_size(v) != n)
+        return field_error(w, field, "must be an array of %zu numbers", n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(v, i);
+        if (!json_is_number(e) || !isfinite(json_number_value(e)))
+            return field_error(w, field, "must be an array of %zu finite numbers", n);
+        out[i] = json_number_value(e);
+    }
+    return VT_OK;
+}
+
+static vt_status get_string(const where *w, json_t *v, const char *field, const char **out)
+{
+    if (!v)
+        return field_error(w, field, "is missing");
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return field_error(w, field, "must be a non-empty string");
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return field_error(w, field, "must not contain a NUL character");
+    *out = json_string_value(v);
+    return VT_OK;
+}
+
+/* Refuses keys outside `known` (a NULL-terminated list), naming all of them. */
+static vt_status check_keys(const where *w, json_t *obj, const char *const *known, const char *what)
+{
+    char names[512] = "";
+    size_t len = 0;
+    int unknown = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value)
+    {
+        (void)value;
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(key, *k) == 0;
+        if (ok)
+            continue;
+        if (len < sizeof names) {
+            int n = snprintf(names + len, sizeof names - len, "%s'%s'", unknown ? ", " : "", key);
+            len += n > 0 ? (size_t)n : 0;
+        }
+        unknown++;
+    }
+    if (!unknown)
+        return VT_OK;
+    const char *s = unknown > 1 ? "s" : "";
+    if (w->index < 0)
+        return vt__error(VT_EPARSE, "%s: %s: unknown field%s %s", w->file, what, s, names);
+    if (!w->id)
+        return vt__error(VT_EPARSE, "%s: camera %d: unknown field%s %s", w->file, w->index, s,
+                         names);
+    return vt__error(VT_EPARSE, "%s: camera %d ('%s'): unknown field%s %s", w->file, w->index,
+                     w->id, s, names);
+}
+
+/*
+ * A frames pattern takes one frame number: exactly one %d, optionally with a
+ * zero flag and a width ("%06d"); "%%" is a literal percent sign. Anything
+ * else ("%s", two numbers) would make printf read arguments we never pass.
+ */
+static bool is_frame_pattern(const char *p)
+{
+    int numbers = 0;
+    for (; *p; p++) {
+        if (*p != '%')
+            continue;
+        if (p[1] == '%') {
+            p++;
+            continue;
+        }
+        p++;
+        if (*p == '0')
+            p++;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 3)
+            p++, digits++;
+        if (*p != 'd')
+            return false;
+        numbers++;
+    }
+    return numbers == 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                    */
+
+static vt_status parse_id(where *w, json_t *cam, const vt_rig *rig, vt_rig_camera *c)
+{
+    const char *id;
+    vt_status s = get_string(w, json_object_get(cam, "id"), "id", &id);
+    if (s)
+        return s;
+    if (strlen(id) >= sizeof c->id)
+        return field_error(w, "id", "must be shorter than %zu characters", sizeof c->id);
+    int other = vt_rig_find(rig, id);
+    if (other >= 0)
+        return field_error(w, "id", "'%s' is already used by camera %d", id, other);
+    memcpy(c->id, id, strlen(id) + 1);
+    w->id = c->id;
+    return VT_OK;
+}
+
+static vt_status parse_modality(const where *w, json_t *cam, vt_rig_camera *c)
+{
+    const char *m;
+    vt_status s = get_string(w, json_object_get(cam, "modality"), "modality", &m);
+    if (s)
+        return s;
+    if (strcmp(m, "mono") == 0)
+        c->modality = VT_MODALITY_MONO;
+    else if (strcmp(m, "thermal") == 0)
+        c->modality = VT_MODALITY_THERMAL;
+    else
+        return field_error(w, "modality", "must be \"mono\" or \"thermal\" (got \"%s\")", m);
+    return VT_OK;
+}
+
+static vt_status parse_intrinsics(const where *w, json_t *cam, vt_camera *k)
+{
+    vt_status s;
+    if ((s = get_int(w, json_object_get(cam, "width"), "width", &k->width)) ||
+        (s = get_int(w, json_object_get(cam, "height"), "height", &k->height)) ||
+        (s = get_number(w, json_object_get(cam, "fx"), "fx", &k->fx)) ||
+        (s = get_number(w, json_object_get(cam, "fy"), "fy", &k->fy)) ||
+        (s = get_number(w, json_object_get(cam, "cx"), "cx", &k->cx)) ||
+        (s = get_number(w, json_object_get(cam, "cy"), "cy", &k->cy)))
+        return s;
+    if (k->width <= 0)
+        return field_error(w, "width", "must be > 0 (got %d)", k->width);
+    if (k->height <= 0)
+        return field_error(w, "height", "must be > 0 (got %d)", k->height);
+    if (k->fx <= 0)
+        return field_error(w, "fx", "must be > 0 (got %.17g)", k->fx);
+    if (k->fy <= 0)
+        return field_error(w, "fy", "must be > 0 (got %.17g)", k->fy);
+    json_t *dist = json_object_get(cam, "dist");
+    if (dist)
+        return get_array(w, dist, "dist", 5, k->dist);
+    return VT_OK;
+}
+
+static vt_status parse_pose(const where *w, json_t *cam, vt_camera *k)
+{
+    double p[3], q[4];
+    vt_status s;
+    if ((s = get_array(w, json_object_get(cam, "position"), "position", 3, p)) ||
+        (s = get_array(w, json_object_get(cam, "quaternion"), "quaternion", 4, q)))
+        return s;
+    double norm = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+    if (!(norm >= VT__QUAT_MIN_NORM))
+        return field_error(w, "quaternion", "has norm %.6g: a rotation needs norm 1", norm);
+    if (fabs(norm - 1.0) > VT__QUAT_TOLERANCE) {
+        vt__log(1, "%s: camera %d ('%s'): quaternion has norm %.9g; normalised", w->file, w->index,
+                w->id, norm);
+        for (int i = 0; i < 4; i++)
+            q[i] /= norm;
+    }
+    k->position = vt_v3(p[0], p[1], p[2]);
+    k->q = (vt_quat){q[0], q[1], q[2], q[3]};
+    return VT_OK;
+}
+
+static vt_status set_string(const where *w, char **dst, const char *src)
+{
+    *dst = strdup(src);
+    if (!*dst)
+        return vt__error(VT_ENOMEM, "%s: camera %d: out of memory", w->file, w->index);
+    return VT_OK;
+}
+
+static vt_status parse_media(const where *w, json_t *cam, vt_rig_camera *c)
+{
+    static const char *const names[] = {"frames", "video", "raw"};
+    static const vt_media media[] = {VT_MEDIA_FRAMES, VT_MEDIA_VIDEO, VT_MEDIA_RAW};
+    int found = -1;
+    for (int i = 0; i < 3; i++) {
+        if (!json_object_get(cam, names[i]))
+            continue;
+        if (found >= 0)
+            return field_error(w, names[i],
+                               "cannot be given together with '%s' (one of "
+                               "'frames', 'video', 'raw')",
+                               names[found]);
+        found = i;
+    }
+    const char *str;
+    vt_status s;
+    if (found >= 0) {
+        if ((s = get_string(w, json_object_get(cam, names[found]), names[found], &str)))
+            return s;
+        if (media[found] == VT_MEDIA_FRAMES && !is_frame_pattern(str))
+            return field_error(w, "frames",
+                               "must hold exactly one frame number conversion such as %%06d "
+                               "(got \"%s\")",
+                               str);
+        if ((s = set_string(w, &c->path, str)))
+            return s;
+        c->media = media[found];
+    }
+    json_t *ts = json_object_get(cam, "timestamps");
+    if (!ts)
+        return VT_OK;
+    if ((s = get_string(w, ts, "timestamps", &str)))
+        return s;
+    return set_string(w, &c->timestamps, str);
+}
+
+static vt_status parse_bits(const where *w, json_t *cam, vt_rig_camera *c)
+{
+    json_t *b = json_object_get(cam, "bits");
+    c->bits = c->modality == VT_MODALITY_THERMAL ? 16 : 8;
+    if (!b)
+        return VT_OK;
+    vt_status s = get_int(w, b, "bits", &c->bits);
+    if (s)
+        return s;
+    if (c->bits != 8 && c->bits != 16)
+        return field_error(w, "bits", "must be 8 or 16 (got %d)", c->bits);
+    return VT_OK;
+}
+
+static const char *const camera_keys[] = {
+    "id",   "pair",     "modality",   "width",  "height", "fx",  "fy",   "cx",         "cy",
+    "dist", "position", "quaternion", "frames", "video",  "raw", "bits", "timestamps", NULL};
+
+static vt_status parse_camera(const char *file, int index, json_t *cam, vt_rig *rig,
+                              vt_rig_camera *c)
+{
+    where w = {file, index, NULL};
+    if (!json_is_object(cam))
+        return vt__error(VT_EPARSE, "%s: camera %d: must be an object", file, index);
+    vt_status s;
+    if ((s = parse_id(&w, cam, rig, c)) || (s = check_keys(&w, cam, camera_keys, "camera")) ||
+        (s = get_int(&w, json_object_get(cam, "pair"), "pair", &c->pair)))
+        return s;
+    if (c->pair < 0)
+        return field_error(&w, "pair", "must be >= 0 (got %d)", c->pair);
+    if ((s = parse_modality(&w, cam, c)) || (s = parse_intrinsics(&w, cam, &c->cam)) ||
+        (s = parse_pose(&w, cam, &c->cam)) || (s = parse_media(&w, cam, c)) ||
+        (s = parse_bits(&w, cam, c)))
+        return s;
+    if ((s = vt_camera_init(&c->cam)))
+        return vt__error_prefix(s, "%s: camera %d ('%s')", file, index, c->id);
+    return VT_OK;
+}
+
+static vt_status parse_origin(const char *file, json_t *o, vt_rig *rig)
+{
+    static const char *const keys[] = {"lat", "lon", "h", NULL};
+    where w = {file, -1, NULL};
+    if (!json_is_object(o))
+        return field_error(&w, "origin", "must be an object {\"lat\", \"lon\", \"h\"}");
+    vt_status s;
+    if ((s = check_keys(&w, o, keys, "origin")) ||
+        (s = get_number(&w, json_object_get(o, "lat"), "origin.lat", &rig->lat_deg)) ||
+        (s = get_number(&w, json_object_get(o, "lon"), "origin.lon", &rig->lon_deg)))
+        return s;
+    json_t *h = json_object_get(o, "h");
+    if (h && (s = get_number(&w, h, "origin.h", &rig->height_m)))
+        return s;
+    if (rig->lat_deg < -90 || rig->lat_deg > 90)
+        return field_error(&w, "origin.lat", "must be in [-90, 90] degrees (got %.17g)",
+                           rig->lat_deg);
+    if (rig->lon_deg < -180 || rig->lon_deg > 180)
+        return field_error(&w, "origin.lon", "must be in [-180, 180] degrees (got %.17g)",
+                           rig->lon_deg);
+    rig->has_origin = true;
+    return VT_OK;
+}
+
+static vt_status parse_cameras(const char *file, json_t *arr, vt_rig *rig)
+{
+    where w = {file, -1, NULL};
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return field_error(&w, "cameras", "must be a non-empty array of camera objects");
+    size_t n = json_array_size(arr);
+    if (n > 1000000)
+        return field_error(&w, "cameras", "has too many entries (%zu)", n);
+    rig->cameras = calloc(n, sizeof *rig->cameras);
+    if (!rig->cameras)
+        return vt__error(VT_ENOMEM, "%s: out of memory", file);
+    for (size_t i = 0; i < n; i++) {
+        vt_rig_camera *c = &rig->cameras[i];
+        vt_status s = parse_camera(file, (int)i, json_array_get(arr, i), rig, c);
+        /* Counted before checking, so that vt_rig_free frees what was parsed. */
+        rig->count = (int)i + 1;
+        if (s)
+            return s;
+    }
+    return VT_OK;
+}
+
+static vt_status parse_rig(const char *file, json_t *root, vt_rig *rig)
+{
+    static const char *const keys[] = {"origin", "fps", "cameras", NULL};
+    where w = {file, -1, NULL};
+    if (!json_is_object(root))
+        return vt__error(VT_EPARSE, "%s: the top level must be an object", file);
+    vt_status s = check_keys(&w, root, keys, "top level");
+    if (s)
+        return s;
+    json_t *fps = json_object_get(root, "fps");
+    if (fps && (s = get_number(&w, fps, "fps", &rig->fps)))
+        return s;
+    if (rig->fps <= 0)
+        return field_error(&w, "fps", "must be > 0 (got %.17g)", rig->fps);
+    json_t *origin = json_object_get(root, "origin");
+    if (origin && (s = parse_origin(file, origin, rig)))
+        return s;
+    json_t *cams = json_object_get(root, "cameras");
+    if (!cams)
+        return field_error(&w, "cameras", "is missing");
+    return parse_cameras(file, cams, rig);
+}
+
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/rig.json" -> "/" */
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+static vt_status load_error(const char *path, const json_error_t *err)
+{
+    struct stat st;
+    if (json_error_code(err) == json_error_cannot_open_file) {
+        /* jansson's text says why; errno may not have survived it. */
+        bool missing = stat(path, &st) != 0 && errno == ENOENT;
+        return vt__error(missing ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", path,
+                         missing ? "no such file" : err->text);
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return vt__error(VT_EIO, "%s: is a folder, not a rig file", path);
+    return vt__error(VT_EPARSE, "%s: line %d, column %d: %s", path, err->line, err->column,
+                     err->text);
+}
+
+vt_status vt_rig_load(const char *path, vt_rig *out)
+{
+    if (!out)
+        return vt__error(VT_EINVAL, "rig: NULL rig");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return vt__error(VT_EINVAL, "rig: NULL path");
+    json_error_t err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!root)
+        return load_error(path, &err);
+    vt_rig_init(out);
+    free(out->dir);
+    out->dir = folder_of(path);
+    vt_status s =
+        out->dir ? parse_rig(path, root, out) : vt__error(VT_ENOMEM, "%s: out of memory", path);
+    json_decref(root);
+    if (s)
+        vt_rig_free(out);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Saving                                                                     */
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double. */
+static void put_number(FILE *fp, double v)
+{
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, fp);
+}
+
+static void put_numbers(FILE *fp, const double *v, int n)
+{
+    fputc('[', fp);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", fp);
+        put_number(fp, v[i]);
+    }
+    fputc(']', fp);
+}
+
+static vt_status put_string(FILE *fp, const char *s)
+{
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!text)
+        return vt__error(VT_EINVAL, "rig: string \"%s\" is not valid UTF-8", s);
+    fputs(text, fp);
+    free(text);
+    return VT_OK;
+}
+
+static vt_status put_key_string(FILE *fp, const char *key, const char *value)
+{
+    fprintf(fp, ",\n      \"%s\": ", key);
+    return put_string(fp, value);
+}
+
+static bool all_finite(const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+static vt_status check_saveable(const vt_rig *rig, const char *path)
+{
+    double top[3] = {rig->fps, rig->lat_deg, rig->lon_deg};
+    if (!all_finite(top, 3) || !isfinite(rig->height_m))
+        return vt__error(VT_EINVAL, "%s: fps and origin must be finite numbers", path);
+    for (int i = 0; i < rig->count; i++) {
+        const vt_rig_camera *c = &rig->cameras[i];
+        const vt_camera *k = &c->cam;
+        double v[16] = {k->fx,         k->fy,         k->cx,         k->cy,
+                        k->position.x, k->position.y, k->position.z, k->q.w,
+                        k->q.x,        k->q.y,        k->q.z,        k->dist[0],
+                        k->dist[1],    k->dist[2],    k->dist[3],    k->dist[4]};
+        if (memchr(c->id, '\0', sizeof c->id) == NULL)
+            return vt__error(VT_EINVAL, "%s: camera %d: id is not terminated", path, i);
+        if (!all_finite(v, 16))
+            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): intrinsics and pose must be finite",
+                             path, i, c->id);
+        if (c->media != VT_MEDIA_NONE && (!c->path || !c->path[0]))
+            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): media is set but path is empty",
+                             path, i, c->id);
+    }
+    return VT_OK;
+}
+
+static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
+{
+    static const char *const media_keys[] = {NULL, "frames", "video", "raw"};
+    const vt_camera *k = &c->cam;
+    vt_status s;
+    fputs("    {\n      \"id\": ", fp);
+    if ((s = put_string(fp, c->id)))
+        return s;
+    fprintf(fp, ",\n      \"pair\": %d,\n      \"modality\": \"%s\",\n", c->pair,
+            c->modality == VT_MODALITY_THERMAL ? "thermal" : "mono");
+    fprintf(fp, "      \"width\": %d,\n      \"height\": %d,\n", k->width, k->height);
+    const char *names[4] = {"fx", "fy", "cx", "cy"};
+    double values[4] = {k->fx, k->fy, k->cx, k->cy};
+    for (int i = 0; i < 4; i++) {
+        fprintf(fp, "      \"%s\": ", names[i]);
+        put_number(fp, values[i]);
+        fputs(",\n", fp);
+    }
+    double pos[3] = {k->position.x, k->position.y, k->position.z};
+    double q[4] = {k->q.w, k->q.x, k->q.y, k->q.z};
+    fputs("      \"dist\": ", fp);
+    put_numbers(fp, k->dist, 5);
+    fputs(",\n      \"position\": ", fp);
+    put_numbers(fp, pos, 3);
+    fputs(",\n      \"quaternion\": ", fp);
+    put_numbers(fp, q, 4);
+    if (c->media >= VT_MEDIA_FRAMES && c->media <= VT_MEDIA_RAW &&
+        (s = put_key_string(fp, media_keys[c->media], c->path)))
+        return s;
+    fprintf(fp, ",\n      \"bits\": %d", c->bits);
+    if (c->timestamps && (s = put_key_string(fp, "timestamps", c->timestamps)))
+        return s;
+    fputs("\n    }", fp);
+    return VT_OK;
+}
+
+static vt_status write_rig(FILE *fp, const vt_rig *rig)
+{
+    fputs("{\n", fp);
+    if (rig->has_origin) {
+        fputs("  \"origin\": {\"lat\": ", fp);
+        put_number(fp, rig->lat_deg);
+        fputs(", \"lon\": ", fp);
+        put_number(fp, rig->lon_deg);
+        fputs(", \"h\": ", fp);
+        put_number(fp, rig->height_m);
+        fputs("},\n", fp);
+    }
+    fputs("  \"fps\": ", fp);
+    put_number(fp, rig->fps);
+    fputs(",\n  \"cameras\": [\n", fp);
+    for (int i = 0; i < rig->count; i++) {
+        vt_status s = write_camera(fp, &rig->cameras[i]);
+        if (s)
+            return s;
+        fputs(i + 1 < rig->count ? ",\n" : "\n", fp);
+    }
+    fputs("  ]\n}\n", fp);
+    return VT_OK;
+}
+
+vt_status vt_rig_save(const vt_rig *rig, const char *path)
+{
+    if (!rig || !path)
+        return vt__error(VT_EINVAL, "rig: NULL argument to vt_rig_save");
+    vt_status s = check_saveable(rig, path);
+    if (s)
+        return s;
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return vt__error(VT_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) {
+        char msg[128];
+        s = vt__error(VT_EIO, "%s: cannot create: %s", tmp, errno_text(errno, msg, sizeof msg));
+        free(tmp);
+        return s;
+    }
+    s = write_rig(fp, rig);
+    /* A full disk may only show at fclose, when stdio flushes. */
+    bool bad = ferror(fp) != 0;
+    int e = errno;
+    if (fclose(fp) != 0 && !bad)
+        bad = true, e = errno;
+    char msg[128];
+    if (!s && bad)
+        s = vt__error(VT_EIO, "%s: cannot write: %s", tmp, errno_text(e, msg, sizeof msg));
+    if (!s && rename(tmp, path) != 0)
+        s = vt__error(VT_EIO, "%s: cannot rename to %s: %s", tmp, path,
+                      errno_text(errno, msg, sizeof msg));
+    if (s)
+        remove(tmp);
+    free(tmp);
+    return s;
+}

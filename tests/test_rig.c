@@ -1,0 +1,482 @@
+/*
+ * tests/test_rig.c - the camera rig and rig.json: a saved rig loads back
+ * equal field by field (and saves to the same bytes), defaults apply, and
+ * every malformed file is refused with a message that names the place: line
+ * and column for broken JSON, camera and field for bad values.
+ *
+ * Files go to a fresh folder under $VT_TEST_TMP (or /tmp).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "voxtrack/rig.h"
+#include "vt_test.h"
+
+static char tmpdir[512];
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+
+static int make_dirs(const char *path)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    const char *base = getenv("VT_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    if (make_dirs(base) != 0)
+        return -1;
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_rig-XXXXXX", base);
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* Loads `json` from a file and expects failure with `status` and `message` in the error. */
+static void assert_refused(const char *json, vt_status status, const char *message)
+{
+    const char *path = tmp_path("bad.json");
+    write_text(path, json);
+    vt_rig rig;
+    vt_status s = vt_rig_load(path, &rig);
+    if (s != status || !strstr(vt_last_error(), message)) {
+        print_error("status %s, message \"%s\"; expected %s and \"%s\"\n", vt_status_name(s),
+                    vt_last_error(), vt_status_name(status), message);
+        fail();
+    }
+    assert_int_equal(rig.count, 0);
+    assert_null(rig.cameras);
+}
+
+/* One valid camera, with `extra` spliced in (a leading comma is added). */
+static const char *one_camera(const char *extra)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"cameras\": [{\"id\": \"m0\", \"pair\": 0, \"modality\": \"mono\",\n"
+             " \"width\": 64, \"height\": 48, \"fx\": 50, \"fy\": 50, \"cx\": 31.5, \"cy\": 23.5,\n"
+             " \"position\": [0, 0, 0], \"quaternion\": [1, 0, 0, 0]%s%s}]}\n",
+             extra[0] ? ", " : "", extra);
+    return buf;
+}
+
+/* A second camera "m1" after m0, with its fx set to `fx`. */
+static const char *two_cameras(const char *fx)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"cameras\": [{\"id\": \"m0\", \"pair\": 0, \"modality\": \"mono\",\n"
+             " \"width\": 64, \"height\": 48, \"fx\": 50, \"fy\": 50, \"cx\": 31.5, \"cy\": 23.5,\n"
+             " \"position\": [0, 0, 0], \"quaternion\": [1, 0, 0, 0]},\n"
+             " {\"id\": \"m1\", \"pair\": 1, \"modality\": \"mono\",\n"
+             " \"width\": 64, \"height\": 48, \"fx\": %s, \"fy\": 50, \"cx\": 31.5, \"cy\": 23.5,\n"
+             " \"position\": [0, 0, 0], \"quaternion\": [1, 0, 0, 0]}]}\n",
+             fx);
+    return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rigs in memory                                                            */
+
+static vt_rig_camera random_camera(const char *id, int pair, vt_modality m)
+{
+    vt_rig_camera c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "%s", id);
+    c.pair = pair;
+    c.modality = m;
+    c.bits = m == VT_MODALITY_THERMAL ? 16 : 8;
+    c.cam.width = m == VT_MODALITY_THERMAL ? 640 : 1920;
+    c.cam.height = m == VT_MODALITY_THERMAL ? 512 : 1080;
+    c.cam.fx = vt_test_uniform(500, 3000);
+    c.cam.fy = c.cam.fx * vt_test_uniform(0.99, 1.01);
+    c.cam.cx = c.cam.width / 2.0 + vt_test_uniform(-5, 5);
+    c.cam.cy = c.cam.height / 2.0 + vt_test_uniform(-5, 5);
+    for (int i = 0; i < 5; i++)
+        c.cam.dist[i] = vt_test_uniform(-0.1, 0.1);
+    c.cam.position =
+        vt_v3(vt_test_uniform(-1000, 1000), vt_test_uniform(-1000, 1000), vt_test_uniform(0, 100));
+    c.cam.q = vt_test_random_rotation();
+    assert_int_equal(vt_camera_init(&c.cam), VT_OK);
+    return c;
+}
+
+static void add_camera(vt_rig *rig, vt_rig_camera c, vt_media media, const char *path,
+                       const char *ts)
+{
+    c.media = media;
+    c.path = (char *)path;
+    c.timestamps = (char *)ts;
+    assert_int_equal(vt_rig_add(rig, &c), VT_OK);
+}
+
+static vt_rig sample_rig(void)
+{
+    vt_test_seed(42);
+    vt_rig rig;
+    vt_rig_init(&rig);
+    rig.has_origin = true;
+    rig.lat_deg = 47.376887;
+    rig.lon_deg = 8.541694;
+    rig.height_m = 408.25;
+    rig.fps = 29.97;
+    add_camera(&rig, random_camera("m0", 0, VT_MODALITY_MONO), VT_MEDIA_FRAMES, "m0/%06d.png",
+               "m0/timestamps.txt");
+    add_camera(&rig, random_camera("t0", 0, VT_MODALITY_THERMAL), VT_MEDIA_VIDEO, "t0.mkv",
+               "t0/timestamps.txt");
+    add_camera(&rig, random_camera("m1", 1, VT_MODALITY_MONO), VT_MEDIA_RAW, "m1.raw", NULL);
+    add_camera(&rig, random_camera("sim \"q\"", 1, VT_MODALITY_THERMAL), VT_MEDIA_NONE, NULL, NULL);
+    return rig;
+}
+
+static void assert_same_string(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+static void assert_same_camera(const vt_rig_camera *a, const vt_rig_camera *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_int_equal(a->pair, b->pair);
+    assert_int_equal(a->modality, b->modality);
+    assert_int_equal(a->bits, b->bits);
+    assert_int_equal(a->media, b->media);
+    assert_same_string(a->path, b->path);
+    assert_same_string(a->timestamps, b->timestamps);
+    const vt_camera *p = &a->cam, *q = &b->cam;
+    assert_int_equal(p->width, q->width);
+    assert_int_equal(p->height, q->height);
+    /* Exact: the file must hold every bit of every double. */
+    assert_true(p->fx == q->fx && p->fy == q->fy && p->cx == q->cx && p->cy == q->cy);
+    for (int i = 0; i < 5; i++)
+        assert_true(p->dist[i] == q->dist[i]);
+    assert_true(p->position.x == q->position.x && p->position.y == q->position.y &&
+                p->position.z == q->position.z);
+    assert_true(p->q.w == q->q.w && p->q.x == q->q.x && p->q.y == q->q.y && p->q.z == q->q.z);
+    assert_int_equal(p->distorted, q->distorted);
+    assert_true(memcmp(&p->r, &q->r, sizeof p->r) == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Round trips                                                               */
+
+static void test_save_then_load_gives_the_same_rig(void **state)
+{
+    (void)state;
+    vt_rig want = sample_rig(), got;
+    const char *path = tmp_path("rig.json");
+    assert_int_equal(vt_rig_save(&want, path), VT_OK);
+    assert_int_equal(vt_rig_load(path, &got), VT_OK);
+    assert_true(got.has_origin);
+    assert_true(got.lat_deg == want.lat_deg && got.lon_deg == want.lon_deg &&
+                got.height_m == want.height_m && got.fps == want.fps);
+    assert_int_equal(got.count, want.count);
+    for (int i = 0; i < want.count; i++)
+        assert_same_camera(&got.cameras[i], &want.cameras[i]);
+    assert_string_equal(got.dir, tmpdir);
+    vt_rig_free(&want);
+    vt_rig_free(&got);
+}
+
+static void test_save_is_stable_and_leaves_no_tmp_file(void **state)
+{
+    (void)state;
+    vt_rig rig = sample_rig(), again;
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, "%s", tmp_path("a.json"));
+    snprintf(b, sizeof b, "%s", tmp_path("b.json"));
+    assert_int_equal(vt_rig_save(&rig, a), VT_OK);
+    assert_int_equal(vt_rig_load(a, &again), VT_OK);
+    assert_int_equal(vt_rig_save(&again, b), VT_OK);
+    char *ta = read_text(a), *tb = read_text(b);
+    assert_string_equal(ta, tb);
+    /* Short numbers stay short: no 0.10000000000000001 for 0.1. */
+    assert_non_null(strstr(ta, "\"fps\": 29.97,"));
+    assert_non_null(strstr(ta, "\"width\": 1920,"));
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", a);
+    assert_int_equal(access(tmp, F_OK), -1);
+    free(ta);
+    free(tb);
+    vt_rig_free(&rig);
+    vt_rig_free(&again);
+}
+
+static void test_defaults_apply_to_optional_fields(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("defaults.json");
+    write_text(path, "{\"cameras\": [{\"id\": \"t0\", \"pair\": 3, \"modality\": \"thermal\",\n"
+                     " \"width\": 640, \"height\": 512, \"fx\": 800, \"fy\": 800, \"cx\": 320,\n"
+                     " \"cy\": 256, \"position\": [1, 2, 3], \"quaternion\": [1, 0, 0, 0]}]}");
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    assert_false(rig.has_origin);
+    assert_true(rig.fps == 30.0);
+    assert_int_equal(rig.count, 1);
+    vt_rig_camera *c = &rig.cameras[0];
+    assert_int_equal(c->bits, 16);
+    assert_int_equal(c->pair, 3);
+    assert_int_equal(c->media, VT_MEDIA_NONE);
+    assert_null(c->path);
+    assert_null(c->timestamps);
+    for (int i = 0; i < 5; i++)
+        assert_true(c->cam.dist[i] == 0.0);
+    assert_false(c->cam.distorted);
+    vt_rig_free(&rig);
+}
+
+static void test_a_loaded_mono_camera_defaults_to_8_bits(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("mono.json");
+    write_text(path, one_camera("\"frames\": \"m0/%06d.pgm\", \"timestamps\": \"m0/t.txt\""));
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    assert_int_equal(rig.cameras[0].bits, 8);
+    assert_int_equal(rig.cameras[0].media, VT_MEDIA_FRAMES);
+    assert_string_equal(rig.cameras[0].path, "m0/%06d.pgm");
+    assert_string_equal(rig.cameras[0].timestamps, "m0/t.txt");
+    vt_rig_free(&rig);
+}
+
+static void test_non_unit_quaternion_is_normalised(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("quat.json");
+    char json[2048];
+    snprintf(json, sizeof json, "%s", one_camera(""));
+    char *q = strstr(json, "[1, 0, 0, 0]");
+    memcpy(q, "[0, 0, 2, 0]", 12);
+    write_text(path, json);
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    vt_quat got = rig.cameras[0].cam.q;
+    assert_near(got.w, 0, 1e-15);
+    assert_near(got.y, 1, 1e-15);
+    vt_rig_free(&rig);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Refusals                                                                  */
+
+static void test_malformed_json_names_line_and_column(void **state)
+{
+    (void)state;
+    assert_refused("{\"fps\": 30,\n \"cameras\": [\n   {\"id\": \"m0\",, }]}", VT_EPARSE,
+                   "line 3, column");
+}
+
+static void test_missing_file_is_enoent(void **state)
+{
+    (void)state;
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(tmp_path("nowhere.json"), &rig), VT_ENOENT);
+    assert_non_null(strstr(vt_last_error(), "nowhere.json"));
+    assert_int_equal(rig.count, 0);
+}
+
+static void test_unknown_fields_are_named(void **state)
+{
+    (void)state;
+    assert_refused(one_camera("\"timestamp\": \"x.txt\", \"fov\": 3"), VT_EPARSE,
+                   "camera 0 ('m0'): unknown fields 'timestamp', 'fov'");
+    assert_refused("{\"fps\": 30, \"cams\": []}", VT_EPARSE, "unknown field 'cams'");
+}
+
+static void test_zero_focal_length_names_camera_and_field(void **state)
+{
+    (void)state;
+    assert_refused(two_cameras("0"), VT_EPARSE, "camera 1 ('m1'): field 'fx' must be > 0");
+    assert_refused(two_cameras("\"50\""), VT_EPARSE,
+                   "camera 1 ('m1'): field 'fx' must be a number");
+}
+
+static void test_tiny_quaternion_is_refused(void **state)
+{
+    (void)state;
+    char json[2048];
+    snprintf(json, sizeof json, "%s", one_camera(""));
+    char *q = strstr(json, "[1, 0, 0, 0]");
+    memcpy(q, "[0, 0, 0, 0]", 12);
+    assert_refused(json, VT_EPARSE, "field 'quaternion' has norm 0");
+}
+
+static void test_duplicate_ids_and_keys_are_refused(void **state)
+{
+    (void)state;
+    char json[2048];
+    snprintf(json, sizeof json, "%s", two_cameras("50"));
+    char *m1 = strstr(json, "\"m1\"");
+    m1[2] = '0';
+    assert_refused(json, VT_EPARSE, "field 'id' 'm0' is already used by camera 0");
+    assert_refused("{\"fps\": 30, \"fps\": 25, \"cameras\": []}", VT_EPARSE, "duplicate");
+}
+
+static void test_bad_values_are_refused(void **state)
+{
+    (void)state;
+    assert_refused(one_camera("\"bits\": 12"), VT_EPARSE, "field 'bits' must be 8 or 16");
+    assert_refused(one_camera("\"frames\": \"a/%06d.png\", \"raw\": \"a.raw\""), VT_EPARSE,
+                   "field 'raw' cannot be given together with 'frames'");
+    assert_refused(one_camera("\"frames\": \"a/%s.png\""), VT_EPARSE, "field 'frames' must hold");
+    assert_refused(one_camera("\"frames\": \"a/%d_%d.png\""), VT_EPARSE, "field 'frames'");
+    assert_refused(one_camera("\"dist\": [0, 0, 0]"), VT_EPARSE, "field 'dist' must be an array");
+    assert_refused(one_camera("\"video\": \"\""), VT_EPARSE, "field 'video' must be a non-empty");
+    char json[2048];
+    snprintf(json, sizeof json, "%s", one_camera(""));
+    memcpy(strstr(json, "\"mono\""), "\"gray\"", 6);
+    assert_refused(json, VT_EPARSE, "field 'modality' must be \"mono\" or \"thermal\"");
+    snprintf(json, sizeof json, "%s", one_camera(""));
+    memcpy(strstr(json, "\"width\": 64"), "\"width\": -1", 11);
+    assert_refused(json, VT_EPARSE, "field 'width' must be > 0");
+    snprintf(json, sizeof json, "%s", one_camera(""));
+    memcpy(strstr(json, "\"pair\": 0"), "\"pack\": 0", 9);
+    assert_refused(json, VT_EPARSE, "unknown field 'pack'");
+}
+
+static void test_bad_top_level_is_refused(void **state)
+{
+    (void)state;
+    assert_refused("[]", VT_EPARSE, "top level must be an object");
+    assert_refused("{\"fps\": 0, \"cameras\": []}", VT_EPARSE, "field 'fps' must be > 0");
+    assert_refused("{\"fps\": 30}", VT_EPARSE, "field 'cameras' is missing");
+    assert_refused("{\"cameras\": []}", VT_EPARSE, "field 'cameras' must be a non-empty array");
+    assert_refused("{\"origin\": {\"lat\": 91, \"lon\": 0}, \"cameras\": [1]}", VT_EPARSE,
+                   "field 'origin.lat' must be in [-90, 90]");
+    assert_refused("{\"origin\": {\"lat\": 0, \"lon\": 0, \"alt\": 4}, \"cameras\": [1]}",
+                   VT_EPARSE, "origin: unknown field 'alt'");
+    assert_refused("{\"cameras\": [1]}", VT_EPARSE, "camera 0: must be an object");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers of the rig                                                         */
+
+static void test_add_refuses_a_used_id_and_find_finds(void **state)
+{
+    (void)state;
+    vt_rig rig = sample_rig();
+    vt_rig_camera c = rig.cameras[0];
+    assert_int_equal(vt_rig_add(&rig, &c), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "'m0' is already used"));
+    c.id[0] = '\0';
+    assert_int_equal(vt_rig_add(&rig, &c), VT_EINVAL);
+    assert_int_equal(vt_rig_find(&rig, "m1"), 2);
+    assert_int_equal(vt_rig_find(&rig, "x"), -1);
+    vt_rig_free(&rig);
+    vt_rig_free(&rig); /* a freed rig is zeroed: freeing again is harmless */
+}
+
+static void test_resolve_joins_relative_paths_only(void **state)
+{
+    (void)state;
+    vt_rig rig;
+    vt_rig_init(&rig);
+    char buf[64];
+    assert_int_equal(vt_rig_resolve(&rig, "m0.raw", buf, sizeof buf), VT_OK);
+    assert_string_equal(buf, "m0.raw");
+    free(rig.dir);
+    rig.dir = strdup("/data/run1");
+    assert_int_equal(vt_rig_resolve(&rig, "m0/%06d.png", buf, sizeof buf), VT_OK);
+    assert_string_equal(buf, "/data/run1/m0/%06d.png");
+    assert_int_equal(vt_rig_resolve(&rig, "/abs/m0.mkv", buf, sizeof buf), VT_OK);
+    assert_string_equal(buf, "/abs/m0.mkv");
+    assert_int_equal(vt_rig_resolve(&rig, "rtsp://cam1/stream", buf, sizeof buf), VT_OK);
+    assert_string_equal(buf, "rtsp://cam1/stream");
+    assert_int_equal(vt_rig_resolve(&rig, "m0.raw", buf, 8), VT_ERANGE);
+    vt_rig_free(&rig);
+}
+
+static void test_save_refuses_unwritable_places_and_nan(void **state)
+{
+    (void)state;
+    vt_rig rig = sample_rig();
+    assert_int_equal(vt_rig_save(&rig, tmp_path("no/such/folder/rig.json")), VT_EIO);
+    assert_non_null(strstr(vt_last_error(), "no/such/folder/rig.json.tmp"));
+    rig.cameras[1].cam.fx = NAN;
+    assert_int_equal(vt_rig_save(&rig, tmp_path("nan.json")), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "camera 1 ('t0')"));
+    vt_rig_free(&rig);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_save_then_load_gives_the_same_rig),
+        cmocka_unit_test(test_save_is_stable_and_leaves_no_tmp_file),
+        cmocka_unit_test(test_defaults_apply_to_optional_fields),
+        cmocka_unit_test(test_a_loaded_mono_camera_defaults_to_8_bits),
+        cmocka_unit_test(test_non_unit_quaternion_is_normalised),
+        cmocka_unit_test(test_malformed_json_names_line_and_column),
+        cmocka_unit_test(test_missing_file_is_enoent),
+        cmocka_unit_test(test_unknown_fields_are_named),
+        cmocka_unit_test(test_zero_focal_length_names_camera_and_field),
+        cmocka_unit_test(test_tiny_quaternion_is_refused),
+        cmocka_unit_test(test_duplicate_ids_and_keys_are_refused),
+        cmocka_unit_test(test_bad_values_are_refused),
+        cmocka_unit_test(test_bad_top_level_is_refused),
+        cmocka_unit_test(test_add_refuses_a_used_id_and_find_finds),
+        cmocka_unit_test(test_resolve_joins_relative_paths_only),
+        cmocka_unit_test(test_save_refuses_unwritable_places_and_nan),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
