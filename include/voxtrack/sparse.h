@@ -54,13 +54,15 @@ typedef struct vt_cluster {
 } vt_cluster;
 
 typedef struct vt_vote_stats {
-    size_t rays;         /* rays cast */
-    uint64_t steps;      /* voxel visits, all levels */
-    size_t cells[8];     /* cells (voxels) with >= K cameras per level, 0 = coarse */
-    int levels;          /* levels used */
-    size_t blocks;       /* hashed blocks allocated, all levels */
-    size_t bytes;        /* memory held by the grid now */
-    size_t peak_bytes;   /* the most it has held */
+    size_t rays;             /* rays cast */
+    uint64_t steps;          /* voxel visits, all levels */
+    size_t cells[8];         /* cells (voxels) with >= K cameras per level, 0 = coarse */
+    int levels;              /* levels used */
+    size_t blocks;           /* hashed blocks allocated, all levels */
+    size_t bytes;            /* memory held by the grid now */
+    size_t peak_bytes;       /* the most it has held */
+    size_t clusters;         /* clusters found (before the cap) */
+    size_t clusters_dropped; /* the weakest ones left out above the cap of 16384 */
 } vt_vote_stats;
 
 typedef struct vt_vote vt_vote;
