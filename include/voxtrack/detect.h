@@ -36,9 +36,15 @@ typedef struct vt_blob {
     int x0, y0, x1, y1; /* bounding box, inclusive */
 } vt_blob;
 
+/*
+ * Start from a zeroed list ({0}); vt_blob_list_free() releases everything.
+ * The list also keeps vt_blobs_find()'s working memory, so a list reused
+ * from frame to frame stops allocating once it has seen a busy frame.
+ */
 typedef struct vt_blob_list {
     size_t count, capacity;
-    vt_blob *blobs; /* owned; reused from call to call */
+    vt_blob *blobs;             /* owned; reused from call to call */
+    struct vt__blob_work *work; /* internal scratch, owned; reused */
 } vt_blob_list;
 
 VT_API void vt_blob_list_free(vt_blob_list *l);
@@ -47,7 +53,9 @@ VT_API void vt_blob_list_free(vt_blob_list *l);
  * Groups the changed pixels into 8-connected blobs, in raster order of their
  * first pixel. Blobs smaller than min_area pixels or larger than max_area
  * (0 = no limit) are dropped. The list must be in raster order, as
- * vt_motion_detect() makes it.
+ * vt_motion_detect() makes it (VT_EINVAL otherwise, or when an index lies
+ * outside the frame). Replaces the contents of *out. Not thread safe on one
+ * list; different lists may be used from different threads.
  */
 VT_API vt_status vt_blobs_find(const vt_change_list *changes, int min_area, int max_area,
                                vt_blob_list *out);
@@ -78,6 +86,7 @@ typedef struct vt_detection_list {
     vt_detection *items;  /* owned */
     size_t nindex, index_capacity;
     uint32_t *ray_index;  /* indices into the ray array given to vt_detect() */
+    struct vt__detect_work *work; /* internal scratch (ray buckets, ownership), owned; reused */
 } vt_detection_list;
 
 VT_API void vt_detection_list_free(vt_detection_list *l);
@@ -97,7 +106,9 @@ VT_API vt_detect_opts vt_detect_opts_default(void);
 /*
  * Least-squares meeting point of n >= 2 rays, each weighted by 1/(sigma *
  * range)^2; the covariance is the inverse of the normal matrix. Fails
- * (VT_ERANGE) when the rays are (nearly) parallel.
+ * (VT_ERANGE) when the rays are (nearly) parallel. The rays used are
+ * rays[index[0..n)], or rays[0..n) when index is NULL. cov and residual may
+ * be NULL.
  */
 VT_API vt_status vt_rays_meet(const vt_ray *rays, const uint32_t *index, size_t n, vt_vec3 *pos,
                               double cov[6], double *residual);
@@ -108,6 +119,14 @@ VT_API vt_status vt_rays_meet(const vt_ray *rays, const uint32_t *index, size_t 
  * meeting point is solved and the gate re-applied around it (twice); when
  * >= min_cameras distinct cameras remain, the detection is kept and its rays
  * become owned. Replaces the contents of *out.
+ *
+ * Details: only rays of the cluster's cameras are considered (all cameras
+ * when its mask is 0); a ray supports a point only when the point lies in
+ * front of it; each camera gives at most one ray to a detection, the one
+ * that passes closest. opts NULL means vt_detect_opts_default(). Every ray
+ * must have camera < 64, a unit direction and a finite sigma > 0, and
+ * min_cameras must lie in [2, 64] (VT_EINVAL otherwise). Not thread safe on
+ * one list.
  */
 VT_API vt_status vt_detect(const vt_cluster *clusters, size_t ncluster, const vt_ray *rays,
                            size_t nray, const vt_detect_opts *opts, vt_detection_list *out);
