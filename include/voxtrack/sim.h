@@ -67,6 +67,9 @@ VT_API uint64_t vt_scenario_seed(const vt_scenario *s);
 /* The cameras at rest (media VT_MEDIA_NONE), origin and fps. Owned by s. */
 VT_API const vt_rig *vt_scenario_rig(const vt_scenario *s);
 
+/* The world's extent: the box targets fly in, world metres. */
+VT_API void vt_scenario_volume(const vt_scenario *s, vt_vec3 *min, vt_vec3 *max);
+
 /* Sky, noise and clutter settings for the renderer, seed included. */
 VT_API vt_render_opts vt_scenario_render_opts(const vt_scenario *s);
 

@@ -1,0 +1,151 @@
+/*
+ * voxtrack/pipeline.h - the tracker's frame-set loop: frames of every camera
+ * at one instant in, 3D tracks out.
+ *
+ *   motion (background model per camera) -> blobs -> rays -> sparse voting
+ *   (coarse to fine) -> detections (ray ownership, least-squares meeting
+ *   point) -> tracker (Kalman, GNN or MHT) -> classification (drone / bird)
+ *
+ * The cameras' motion, blob and ray stages run in parallel (one camera per
+ * thread); voting runs on all threads; results do not depend on the thread
+ * count. Every stage keeps its buffers from one frame set to the next.
+ *
+ * A run configuration (JSON, see docs/RUN.md) names a rig file and the
+ * volume to watch and may set any parameter below.
+ */
+#ifndef VOXTRACK_PIPELINE_H
+#define VOXTRACK_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/detect.h"
+#include "voxtrack/export.h"
+#include "voxtrack/image.h"
+#include "voxtrack/motion.h"
+#include "voxtrack/rig.h"
+#include "voxtrack/sparse.h"
+#include "voxtrack/status.h"
+#include "voxtrack/track.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vt_ray_mode {
+    VT_RAYS_BLOBS = 0, /* one ray per blob centroid */
+    VT_RAYS_PIXELS = 1 /* one ray per changed pixel (the original's way) */
+} vt_ray_mode;
+
+typedef enum vt_target_class { VT_CLASS_DRONE = 0, VT_CLASS_BIRD = 1 } vt_target_class;
+
+typedef struct vt_pipeline_opts {
+    vt_vec3 volume_min, volume_max; /* the box that is watched, world metres */
+    vt_background_opts mono;        /* motion of mono cameras (polarity -1: targets darker) */
+    vt_background_opts thermal;     /* motion of thermal cameras (polarity +1: warmer) */
+    int min_area, max_area;         /* blob area limits, pixels (default 1, 400) */
+    double sigma_px;                /* centroid noise, pixels (default 0.5) */
+    vt_ray_mode rays;               /* default VT_RAYS_BLOBS */
+    int max_rays;                   /* per camera: the strongest blobs or pixels (default 4000) */
+    vt_vote_opts vote;              /* its box is set from the volume */
+    vt_detect_opts detect;          /* thermal_mask is set from the rig */
+    vt_tracker_opts tracker;
+    double bird_accel;              /* a track whose accel_rms exceeds this (m/s^2) is a bird;
+                                       0: never (default 6) */
+    int bird_min_age;               /* updates before a track can be called a bird (default 10) */
+    int threads;                    /* <= 0: OpenMP default */
+} vt_pipeline_opts;
+
+VT_API vt_pipeline_opts vt_pipeline_opts_default(void);
+
+/* One instant: a frame per rig camera, or NULL where a camera delivered nothing. */
+typedef struct vt_frame_set {
+    int64_t frame;                 /* frame number */
+    double t;                      /* time of the set, seconds */
+    const vt_image *const *images; /* rig->count entries */
+} vt_frame_set;
+
+/* What one frame set produced; the pointers stay valid until the next call. */
+typedef struct vt_pipeline_result {
+    int64_t frame;
+    double t;
+    const vt_track *tracks; /* live tracks after this set */
+    const vt_target_class *classes; /* per track */
+    size_t ntracks;
+    const vt_detection *detections;
+    size_t ndetections;
+    size_t changes, blobs, rays, clusters; /* totals over the cameras */
+    int cameras_live;   /* cameras that delivered a frame */
+    double seconds;     /* processing time of this set */
+    double stage_seconds[4]; /* motion+blobs+rays, voting, detection, tracking */
+} vt_pipeline_result;
+
+typedef struct vt_pipeline vt_pipeline;
+
+/* Validates the options against the rig (at most 64 cameras) and sets everything up. */
+VT_API vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig,
+                                 vt_pipeline **out);
+VT_API void vt_pipeline_free(vt_pipeline *p);
+
+/*
+ * Processes one frame set (times non-decreasing). A frame whose size or depth
+ * differs from its camera's is an error naming the camera.
+ */
+VT_API vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs,
+                                     vt_pipeline_result *res);
+
+/* Peak memory held by the sparse grid so far, bytes. */
+VT_API size_t vt_pipeline_grid_peak_bytes(const vt_pipeline *p);
+
+/* ---- the loop: a producer thread fills frame sets, the caller's thread processes ---- */
+
+/* A frame set being filled: one image per rig camera, present[i] when camera i delivered. */
+typedef struct vt_frame_slot {
+    int64_t frame;
+    double t;
+    vt_image *images; /* rig->count images, owned by the loop, reused (fill in place) */
+    bool *present;    /* rig->count flags */
+} vt_frame_slot;
+
+/* Fills *slot with the next frame set, or sets *end. Runs on the producer thread. */
+typedef vt_status (*vt_produce_fn)(void *user, vt_frame_slot *slot, bool *end);
+
+/* Receives each result in order, on the calling thread. A non-zero return stops the loop. */
+typedef vt_status (*vt_consume_fn)(void *user, const vt_pipeline_result *res);
+
+/*
+ * Runs the pipeline over every frame set `produce` gives: frame sets are
+ * produced (read, decoded or rendered) on a thread of their own, up to
+ * `depth` ahead (a bounded queue, default 2 when <= 0), while the calling
+ * thread processes the previous ones, so that reading and processing
+ * overlap. Returns the first error of either side.
+ */
+VT_API vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void *puser,
+                                 vt_consume_fn consume, void *cuser);
+
+/* ---- run configuration ---- */
+
+typedef struct vt_run_config {
+    vt_pipeline_opts opts;
+    char *rig;        /* path of the rig file, resolved against the config's folder */
+    char *truth;      /* optional ground truth (truth.jsonl), or NULL */
+    char *tracks;     /* output tracks.jsonl (default "tracks.jsonl" in the current folder) */
+    char *detections; /* optional detections.jsonl output, or NULL */
+    int64_t max_frames; /* 0: all */
+} vt_run_config;
+
+/*
+ * Reads a run configuration: {"rig": "rig.json", "volume": {"min": [x, y, z],
+ * "max": [x, y, z]}, "truth": ..., "tracks": ..., "detections": ...,
+ * "pipeline": {...}}. Unknown fields are refused; errors give the file,
+ * line and column or the field's path.
+ */
+VT_API vt_status vt_run_config_load(const char *path, vt_run_config *cfg);
+VT_API void vt_run_config_free(vt_run_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
