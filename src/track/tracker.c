@@ -1,0 +1,678 @@
+/*
+ * src/track/tracker.c - the multi-target tracker behind vt_tracker (see
+ * voxtrack/track.h): the global nearest neighbour (GNN) tracker, and what it
+ * shares with the MHT back end (mht.c): track life cycle, gating, options.
+ *
+ * Per update (Blackman & Popoli, Design and Analysis of Modern Tracking
+ * Systems, 1999, chapters 6 and 9):
+ *   1. every track's filter is predicted to the update's time;
+ *   2. gating: a detection is a candidate for a track when its Mahalanobis
+ *      distance d^2 = y^T S^-1 y is within the chi-square gate. Detections
+ *      are sorted by x once, and a track looks only at the x-window its gate
+ *      can reach (the largest eigenvalue of S is at most its trace), so the
+ *      cost grows with the candidates, not with tracks x detections;
+ *   3. the bipartite gating graph is cut into connected clusters with a
+ *      union-find; a cluster of one track takes its nearest candidate, a
+ *      larger one is solved as an assignment problem (Jonker-Volgenant,
+ *      assign.c) with cost d^2 per gated pair and one "missed" column per
+ *      track at the cost of the gate, so that a track gives a contested
+ *      detection away rather than take one at the edge of its gate;
+ *   4. assigned tracks are updated, the others coast; unassigned detections
+ *      start tentative tracks, in order of position so that ids do not depend
+ *      on the detections' order, unless they lie in the gate of a confirmed
+ *      track (then they are most likely a split or a ghost of its target).
+ * The cost leaves out the ln|S| of the likelihood: with a "missed" option on
+ * every row it would make uncertain tracks (new or coasting) refuse
+ * detections inside their own gate; the gate already scales with S.
+ *
+ * Life cycle: a track is confirmed once M of its last N updates had a
+ * detection, coasts while it misses, and is deleted after delete_misses
+ * misses in a row (delete_tentative for a tentative one, which is also
+ * dropped when still unconfirmed 2N updates after its birth). Ids count from
+ * 1 and are never reused.
+ *
+ * accel_rms: at every hit after the third, the filter's velocity correction
+ * divided by dt is a sample of the acceleration the measurements demand; its
+ * exponentially weighted mean square (time constant ACC_TAU seconds, with
+ * the weights normalised so that the first samples are not biased towards
+ * zero) gives the RMS. A smooth flyer stays near the noise floor set by
+ * process_accel and the measurement noise; an erratic one (a bird) scores
+ * several times higher.
+ *
+ * All scratch memory is kept in the tracker and only grows.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "track/track_internal.h"
+
+#define ACC_TAU 1.0 /* seconds: time constant of accel_rms */
+
+typedef struct gnn_track {
+    uint64_t id;
+    vt__kf kf;
+    vt__life life;
+    size_t first, ncand; /* its candidates in the scratch list */
+    int det;             /* detection assigned in this update, -1 none */
+} gnn_track;
+
+struct vt_tracker {
+    vt_tracker_opts o;
+    double gate, q;
+    bool started;
+    double time;
+    uint64_t next_id;
+    vt__dets dets;
+
+    gnn_track *trk;
+    size_t ntrk, cap_trk;
+    vt_track *out;
+    size_t nout, cap_out;
+    uint64_t *assign;
+    size_t nassign, cap_assign;
+
+    /* GNN scratch */
+    vt__cands cands;
+    int *uf;        /* union-find over tracks then detections */
+    int *det_track; /* detection -> track index, -1 */
+    unsigned char *det_blocked;
+    int *cl_of_root, *cl_first, *cl_count, *cl_members;
+    size_t cap_uf;
+    double *cost;
+    int *row_to_col, *cl_dets;
+    size_t cap_cost, cap_rows;
+    vt__assign_ws as;
+
+    vt__mht *mht;
+};
+
+vt_tracker_opts vt_tracker_opts_default(void)
+{
+    vt_tracker_opts o = {
+        .kind = VT_TRACKER_GNN,
+        .process_accel = 3.0,
+        .gate_prob = 0.999,
+        .init_speed = 20.0,
+        .confirm_m = 3,
+        .confirm_n = 4,
+        .delete_misses = 5,
+        .delete_tentative = 2,
+        .min_pos_sigma = 0.05,
+        .mht_scan = 3,
+        .mht_k = 10,
+        .clutter_density = 1e-9,
+        .detect_prob = 0.95,
+    };
+    return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                                */
+
+static int popcount32(uint32_t v)
+{
+    int n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+void vt__life_birth(vt__life *l, int cams)
+{
+    memset(l, 0, sizeof *l);
+    l->status = VT_TRACK_TENTATIVE;
+    l->hits = 1;
+    l->hist = 1;
+    l->cams = cams;
+}
+
+void vt__life_hit(vt__life *l, const vt_tracker_opts *o, int cams, double dt, const double dv[3])
+{
+    l->age++;
+    l->hits++;
+    l->misses = 0;
+    l->hist = (l->hist << 1) | 1u;
+    l->cams = cams;
+    uint32_t window = o->confirm_n >= 32 ? 0xffffffffu : (1u << o->confirm_n) - 1u;
+    if (l->status == VT_TRACK_TENTATIVE) {
+        if (popcount32(l->hist & window) >= o->confirm_m)
+            l->status = VT_TRACK_CONFIRMED;
+    } else {
+        l->status = VT_TRACK_CONFIRMED;
+    }
+    /* The first two corrections mostly find the unknown initial velocity. */
+    if (dt > 0.0 && l->hits > 3 && dv) {
+        double a2 = (dv[0] * dv[0] + dv[1] * dv[1] + dv[2] * dv[2]) / (dt * dt);
+        double w = 1.0 - exp(-dt / ACC_TAU);
+        l->acc_num = (1.0 - w) * l->acc_num + w * a2;
+        l->acc_den = (1.0 - w) * l->acc_den + w;
+    }
+}
+
+bool vt__life_miss(vt__life *l, const vt_tracker_opts *o)
+{
+    l->age++;
+    l->misses++;
+    l->hist <<= 1;
+    if (l->status == VT_TRACK_TENTATIVE)
+        return l->misses < o->delete_tentative && l->age < 2 * o->confirm_n;
+    l->status = VT_TRACK_COASTING;
+    return l->misses < o->delete_misses;
+}
+
+void vt__track_export(uint64_t id, const vt__kf *kf, const vt__life *l, vt_track *out)
+{
+    out->id = id;
+    out->status = l->status;
+    out->pos = vt_v3(kf->x[0], kf->x[1], kf->x[2]);
+    out->vel = vt_v3(kf->x[3], kf->x[4], kf->x[5]);
+    vt__kf_pos_cov(kf, out->cov);
+    out->cams = l->cams;
+    out->hits = l->hits;
+    out->misses = l->misses;
+    out->age = l->age;
+    out->accel_rms = l->acc_den > 0.0 ? (float)sqrt(l->acc_num / l->acc_den) : 0.0f;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Detections and gating                                                     */
+
+void vt__dets_free(vt__dets *d)
+{
+    free(d->R);
+    free(d->trR);
+    free(d->order);
+    free(d->xs);
+    free(d->rank);
+    memset(d, 0, sizeof *d);
+}
+
+/* qsort has no context argument: the array being sorted is set just before. */
+static _Thread_local const vt_detection *sort_dets;
+
+static int cmp_det(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    const vt_vec3 *p = &sort_dets[a].pos, *q = &sort_dets[b].pos;
+    if (p->x != q->x)
+        return p->x < q->x ? -1 : 1;
+    if (p->y != q->y)
+        return p->y < q->y ? -1 : 1;
+    if (p->z != q->z)
+        return p->z < q->z ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+vt_status vt__dets_prepare(vt__dets *d, const vt_detection *dets, size_t n, double min_sigma)
+{
+    if (n > d->cap) {
+        size_t c = n > 2 * d->cap ? n : 2 * d->cap;
+        double(*R)[3][3] = realloc(d->R, c * sizeof *R);
+        if (R)
+            d->R = R;
+        double *trR = realloc(d->trR, c * sizeof *trR);
+        if (trR)
+            d->trR = trR;
+        uint32_t *order = realloc(d->order, c * sizeof *order);
+        if (order)
+            d->order = order;
+        double *xs = realloc(d->xs, c * sizeof *xs);
+        if (xs)
+            d->xs = xs;
+        uint32_t *rank = realloc(d->rank, c * sizeof *rank);
+        if (rank)
+            d->rank = rank;
+        if (!R || !trR || !order || !xs || !rank)
+            return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", n);
+        d->cap = c;
+    }
+    d->n = n;
+    d->d = dets;
+    d->max_trR = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const vt_vec3 *p = &dets[i].pos;
+        if (!isfinite(p->x) || !isfinite(p->y) || !isfinite(p->z))
+            return vt__error(VT_EINVAL, "tracker: detection %zu: position is not finite", i);
+        if (!vt__kf_meas_cov(dets[i].cov, min_sigma, d->R[i]))
+            return vt__error(VT_EINVAL, "tracker: detection %zu: covariance is not finite", i);
+        d->trR[i] = d->R[i][0][0] + d->R[i][1][1] + d->R[i][2][2];
+        d->max_trR = fmax(d->max_trR, d->trR[i]);
+        d->order[i] = (uint32_t)i;
+    }
+    sort_dets = dets;
+    qsort(d->order, n, sizeof *d->order, cmp_det);
+    for (size_t k = 0; k < n; k++) {
+        d->xs[k] = dets[d->order[k]].pos.x;
+        d->rank[d->order[k]] = (uint32_t)k;
+    }
+    return VT_OK;
+}
+
+static vt_status cands_push(vt__cands *c, int det, const vt__innov *in)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        vt__cand *p = realloc(c->c, cap * sizeof *p);
+        if (!p)
+            return vt__error(VT_ENOMEM, "tracker: no memory for %zu gate candidates", cap);
+        c->c = p;
+        c->cap = cap;
+    }
+    c->c[c->n].det = det;
+    c->c[c->n].in = *in;
+    c->n++;
+    return VT_OK;
+}
+
+vt_status vt__gate(const vt__dets *d, const vt__kf *kf, double gate, vt__cands *out)
+{
+    if (d->n == 0)
+        return VT_OK;
+    double trP = kf->P[0][0] + kf->P[1][1] + kf->P[2][2];
+    /* d^2 >= |y|^2 / lambda_max(S) >= |y|^2 / tr(S): outside this, no candidate. */
+    double reach = sqrt(gate * (trP + d->max_trR));
+    double x0 = kf->x[0] - reach, x1 = kf->x[0] + reach;
+    size_t lo = 0, hi = d->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->xs[mid] < x0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < d->n && d->xs[k] <= x1; k++) {
+        uint32_t j = d->order[k];
+        const vt_vec3 *p = &d->d[j].pos;
+        double dx = p->x - kf->x[0], dy = p->y - kf->x[1], dz = p->z - kf->x[2];
+        if (dx * dx + dy * dy + dz * dz > gate * (trP + d->trR[j]))
+            continue;
+        vt__innov in;
+        if (!vt__kf_innovation(kf, *p, d->R[j], &in) || in.d2 > gate)
+            continue;
+        vt_status s = cands_push(out, (int)j, &in);
+        if (s)
+            return s;
+    }
+    return VT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handle                                                                    */
+
+static vt_status check_opts(const vt_tracker_opts *o)
+{
+    const char *bad = NULL;
+    if (o->kind != VT_TRACKER_GNN && o->kind != VT_TRACKER_MHT)
+        bad = "kind";
+    else if (!(o->process_accel >= 0.0 && isfinite(o->process_accel)))
+        bad = "process_accel (>= 0)";
+    else if (!(o->gate_prob > 0.0 && o->gate_prob < 1.0))
+        bad = "gate_prob (in (0, 1))";
+    else if (!(o->init_speed > 0.0 && isfinite(o->init_speed)))
+        bad = "init_speed (> 0)";
+    else if (o->confirm_n < 1 || o->confirm_n > 31 || o->confirm_m < 1 ||
+             o->confirm_m > o->confirm_n)
+        bad = "confirm_m, confirm_n (1 <= m <= n <= 31)";
+    else if (o->delete_misses < 1 || o->delete_tentative < 1)
+        bad = "delete_misses, delete_tentative (>= 1)";
+    else if (!(o->min_pos_sigma > 0.0 && isfinite(o->min_pos_sigma)))
+        bad = "min_pos_sigma (> 0)";
+    else if (o->kind == VT_TRACKER_MHT && (o->mht_scan < 1 || o->mht_k < 1 || o->mht_k > 1000))
+        bad = "mht_scan, mht_k (>= 1, k <= 1000)";
+    else if (o->kind == VT_TRACKER_MHT && !(o->clutter_density > 0.0))
+        bad = "clutter_density (> 0)";
+    else if (o->kind == VT_TRACKER_MHT && !(o->detect_prob > 0.0 && o->detect_prob < 1.0))
+        bad = "detect_prob (in (0, 1))";
+    if (bad)
+        return vt__error(VT_EINVAL, "vt_tracker_new: option %s is out of range", bad);
+    return VT_OK;
+}
+
+vt_status vt_tracker_new(const vt_tracker_opts *opts, vt_tracker **out)
+{
+    if (!out)
+        return vt__error(VT_EINVAL, "vt_tracker_new: out is NULL");
+    *out = NULL;
+    vt_tracker_opts o = opts ? *opts : vt_tracker_opts_default();
+    vt_status s = check_opts(&o);
+    if (s)
+        return s;
+    vt_tracker *t = calloc(1, sizeof *t);
+    if (!t)
+        return vt__error(VT_ENOMEM, "vt_tracker_new: no memory");
+    t->o = o;
+    t->gate = vt_chi2_3dof(o.gate_prob);
+    t->q = o.process_accel * o.process_accel;
+    t->next_id = 1;
+    if (o.kind == VT_TRACKER_MHT && (s = vt__mht_new(&t->o, &t->mht))) {
+        free(t);
+        return s;
+    }
+    *out = t;
+    return VT_OK;
+}
+
+void vt_tracker_free(vt_tracker *t)
+{
+    if (!t)
+        return;
+    vt__mht_free(t->mht);
+    vt__dets_free(&t->dets);
+    free(t->trk);
+    free(t->out);
+    free(t->assign);
+    free(t->cands.c);
+    free(t->uf);
+    free(t->det_track);
+    free(t->det_blocked);
+    free(t->cl_of_root);
+    free(t->cl_first);
+    free(t->cl_count);
+    free(t->cl_members);
+    free(t->cost);
+    free(t->row_to_col);
+    free(t->cl_dets);
+    vt__assign_ws_free(&t->as);
+    free(t);
+}
+
+const vt_track *vt_tracker_tracks(const vt_tracker *t, size_t *count)
+{
+    if (count)
+        *count = t ? t->nout : 0;
+    return t ? t->out : NULL;
+}
+
+const uint64_t *vt_tracker_assignments(const vt_tracker *t, size_t *count)
+{
+    if (count)
+        *count = t ? t->nassign : 0;
+    return t ? t->assign : NULL;
+}
+
+/* Grows *p to hold n elements of size sz (never shrinks). */
+static bool grow(void *pp, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return true;
+    size_t c = n > 2 * *cap ? n : 2 * *cap;
+    void **p = pp;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GNN                                                                       */
+
+static vt_status reserve_gnn(vt_tracker *t, size_t ntrk, size_t ndet)
+{
+    size_t nodes = ntrk + ndet;
+    if (nodes > t->cap_uf) {
+        size_t c = nodes > 2 * t->cap_uf ? nodes : 2 * t->cap_uf;
+        int **arrays[] = {&t->uf,       &t->det_track,  &t->cl_of_root, &t->cl_first,
+                          &t->cl_count, &t->cl_members, &t->cl_dets};
+        for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+            int *p = realloc(*arrays[k], c * sizeof *p);
+            if (!p)
+                return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", c);
+            *arrays[k] = p;
+        }
+        unsigned char *b = realloc(t->det_blocked, c);
+        if (!b)
+            return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", c);
+        t->det_blocked = b;
+        t->cap_uf = c;
+    }
+    if (!grow(&t->trk, &t->cap_trk, ntrk + ndet, sizeof *t->trk))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", ntrk + ndet);
+    return VT_OK;
+}
+
+static int uf_find(int *uf, int a)
+{
+    while (uf[a] != a) {
+        uf[a] = uf[uf[a]];
+        a = uf[a];
+    }
+    return a;
+}
+
+static void uf_union(int *uf, int a, int b)
+{
+    a = uf_find(uf, a);
+    b = uf_find(uf, b);
+    /* The smaller index becomes the root: clusters do not depend on the order of unions. */
+    if (a < b)
+        uf[b] = a;
+    else if (b < a)
+        uf[a] = b;
+}
+
+/* Gates every predicted track and links tracks and detections that gate. */
+static vt_status gate_all(vt_tracker *t)
+{
+    size_t nt = t->ntrk, nd = t->dets.n;
+    t->cands.n = 0;
+    for (size_t i = 0; i < nt + nd; i++)
+        t->uf[i] = (int)i;
+    for (size_t j = 0; j < nd; j++) {
+        t->det_track[j] = -1;
+        t->det_blocked[j] = 0;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        gnn_track *k = &t->trk[i];
+        k->first = t->cands.n;
+        vt_status s = vt__gate(&t->dets, &k->kf, t->gate, &t->cands);
+        if (s)
+            return s;
+        k->ncand = t->cands.n - k->first;
+        k->det = -1;
+        for (size_t c = k->first; c < k->first + k->ncand; c++) {
+            int j = t->cands.c[c].det;
+            uf_union(t->uf, (int)i, (int)nt + j);
+            if (k->life.status != VT_TRACK_TENTATIVE)
+                t->det_blocked[j] = 1;
+        }
+    }
+    return VT_OK;
+}
+
+/* Groups the tracks that have candidates by cluster (counting sort on the root). */
+static size_t make_clusters(vt_tracker *t)
+{
+    size_t nt = t->ntrk, nd = t->dets.n, ncl = 0;
+    for (size_t k = 0; k < nt + nd; k++)
+        t->cl_of_root[k] = -1;
+    for (size_t i = 0; i < nt; i++) {
+        if (!t->trk[i].ncand)
+            continue;
+        int r = uf_find(t->uf, (int)i);
+        if (t->cl_of_root[r] < 0) {
+            t->cl_of_root[r] = (int)ncl;
+            t->cl_count[ncl++] = 0;
+        }
+        t->cl_count[t->cl_of_root[r]]++;
+    }
+    int sum = 0;
+    for (size_t c = 0; c < ncl; c++) {
+        t->cl_first[c] = sum;
+        sum += t->cl_count[c];
+        t->cl_count[c] = 0;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        if (!t->trk[i].ncand)
+            continue;
+        int c = t->cl_of_root[uf_find(t->uf, (int)i)];
+        t->cl_members[t->cl_first[c] + t->cl_count[c]++] = (int)i;
+    }
+    return ncl;
+}
+
+/* The nearest candidate of a track alone in its cluster. */
+static void assign_single(vt_tracker *t, gnn_track *k)
+{
+    size_t best = k->first;
+    for (size_t c = k->first + 1; c < k->first + k->ncand; c++)
+        if (t->cands.c[c].in.d2 < t->cands.c[best].in.d2)
+            best = c;
+    k->det = (int)best; /* index of the chosen candidate */
+}
+
+/* Rows: the cluster's tracks; columns: its detections, then one "missed" per track. */
+static vt_status assign_cluster(vt_tracker *t, const int *members, int ntr)
+{
+    const vt__dets *d = &t->dets;
+    int ndet = 0;
+    for (int r = 0; r < ntr; r++) {
+        const gnn_track *k = &t->trk[members[r]];
+        for (size_t c = k->first; c < k->first + k->ncand; c++) {
+            int j = t->cands.c[c].det;
+            if (t->det_track[j] == -1) {
+                t->det_track[j] = -2; /* seen */
+                t->cl_dets[ndet++] = j;
+            }
+        }
+    }
+    /* Columns in position order: the solution does not depend on the input order. */
+    for (int a = 1; a < ndet; a++) {
+        int v = t->cl_dets[a], b = a;
+        for (; b > 0 && d->rank[t->cl_dets[b - 1]] > d->rank[v]; b--)
+            t->cl_dets[b] = t->cl_dets[b - 1];
+        t->cl_dets[b] = v;
+    }
+    for (int c = 0; c < ndet; c++)
+        t->det_track[t->cl_dets[c]] = -3 - c; /* column c */
+
+    int m = ndet + ntr;
+    size_t cells = (size_t)ntr * (size_t)m;
+    if (!grow(&t->cost, &t->cap_cost, cells, sizeof *t->cost) ||
+        !grow(&t->row_to_col, &t->cap_rows, (size_t)ntr, sizeof *t->row_to_col))
+        return vt__error(VT_ENOMEM, "tracker: no memory for a %d x %d assignment", ntr, m);
+    for (int r = 0; r < ntr; r++) {
+        double *row = t->cost + (size_t)r * (size_t)m;
+        for (int c = 0; c < ndet; c++)
+            row[c] = VT_ASSIGN_FORBIDDEN;
+        for (int c = ndet; c < m; c++)
+            row[c] = t->gate;
+        const gnn_track *k = &t->trk[members[r]];
+        for (size_t c = k->first; c < k->first + k->ncand; c++)
+            row[-3 - t->det_track[t->cands.c[c].det]] = t->cands.c[c].in.d2;
+    }
+    vt_status s = vt__assign_solve(&t->as, t->cost, ntr, m, t->row_to_col, NULL);
+    if (s)
+        return s;
+    for (int r = 0; r < ntr; r++) {
+        gnn_track *k = &t->trk[members[r]];
+        int col = t->row_to_col[r];
+        if (col < 0 || col >= ndet)
+            continue;
+        for (size_t c = k->first; c < k->first + k->ncand; c++)
+            if (t->cands.c[c].det == t->cl_dets[col])
+                k->det = (int)c;
+    }
+    for (int c = 0; c < ndet; c++)
+        t->det_track[t->cl_dets[c]] = -1;
+    return VT_OK;
+}
+
+/* Updates, coasts and deletes tracks; returns how many are left (compacted, in id order). */
+static size_t apply_gnn(vt_tracker *t, double dt)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < t->ntrk; i++) {
+        gnn_track *k = &t->trk[i];
+        if (k->det >= 0) {
+            const vt__cand *c = &t->cands.c[k->det];
+            double dv[3];
+            vt__kf_update(&k->kf, &c->in, dv);
+            vt__life_hit(&k->life, &t->o, t->dets.d[c->det].ncameras, dt, dv);
+            t->assign[c->det] = k->id;
+            t->det_track[c->det] = (int)i;
+        } else if (!vt__life_miss(&k->life, &t->o)) {
+            continue;
+        }
+        t->trk[kept++] = *k;
+    }
+    return kept;
+}
+
+static void birth(vt_tracker *t, gnn_track *k, size_t j)
+{
+    const vt_detection *det = &t->dets.d[j];
+    memset(k, 0, sizeof *k);
+    k->id = t->next_id++;
+    vt__kf_init(&k->kf, det->pos, t->dets.R[j], t->o.init_speed);
+    vt__life_birth(&k->life, det->ncameras);
+    k->det = -1;
+    t->assign[j] = k->id;
+}
+
+static vt_status gnn_update(vt_tracker *t, double dt)
+{
+    size_t nd = t->dets.n;
+    vt_status s = reserve_gnn(t, t->ntrk, nd);
+    if (s)
+        return s;
+    for (size_t i = 0; i < t->ntrk; i++)
+        vt__kf_predict(&t->trk[i].kf, dt, t->q);
+    if ((s = gate_all(t)))
+        return s;
+    size_t ncl = make_clusters(t);
+    for (size_t c = 0; c < ncl; c++) {
+        const int *members = t->cl_members + t->cl_first[c];
+        if (t->cl_count[c] == 1)
+            assign_single(t, &t->trk[members[0]]);
+        else if ((s = assign_cluster(t, members, t->cl_count[c])))
+            return s;
+    }
+    for (size_t j = 0; j < nd; j++)
+        t->assign[j] = 0;
+    t->ntrk = apply_gnn(t, dt);
+    for (size_t r = 0; r < nd; r++) {
+        uint32_t j = t->dets.order[r];
+        if (t->det_track[j] < 0 && !t->det_blocked[j])
+            birth(t, &t->trk[t->ntrk++], j);
+    }
+    if (!grow(&t->out, &t->cap_out, t->ntrk, sizeof *t->out))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", t->ntrk);
+    for (size_t i = 0; i < t->ntrk; i++)
+        vt__track_export(t->trk[i].id, &t->trk[i].kf, &t->trk[i].life, &t->out[i]);
+    t->nout = t->ntrk;
+    return VT_OK;
+}
+
+vt_status vt_tracker_update(vt_tracker *t, double time, const vt_detection *dets, size_t count)
+{
+    if (!t || (count && !dets))
+        return vt__error(VT_EINVAL, "vt_tracker_update: %s is NULL", t ? "dets" : "tracker");
+    if (!isfinite(time))
+        return vt__error(VT_EINVAL, "vt_tracker_update: time %g is not finite", time);
+    if (t->started && time < t->time)
+        return vt__error(VT_EINVAL, "vt_tracker_update: time goes back from %.9f s to %.9f s",
+                         t->time, time);
+    if (count > (size_t)1 << 30)
+        return vt__error(VT_EINVAL, "vt_tracker_update: %zu detections is too many", count);
+    vt_status s = vt__dets_prepare(&t->dets, dets, count, t->o.min_pos_sigma);
+    if (s)
+        return s;
+    if (!grow(&t->assign, &t->cap_assign, count, sizeof *t->assign))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", count);
+    double dt = t->started ? time - t->time : 0.0;
+    if (t->mht)
+        s = vt__mht_update(t->mht, dt, &t->dets, &t->next_id, &t->out, &t->nout, &t->cap_out,
+                           t->assign);
+    else
+        s = gnn_update(t, dt);
+    if (s)
+        return s;
+    t->time = time;
+    t->started = true;
+    t->nassign = count;
+    return VT_OK;
+}
