@@ -297,7 +297,7 @@ static void random_images_match_a_flood_fill(void **state)
     static const struct {
         int w, h;
         double density;
-    } cases[] = {{1, 1, 0.9},    {1, 50, 0.5},   {50, 1, 0.5},  {17, 13, 0.3},
+    } cases[] = {{1, 1, 0.9},    {1, 50, 0.5},   {50, 1, 0.5},   {17, 13, 0.3},
                  {64, 48, 0.45}, {64, 48, 0.55}, {200, 90, 0.1}, {123, 77, 0.6}};
     vt_test_seed(20240604);
     /* One list for all images: it must be reusable whatever came before. */

@@ -29,10 +29,10 @@ extern "C" {
 
 /* A connected group of changed pixels. */
 typedef struct vt_blob {
-    double u, v;      /* intensity-weighted centroid, pixels (pixel centres at integers) */
-    float sum;        /* sum of the differences */
-    float peak;       /* largest difference */
-    int area;         /* pixels */
+    double u, v;        /* intensity-weighted centroid, pixels (pixel centres at integers) */
+    float sum;          /* sum of the differences */
+    float peak;         /* largest difference */
+    int area;           /* pixels */
     int x0, y0, x1, y1; /* bounding box, inclusive */
 } vt_blob;
 
@@ -83,21 +83,21 @@ typedef struct vt_detection {
 
 typedef struct vt_detection_list {
     size_t count, capacity;
-    vt_detection *items;  /* owned */
+    vt_detection *items; /* owned */
     size_t nindex, index_capacity;
-    uint32_t *ray_index;  /* indices into the ray array given to vt_detect() */
+    uint32_t *ray_index;          /* indices into the ray array given to vt_detect() */
     struct vt__detect_work *work; /* internal scratch (ray buckets, ownership), owned; reused */
 } vt_detection_list;
 
 VT_API void vt_detection_list_free(vt_detection_list *l);
 
 typedef struct vt_detect_opts {
-    int min_cameras;      /* K, distinct cameras a detection needs (default 3) */
-    int min_thermal;      /* thermal cameras it needs when the rig has any (default 0) */
-    double gate_sigma;    /* a ray supports a point when its miss distance is
-                             <= gate_sigma * its sigma * range, or ... (default 3) */
-    double gate_min;      /* ... <= gate_min metres (default 0.5) */
-    double max_residual;  /* drop detections whose RMS miss exceeds this, metres (default 2) */
+    int min_cameras;       /* K, distinct cameras a detection needs (default 3) */
+    int min_thermal;       /* thermal cameras it needs when the rig has any (default 0) */
+    double gate_sigma;     /* a ray supports a point when its miss distance is
+                              <= gate_sigma * its sigma * range, or ... (default 3) */
+    double gate_min;       /* ... <= gate_min metres (default 0.5) */
+    double max_residual;   /* drop detections whose RMS miss exceeds this, metres (default 2) */
     uint64_t thermal_mask; /* bit c set when camera c is thermal */
 } vt_detect_opts;
 

@@ -99,8 +99,8 @@ static vt_status check_list(const vt_change_list *c)
     if (!c->index || !c->diff)
         return vt__error(VT_EINVAL, "blobs: change list of %zu pixels has no arrays", c->count);
     if (c->width <= 0 || c->height <= 0)
-        return vt__error(VT_EINVAL, "blobs: change list frame size %dx%d is not positive",
-                         c->width, c->height);
+        return vt__error(VT_EINVAL, "blobs: change list frame size %dx%d is not positive", c->width,
+                         c->height);
     if ((uint64_t)c->width * (uint64_t)c->height > UINT32_MAX)
         return vt__error(VT_ERANGE, "blobs: frame %dx%d has more than 2^32 pixels", c->width,
                          c->height);
