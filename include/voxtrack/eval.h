@@ -1,4 +1,158 @@
-/* placeholder, replaced by the eval work */
+/*
+ * voxtrack/eval.h - tracking accuracy against ground truth.
+ *
+ * An evaluator is fed one frame at a time (the truth objects and the tracks
+ * of that frame, in memory: the pipeline and `voxtrack demo` call it as they
+ * go) or from the tracks.jsonl and truth.jsonl files (`voxtrack eval`).
+ * It reports the CLEAR MOT figures (MOTA, MOTP, ID switches,
+ * fragmentations; Bernardin & Stiefelhagen 2008), the identity figures
+ * (IDF1, IDP, IDR; Ristani et al. 2016), GOSPA (Rahmathullah,
+ * García-Fernández & Svensson 2017), position RMSE, detection and false-track
+ * rates, mostly tracked / mostly lost counts, and how birds were handled.
+ *
+ * Only drones are ground-truth objects. Tracks the pipeline classified as
+ * birds are kept out of the matching (neither hits nor false positives);
+ * drone-class tracks that sit on a bird count as false positives and, in
+ * addition, as "bird_as_drone". docs/EVAL.md defines every figure.
+ *
+ * An evaluator is not thread safe: one thread feeds it at a time.
+ */
 #ifndef VOXTRACK_EVAL_H
 #define VOXTRACK_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/export.h"
+#include "voxtrack/math3d.h"
+#include "voxtrack/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a truth object is. Only drones are objects to be tracked. */
+typedef enum vt_eval_kind {
+    VT_EVAL_DRONE = 0,
+    VT_EVAL_BIRD = 1,
+    VT_EVAL_GLINT = 2 /* a sun glint or other transient: ignored */
+} vt_eval_kind;
+
+/* The pipeline's classification of a track (vt_eval_track.cls). */
+typedef enum vt_eval_class { VT_EVAL_CLASS_DRONE = 0, VT_EVAL_CLASS_BIRD = 1 } vt_eval_class;
+
+/* One truth object in one frame. id: stable over frames, unique within a frame. */
+typedef struct vt_eval_truth {
+    int id;
+    int kind; /* vt_eval_kind */
+    vt_vec3 pos; /* world metres */
+} vt_eval_truth;
+
+/* One track in one frame. id: stable over frames, unique within a frame. */
+typedef struct vt_eval_track {
+    uint64_t id;
+    int status; /* vt_track_status: 0 tentative, 1 confirmed, 2 coasting */
+    int cls;    /* vt_eval_class: 0 drone, 1 bird */
+    vt_vec3 pos; /* world metres */
+} vt_eval_track;
+
+typedef struct vt_eval_opts {
+    double match_dist;   /* a track and a truth match within this distance, metres (default 2) */
+    bool only_confirmed; /* ignore tentative tracks (default true); confirmed and coasting count */
+    double gospa_c;      /* GOSPA cut-off, metres; <= 0: match_dist (default 0) */
+    double gospa_p;      /* GOSPA order, >= 1 (default 1) */
+    bool record_paths;   /* keep every position for vt_eval_plot (default false) */
+} vt_eval_opts;
+
+VT_API vt_eval_opts vt_eval_opts_default(void);
+
+/*
+ * The figures so far. Counts are object-frames (one object in one frame).
+ * A ratio whose denominator is zero is NaN (JSON null): MOTA, detection_rate
+ * and idr without truth; false_rate and idp without tracks; motp and rmse
+ * without matches; gospa without frames.
+ */
+typedef struct vt_eval_result {
+    int64_t frames;    /* frames evaluated (present in either input) */
+    int64_t gt;        /* drone truth object-frames */
+    int64_t tp;        /* matches: drone truths with a track within match_dist */
+    int64_t fn;        /* drone truths without a match */
+    int64_t fp;        /* counted drone-class tracks without a match */
+    int64_t idsw;      /* a truth matched to another track than at its last match */
+    int64_t frag;      /* a truth matched again after frames present but unmatched */
+    double mota;       /* 1 - (fn + fp + idsw) / gt */
+    double motp;       /* mean distance of the matches, metres */
+    double rmse;       /* root mean square distance of the matches, metres */
+    double detection_rate; /* tp / gt */
+    double false_rate;     /* fp / (tp + fp) */
+    int64_t idtp, idfp, idfn; /* identity counts of the global truth-track pairing */
+    double idf1;           /* 2 idtp / (2 idtp + idfp + idfn) */
+    double idp, idr;       /* idtp / (idtp + idfp), idtp / (idtp + idfn) */
+    double gospa;          /* mean per frame of the GOSPA distance (alpha = 2) */
+    double gospa_loc;      /* mean per frame of its parts: sum of d^p over the pairs, */
+    double gospa_missed;   /* c^p / 2 per missed truth, c^p / 2 per false track; */
+    double gospa_false;    /* for p = 1: gospa = loc + missed + false, metres */
+    int64_t truth_objects;    /* distinct drone truth ids */
+    int64_t tracks_confirmed; /* distinct ids of counted drone-class tracks */
+    int64_t mostly_tracked;   /* truths matched in >= 80% of their frames */
+    int64_t partially_tracked;
+    int64_t mostly_lost;      /* truths matched in < 20% of their frames */
+    int64_t bird_as_drone; /* drone-class track-frames left unmatched that sit on a bird */
+    int64_t bird_tracks;   /* counted bird-class track-frames (kept out of the matching) */
+} vt_eval_result;
+
+typedef struct vt_eval vt_eval;
+
+/*
+ * Creates an evaluator (opts NULL: the defaults; opts is copied).
+ * VT_EINVAL for a match_dist that is not > 0, a gospa_p below 1 or a
+ * non-finite value. *out is NULL on failure.
+ */
+VT_API vt_status vt_eval_new(const vt_eval_opts *opts, vt_eval **out);
+VT_API void vt_eval_free(vt_eval *e);
+
+/*
+ * Evaluates one frame. Frame numbers must increase from call to call
+ * (VT_EINVAL otherwise); gaps are allowed and mean nothing. truth / tracks
+ * may be NULL when their count is 0. VT_EINVAL names the entry for an id
+ * given twice in the frame, a non-finite position or an unknown kind,
+ * status or class; such a frame is not counted and the evaluator is left as
+ * it was. VT_ENOMEM when memory runs out (then only free the evaluator).
+ */
+VT_API vt_status vt_eval_frame(vt_eval *e, int64_t frame, const vt_eval_truth *truth, size_t nt,
+                               const vt_eval_track *tracks, size_t nk);
+
+/*
+ * The figures over all frames so far, in *out. May be called at any time
+ * (the evaluator goes on); solves the global identity pairing for IDF1,
+ * so it costs more than a frame. VT_ENOMEM when memory runs out.
+ */
+VT_API vt_status vt_eval_result_get(const vt_eval *e, vt_eval_result *out);
+
+/*
+ * Reads tracks.jsonl and truth.jsonl (docs/EVAL.md) as streams, both sorted
+ * by frame, and feeds every frame present in either file to e. Errors name
+ * the file and line: VT_ENOENT/VT_EIO when a file cannot be read, VT_EPARSE
+ * for a malformed line, a missing field, a wrong type or frames out of
+ * order, VT_EINVAL for a frame vt_eval_frame refuses.
+ */
+VT_API vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const char *truth_path);
+
+/*
+ * Draws the recorded paths (opts.record_paths) as two RGB PNG images of
+ * about size x size pixels (0: 1000): PREFIX_top.png (x to the right, y up)
+ * and PREFIX_side.png (x to the right, z up), at one scale for both axes.
+ * Truth drones are grey, truth birds light grey, tracks coloured by id.
+ * The world extent shown is returned in *lo, *hi (either may be NULL).
+ * VT_EINVAL when nothing was recorded, VT_EIO naming the file when it
+ * cannot be written.
+ */
+VT_API vt_status vt_eval_plot(const vt_eval *e, const char *prefix, int size, vt_vec3 *lo,
+                              vt_vec3 *hi);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

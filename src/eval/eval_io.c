@@ -1,0 +1,292 @@
+/*
+ * src/eval/eval_io.c - reads tracks.jsonl and truth.jsonl (docs/EVAL.md) and
+ * feeds them to an evaluator frame by frame (see voxtrack/eval.h).
+ *
+ * Both files are JSON Lines sorted by frame, so they are merged as two
+ * streams: each reader holds one parsed line ahead, the next frame is the
+ * smaller of the two pending frame numbers, and each reader hands over its
+ * lines of that frame. Memory is one frame's entries, whatever the length of
+ * the run. A frame found in only one file is still a frame (all misses, or
+ * all false tracks). Each line is parsed on its own with jansson, so every
+ * message can name the file and the line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/internal.h"
+#include "eval/eval_internal.h"
+#include "voxtrack/track.h"
+
+typedef enum file_kind { TRACKS_FILE, TRUTH_FILE } file_kind;
+
+/* One file, one parsed line ahead. */
+typedef struct reader {
+    file_kind kind;
+    const char *path;
+    FILE *fp;
+    char *buf;
+    size_t buf_cap;
+    size_t line;       /* line number of the pending entry (1-based) */
+    bool has;          /* an entry is pending */
+    int64_t frame;     /* ... of this frame */
+    vt_eval_truth truth;
+    vt_eval_track track;
+    bool any;          /* some entry was read: last_frame is valid */
+    int64_t last_frame;
+} reader;
+
+/* ------------------------------------------------------------------------ */
+/* Fields                                                                    */
+
+static vt_status field_error(const reader *r, const char *name, const char *what)
+{
+    return vt__error(VT_EPARSE, "%s:%zu: field '%s' %s", r->path, r->line, name, what);
+}
+
+static vt_status get_integer(const reader *r, json_t *obj, const char *name, long long lo,
+                             long long hi, long long *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!v)
+        return vt__error(VT_EPARSE, "%s:%zu: missing field '%s'", r->path, r->line, name);
+    if (!json_is_integer(v))
+        return field_error(r, name, "must be an integer");
+    long long x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return field_error(r, name, "is out of range");
+    *out = x;
+    return VT_OK;
+}
+
+static vt_status get_position(const reader *r, json_t *obj, vt_vec3 *out)
+{
+    json_t *v = json_object_get(obj, "pos");
+    if (!v)
+        return vt__error(VT_EPARSE, "%s:%zu: missing field 'pos'", r->path, r->line);
+    if (!json_is_array(v) || json_array_size(v) != 3)
+        return field_error(r, "pos", "must be an array of 3 numbers");
+    double c[3];
+    for (size_t i = 0; i < 3; i++) {
+        json_t *x = json_array_get(v, i);
+        if (!json_is_number(x))
+            return field_error(r, "pos", "must be an array of 3 numbers");
+        c[i] = json_number_value(x);
+    }
+    *out = vt_v3(c[0], c[1], c[2]);
+    return VT_OK;
+}
+
+/*
+ * A string field that must be one of `names` (NULL-terminated); its index in
+ * *out. An absent optional field leaves *out alone.
+ */
+static vt_status get_choice(const reader *r, json_t *obj, const char *name, bool required,
+                            const char *const names[], const char *expect, int *out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!v) {
+        if (!required)
+            return VT_OK;
+        return vt__error(VT_EPARSE, "%s:%zu: missing field '%s'", r->path, r->line, name);
+    }
+    if (json_is_string(v))
+        for (int i = 0; names[i]; i++)
+            if (strcmp(json_string_value(v), names[i]) == 0) {
+                *out = i;
+                return VT_OK;
+            }
+    char what[128];
+    snprintf(what, sizeof what, "must be %s", expect);
+    return field_error(r, name, what);
+}
+
+static const char *const STATUS_NAMES[] = {"tentative", "confirmed", "coasting", NULL};
+static const char *const CLASS_NAMES[] = {"drone", "bird", NULL};
+static const char *const KIND_NAMES[] = {"drone", "bird", "glint", NULL};
+
+/* ------------------------------------------------------------------------ */
+/* Lines                                                                     */
+
+static vt_status parse_entry(reader *r, json_t *obj)
+{
+    long long frame, id;
+    vt_status s = get_integer(r, obj, "frame", LLONG_MIN, LLONG_MAX, &frame);
+    if (s != VT_OK)
+        return s;
+    r->frame = frame;
+    if (r->kind == TRACKS_FILE) {
+        vt_eval_track *k = &r->track;
+        k->cls = VT_EVAL_CLASS_DRONE;
+        if ((s = get_integer(r, obj, "id", 0, LLONG_MAX, &id)) != VT_OK ||
+            (s = get_choice(r, obj, "status", true, STATUS_NAMES,
+                            "\"tentative\", \"confirmed\" or \"coasting\"", &k->status)) != VT_OK ||
+            (s = get_choice(r, obj, "class", false, CLASS_NAMES, "\"drone\" or \"bird\"",
+                            &k->cls)) != VT_OK)
+            return s;
+        k->id = (uint64_t)id;
+        return get_position(r, obj, &k->pos);
+    }
+    vt_eval_truth *t = &r->truth;
+    t->kind = VT_EVAL_DRONE;
+    if ((s = get_integer(r, obj, "id", INT_MIN, INT_MAX, &id)) != VT_OK ||
+        (s = get_choice(r, obj, "kind", false, KIND_NAMES, "\"drone\", \"bird\" or \"glint\"",
+                        &t->kind)) != VT_OK)
+        return s;
+    t->id = (int)id;
+    return get_position(r, obj, &t->pos);
+}
+
+static bool is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return false;
+    return true;
+}
+
+/* Reads the next entry (blank lines skipped); r->has is false at the end of the file. */
+static vt_status reader_next(reader *r)
+{
+    r->has = false;
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&r->buf, &r->buf_cap, r->fp);
+        if (n < 0) {
+            if (ferror(r->fp))
+                return vt__error(VT_EIO, "%s:%zu: read error: %s", r->path, r->line + 1,
+                                 strerror(errno ? errno : EIO));
+            return VT_OK;
+        }
+        r->line++;
+        if ((size_t)n != strlen(r->buf))
+            return vt__error(VT_EPARSE, "%s:%zu: NUL byte in line", r->path, r->line);
+        if (!is_blank(r->buf))
+            break;
+    }
+    json_error_t err;
+    json_t *obj = json_loads(r->buf, JSON_REJECT_DUPLICATES, &err);
+    if (!obj)
+        return vt__error(VT_EPARSE, "%s:%zu: malformed JSON: %s (column %d)", r->path, r->line,
+                         err.text, err.column);
+    vt_status s = json_is_object(obj)
+                      ? parse_entry(r, obj)
+                      : vt__error(VT_EPARSE, "%s:%zu: not a JSON object", r->path, r->line);
+    json_decref(obj);
+    if (s != VT_OK)
+        return s;
+    if (r->any && r->frame < r->last_frame)
+        return vt__error(VT_EPARSE, "%s:%zu: frame %lld after frame %lld: the file must be sorted "
+                         "by frame",
+                         r->path, r->line, (long long)r->frame, (long long)r->last_frame);
+    r->any = true;
+    r->last_frame = r->frame;
+    r->has = true;
+    return VT_OK;
+}
+
+static vt_status reader_open(reader *r, file_kind kind, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->path = path;
+    if (!path)
+        return vt__error(VT_EINVAL, "eval: NULL %s path", kind == TRACKS_FILE ? "tracks" : "truth");
+    r->fp = fopen(path, "r");
+    if (!r->fp)
+        return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", path,
+                         strerror(errno));
+    return reader_next(r);
+}
+
+static void reader_close(reader *r)
+{
+    if (r->fp)
+        fclose(r->fp);
+    free(r->buf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frames                                                                    */
+
+/* One frame's entries, reused from frame to frame. */
+typedef struct frame_buf {
+    vt_eval_truth *truth;
+    vt_eval_track *tracks;
+    size_t nt, nk, cap_t, cap_k;
+} frame_buf;
+
+static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        void *q = realloc(*(void **)arr, c * elem);
+        if (!q)
+            return false;
+        *(void **)arr = q;
+        *cap = c;
+    }
+    memcpy((char *)*(void **)arr + *n * elem, x, elem);
+    (*n)++;
+    return true;
+}
+
+/* Moves r's entries of `frame` into the buffer. */
+static vt_status take_frame(reader *r, int64_t frame, frame_buf *fb)
+{
+    while (r->has && r->frame == frame) {
+        bool ok = r->kind == TRACKS_FILE
+                      ? push(&fb->tracks, &fb->nk, &fb->cap_k, sizeof *fb->tracks, &r->track)
+                      : push(&fb->truth, &fb->nt, &fb->cap_t, sizeof *fb->truth, &r->truth);
+        if (!ok)
+            return vt__error(VT_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
+        vt_status s = reader_next(r);
+        if (s != VT_OK)
+            return s;
+    }
+    return VT_OK;
+}
+
+static vt_status feed(vt_eval *e, reader *tracks, reader *truth)
+{
+    frame_buf fb = {0};
+    vt_status s = VT_OK;
+    while (s == VT_OK && (tracks->has || truth->has)) {
+        int64_t frame = !tracks->has                   ? truth->frame
+                        : !truth->has                  ? tracks->frame
+                        : tracks->frame < truth->frame ? tracks->frame
+                                                       : truth->frame;
+        size_t line_k = tracks->line, line_t = truth->line;
+        fb.nt = fb.nk = 0;
+        if ((s = take_frame(tracks, frame, &fb)) != VT_OK ||
+            (s = take_frame(truth, frame, &fb)) != VT_OK)
+            break;
+        s = vt_eval_frame(e, frame, fb.truth, fb.nt, fb.tracks, fb.nk);
+        if (s != VT_OK)
+            s = vt__error_prefix(s, "%s:%zu, %s:%zu", tracks->path, line_k, truth->path, line_t);
+    }
+    free(fb.truth);
+    free(fb.tracks);
+    return s;
+}
+
+vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const char *truth_path)
+{
+    if (!e)
+        return vt__error(VT_EINVAL, "eval: NULL evaluator");
+    reader tracks, truth;
+    vt_status s = reader_open(&tracks, TRACKS_FILE, tracks_path);
+    if (s == VT_OK)
+        s = reader_open(&truth, TRUTH_FILE, truth_path);
+    else
+        memset(&truth, 0, sizeof truth);
+    if (s == VT_OK)
+        s = feed(e, &tracks, &truth);
+    reader_close(&tracks);
+    reader_close(&truth);
+    return s;
+}

@@ -1,0 +1,642 @@
+/*
+ * tests/test_eval.c - tracking evaluation on small hand-made cases whose
+ * figures can be worked out on paper: perfect tracks, a constant offset, a
+ * track out of reach, an ID swap between two targets that pass each other,
+ * a gap, kept matches, GOSPA, birds and glints, empty inputs, refused
+ * frames, the file reader (with the file and line in every error) and the
+ * plots. Files go to $VT_TEST_TMP (or /tmp).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "voxtrack/eval.h"
+#include "voxtrack/image.h"
+#include "vt_test.h"
+
+static char tmpdir[512];
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+
+static vt_eval_truth drone(int id, double x, double y, double z)
+{
+    vt_eval_truth t = {id, VT_EVAL_DRONE, {x, y, z}};
+    return t;
+}
+
+static vt_eval_truth bird(int id, double x, double y, double z)
+{
+    vt_eval_truth t = {id, VT_EVAL_BIRD, {x, y, z}};
+    return t;
+}
+
+/* A confirmed drone-class track. */
+static vt_eval_track track(uint64_t id, double x, double y, double z)
+{
+    vt_eval_track k = {id, 1, VT_EVAL_CLASS_DRONE, {x, y, z}};
+    return k;
+}
+
+static vt_eval *evaluator(double match_dist)
+{
+    vt_eval_opts o = vt_eval_opts_default();
+    o.match_dist = match_dist;
+    vt_eval *e = NULL;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    assert_non_null(e);
+    return e;
+}
+
+static void frame(vt_eval *e, int64_t f, const vt_eval_truth *t, size_t nt, const vt_eval_track *k,
+                  size_t nk)
+{
+    vt_status s = vt_eval_frame(e, f, t, nt, k, nk);
+    if (s != VT_OK)
+        print_error("vt_eval_frame: %s\n", vt_last_error());
+    assert_int_equal(s, VT_OK);
+}
+
+static vt_eval_result result(const vt_eval *e)
+{
+    vt_eval_result r;
+    assert_int_equal(vt_eval_result_get(e, &r), VT_OK);
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CLEAR MOT, identity and error figures                                     */
+
+static void perfect_tracks_score_one(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 10; f++) {
+        vt_eval_truth t[] = {drone(1, f, 0, 50), drone(2, -f, 30, 60)};
+        vt_eval_track k[] = {track(101, f, 0, 50), track(102, -f, 30, 60)};
+        frame(e, f, t, 2, k, 2);
+    }
+    vt_eval_result r = result(e);
+    assert_int_equal(r.frames, 10);
+    assert_int_equal(r.gt, 20);
+    assert_int_equal(r.tp, 20);
+    assert_int_equal(r.fn + r.fp + r.idsw + r.frag, 0);
+    assert_near(r.mota, 1.0, 0);
+    assert_near(r.idf1, 1.0, 0);
+    assert_near(r.rmse, 0.0, 0);
+    assert_near(r.motp, 0.0, 0);
+    assert_near(r.detection_rate, 1.0, 0);
+    assert_near(r.false_rate, 0.0, 0);
+    assert_near(r.gospa, 0.0, 0);
+    assert_int_equal(r.truth_objects, 2);
+    assert_int_equal(r.tracks_confirmed, 2);
+    assert_int_equal(r.mostly_tracked, 2);
+    assert_int_equal(r.mostly_lost, 0);
+    vt_eval_free(e);
+}
+
+static void constant_offset_gives_rmse_and_motp(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 5; f++) {
+        vt_eval_truth t[] = {drone(1, f, 0, 50)};
+        vt_eval_track k[] = {track(7, f + 0.3, 0.4, 50)}; /* 0.5 m away */
+        frame(e, f, t, 1, k, 1);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.rmse, 0.5, 1e-12);
+    assert_near(r.motp, 0.5, 1e-12);
+    assert_near(r.mota, 1.0, 0);
+    assert_near(r.gospa, 0.5, 1e-12);
+    assert_near(r.gospa_loc, 0.5, 1e-12);
+    vt_eval_free(e);
+}
+
+static void track_out_of_reach_is_a_miss_and_a_false_positive(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_truth t[] = {drone(1, 0, 0, 50)};
+    vt_eval_track k[] = {track(7, 3, 0, 50)};
+    frame(e, 0, t, 1, k, 1);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.tp, 0);
+    assert_int_equal(r.fn, 1);
+    assert_int_equal(r.fp, 1);
+    assert_near(r.mota, -1.0, 0);
+    assert_true(isnan(r.motp));
+    assert_near(r.false_rate, 1.0, 0);
+    /* d = 3 >= c = 2: one missed (c/2) plus one false (c/2). */
+    assert_near(r.gospa, 2.0, 1e-12);
+    assert_near(r.gospa_missed, 1.0, 1e-12);
+    assert_near(r.gospa_false, 1.0, 1e-12);
+    vt_eval_free(e);
+}
+
+/*
+ * Two targets pass each other 3 m apart; the tracker swaps their tracks
+ * after 5 of 10 frames. Each truth switches once. Every truth-track pair
+ * is within reach for 5 frames, so the best identity pairing keeps 10 of
+ * the 20 truth frames and 10 of the 20 track frames: IDF1 = 20 / 40.
+ */
+static void id_swap_between_passing_targets(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 10; f++) {
+        vt_eval_truth t[] = {drone(1, -9 + 2 * f, 0, 50), drone(2, 9 - 2 * f, 3, 50)};
+        vt_vec3 a = t[0].pos, b = t[1].pos;
+        vt_eval_track k[] = {track(11, f < 5 ? a.x : b.x, f < 5 ? a.y : b.y, 50),
+                             track(12, f < 5 ? b.x : a.x, f < 5 ? b.y : a.y, 50)};
+        frame(e, f, t, 2, k, 2);
+    }
+    vt_eval_result r = result(e);
+    assert_int_equal(r.idsw, 2);
+    assert_int_equal(r.frag, 0);
+    assert_near(r.mota, 1.0 - 2.0 / 20.0, 1e-12);
+    assert_int_equal(r.idtp, 10);
+    assert_int_equal(r.idfp, 10);
+    assert_int_equal(r.idfn, 10);
+    assert_near(r.idf1, 0.5, 1e-12);
+    assert_near(r.idp, 0.5, 1e-12);
+    assert_near(r.idr, 0.5, 1e-12);
+    vt_eval_free(e);
+}
+
+/* The identity pairing maximises frames, not pairs: one long pairing beats two short ones. */
+static void idf1_prefers_the_longest_pairing(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_truth a = drone(1, 0, 0, 50), b = drone(2, 50, 0, 50);
+    vt_eval_track k1 = track(1, 0, 0, 50);
+    for (int f = 0; f < 10; f++)
+        frame(e, f, &a, 1, &k1, 1);
+    vt_eval_truth t[] = {a, b};
+    vt_eval_track k[] = {track(2, 0, 0, 50), track(1, 50, 0, 50)};
+    frame(e, 10, t, 2, k, 2);
+    vt_eval_result r = result(e);
+    /* (1,1) 10 frames, (1,2) 1, (2,1) 1: IDTP 10 of 12 truth and 12 track frames. */
+    assert_int_equal(r.idtp, 10);
+    assert_near(r.idf1, 20.0 / 24.0, 1e-12);
+    vt_eval_free(e);
+}
+
+static void gap_is_one_fragmentation(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 6; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k = track(5, f, 0, 50);
+        frame(e, f, &t, 1, &k, f == 2 || f == 3 ? 0 : 1);
+    }
+    vt_eval_result r = result(e);
+    assert_int_equal(r.frag, 1);
+    assert_int_equal(r.idsw, 0);
+    assert_int_equal(r.fn, 2);
+    assert_near(r.mota, 1.0 - 2.0 / 6.0, 1e-12);
+    assert_int_equal(r.partially_tracked, 1); /* 4 of 6 frames */
+    vt_eval_free(e);
+}
+
+static void new_track_after_a_gap_is_a_switch_and_a_fragmentation(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 5; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k = track(f < 2 ? 5 : 6, f, 0, 50);
+        frame(e, f, &t, 1, &k, f == 2 ? 0 : 1);
+    }
+    vt_eval_result r = result(e);
+    assert_int_equal(r.frag, 1);
+    assert_int_equal(r.idsw, 1);
+    vt_eval_free(e);
+}
+
+/* Last frame's match stays while in reach, even when another track comes closer. */
+static void matches_are_kept_while_in_reach(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_truth t = drone(1, 0, 0, 50);
+    vt_eval_track k0 = track(5, 0.5, 0, 50);
+    frame(e, 0, &t, 1, &k0, 1);
+    vt_eval_track k1[] = {track(6, 0.1, 0, 50), track(5, 1.0, 0, 50)};
+    frame(e, 1, &t, 1, k1, 2);
+    vt_eval_track k2[] = {track(6, 0.1, 0, 50), track(5, 2.5, 0, 50)}; /* 5 out of reach */
+    frame(e, 2, &t, 1, k2, 2);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.tp, 3);
+    assert_int_equal(r.fp, 2);
+    assert_int_equal(r.idsw, 1); /* to track 6 in the last frame only */
+    assert_near(r.motp, (0.5 + 1.0 + 0.1) / 3.0, 1e-12);
+    vt_eval_free(e);
+}
+
+/* The assignment finds the pairing that leaves no one out: greedy would pair 1 with 10. */
+static void assignment_maximises_matches(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_truth t[] = {drone(1, 0, 0, 50), drone(2, 1.9, 0, 50)};
+    vt_eval_track k[] = {track(10, 0.1, 0, 50), track(11, -1.5, 0, 50)};
+    frame(e, 0, t, 2, k, 2);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.tp, 2);
+    assert_int_equal(r.fp, 0);
+    vt_eval_free(e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* GOSPA                                                                     */
+
+/*
+ * Truths at 0 and 10 m, tracks at 0.5, 20 and 30 m. c = 2: one pair at
+ * 0.5 m, one missed truth, two false tracks.
+ * p = 1: 0.5 + 1 + 2 = 3.5. p = 2: sqrt(0.25 + 2 + 4) = 2.5.
+ */
+static void gospa_by_hand(void **state)
+{
+    (void)state;
+    vt_eval_truth t[] = {drone(1, 0, 0, 0), drone(2, 10, 0, 0)};
+    vt_eval_track k[] = {track(1, 0.5, 0, 0), track(2, 20, 0, 0), track(3, 30, 0, 0)};
+    for (int p = 1; p <= 2; p++) {
+        vt_eval_opts o = vt_eval_opts_default();
+        o.gospa_p = p;
+        vt_eval *e = NULL;
+        assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+        frame(e, 0, t, 2, k, 3);
+        vt_eval_result r = result(e);
+        assert_near(r.gospa, p == 1 ? 3.5 : 2.5, 1e-12);
+        assert_near(r.gospa_loc, p == 1 ? 0.5 : 0.25, 1e-12);
+        assert_near(r.gospa_missed, p == 1 ? 1.0 : 2.0, 1e-12);
+        assert_near(r.gospa_false, p == 1 ? 2.0 : 4.0, 1e-12);
+        vt_eval_free(e);
+    }
+}
+
+/* GOSPA's own assignment may differ from the matching: it pairs at any distance below c. */
+static void gospa_cut_off_apart_from_match_distance(void **state)
+{
+    (void)state;
+    vt_eval_opts o = vt_eval_opts_default();
+    o.match_dist = 1.0;
+    o.gospa_c = 4.0;
+    vt_eval *e = NULL;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    vt_eval_truth t = drone(1, 0, 0, 0);
+    vt_eval_track k = track(1, 3, 0, 0);
+    frame(e, 0, &t, 1, &k, 1);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.fn, 1); /* beyond 1 m */
+    assert_near(r.gospa, 3.0, 1e-12);
+    vt_eval_free(e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Birds, glints, tentative tracks                                           */
+
+static void birds_and_glints(void **state)
+{
+    (void)state;
+    vt_eval_truth t[] = {drone(1, 0, 0, 50), bird(2, 20, 0, 50), bird(3, 40, 0, 50),
+                         {4, VT_EVAL_GLINT, {60, 0, 50}}};
+    vt_eval_track k[] = {
+        track(11, 0.2, 0, 50),                          /* on the drone */
+        track(12, 20.5, 0, 50),                         /* a bird reported as a drone */
+        {13, 1, VT_EVAL_CLASS_BIRD, {40, 0, 50}},       /* a bird reported as a bird */
+        {14, 2, VT_EVAL_CLASS_BIRD, {0, 0, 50}},        /* the drone taken for a bird */
+        track(15, 60, 0, 50),                           /* on a glint */
+        {16, 0, VT_EVAL_CLASS_DRONE, {100, 0, 50}},     /* tentative */
+    };
+    vt_eval *e = evaluator(2.0);
+    frame(e, 0, t, 4, k, 6);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.gt, 1);
+    assert_int_equal(r.tp, 1);
+    assert_int_equal(r.fp, 2);
+    assert_int_equal(r.bird_as_drone, 1);
+    assert_int_equal(r.bird_tracks, 2);
+    assert_int_equal(r.tracks_confirmed, 3);
+    vt_eval_free(e);
+
+    vt_eval_opts o = vt_eval_opts_default();
+    o.only_confirmed = false;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    frame(e, 0, t, 4, k, 6);
+    r = result(e);
+    assert_int_equal(r.fp, 3);
+    assert_int_equal(r.tracks_confirmed, 4);
+    vt_eval_free(e);
+}
+
+/* Two drone-class tracks on one bird: the nearer one counts as bird_as_drone, both as fp. */
+static void one_bird_claims_one_track(void **state)
+{
+    (void)state;
+    vt_eval_truth t = bird(2, 0, 0, 50);
+    vt_eval_track k[] = {track(1, 1.5, 0, 50), track(2, 0.5, 0, 50)};
+    vt_eval *e = evaluator(2.0);
+    frame(e, 0, &t, 1, k, 2);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.fp, 2);
+    assert_int_equal(r.bird_as_drone, 1);
+    assert_int_equal(r.gt, 0);
+    assert_true(isnan(r.mota));
+    vt_eval_free(e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Empty and bad input                                                       */
+
+static void empty_inputs(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.frames, 0);
+    assert_true(isnan(r.mota) && isnan(r.idf1) && isnan(r.gospa) && isnan(r.rmse));
+    frame(e, 0, NULL, 0, NULL, 0);
+    r = result(e);
+    assert_int_equal(r.frames, 1);
+    assert_near(r.gospa, 0.0, 0);
+    assert_true(isnan(r.mota));
+    vt_eval_track k = track(1, 0, 0, 0);
+    frame(e, 1, NULL, 0, &k, 1);
+    r = result(e);
+    assert_int_equal(r.fp, 1);
+    assert_near(r.false_rate, 1.0, 0);
+    assert_near(r.idf1, 0.0, 0);
+    vt_eval_free(e);
+    vt_eval_free(NULL);
+}
+
+static void bad_options_are_refused(void **state)
+{
+    (void)state;
+    vt_eval *e = (vt_eval *)&e;
+    vt_eval_opts o = vt_eval_opts_default();
+    o.match_dist = 0;
+    assert_int_equal(vt_eval_new(&o, &e), VT_EINVAL);
+    assert_null(e);
+    assert_non_null(strstr(vt_last_error(), "match_dist"));
+    o = vt_eval_opts_default();
+    o.gospa_p = 0.5;
+    assert_int_equal(vt_eval_new(&o, &e), VT_EINVAL);
+    o.gospa_p = NAN;
+    assert_int_equal(vt_eval_new(&o, &e), VT_EINVAL);
+    assert_int_equal(vt_eval_new(NULL, NULL), VT_EINVAL);
+}
+
+static void refused_frames_change_nothing(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    vt_eval_truth t = drone(1, 0, 0, 0);
+    vt_eval_track k = track(1, 0, 0, 0);
+    frame(e, 5, &t, 1, &k, 1);
+
+    assert_int_equal(vt_eval_frame(e, 5, &t, 1, &k, 1), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "frames must increase"));
+    vt_eval_track twice[] = {track(9, 0, 0, 0), track(9, 1, 0, 0)};
+    assert_int_equal(vt_eval_frame(e, 6, &t, 1, twice, 2), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "track id 9 appears twice"));
+    vt_eval_truth tt[] = {drone(3, 0, 0, 0), drone(3, 5, 0, 0)};
+    assert_int_equal(vt_eval_frame(e, 6, tt, 2, &k, 1), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "truth id 3 appears twice"));
+    vt_eval_truth nan_pos = drone(1, NAN, 0, 0);
+    assert_int_equal(vt_eval_frame(e, 6, &nan_pos, 1, &k, 1), VT_EINVAL);
+    vt_eval_track bad_status = {1, 7, 0, {0, 0, 0}};
+    assert_int_equal(vt_eval_frame(e, 6, &t, 1, &bad_status, 1), VT_EINVAL);
+    vt_eval_truth bad_kind = {1, 9, {0, 0, 0}};
+    assert_int_equal(vt_eval_frame(e, 6, &bad_kind, 1, &k, 1), VT_EINVAL);
+    assert_int_equal(vt_eval_frame(e, 6, NULL, 1, &k, 1), VT_EINVAL);
+    assert_int_equal(vt_eval_frame(NULL, 6, &t, 1, &k, 1), VT_EINVAL);
+
+    /* The refused frames left no trace: the same figures as one good frame, then a second. */
+    vt_eval_result r = result(e);
+    assert_int_equal(r.frames, 1);
+    assert_int_equal(r.truth_objects, 1);
+    assert_int_equal(r.tracks_confirmed, 1);
+    frame(e, 6, &t, 1, &k, 1);
+    r = result(e);
+    assert_int_equal(r.frames, 2);
+    assert_int_equal(r.tp, 2);
+    assert_int_equal(r.idsw + r.frag + r.fp, 0);
+    assert_int_equal(r.mostly_tracked, 1);
+    vt_eval_free(e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    const char *base = getenv("VT_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", base);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_eval-XXXXXX", base);
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The path of `name` in the scratch folder; two are valid at a time. */
+static const char *tmp_path(const char *name)
+{
+    static char path[2][1024];
+    static int which;
+    which ^= 1;
+    snprintf(path[which], sizeof path[which], "%s/%s", tmpdir, name);
+    return path[which];
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static const char *TRUTH =
+    "{\"t\": 0.0, \"frame\": 0, \"id\": 1, \"kind\": \"drone\", \"pos\": [0, 0, 50], "
+    "\"vel\": [1, 0, 0], \"size\": 0.5}\n"
+    "{\"t\": 0.0, \"frame\": 0, \"id\": 2, \"kind\": \"bird\", \"pos\": [20, 0, 50]}\n"
+    "\n"
+    "{\"t\": 0.1, \"frame\": 1, \"id\": 1, \"kind\": \"drone\", \"pos\": [1, 0, 50]}\n"
+    "{\"t\": 0.2, \"frame\": 2, \"id\": 1, \"pos\": [2, 0, 50]}\n";
+
+static const char *TRACKS =
+    "{\"t\": 0.0, \"frame\": 0, \"id\": 7, \"status\": \"confirmed\", \"pos\": [0.3, 0.4, 50], "
+    "\"vel\": [1, 0, 0], \"cov\": [1, 0, 0, 1, 0, 1], \"cams\": 4}\n"
+    "{\"t\": 0.0, \"frame\": 0, \"id\": 8, \"status\": \"coasting\", \"pos\": [20, 0, 50], "
+    "\"class\": \"bird\"}\n"
+    "{\"t\": 0.1, \"frame\": 1, \"id\": 7, \"status\": \"coasting\", \"pos\": [1.3, 0.4, 50]}\n"
+    "{\"t\": 0.1, \"frame\": 1, \"id\": 9, \"status\": \"tentative\", \"pos\": [9, 9, 9]}\n"
+    "{\"t\": 0.3, \"frame\": 3, \"id\": 7, \"status\": \"confirmed\", \"pos\": [3, 0, 50]}\n";
+
+static void files_give_the_same_figures_as_memory(void **state)
+{
+    (void)state;
+    const char *tracks = tmp_path("tracks.jsonl"), *truth = tmp_path("truth.jsonl");
+    write_text(tracks, TRACKS);
+    write_text(truth, TRUTH);
+    vt_eval *e = evaluator(2.0);
+    vt_status s = vt_eval_read_files(e, tracks, truth);
+    if (s != VT_OK)
+        print_error("%s\n", vt_last_error());
+    assert_int_equal(s, VT_OK);
+    vt_eval_result r = result(e);
+    /* Frames 0..3; frame 2 has only truth (a miss), frame 3 only a track (false). */
+    assert_int_equal(r.frames, 4);
+    assert_int_equal(r.gt, 3);
+    assert_int_equal(r.tp, 2);
+    assert_int_equal(r.fn, 1);
+    assert_int_equal(r.fp, 1);
+    assert_int_equal(r.bird_tracks, 1);
+    assert_near(r.rmse, 0.5, 1e-12);
+    vt_eval_free(e);
+}
+
+/* Reads `text` as the truth file (tracks empty) and checks the status and message. */
+static void expect_truth_error(const char *text, vt_status want, const char *message)
+{
+    const char *tracks = tmp_path("empty.jsonl"), *truth = tmp_path("bad_truth.jsonl");
+    write_text(tracks, "");
+    write_text(truth, text);
+    vt_eval *e = evaluator(2.0);
+    vt_status s = vt_eval_read_files(e, tracks, truth);
+    if (s != want || !strstr(vt_last_error(), message))
+        print_error("got %d '%s', want %d '%s'\n", s, vt_last_error(), want, message);
+    assert_int_equal(s, want);
+    assert_non_null(strstr(vt_last_error(), message));
+    vt_eval_free(e);
+}
+
+static void file_errors_name_file_and_line(void **state)
+{
+    (void)state;
+    const char *ok = "{\"frame\": 0, \"id\": 1, \"pos\": [0, 0, 0]}\n";
+    const char *ok1 = "{\"frame\": 1, \"id\": 1, \"pos\": [0, 0, 0]}\n";
+    char text[512];
+    snprintf(text, sizeof text, "%s%s{\"frame\": 2, \"id\": 1, \"pos\": [0, 0,\n", ok, ok1);
+    expect_truth_error(text, VT_EPARSE, "bad_truth.jsonl:3: malformed JSON");
+    snprintf(text, sizeof text, "%s{\"frame\": 1, \"id\": 1}\n", ok);
+    expect_truth_error(text, VT_EPARSE, "bad_truth.jsonl:2: missing field 'pos'");
+    snprintf(text, sizeof text, "%s{\"frame\": 1, \"id\": \"one\", \"pos\": [0, 0, 0]}\n", ok);
+    expect_truth_error(text, VT_EPARSE, "bad_truth.jsonl:2: field 'id' must be an integer");
+    expect_truth_error("{\"frame\": 1, \"id\": 1, \"pos\": [0, 0]}\n", VT_EPARSE,
+                       ":1: field 'pos' must be an array of 3 numbers");
+    expect_truth_error("{\"frame\": 1, \"id\": 1, \"kind\": \"cat\", \"pos\": [0, 0, 0]}\n",
+                       VT_EPARSE, ":1: field 'kind' must be");
+    expect_truth_error("[1, 2]\n", VT_EPARSE, ":1: not a JSON object");
+    snprintf(text, sizeof text, "\n{\"frame\": 5, \"id\": 1, \"pos\": [0, 0, 0]}\n%s", ok);
+    expect_truth_error(text, VT_EPARSE, ":3: frame 0 after frame 5");
+    snprintf(text, sizeof text, "%s%s", ok, ok);
+    expect_truth_error(text, VT_EINVAL, "truth id 1 appears twice");
+
+    char truth[1024], tracks[1024];
+    snprintf(truth, sizeof truth, "%s", tmp_path("truth.jsonl"));
+    snprintf(tracks, sizeof tracks, "%s", tmp_path("bad_tracks.jsonl"));
+    write_text(truth, "");
+    write_text(tracks, "{\"frame\": 0, \"id\": 1, \"status\": \"lost\", \"pos\": [0, 0, 0]}\n");
+    vt_eval *e = evaluator(2.0);
+    assert_int_equal(vt_eval_read_files(e, tracks, truth), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "bad_tracks.jsonl:1: field 'status'"));
+    assert_int_equal(vt_eval_read_files(e, tmp_path("missing.jsonl"), truth), VT_ENOENT);
+    assert_non_null(strstr(vt_last_error(), "missing.jsonl"));
+    assert_int_equal(vt_eval_read_files(e, truth, tmp_path("missing2.jsonl")), VT_ENOENT);
+    assert_non_null(strstr(vt_last_error(), "missing2.jsonl"));
+    vt_eval_free(e);
+}
+
+static void plots_are_written(void **state)
+{
+    (void)state;
+    vt_eval_opts o = vt_eval_opts_default();
+    vt_eval *e = NULL;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    vt_eval_truth t = drone(1, 0, 0, 50);
+    frame(e, 0, &t, 1, NULL, 0);
+    assert_int_equal(vt_eval_plot(e, tmp_path("none"), 0, NULL, NULL), VT_EINVAL);
+    vt_eval_free(e);
+
+    o.record_paths = true;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    for (int f = 0; f < 20; f++) {
+        vt_eval_truth tt[] = {drone(1, f, 0.5 * f, 50 + 0.1 * f), bird(2, -f, 10, 40)};
+        vt_eval_track k = track(3, f + 0.2, 0.5 * f, 50);
+        frame(e, f, tt, 2, &k, 1);
+    }
+    vt_vec3 lo, hi;
+    char prefix[1024];
+    snprintf(prefix, sizeof prefix, "%s", tmp_path("plot"));
+    assert_int_equal(vt_eval_plot(e, prefix, 200, &lo, &hi), VT_OK);
+    assert_true(lo.x <= -19 && hi.x >= 19.2 && lo.y <= 0 && hi.y >= 10);
+    const char *names[] = {"plot_top.png", "plot_side.png"};
+    for (int i = 0; i < 2; i++) {
+        vt_image img = {0};
+        assert_int_equal(vt_image_load(tmp_path(names[i]), VT_IMAGE_LOAD_8BIT, &img), VT_OK);
+        assert_int_equal(img.width, 200 + 2 * 48);
+        assert_int_equal(img.height, 200 + 2 * 48);
+        size_t dark = 0;
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                dark += vt_image_row8(&img, y)[x] < 200;
+        assert_true(dark > 500); /* the box, labels and paths */
+        vt_image_free(&img);
+    }
+    assert_int_equal(vt_eval_plot(e, prefix, 10, NULL, NULL), VT_EINVAL);
+    assert_int_equal(vt_eval_plot(e, "/nonexistent-folder/plot", 200, NULL, NULL), VT_EIO);
+    assert_non_null(strstr(vt_last_error(), "/nonexistent-folder/plot_top.png"));
+    vt_eval_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(perfect_tracks_score_one),
+        cmocka_unit_test(constant_offset_gives_rmse_and_motp),
+        cmocka_unit_test(track_out_of_reach_is_a_miss_and_a_false_positive),
+        cmocka_unit_test(id_swap_between_passing_targets),
+        cmocka_unit_test(idf1_prefers_the_longest_pairing),
+        cmocka_unit_test(gap_is_one_fragmentation),
+        cmocka_unit_test(new_track_after_a_gap_is_a_switch_and_a_fragmentation),
+        cmocka_unit_test(matches_are_kept_while_in_reach),
+        cmocka_unit_test(assignment_maximises_matches),
+        cmocka_unit_test(gospa_by_hand),
+        cmocka_unit_test(gospa_cut_off_apart_from_match_distance),
+        cmocka_unit_test(birds_and_glints),
+        cmocka_unit_test(one_bird_claims_one_track),
+        cmocka_unit_test(empty_inputs),
+        cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(refused_frames_change_nothing),
+        cmocka_unit_test(files_give_the_same_figures_as_memory),
+        cmocka_unit_test(file_errors_name_file_and_line),
+        cmocka_unit_test(plots_are_written),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
