@@ -1,0 +1,154 @@
+/*
+ * src/sim/presets.c - the built-in scenarios: "default", "small" and "8k"
+ * (docs/SCENARIO.md describes them; each is expressible as a scenario file).
+ *
+ * The geometry is chosen for the tracker: every drone should be seen by at
+ * least three cameras (counting mono and thermal) nearly all the time, large
+ * enough in pixels to change them. "default" puts eight pairs on a ring of
+ * radius 1100 m around a 2 km x 2 km area, at mast height, looking at the
+ * centre and 8 degrees up, so that the far half of the area (where drones
+ * are smallest in pixels) is in everybody's view; two more pairs stand
+ * inside the area looking out and up towards the perimeter, where the ring
+ * cameras see a drone only from the far side. Drones fly at 40-300 m inside
+ * the middle 1.5 km. With a 60 degree horizontal field of view a 1920 px
+ * camera has fx ~ 1663 px: a 0.5 m drone 1.5 km away spans ~0.55 px, which
+ * area-coverage rendering still draws as a dark sub-pixel smudge.
+ *
+ * "small" shrinks the scene to a ~300 m volume seen by three pairs at
+ * 120-degree spacing, 400 m from its centre and aimed at it, so that every
+ * drone is inside all six images nearly all the time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "sim/sim_internal.h"
+
+static const char *const preset_names[] = {"default", "small", "8k", NULL};
+
+const char *const *vt_scenario_preset_names(void)
+{
+    return preset_names;
+}
+
+/* A pair on a fixed mount aimed by heading and elevation (degrees). */
+static void set_pair(vt__pair_spec *p, vt_vec3 pos, double yaw_deg, double pitch_deg, int mw,
+                     int mh, double mfov, int tw, int th, double tfov)
+{
+    memset(p, 0, sizeof *p);
+    p->position = pos;
+    p->q = vt__orientation_ypr(vt_deg2rad(yaw_deg), vt_deg2rad(pitch_deg), 0.0);
+    p->baseline = vt_v3(0.12, 0.0, 0.0); /* thermal 12 cm to the right of its twin */
+    vt__cam_defaults(&p->mono, mw, mh, mfov);
+    vt__cam_defaults(&p->thermal, tw, th, tfov);
+    p->has_thermal = true;
+}
+
+/* Heading (clockwise from north, degrees) from `from` towards `to`. */
+static double heading_deg(vt_vec3 from, vt_vec3 to)
+{
+    return vt_rad2deg(atan2(to.x - from.x, to.y - from.y));
+}
+
+static void set_timing(vt__spec *sp, double jitter, double drop)
+{
+    for (int i = 0; i < sp->pair_count; i++) {
+        sp->pairs[i].mono.jitter = sp->pairs[i].thermal.jitter = jitter;
+        sp->pairs[i].mono.drop_prob = sp->pairs[i].thermal.drop_prob = drop;
+    }
+}
+
+static vt_status default_spec(vt__spec *sp, int mono_width, int mono_height, int64_t frames)
+{
+    snprintf(sp->name, sizeof sp->name, "default");
+    sp->lo = vt_v3(-1000, -1000, 0);
+    sp->hi = vt_v3(1000, 1000, 400);
+    sp->has_origin = true;
+    sp->lat_deg = 47.3769;
+    sp->lon_deg = 8.5417;
+    sp->height_m = 408.0;
+    sp->frames = frames;
+    sp->clock_offset_max = 0.002;
+    enum { RING = 8, INSIDE = 2 };
+    sp->pairs = calloc(RING + INSIDE, sizeof *sp->pairs);
+    if (!sp->pairs)
+        return vt__error(VT_ENOMEM, "preset default: out of memory");
+    sp->pair_count = RING + INSIDE;
+    for (int k = 0; k < RING; k++) {
+        double a = 2.0 * VT_PI * k / RING;
+        vt_vec3 pos = vt_v3(1100.0 * cos(a), 1100.0 * sin(a), 3.0);
+        set_pair(&sp->pairs[k], pos, heading_deg(pos, vt_v3(0, 0, 0)), 8.0, mono_width,
+                 mono_height, 60.0, 640, 512, 60.0);
+    }
+    /* Inside, looking out and up towards the perimeter (west and east). */
+    set_pair(&sp->pairs[RING], vt_v3(-250, 0, 2), 270.0, 25.0, mono_width, mono_height, 60.0, 640,
+             512, 60.0);
+    set_pair(&sp->pairs[RING + 1], vt_v3(250, 0, 2), 90.0, 25.0, mono_width, mono_height, 60.0,
+             640, 512, 60.0);
+    set_timing(sp, 0.0005, 0.001);
+    sp->random.count = 200;
+    sp->random.lo = vt_v3(-750, -750, 40);
+    sp->random.hi = vt_v3(750, 750, 300);
+    sp->birds.count = 20;
+    sp->birds.lo = vt_v3(-800, -800, 20);
+    sp->birds.hi = vt_v3(800, 800, 200);
+    sp->glints.count = 6;
+    sp->glints.lo = vt_v3(-900, -900, 5);
+    sp->glints.hi = vt_v3(900, 900, 150);
+    return VT_OK;
+}
+
+static vt_status small_spec(vt__spec *sp)
+{
+    snprintf(sp->name, sizeof sp->name, "small");
+    sp->lo = vt_v3(-150, -150, 0);
+    sp->hi = vt_v3(150, 150, 220);
+    sp->frames = 64;
+    sp->clock_offset_max = 0.001;
+    sp->pairs = calloc(3, sizeof *sp->pairs);
+    if (!sp->pairs)
+        return vt__error(VT_ENOMEM, "preset small: out of memory");
+    sp->pair_count = 3;
+    vt_vec3 aim = vt_v3(0, 0, 110);
+    for (int k = 0; k < 3; k++) {
+        double a = vt_deg2rad(90.0 + 120.0 * k);
+        vt_vec3 pos = vt_v3(400.0 * cos(a), 400.0 * sin(a), 2.0);
+        vt_vec3 d = vt_v3_sub(aim, pos);
+        double pitch = vt_rad2deg(atan2(d.z, hypot(d.x, d.y)));
+        set_pair(&sp->pairs[k], pos, heading_deg(pos, aim), pitch, 960, 540, 60.0, 320, 256,
+                 60.0);
+    }
+    set_timing(sp, 0.0002, 0.0);
+    sp->random.count = 5;
+    sp->random.lo = vt_v3(-90, -90, 50);
+    sp->random.hi = vt_v3(90, 90, 170);
+    sp->random.speed = (vt__range){4, 10};
+    sp->random.leg = (vt__range){40, 150};
+    sp->random.turn_radius = (vt__range){10, 25};
+    sp->birds.count = 2;
+    sp->birds.lo = vt_v3(-120, -120, 40);
+    sp->birds.hi = vt_v3(120, 120, 180);
+    sp->glints.count = 2;
+    sp->glints.lo = vt_v3(-120, -120, 20);
+    sp->glints.hi = vt_v3(120, 120, 150);
+    return VT_OK;
+}
+
+vt_status vt__preset_spec(const char *name, vt__spec *sp)
+{
+    vt__spec_defaults(sp);
+    vt_status st;
+    if (strcmp(name, "default") == 0)
+        st = default_spec(sp, 1920, 1080, 300);
+    else if (strcmp(name, "small") == 0)
+        st = small_spec(sp);
+    else if (strcmp(name, "8k") == 0) {
+        st = default_spec(sp, 7680, 4320, 3);
+        snprintf(sp->name, sizeof sp->name, "8k");
+    } else
+        return vt__error(VT_ENOENT, "no preset '%s' (presets: default, small, 8k)", name);
+    if (st)
+        vt__spec_free(sp);
+    return st;
+}
