@@ -1072,6 +1072,14 @@ const vt_rig *vt_scenario_rig(const vt_scenario *s)
     return s ? &s->rig : NULL;
 }
 
+void vt_scenario_volume(const vt_scenario *s, vt_vec3 *min, vt_vec3 *max)
+{
+    if (min)
+        *min = s ? s->spec.lo : vt_v3(0, 0, 0);
+    if (max)
+        *max = s ? s->spec.hi : vt_v3(0, 0, 0);
+}
+
 vt_render_opts vt_scenario_render_opts(const vt_scenario *s)
 {
     vt_render_opts o;

@@ -497,9 +497,12 @@ void vt_scenario_targets(const vt_scenario *s, double t, vt_render_target *rende
             if (e)
                 p = e->pos;
             if (!e || t >= e->t1) {
-                /* Between flashes a glint is nothing: no size, drawn nowhere. */
-                semi = vt_v3(0, 0, 0);
-                mono = 0.0f;
+                /*
+                 * Between flashes a glint is nothing (truth size 0). The renderer
+                 * wants positive semi-axes, so it gets a micrometre speck whose
+                 * coverage (~1e-14 of a pixel) changes no pixel value.
+                 */
+                semi = vt_v3(1e-6, 1e-6, 1e-6);
                 size = 0.0;
             }
         } else {
