@@ -61,6 +61,7 @@ typedef struct vt__life {
     vt_track_status status;
     int hits, misses, age, cams;
     uint32_t hist;           /* bit 0: the last update; 1 = a detection */
+    double acc_lp[3];        /* velocity corrections per second, low-passed */
     double acc_num, acc_den; /* exponentially weighted sum of squares and of weights */
 } vt__life;
 

@@ -48,7 +48,8 @@
 #include "core/internal.h"
 #include "track/track_internal.h"
 
-#define ACC_TAU 1.0 /* seconds: time constant of accel_rms */
+#define ACC_TAU 1.0     /* seconds: time constant of accel_rms */
+#define ACC_LP_TAU 0.25 /* seconds: low pass of the acceleration samples */
 
 typedef struct gnn_track {
     uint64_t id;
@@ -77,7 +78,7 @@ struct vt_tracker {
     vt__cands cands;
     int *uf;        /* union-find over tracks then detections */
     int *det_track; /* detection -> track index, -1 */
-    unsigned char *det_blocked;
+    unsigned char *det_blocked, *det_taken;
     int *cl_of_root, *cl_first, *cl_count, *cl_members;
     size_t cap_uf;
     double *cost;
@@ -144,7 +145,11 @@ void vt__life_hit(vt__life *l, const vt_tracker_opts *o, int cams, double dt, co
     }
     /* The first two corrections mostly find the unknown initial velocity. */
     if (dt > 0.0 && l->hits > 3 && dv) {
-        double a2 = (dv[0] * dv[0] + dv[1] * dv[1] + dv[2] * dv[2]) / (dt * dt);
+        double lp = 1.0 - exp(-dt / ACC_LP_TAU), a2 = 0.0;
+        for (int i = 0; i < 3; i++) {
+            l->acc_lp[i] += lp * (dv[i] / dt - l->acc_lp[i]);
+            a2 += l->acc_lp[i] * l->acc_lp[i];
+        }
         double w = 1.0 - exp(-dt / ACC_TAU);
         l->acc_num = (1.0 - w) * l->acc_num + w * a2;
         l->acc_den = (1.0 - w) * l->acc_den + w;
@@ -367,6 +372,7 @@ void vt_tracker_free(vt_tracker *t)
     free(t->uf);
     free(t->det_track);
     free(t->det_blocked);
+    free(t->det_taken);
     free(t->cl_of_root);
     free(t->cl_first);
     free(t->cl_count);
@@ -424,9 +430,13 @@ static vt_status reserve_gnn(vt_tracker *t, size_t ntrk, size_t ndet)
             *arrays[k] = p;
         }
         unsigned char *b = realloc(t->det_blocked, c);
-        if (!b)
+        if (b)
+            t->det_blocked = b;
+        unsigned char *tk = realloc(t->det_taken, c);
+        if (tk)
+            t->det_taken = tk;
+        if (!b || !tk)
             return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", c);
-        t->det_blocked = b;
         t->cap_uf = c;
     }
     if (!grow(&t->trk, &t->cap_trk, ntrk + ndet, sizeof *t->trk))
@@ -464,6 +474,7 @@ static vt_status gate_all(vt_tracker *t)
     for (size_t j = 0; j < nd; j++) {
         t->det_track[j] = -1;
         t->det_blocked[j] = 0;
+        t->det_taken[j] = 0;
     }
     for (size_t i = 0; i < nt; i++) {
         gnn_track *k = &t->trk[i];
@@ -514,14 +525,20 @@ static size_t make_clusters(vt_tracker *t)
     return ncl;
 }
 
-/* The nearest candidate of a track alone in its cluster. */
+/* The nearest free candidate of a track that competes with no other. */
 static void assign_single(vt_tracker *t, gnn_track *k)
 {
-    size_t best = k->first;
-    for (size_t c = k->first + 1; c < k->first + k->ncand; c++)
-        if (t->cands.c[c].in.d2 < t->cands.c[best].in.d2)
+    size_t best = 0;
+    double d2 = INFINITY;
+    for (size_t c = k->first; c < k->first + k->ncand; c++)
+        if (!t->det_taken[t->cands.c[c].det] && t->cands.c[c].in.d2 < d2) {
             best = c;
-    k->det = (int)best; /* index of the chosen candidate */
+            d2 = t->cands.c[c].in.d2;
+        }
+    if (d2 < INFINITY) {
+        k->det = (int)best; /* index of the chosen candidate */
+        t->det_taken[t->cands.c[best].det] = 1;
+    }
 }
 
 /* Rows: the cluster's tracks; columns: its detections, then one "missed" per track. */
@@ -533,7 +550,7 @@ static vt_status assign_cluster(vt_tracker *t, const int *members, int ntr)
         const gnn_track *k = &t->trk[members[r]];
         for (size_t c = k->first; c < k->first + k->ncand; c++) {
             int j = t->cands.c[c].det;
-            if (t->det_track[j] == -1) {
+            if (t->det_track[j] == -1 && !t->det_taken[j]) {
                 t->det_track[j] = -2; /* seen */
                 t->cl_dets[ndet++] = j;
             }
@@ -562,8 +579,11 @@ static vt_status assign_cluster(vt_tracker *t, const int *members, int ntr)
             row[c] = t->gate;
         const gnn_track *k = &t->trk[members[r]];
         for (size_t c = k->first; c < k->first + k->ncand; c++)
-            row[-3 - t->det_track[t->cands.c[c].det]] = t->cands.c[c].in.d2;
+            if (!t->det_taken[t->cands.c[c].det])
+                row[-3 - t->det_track[t->cands.c[c].det]] = t->cands.c[c].in.d2;
     }
+    if (ndet == 0)
+        return VT_OK;
     vt_status s = vt__assign_solve(&t->as, t->cost, ntr, m, t->row_to_col, NULL);
     if (s)
         return s;
@@ -575,10 +595,45 @@ static vt_status assign_cluster(vt_tracker *t, const int *members, int ntr)
         for (size_t c = k->first; c < k->first + k->ncand; c++)
             if (t->cands.c[c].det == t->cl_dets[col])
                 k->det = (int)c;
+        t->det_taken[t->cl_dets[col]] = 1;
     }
     for (int c = 0; c < ndet; c++)
         t->det_track[t->cl_dets[c]] = -1;
     return VT_OK;
+}
+
+/* Solves one group of rows over the detections not taken yet. */
+static vt_status assign_rows(vt_tracker *t, const int *rows, int n)
+{
+    if (n == 1) {
+        assign_single(t, &t->trk[rows[0]]);
+        return VT_OK;
+    }
+    return n > 1 ? assign_cluster(t, rows, n) : VT_OK;
+}
+
+/*
+ * Confirmed (and coasting) tracks choose first; tentative tracks share what
+ * is left. A new track's wide gate would otherwise let it take the detection
+ * of a confirmed track that is a little off its prediction, and then replace
+ * it (the matching cascade of Wojke et al., "Simple online and realtime
+ * tracking with a deep association metric", 2017, by track status).
+ */
+static vt_status assign_cascade(vt_tracker *t, int *members, int n)
+{
+    /* Stable partition, confirmed first. cl_dets is free until assign_cluster runs. */
+    int *tentative = t->cl_dets, nconf = 0;
+    for (int r = 0; r < n; r++) {
+        if (t->trk[members[r]].life.status != VT_TRACK_TENTATIVE)
+            members[nconf++] = members[r];
+        else
+            tentative[r - nconf] = members[r];
+    }
+    memcpy(members + nconf, tentative, (size_t)(n - nconf) * sizeof *members);
+    vt_status s = assign_rows(t, members, nconf);
+    if (s)
+        return s;
+    return assign_rows(t, members + nconf, n - nconf);
 }
 
 /* Updates, coasts and deletes tracks; returns how many are left (compacted, in id order). */
@@ -624,13 +679,9 @@ static vt_status gnn_update(vt_tracker *t, double dt)
     if ((s = gate_all(t)))
         return s;
     size_t ncl = make_clusters(t);
-    for (size_t c = 0; c < ncl; c++) {
-        const int *members = t->cl_members + t->cl_first[c];
-        if (t->cl_count[c] == 1)
-            assign_single(t, &t->trk[members[0]]);
-        else if ((s = assign_cluster(t, members, t->cl_count[c])))
+    for (size_t c = 0; c < ncl; c++)
+        if ((s = assign_cascade(t, t->cl_members + t->cl_first[c], t->cl_count[c])))
             return s;
-    }
     for (size_t j = 0; j < nd; j++)
         t->assign[j] = 0;
     t->ntrk = apply_gnn(t, dt);
