@@ -385,6 +385,17 @@ static void test_cells(const detector *dt, uint32_t c0, uint32_t c1, vt_vec3 p, 
 }
 
 /*
+ * The grid column (or row) of x, -1 left of the grid and g right of it, so
+ * that an empty window stays empty. Comparisons rather than floor(), fmin()
+ * and fmax(), which are library calls under strict IEEE semantics.
+ */
+static inline int window_cell(double x, double x0, double inv, int g)
+{
+    double c = (x - x0) * inv;
+    return c < 0.0 ? -1 : c >= g ? g : (int)c;
+}
+
+/*
  * The square of grid cells that holds every direction of camera g within
  * the gate of p. False when the camera must be tested ray by ray.
  */
@@ -397,26 +408,26 @@ static bool cell_window(const detector *dt, const cam_grid *g, vt_vec3 p, int wi
     /* A ray within the gate of p leaves it at sin(angle) <= gate / range. */
     double s = dt->opts->gate_min / near;
     s = s > dt->opts->gate_sigma * g->max_sigma ? s : dt->opts->gate_sigma * g->max_sigma;
-    if (s >= 0.5)
+    /*
+     * Rays from origins up to delta away see p up to asin(delta / near) off.
+     * No trigonometry: asin(x) <= 1.048 x for x <= 0.5, cos(a) >= 1 - a^2 / 2
+     * and sin(a) <= a, which only widen the window.
+     */
+    if (s + g->delta / near >= 0.5)
         return false;
-    /* Rays from origins up to delta away see p up to asin(delta / near) off. */
-    double alpha = (asin(s) + asin(g->delta / near)) * (1.0 + 1e-9) + 1e-12;
-    double cq = vt_v3_dot(v, g->m) / range, sq = sqrt(fmax(0.0, 1.0 - cq * cq));
-    double cos_far = cq * cos(alpha) - sq * sin(alpha);
+    double alpha = 1.048 * (s + g->delta / near) * (1.0 + 1e-9) + 1e-12;
+    double cq = vt_v3_dot(v, g->m) / range, sq2 = 1.0 - cq * cq;
+    double sq = sq2 > 0.0 ? sqrt(sq2) : 0.0;
+    double cos_far = cq * (1.0 - 0.5 * alpha * alpha) - sq * alpha;
     if (!(cos_far > MAX_VIEW_COS))
         return false;
     double qa, qb;
     gnomonic(g, v, &qa, &qb);
     double h = alpha / (cos_far * cos_far) + 1e-12;
-    /* Clamp before converting, so that a far window cannot overflow an int. */
-    double lo_a = fmin(g->g, fmax(-1.0, floor((qa - h - g->a0) * g->inv_a)));
-    double hi_a = fmax(-1.0, fmin(g->g, floor((qa + h - g->a0) * g->inv_a)));
-    double lo_b = fmin(g->g, fmax(-1.0, floor((qb - h - g->b0) * g->inv_b)));
-    double hi_b = fmax(-1.0, fmin(g->g, floor((qb + h - g->b0) * g->inv_b)));
-    win[0] = lo_a < 0 ? 0 : (int)lo_a;
-    win[1] = hi_a > g->g - 1 ? g->g - 1 : (int)hi_a;
-    win[2] = lo_b < 0 ? 0 : (int)lo_b;
-    win[3] = hi_b > g->g - 1 ? g->g - 1 : (int)hi_b;
+    win[0] = window_cell(qa - h, g->a0, g->inv_a, g->g);
+    win[1] = window_cell(qa + h, g->a0, g->inv_a, g->g);
+    win[2] = window_cell(qb - h, g->b0, g->inv_b, g->g);
+    win[3] = window_cell(qb + h, g->b0, g->inv_b, g->g);
     return true;
 }
 
@@ -436,9 +447,11 @@ static int gather(const detector *dt, uint64_t mask, vt_vec3 p, uint32_t set[MAX
             test_cells(dt, g->cells, g->cells + ncell, p, &n);
             continue;
         }
-        for (int b = win[2]; b <= win[3]; b++) {
+        int a0 = win[0] < 0 ? 0 : win[0], a1 = win[1] >= g->g ? g->g - 1 : win[1];
+        int b0 = win[2] < 0 ? 0 : win[2], b1 = win[3] >= g->g ? g->g - 1 : win[3];
+        for (int b = b0; b <= b1 && a0 <= a1; b++) {
             uint32_t row = g->cells + (uint32_t)(b * g->g);
-            test_cells(dt, row + (uint32_t)win[0], row + (uint32_t)win[1] + 1, p, &n);
+            test_cells(dt, row + (uint32_t)a0, row + (uint32_t)a1 + 1, p, &n);
         }
     }
     int k = 0;

@@ -120,7 +120,9 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
     size_t n = 0;
     size_t above = 0, above_end = 0; /* runs of row y - 1: [above, above_end) */
     size_t row_start = 0;            /* first run of the current row */
-    int row = -1;
+    int row = -1;                    /* row of the runs from row_start on */
+    int y = 0;                       /* row of the index being read ... */
+    uint32_t row_last = width - 1;   /* ... and the index of its last pixel */
     for (size_t i = 0; i < c->count;) {
         uint32_t first = idx[i];
         if (first >= npix)
@@ -134,11 +136,19 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
             if (s)
                 return s;
         }
-        int y = (int)(first / width);
-        uint32_t row_last = (uint32_t)y * width + width - 1;
+        /* Most runs lie on the row of the run before or the next one: no division. */
+        if (first > row_last) {
+            if (first - row_last <= width) {
+                y++;
+                row_last += width;
+            } else {
+                y = (int)(first / width);
+                row_last = (uint32_t)y * width + width - 1;
+            }
+        }
         run *r = &w->runs[n];
         r->y = y;
-        r->x0 = (int)(first - (uint32_t)y * width);
+        r->x0 = (int)(first - (row_last + 1 - width));
         r->parent = (uint32_t)n;
         r->peak = diff[i];
         r->sum = 0.0;
