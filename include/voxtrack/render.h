@@ -6,7 +6,9 @@
  *
  * Mono frames are 8-bit, thermal frames 16-bit. A pixel is
  *   sky(u, v, t) * (1 - c) + target * c + noise
- * where c is the fraction of the pixel's area the target covers. Noise and
+ * where c is the fraction of the pixel's area the target covers, blurred by
+ * the optics' point spread (a Gaussian of 0.5 pixel by default, see
+ * vt_renderer_set_blur; 0 leaves pure area coverage). Noise and
  * hot pixels come from a counter-based hash of (seed, camera, frame, pixel),
  * so a frame is the same whatever the thread count or the order in which
  * frames are drawn. The renderer keeps each camera's sky and redraws it only
@@ -73,6 +75,16 @@ VT_API vt_status vt_renderer_new(const vt_render_opts *opts, const vt_rig *rig,
 VT_API void vt_renderer_free(vt_renderer *r);
 
 /*
+ * Sets the standard deviation (pixels) of the Gaussian point spread of the
+ * cameras of one modality; 0.5 for both after vt_renderer_new, 0 for pure
+ * area coverage. Without blur the pixel-centre centroid of a sub-pixel
+ * target is pulled to the centre of the pixel it falls in (by up to half a
+ * pixel); 0.5 keeps that bias under 0.01 pixel, as real optics do. Accepts
+ * 0 <= sigma <= 8, else VT_EINVAL. Not safe while the renderer is drawing.
+ */
+VT_API vt_status vt_renderer_set_blur(vt_renderer *r, vt_modality modality, double sigma);
+
+/*
  * Draws frame `frame` of rig camera `camera` at time t (seconds) with these
  * targets into *out, which is (re)allocated to the camera's size and bits
  * when it does not match. Targets behind the camera or outside the image
@@ -83,7 +95,8 @@ VT_API vt_status vt_renderer_draw(vt_renderer *r, int camera, int64_t frame, dou
 
 /*
  * The fraction of pixel (x, y)'s area that target covers in this camera,
- * 0..1, as the renderer computes it. For tests.
+ * 0..1 (blurred by the modality's point spread), as the renderer computes
+ * it. For tests. Returns -1 (and sets the last error) on bad arguments.
  */
 VT_API double vt_render_coverage(const vt_renderer *r, int camera, const vt_render_target *target,
                                  int x, int y);

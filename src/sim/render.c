@@ -19,17 +19,27 @@
  * normalised coordinates through the camera's undistortion (what
  * vt_camera_pixel_to_ray does), and the rays in between are the bilinear
  * blend of the corners' (accurate to ~1e-4 pixel for any real lens: the
- * distortion barely bends over one pixel). The quad is cut into `rows`
- * stratified sub-rows; along each sub-row (a straight segment in normalised
- * coordinates) the stretch inside the ellipse is found exactly from a
- * quadratic, so the coverage is exact along x and a midpoint rule along y.
- * That is the limit of supersample x infinity sub-samples, for the price of
- * one square root per sub-row. Pixels whose four corners are inside are
- * covered fully (the ellipse is convex); pixels whose quad misses the
- * ellipse's box are empty. A target of a small image gets more sub-rows
- * (at least 16 per projected radius, up to 64 per pixel), so that even a
- * sub-pixel target has its area and centroid right to a fraction of a per
- * cent of a pixel.
+ * distortion barely bends over one pixel). Each pixel row of the target's
+ * box is cut into `rows` stratified sub-rows; along a sub-row (a straight
+ * segment in normalised coordinates within each pixel) the stretch inside
+ * the ellipse is found exactly from a quadratic, so coverage is exact along
+ * x and a midpoint rule along y: the limit of supersample x infinity
+ * sub-samples, for one square root per sub-row and pixel. Pixels whose four
+ * corners are inside are covered wholly (the ellipse is convex) and pixels
+ * off the ellipse's box are skipped. A small image gets more sub-rows (at
+ * least 16 per projected radius, up to 64 per pixel), so that even a
+ * sub-pixel target has its area right to a fraction of a per cent.
+ *
+ * Point spread. A pixel's response is its box convolved with the optics'
+ * Gaussian (sigma 0.5 pixel by default, vt_renderer_set_blur), which is
+ * separable: a sub-row's stretch [xa, xb] at height y gives pixel (u, v)
+ * h * W(y - v) * (F(xb - u) - F(xa - u)), with W the box-blurred Gaussian and
+ * F its integral, both closed forms in Phi (Gaussian CDF) and its integral
+ * z Phi(z) + phi(z), read from tables. Without it, the pixel-centre centroid
+ * of a target smaller than a pixel is the centre of the pixel it falls in;
+ * with sigma 0.5 the bias is exp(-2 pi^2 sigma^2) / pi ~ 0.002 pixel (the
+ * sampling theorem applied to the blurred box). The light a target spreads
+ * still sums to its area.
  *
  * A frame. The sky pass writes sky + noise to every pixel; the targets'
  * pixels (a list of pixel, order, coverage entries, sorted by pixel then by
@@ -54,6 +64,11 @@ enum {
 
 /* Margin (pixels) around a target's distorted box: the box edges bend between samples. */
 #define BOX_MARGIN 1.5
+/* Point spread: the default and the largest sigma, pixels. */
+#define DEFAULT_BLUR 0.5
+#define MAX_BLUR 8.0
+
+static void psf_tables(vt_renderer *r);
 
 /* A target as one camera sees it. */
 typedef struct target_geom {
@@ -198,6 +213,8 @@ vt_status vt_renderer_new(const vt_render_opts *opts, const vt_rig *rig, vt_rend
         return s;
     }
     vt__render_gauss_table(r->gauss);
+    psf_tables(r);
+    r->blur[VT_MODALITY_MONO] = r->blur[VT_MODALITY_THERMAL] = DEFAULT_BLUR;
     *out = r;
     return VT_OK;
 }
@@ -212,7 +229,7 @@ void vt_renderer_free(vt_renderer *r)
         free(c->sky_px);
         free(c->hot);
         free(c->entries);
-        free(c->lattice);
+        free(c->scratch);
     }
     free(r->cams);
     free(r);
@@ -333,18 +350,28 @@ static double ellipse_form(const target_geom *g, double x, double y)
     return g->e00 * x * x + 2.0 * g->e01 * x * y + g->e11 * y * y;
 }
 
+enum { PIXEL_OUT = 0, PIXEL_IN = 1, PIXEL_EDGE = 2 };
+
 /*
- * The covered fraction of the pixel whose corners (normalised) are p[0]
- * top-left, p[1] top-right, p[2] bottom-left, p[3] bottom-right.
+ * A pixel's corners relative to the ellipse centre, from its corner rows:
+ * l[0] top-left, l[1] top-right, l[2] bottom-left, l[3] bottom-right.
  */
-static double pixel_coverage(const target_geom *g, double p[4][2])
+static void pixel_corners(const target_geom *g, const double *top, const double *bottom, int i,
+                          double l[4][2])
 {
-    double l[4][2];
+    const double *src[4] = {top + 2 * i, top + 2 * i + 2, bottom + 2 * i, bottom + 2 * i + 2};
+    for (int k = 0; k < 4; k++) {
+        l[k][0] = src[k][0] - g->px;
+        l[k][1] = src[k][1] - g->py;
+    }
+}
+
+/* Inside (all four corners in the convex ellipse), outside (off its box) or on its edge. */
+static int classify(const target_geom *g, double l[4][2])
+{
     int inside = 0;
     double bx0 = INFINITY, bx1 = -INFINITY, by0 = INFINITY, by1 = -INFINITY;
     for (int i = 0; i < 4; i++) {
-        l[i][0] = p[i][0] - g->px;
-        l[i][1] = p[i][1] - g->py;
         inside += ellipse_form(g, l[i][0], l[i][1]) <= 1.0;
         bx0 = fmin(bx0, l[i][0]);
         bx1 = fmax(bx1, l[i][0]);
@@ -352,28 +379,274 @@ static double pixel_coverage(const target_geom *g, double p[4][2])
         by1 = fmax(by1, l[i][1]);
     }
     if (inside == 4)
-        return 1.0;
+        return PIXEL_IN;
     if (bx1 < -g->hx || bx0 > g->hx || by1 < -g->hy || by0 > g->hy)
-        return 0.0;
-    double sum = 0.0;
-    for (int r = 0; r < g->rows; r++) {
-        double t = (r + 0.5) / g->rows;
-        /* The sub-row runs from L (left edge) to L + D (right edge): solve F(L + s D) = 1. */
-        double lx = l[0][0] + t * (l[2][0] - l[0][0]), ly = l[0][1] + t * (l[2][1] - l[0][1]);
-        double dx = l[1][0] + t * (l[3][0] - l[1][0]) - lx;
-        double dy = l[1][1] + t * (l[3][1] - l[1][1]) - ly;
-        double qa = ellipse_form(g, dx, dy);
-        double qb = g->e00 * lx * dx + g->e01 * (lx * dy + ly * dx) + g->e11 * ly * dy;
-        double qc = ellipse_form(g, lx, ly) - 1.0;
-        double disc = qb * qb - qa * qc;
-        if (!(disc > 0.0) || !(qa > 0.0))
-            continue;
-        double sq = sqrt(disc);
-        double s0 = fmax((-qb - sq) / qa, 0.0), s1 = fmin((-qb + sq) / qa, 1.0);
-        if (s1 > s0)
-            sum += s1 - s0;
+        return PIXEL_OUT;
+    return PIXEL_EDGE;
+}
+
+/*
+ * The stretch [s0, s1] of 0..1 of the pixel's sub-row at height t (0..1)
+ * that lies inside the ellipse. The sub-row runs from L on the left edge to
+ * L + D on the right: solve F(L + s D) = 1. False when it misses.
+ */
+static bool row_piece(const target_geom *g, double l[4][2], double t, double *s0, double *s1)
+{
+    double lx = l[0][0] + t * (l[2][0] - l[0][0]), ly = l[0][1] + t * (l[2][1] - l[0][1]);
+    double dx = l[1][0] + t * (l[3][0] - l[1][0]) - lx;
+    double dy = l[1][1] + t * (l[3][1] - l[1][1]) - ly;
+    double qa = ellipse_form(g, dx, dy);
+    double qb = g->e00 * lx * dx + g->e01 * (lx * dy + ly * dx) + g->e11 * ly * dy;
+    double qc = ellipse_form(g, lx, ly) - 1.0;
+    double disc = qb * qb - qa * qc;
+    if (!(disc > 0.0) || !(qa > 0.0))
+        return false;
+    double sq = sqrt(disc);
+    *s0 = fmax((-qb - sq) / qa, 0.0);
+    *s1 = fmin((-qb + sq) / qa, 1.0);
+    return *s1 > *s0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The point spread                                                          */
+
+/* A pixel's response: its box blurred by a Gaussian of sigma pixels, separable in x and y. */
+typedef struct psf {
+    double sigma; /* 0: the box alone */
+    double reach; /* the Gaussian's support, pixels: VT__PSF_Z sigma */
+    int pad;      /* pixels a target's light spreads beyond its box on each side */
+    const double *phi, *integral;
+} psf;
+
+static psf camera_psf(const vt_renderer *r, const vt__render_cam *c)
+{
+    psf p = {.sigma = r->blur[c->modality], .phi = r->psf_phi, .integral = r->psf_int};
+    p.reach = VT__PSF_Z * p.sigma;
+    p.pad = p.sigma > 0 ? 1 + (int)ceil(p.reach) : 0;
+    return p;
+}
+
+static void psf_tables(vt_renderer *r)
+{
+    for (int i = 0; i <= VT__PSF_N; i++) {
+        double z = -VT__PSF_Z + 2.0 * VT__PSF_Z * i / VT__PSF_N;
+        double cdf = 0.5 * erfc(-z / sqrt(2.0));
+        r->psf_phi[i] = cdf;
+        r->psf_int[i] = z * cdf + exp(-0.5 * z * z) / sqrt(2.0 * VT_PI);
     }
-    return sum / g->rows;
+}
+
+static double table_at(const double *t, double z)
+{
+    double f = (z + VT__PSF_Z) * (VT__PSF_N / (2.0 * VT__PSF_Z));
+    int i = (int)f;
+    if (i >= VT__PSF_N)
+        i = VT__PSF_N - 1;
+    return t[i] + (f - i) * (t[i + 1] - t[i]);
+}
+
+/* The Gaussian's cumulative Phi(z). */
+static double psf_cdf(const psf *p, double z)
+{
+    return z <= -VT__PSF_Z ? 0.0 : z >= VT__PSF_Z ? 1.0 : table_at(p->phi, z);
+}
+
+/* Its integral, z Phi(z) + phi(z). */
+static double psf_cdf_integral(const psf *p, double z)
+{
+    return z <= -VT__PSF_Z ? 0.0 : z >= VT__PSF_Z ? z : table_at(p->integral, z);
+}
+
+/* The response of a pixel row to a horizontal line s pixels from the row's centre. */
+static double psf_line(const psf *p, double s)
+{
+    if (p->sigma == 0.0)
+        return fabs(s) < 0.5 ? 1.0 : 0.0;
+    return psf_cdf(p, (s + 0.5) / p->sigma) - psf_cdf(p, (s - 0.5) / p->sigma);
+}
+
+/* The response of a pixel column to the half-line x <= t (t from the column's centre). */
+static double psf_cumulative(const psf *p, double t)
+{
+    if (t <= -0.5 - p->reach)
+        return 0.0;
+    if (t >= 0.5 + p->reach)
+        return 1.0;
+    if (p->sigma == 0.0)
+        return t + 0.5;
+    return p->sigma * (psf_cdf_integral(p, (t + 0.5) / p->sigma) -
+                       psf_cdf_integral(p, (t - 0.5) / p->sigma));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rasterising a target                                                      */
+
+/* Coverage below this is not drawn: the far tail of the blur. */
+#define COVER_MIN 1e-6
+
+/* A target's coverage over its box grown by the blur (pixels may lie outside the image). */
+typedef struct cover_grid {
+    int x0, y0, w, h;
+    double *cells;
+} cover_grid;
+
+static vt_status grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return VT_OK;
+    size_t n = *cap ? *cap : 256;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*buf, n * elem);
+    if (!p)
+        return vt__error(VT_ENOMEM, "render: out of memory for %zu entries", need);
+    *buf = p;
+    *cap = n;
+    return VT_OK;
+}
+
+/* Undistorted corners at height v of columns u0 - 0.5, u0 + 0.5, ... (n of them). */
+static void corner_row(const vt_camera *k, int u0, int n, double v, double *row)
+{
+    for (int i = 0; i < n; i++)
+        corner(k, u0 + i - 0.5, v, &row[2 * i], &row[2 * i + 1]);
+}
+
+/* Spreads the segment [xa, xb] of a sub-row (weight h, row weights wy) over the grid. */
+static void deposit(const psf *p, cover_grid *grid, int first_row, const double *wy, double h,
+                    double xa, double xb)
+{
+    int u0 = (int)ceil(xa - 0.5 - p->reach), u1 = (int)floor(xb + 0.5 + p->reach);
+    if (u0 < grid->x0)
+        u0 = grid->x0;
+    if (u1 > grid->x0 + grid->w - 1)
+        u1 = grid->x0 + grid->w - 1;
+    for (int u = u0; u <= u1; u++) {
+        double d = h * (psf_cumulative(p, xb - u) - psf_cumulative(p, xa - u));
+        if (!(d > 0.0))
+            continue;
+        double *cell = grid->cells + (size_t)first_row * (size_t)grid->w + (size_t)(u - grid->x0);
+        for (int k = 0; k <= 2 * p->pad; k++)
+            cell[(size_t)k * (size_t)grid->w] += d * wy[k];
+    }
+}
+
+/*
+ * One pixel row of the box: its sub-rows, each a few stretches inside the
+ * ellipse, merged where they touch and spread over the grid.
+ */
+static void raster_row(const target_geom *g, const psf *p, int y, int u0, int n, const double *top,
+                       const double *bottom, double *cls, double *wy, cover_grid *grid)
+{
+    double l[4][2];
+    bool any = false;
+    for (int i = 0; i + 1 < n; i++) {
+        pixel_corners(g, top, bottom, i, l);
+        cls[i] = classify(g, l);
+        any |= cls[i] != PIXEL_OUT;
+    }
+    if (!any)
+        return;
+    double h = 1.0 / g->rows;
+    for (int j = 0; j < g->rows; j++) {
+        double t = (j + 0.5) * h, yy = y - 0.5 + t;
+        for (int k = 0; k <= 2 * p->pad; k++)
+            wy[k] = psf_line(p, yy - (y - p->pad + k));
+        double ra = 0.0, rb = 0.0;
+        bool open = false;
+        for (int i = 0; i + 1 < n; i++) {
+            double s0 = 0.0, s1 = 1.0;
+            if (cls[i] == PIXEL_OUT)
+                continue;
+            if (cls[i] == PIXEL_EDGE) {
+                pixel_corners(g, top, bottom, i, l);
+                if (!row_piece(g, l, t, &s0, &s1))
+                    continue;
+            }
+            double xa = u0 + i - 0.5 + s0, xb = u0 + i - 0.5 + s1;
+            if (open && xa <= rb + 1e-9) {
+                rb = xb;
+                continue;
+            }
+            if (open)
+                deposit(p, grid, y - grid->y0 - p->pad, wy, h, ra, rb);
+            ra = xa;
+            rb = xb;
+            open = true;
+        }
+        if (open)
+            deposit(p, grid, y - grid->y0 - p->pad, wy, h, ra, rb);
+    }
+}
+
+/*
+ * The target's coverage grid, computed in *scratch (grown as needed). An
+ * empty grid (w = h = 0) when the target misses the image.
+ */
+static vt_status rasterise(const vt__render_cam *c, const target_geom *g, const psf *p,
+                           double **scratch, size_t *cap, cover_grid *grid)
+{
+    int box[4];
+    memset(grid, 0, sizeof *grid);
+    if (!target_box(c, g, box))
+        return VT_OK;
+    int n = box[2] - box[0] + 2; /* corners per row */
+    grid->x0 = box[0] - p->pad;
+    grid->y0 = box[1] - p->pad;
+    grid->w = box[2] - box[0] + 1 + 2 * p->pad;
+    grid->h = box[3] - box[1] + 1 + 2 * p->pad;
+    size_t cells = (size_t)grid->w * (size_t)grid->h;
+    vt_status s = grow((void **)scratch, cap, 5 * (size_t)n + 2 * (size_t)p->pad + 1 + cells,
+                       sizeof(double));
+    if (s != VT_OK)
+        return s;
+    double *top = *scratch, *bottom = top + 2 * (size_t)n, *cls = bottom + 2 * (size_t)n;
+    double *wy = cls + n;
+    grid->cells = wy + 2 * p->pad + 1;
+    memset(grid->cells, 0, cells * sizeof *grid->cells);
+    corner_row(&c->cam, box[0], n, box[1] - 0.5, top);
+    for (int y = box[1]; y <= box[3]; y++) {
+        corner_row(&c->cam, box[0], n, y + 0.5, bottom);
+        raster_row(g, p, y, box[0], n, top, bottom, cls, wy, grid);
+        double *swap = top;
+        top = bottom;
+        bottom = swap;
+    }
+    return VT_OK;
+}
+
+/* The coverage of grid cell (x, y) as drawn: 0 outside the grid and in the blur's far tail. */
+static double grid_cover(const cover_grid *grid, int x, int y)
+{
+    if (x < grid->x0 || y < grid->y0 || x >= grid->x0 + grid->w || y >= grid->y0 + grid->h)
+        return 0.0;
+    double v = grid->cells[(size_t)(y - grid->y0) * (size_t)grid->w + (size_t)(x - grid->x0)];
+    return v > COVER_MIN ? fmin(v, 1.0) : 0.0;
+}
+
+/* Appends the in-image pixels of one target (drawing order seq) to the camera's entries. */
+static vt_status add_entries(vt__render_cam *c, const cover_grid *grid, uint32_t seq, float value)
+{
+    int x0 = grid->x0 < 0 ? 0 : grid->x0, y0 = grid->y0 < 0 ? 0 : grid->y0;
+    int x1 = grid->x0 + grid->w, y1 = grid->y0 + grid->h;
+    x1 = x1 > c->cam.width ? c->cam.width : x1;
+    y1 = y1 > c->cam.height ? c->cam.height : y1;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            double cover = grid_cover(grid, x, y);
+            if (cover == 0.0)
+                continue;
+            vt_status s =
+                grow((void **)&c->entries, &c->entry_cap, c->entry_count + 1, sizeof *c->entries);
+            if (s != VT_OK)
+                return s;
+            c->entries[c->entry_count++] = (vt__render_entry){
+                .pixel = (uint64_t)y * (uint64_t)c->cam.width + (uint64_t)x,
+                .seq = seq,
+                .cover = (float)cover,
+                .value = value};
+        }
+    return VT_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -391,66 +664,6 @@ static vt_status check_target(const vt_render_target *t, size_t i)
     if (!isfinite(t->mono) || !isfinite(t->thermal))
         return vt__error(VT_EINVAL, "render: target %zu (id %d): brightness must be finite", i,
                          t->id);
-    return VT_OK;
-}
-
-static vt_status grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return VT_OK;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*buf, n * elem);
-    if (!p)
-        return vt__error(VT_ENOMEM, "render: out of memory for %zu entries", need);
-    *buf = p;
-    *cap = n;
-    return VT_OK;
-}
-
-/* Undistorted corners of pixel row `v` (top corners at v - 0.5) for columns u0 - 0.5 ... */
-static void corner_row(const vt_camera *k, int u0, int n, double v, double *row)
-{
-    for (int i = 0; i < n; i++)
-        corner(k, u0 + i - 0.5, v, &row[2 * i], &row[2 * i + 1]);
-}
-
-/* Appends the pixels of one target (drawing order seq) to the camera's entries. */
-static vt_status rasterise(vt__render_cam *c, const target_geom *g, uint32_t seq, float value)
-{
-    int box[4];
-    if (!target_box(c, g, box))
-        return VT_OK;
-    int n = box[2] - box[0] + 2; /* corners per row */
-    vt_status s = grow((void **)&c->lattice, &c->lattice_cap, 4 * (size_t)n, sizeof(double));
-    if (s != VT_OK)
-        return s;
-    double *top = c->lattice, *bottom = c->lattice + 2 * (size_t)n;
-    corner_row(&c->cam, box[0], n, box[1] - 0.5, top);
-    for (int y = box[1]; y <= box[3]; y++) {
-        corner_row(&c->cam, box[0], n, y + 0.5, bottom);
-        for (int i = 0; i + 1 < n; i++) {
-            double p[4][2] = {{top[2 * i], top[2 * i + 1]},
-                                    {top[2 * i + 2], top[2 * i + 3]},
-                                    {bottom[2 * i], bottom[2 * i + 1]},
-                                    {bottom[2 * i + 2], bottom[2 * i + 3]}};
-            double cover = pixel_coverage(g, p);
-            if (!(cover > 0.0))
-                continue;
-            s = grow((void **)&c->entries, &c->entry_cap, c->entry_count + 1, sizeof *c->entries);
-            if (s != VT_OK)
-                return s;
-            c->entries[c->entry_count++] = (vt__render_entry){
-                .pixel = (uint64_t)y * (uint64_t)c->cam.width + (uint64_t)(box[0] + i),
-                .seq = seq,
-                .cover = (float)cover,
-                .value = value};
-        }
-        double *swap = top;
-        top = bottom;
-        bottom = swap;
-    }
     return VT_OK;
 }
 
@@ -500,8 +713,13 @@ static vt_status collect_entries(const vt_renderer *r, vt__render_cam *c,
     }
     qsort(ot, n, sizeof *ot, farther_first);
     vt_status s = VT_OK;
-    for (size_t i = 0; i < n && s == VT_OK; i++)
-        s = rasterise(c, &ot[i].g, (uint32_t)i, ot[i].value);
+    psf p = camera_psf(r, c);
+    for (size_t i = 0; i < n && s == VT_OK; i++) {
+        cover_grid grid;
+        s = rasterise(c, &ot[i].g, &p, &c->scratch, &c->scratch_cap, &grid);
+        if (s == VT_OK)
+            s = add_entries(c, &grid, (uint32_t)i, ot[i].value);
+    }
     free(ot);
     if (s != VT_OK)
         return s;
@@ -587,11 +805,26 @@ double vt_render_coverage(const vt_renderer *r, int camera, const vt_render_targ
     target_geom g;
     if (!target_geom_init(c, target, r->opts.supersample, &g))
         return 0.0;
-    int box[4];
-    if (!target_box(c, &g, box) || x < box[0] || x > box[2] || y < box[1] || y > box[3])
-        return 0.0;
-    double p[4][2];
-    for (int i = 0; i < 4; i++)
-        corner(&c->cam, x + (i & 1) - 0.5, y + (i >> 1) - 0.5, &p[i][0], &p[i][1]);
-    return pixel_coverage(&g, p);
+    psf p = camera_psf(r, c);
+    cover_grid grid;
+    double *scratch = NULL;
+    size_t cap = 0;
+    if (rasterise(c, &g, &p, &scratch, &cap, &grid) != VT_OK)
+        return -1.0;
+    double cover = grid_cover(&grid, x, y);
+    free(scratch);
+    return cover;
+}
+
+vt_status vt_renderer_set_blur(vt_renderer *r, vt_modality modality, double sigma)
+{
+    if (!r)
+        return vt__error(VT_EINVAL, "render: renderer is NULL");
+    if (modality != VT_MODALITY_MONO && modality != VT_MODALITY_THERMAL)
+        return vt__error(VT_EINVAL, "render: blur: unknown modality %d", (int)modality);
+    if (!(sigma >= 0.0 && sigma <= MAX_BLUR))
+        return vt__error(VT_EINVAL, "render: blur must be in [0, %g] pixels (got %g)", MAX_BLUR,
+                         sigma);
+    r->blur[modality] = sigma;
+    return VT_OK;
 }

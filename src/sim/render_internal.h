@@ -60,19 +60,26 @@ typedef struct vt__render_cam {
     /* Scratch of the target pass, grown as needed. */
     vt__render_entry *entries;
     size_t entry_count, entry_cap;
-    double *lattice; /* undistorted pixel corners of a target's box: (x, y) pairs */
-    size_t lattice_cap;
+    double *scratch; /* a target's pixel corners and coverage grid */
+    size_t scratch_cap;
 } vt__render_cam;
+
+/* The point spread's tables cover z = x / sigma in [-VT__PSF_Z, VT__PSF_Z]. */
+#define VT__PSF_Z 5.0
+#define VT__PSF_N 2048
 
 struct vt_renderer {
     vt_render_opts opts;
     int count;
     vt__render_cam *cams;
+    double blur[2];              /* point spread sigma per modality, pixels */
     float gauss[VT__GAUSS_SIZE]; /* unit-variance Gaussian quantiles */
+    /* Phi(z) and its integral z Phi(z) + phi(z), sampled for linear interpolation. */
+    double psf_phi[VT__PSF_N + 1], psf_int[VT__PSF_N + 1];
 };
 
 /* splitmix64's finaliser: a bijective 64-bit mix (Steele, Lea, Flood, OOPSLA 2014). */
-static inline uint64_t vt__mix64(uint64_t z)
+static inline uint64_t vt__render_mix(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -82,15 +89,15 @@ static inline uint64_t vt__mix64(uint64_t z)
 /* The key of one (seed, salt, camera, frame) stream; counters are added to it and mixed. */
 static inline uint64_t vt__render_key(uint64_t seed, uint64_t salt, int camera, int64_t frame)
 {
-    uint64_t k = vt__mix64(seed ^ (salt * 0x9e3779b97f4a7c15ull));
-    k = vt__mix64(k + (uint64_t)(camera + 1) * 0xd1b54a32d192ed03ull);
-    return vt__mix64(k + (uint64_t)frame * 0x8cb92ba72f3d8dd7ull);
+    uint64_t k = vt__render_mix(seed ^ (salt * 0x9e3779b97f4a7c15ull));
+    k = vt__render_mix(k + (uint64_t)(camera + 1) * 0xd1b54a32d192ed03ull);
+    return vt__render_mix(k + (uint64_t)frame * 0x8cb92ba72f3d8dd7ull);
 }
 
 /* The n-th value of a stream (a counter-based generator: splitmix64 at state key + n * gamma). */
 static inline uint64_t vt__render_hash(uint64_t key, uint64_t n)
 {
-    return vt__mix64(key + n * 0x9e3779b97f4a7c15ull);
+    return vt__render_mix(key + n * 0x9e3779b97f4a7c15ull);
 }
 
 /* Fills the unit-variance Gaussian table (render_sky.c). */

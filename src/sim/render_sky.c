@@ -107,7 +107,7 @@ void vt__render_gauss_table(float table[VT__GAUSS_SIZE])
 /* A lattice value of octave o in [-1, 1]. */
 static float lattice(uint64_t key, int o, int64_t i, int64_t j)
 {
-    uint64_t h = vt__mix64(key + (uint64_t)i * 0x9e3779b97f4a7c15ull +
+    uint64_t h = vt__render_mix(key + (uint64_t)i * 0x9e3779b97f4a7c15ull +
                            (uint64_t)j * 0xc2b2ae3d27d4eb4full + (uint64_t)o * 0x165667b19e3779f9ull);
     return (float)((double)(h >> 11) * 0x1.0p-52 - 1.0);
 }
@@ -255,8 +255,8 @@ vt_status vt__render_sky_update(const vt_renderer *r, vt__render_cam *c, double 
     uint64_t wind = vt__render_key(r->opts.seed, VT__SALT_CLOUD, -1, 0);
     double dir = 2.0 * VT_PI * (double)(wind >> 11) * 0x1.0p-53;
     uint64_t ck = vt__render_key(r->opts.seed, VT__SALT_CLOUD, c->index, 0);
-    double cam_ox = (double)(vt__mix64(ck + 1) >> 11) * 0x1.0p-53 * 1e4;
-    double cam_oy = (double)(vt__mix64(ck + 2) >> 11) * 0x1.0p-53 * 1e4;
+    double cam_ox = (double)(vt__render_mix(ck + 1) >> 11) * 0x1.0p-53 * 1e4;
+    double cam_oy = (double)(vt__render_mix(ck + 2) >> 11) * 0x1.0p-53 * 1e4;
     double drift = (double)key * VT__SKY_DRIFT_STEP;
     cloud_frame cf;
     vt_status st = cloud_frame_init(c, cam_ox - drift * cos(dir), cam_oy - drift * sin(dir), ck, &cf);
