@@ -858,17 +858,6 @@ static vt_status parse_root(const parser *P, json_t *root)
 
 /* ---- the scenario object ------------------------------------------------ */
 
-static void rig_release(vt_rig *rig)
-{
-    for (int i = 0; rig->cameras && i < rig->count; i++) {
-        free(rig->cameras[i].path);
-        free(rig->cameras[i].timestamps);
-    }
-    free(rig->cameras);
-    free(rig->dir);
-    memset(rig, 0, sizeof *rig);
-}
-
 static void rig_camera(const vt__cam_spec *c, vt_rig_camera *rc)
 {
     rc->cam.width = c->width;
@@ -884,15 +873,14 @@ static void rig_camera(const vt__cam_spec *c, vt_rig_camera *rc)
 static vt_status build_rig(vt_scenario *s)
 {
     const vt__spec *sp = &s->spec;
-    rig_release(&s->rig);
+    vt_rig_free(&s->rig);
+    vt_rig_init(&s->rig);
     free(s->cams);
     int n = 0;
     for (int i = 0; i < sp->pair_count; i++)
         n += sp->pairs[i].has_thermal ? 2 : 1;
-    s->rig.cameras = calloc((size_t)n, sizeof *s->rig.cameras);
     s->cams = calloc((size_t)n, sizeof *s->cams);
-    s->rig.dir = strdup(".");
-    if (!s->rig.cameras || !s->cams || !s->rig.dir)
+    if (!s->cams)
         return vt__error(VT_ENOMEM, "%s: out of memory for the rig", sp->name);
     s->rig.fps = sp->fps;
     s->rig.has_origin = sp->has_origin;
@@ -902,31 +890,30 @@ static vt_status build_rig(vt_scenario *s)
     for (int i = 0; i < sp->pair_count; i++) {
         const vt__pair_spec *ps = &sp->pairs[i];
         for (int m = 0; m < (ps->has_thermal ? 2 : 1); m++) {
-            int k = s->rig.count++;
-            vt_rig_camera *rc = &s->rig.cameras[k];
+            int k = s->rig.count;
             const vt__cam_spec *c = m ? &ps->thermal : &ps->mono;
-            snprintf(rc->id, sizeof rc->id, "%c%d", m ? 't' : 'm', i);
-            rc->pair = i;
-            rc->modality = m ? VT_MODALITY_THERMAL : VT_MODALITY_MONO;
-            rc->bits = m ? 16 : 8;
-            rig_camera(c, rc);
+            vt_rig_camera rc = {0};
+            snprintf(rc.id, sizeof rc.id, "%c%d", m ? 't' : 'm', i);
+            rc.pair = i;
+            rc.modality = m ? VT_MODALITY_THERMAL : VT_MODALITY_MONO;
+            rc.bits = m ? 16 : 8;
+            rig_camera(c, &rc);
+            rc.cam.q = vt_q_identity(); /* the pose comes from the mount, below */
+            vt_status st = vt_rig_add(&s->rig, &rc);
+            if (st)
+                return vt__error_prefix(st, "%s", sp->name);
             vt__cam_state *cs = &s->cams[k];
             cs->pair = i;
-            cs->modality = rc->modality;
+            cs->modality = rc.modality;
             cs->jitter = c->jitter;
             cs->drop_prob = c->drop_prob;
+            double u = vt__unit(vt__hash4(sp->seed, VT__STREAM_CLOCK, (uint64_t)k, 0));
             cs->clock_offset =
-                c->has_clock_offset
-                    ? c->clock_offset
-                    : sp->clock_offset_max *
-                          (2.0 * vt__unit(vt__hash4(sp->seed, VT__STREAM_CLOCK, (uint64_t)k, 0)) - 1.0);
+                c->has_clock_offset ? c->clock_offset : sp->clock_offset_max * (2.0 * u - 1.0);
             vt_camera cam;
-            /* The intrinsics were range-checked when parsed; the pose comes from the mount. */
-            rc->cam.q = vt_q_identity();
-            vt_status st = vt_scenario_camera_at(s, k, 0.0, &cam);
-            if (st)
-                return vt__error_prefix(st, "%s: camera %s", sp->name, rc->id);
-            rc->cam = cam;
+            if ((st = vt_scenario_camera_at(s, k, 0.0, &cam)))
+                return vt__error_prefix(st, "%s: camera %s", sp->name, rc.id);
+            s->rig.cameras[k].cam = cam;
         }
     }
     return VT_OK;
@@ -946,7 +933,7 @@ void vt_scenario_free(vt_scenario *s)
         return;
     vt__targets_free(s);
     vt__platforms_free(s);
-    rig_release(&s->rig);
+    vt_rig_free(&s->rig);
     free(s->cams);
     vt__spec_free(&s->spec);
     free(s);
@@ -968,6 +955,44 @@ static vt_status scenario_from_spec(vt__spec *sp, vt_scenario **out)
     }
     *out = s;
     return VT_OK;
+}
+
+static vt_status dup_steps(vt__path *p)
+{
+    if (!p->steps)
+        return VT_OK;
+    vt__step *copy = malloc((p->count ? p->count : 1) * sizeof *copy);
+    if (copy)
+        memcpy(copy, p->steps, p->count * sizeof *copy);
+    p->steps = copy;
+    return copy ? VT_OK : vt__error(VT_ENOMEM, "scenario: out of memory copying a path");
+}
+
+vt_status vt__scenario_clone(const vt_scenario *src, vt_scenario **out)
+{
+    vt__spec sp = src->spec;
+    size_t np = (size_t)sp.pair_count, nd = sp.drone_count;
+    sp.pairs = calloc(np ? np : 1, sizeof *sp.pairs);
+    sp.drones = calloc(nd ? nd : 1, sizeof *sp.drones);
+    vt_status st = sp.pairs && sp.drones ? VT_OK
+                                         : vt__error(VT_ENOMEM, "%s: out of memory", sp.name);
+    sp.pair_count = 0;
+    sp.drone_count = 0;
+    for (size_t i = 0; i < np && !st; i++) {
+        sp.pairs[i] = src->spec.pairs[i];
+        sp.pair_count++;
+        st = dup_steps(&sp.pairs[i].platform.path);
+    }
+    for (size_t i = 0; i < nd && !st; i++) {
+        sp.drones[i] = src->spec.drones[i];
+        sp.drone_count++;
+        st = dup_steps(&sp.drones[i].path);
+    }
+    if (st) {
+        vt__spec_free(&sp);
+        return st;
+    }
+    return scenario_from_spec(&sp, out);
 }
 
 static vt_status from_json(json_t *root, const char *name, vt_scenario **out)

@@ -287,6 +287,8 @@ struct vt_scenario {
 
 /* Builds the derived layer from s->spec (freeing an earlier one). */
 vt_status vt__scenario_build(vt_scenario *s);
+/* A deep copy, rebuilt from the spec (for overrides on a const scenario). */
+vt_status vt__scenario_clone(const vt_scenario *src, vt_scenario **out);
 
 /* trajectory.c: the targets' schedules. */
 vt_status vt__targets_build(vt_scenario *s);
