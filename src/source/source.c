@@ -1,0 +1,515 @@
+/*
+ * src/source/source.c - frame sources: the frames of one rig camera read, in
+ * capture order, from an image sequence, a raw file or a video (see
+ * voxtrack/source.h; the layouts are in docs/FORMATS.md).
+ *
+ * The camera's timestamps file, when there is one, is the list of frames
+ * the camera delivered: "FRAME SECONDS" per line. It is read whole at open,
+ * and then says which file to load for a sequence (frame F is the pattern
+ * printed with F) and which frame number and time the k-th frame of a raw
+ * file or a video has. Without it, frame n is the n-th frame and its time is
+ * n / fps (a video's own presentation times are used when it has them).
+ *
+ * Reading reuses the caller's image when its size and depth fit, so a loop
+ * over a raw file or a video allocates nothing per frame. PGM files with
+ * maxval 255 or 65535 (Netpbm's pgm(5)) are parsed here straight into the
+ * image, since they are the fast lossless sequence format; every other image
+ * goes through vt_image_load (FFmpeg), and samples of another depth than the
+ * camera's are MSB-aligned to it (an 8-bit PNG for a 16-bit camera is << 8).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/internal.h"
+#include "source/source_internal.h"
+#include "voxtrack/source.h"
+
+/* ------------------------------------------------------------------------ */
+/* Formats and shared helpers                                                */
+
+static const char *const format_names[] = {"png", "pgm", "hevc", "raw"};
+
+vt_status vt_frame_format_parse(const char *name, vt_frame_format *out)
+{
+    for (int i = 0; name && i < 4; i++)
+        if (strcmp(name, format_names[i]) == 0) {
+            *out = (vt_frame_format)i;
+            return VT_OK;
+        }
+    return vt__error(VT_EINVAL, "unknown frame format '%s' (png, pgm, hevc, raw)",
+                     name ? name : "(null)");
+}
+
+const char *vt_frame_format_name(vt_frame_format f)
+{
+    return (unsigned)f < 4 ? format_names[f] : "unknown";
+}
+
+void vt__store_gray_row(const uint8_t *src, int depth, bool big_endian, vt_image *img, int y)
+{
+    int w = img->width;
+    if (depth <= 8) {
+        if (img->bits == 8) {
+            uint8_t *d = vt_image_row8(img, y);
+            if (depth == 8) {
+                memcpy(d, src, (size_t)w);
+                return;
+            }
+            for (int x = 0; x < w; x++)
+                d[x] = (uint8_t)(src[x] << (8 - depth));
+            return;
+        }
+        uint16_t *d = vt_image_row16(img, y);
+        for (int x = 0; x < w; x++)
+            d[x] = (uint16_t)(src[x] << (16 - depth));
+        return;
+    }
+    int hi = big_endian ? 0 : 1;
+    if (img->bits == 8) {
+        uint8_t *d = vt_image_row8(img, y);
+        for (int x = 0; x < w; x++)
+            d[x] = (uint8_t)((src[2 * x + hi] << 8 | src[2 * x + 1 - hi]) >> (depth - 8));
+        return;
+    }
+    uint16_t *d = vt_image_row16(img, y);
+    for (int x = 0; x < w; x++)
+        d[x] = (uint16_t)((src[2 * x + hi] << 8 | src[2 * x + 1 - hi]) << (16 - depth));
+}
+
+vt_status vt__image_reshape(vt_image *img, int width, int height, int bits)
+{
+    if (img->data && img->width == width && img->height == height && img->bits == bits)
+        return VT_OK;
+    vt_image_free(img);
+    return vt_image_alloc(img, width, height, bits);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timestamps                                                                */
+
+typedef struct stamps {
+    int64_t *frame;
+    double *t;
+    size_t count, cap;
+} stamps;
+
+static vt_status stamps_push(stamps *s, int64_t frame, double t)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        int64_t *f = realloc(s->frame, cap * sizeof *f);
+        if (f)
+            s->frame = f;
+        double *tt = f ? realloc(s->t, cap * sizeof *tt) : NULL;
+        if (!tt)
+            return vt__error(VT_ENOMEM, "out of memory for the timestamps");
+        s->t = tt;
+        s->cap = cap;
+    }
+    s->frame[s->count] = frame;
+    s->t[s->count++] = t;
+    return VT_OK;
+}
+
+/* One line: "FRAME SECONDS", blank, or a '#' comment. *ok false when malformed. */
+static bool parse_stamp(const char *line, int64_t *frame, double *t, bool *blank)
+{
+    while (isspace((unsigned char)*line))
+        line++;
+    *blank = *line == '\0' || *line == '#';
+    if (*blank)
+        return true;
+    char *end;
+    errno = 0;
+    long long f = strtoll(line, &end, 10);
+    if (end == line || errno || f < 0 || !isspace((unsigned char)*end))
+        return false;
+    line = end;
+    *t = strtod(line, &end);
+    if (end == line || !isfinite(*t))
+        return false;
+    while (isspace((unsigned char)*end))
+        end++;
+    *frame = f;
+    return *end == '\0';
+}
+
+static vt_status read_stamps(const char *path, stamps *out)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", path,
+                         errno == ENOENT ? "no such file" : "not readable");
+    char line[256];
+    vt_status s = VT_OK;
+    for (long n = 1; !s && fgets(line, sizeof line, fp); n++) {
+        int64_t frame;
+        double t;
+        bool blank;
+        if (!strchr(line, '\n') && !feof(fp))
+            s = vt__error(VT_EPARSE, "%s: line %ld is too long", path, n);
+        else if (!parse_stamp(line, &frame, &t, &blank))
+            s = vt__error(VT_EPARSE, "%s: line %ld: expected \"FRAME SECONDS\"", path, n);
+        else if (blank)
+            continue;
+        else if (out->count && frame <= out->frame[out->count - 1])
+            s = vt__error(VT_EPARSE, "%s: line %ld: frame %lld does not follow frame %lld", path, n,
+                          (long long)frame, (long long)out->frame[out->count - 1]);
+        else
+            s = stamps_push(out, frame, t);
+    }
+    if (!s && ferror(fp))
+        s = vt__error(VT_EIO, "%s: read error", path);
+    fclose(fp);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The source                                                                */
+
+struct vt_source {
+    char label[64]; /* "camera 2 ('m2')" */
+    vt_media media;
+    int width, height, bits;
+    double fps;
+    char path[4096]; /* resolved */
+    bool has_stamps;
+    stamps st;
+    int64_t next; /* frames delivered so far */
+    /* Frames: the pattern split around its one %d. */
+    char prefix[4096], suffix[256];
+    int digits;
+    bool zero_pad, pgm;
+    uint8_t *file;
+    size_t file_cap;
+    /* Raw */
+    FILE *raw;
+    /* Video */
+    vt__video_reader *video;
+};
+
+static void split_pattern(vt_source *s)
+{
+    const char *p = s->path;
+    size_t n = 0;
+    /* The rig validated the pattern: one %[0][width]d, and %% for a percent sign. */
+    while (*p && !(p[0] == '%' && p[1] != '%')) {
+        s->prefix[n++] = *p;
+        p += p[0] == '%' ? 2 : 1;
+    }
+    s->prefix[n] = '\0';
+    p++;
+    s->zero_pad = *p == '0';
+    p += s->zero_pad;
+    s->digits = (int)strtol(p, (char **)&p, 10);
+    p++; /* 'd' */
+    for (n = 0; *p && n + 1 < sizeof s->suffix; p += p[0] == '%' ? 2 : 1)
+        s->suffix[n++] = *p;
+    s->suffix[n] = '\0';
+    size_t len = strlen(s->suffix);
+    s->pgm = len >= 4 && strcasecmp(s->suffix + len - 4, ".pgm") == 0;
+}
+
+static void frame_path(const vt_source *s, int64_t frame, char *buf, size_t size)
+{
+    snprintf(buf, size, s->zero_pad ? "%s%0*lld%s" : "%s%*lld%s", s->prefix, s->digits,
+             (long long)frame, s->suffix);
+}
+
+static vt_status open_media(vt_source *s)
+{
+    switch (s->media) {
+    case VT_MEDIA_FRAMES:
+        split_pattern(s);
+        return VT_OK;
+    case VT_MEDIA_RAW:
+        s->raw = fopen(s->path, "rb");
+        if (!s->raw)
+            return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", s->path,
+                             errno == ENOENT ? "no such file" : "not readable");
+        return VT_OK;
+    case VT_MEDIA_VIDEO:
+        return vt__video_reader_open(s->path, &s->video);
+    default:
+        return vt__error(VT_EINVAL, "no frames on disk (media none)");
+    }
+}
+
+static vt_status open_source(const vt_rig *rig, const vt_rig_camera *c, vt_source *s)
+{
+    s->media = c->media;
+    s->width = c->cam.width;
+    s->height = c->cam.height;
+    s->bits = c->bits;
+    s->fps = rig->fps > 0 ? rig->fps : 30.0;
+    if (c->bits != 8 && c->bits != 16)
+        return vt__error(VT_EINVAL, "bits must be 8 or 16 (got %d)", c->bits);
+    if (c->media == VT_MEDIA_NONE || !c->path)
+        return vt__error(VT_EINVAL, "no frames on disk (media none)");
+    vt_status st = vt_rig_resolve(rig, c->path, s->path, sizeof s->path);
+    if (!st && c->timestamps) {
+        char ts[4096];
+        if (!(st = vt_rig_resolve(rig, c->timestamps, ts, sizeof ts)))
+            st = read_stamps(ts, &s->st);
+        s->has_stamps = true;
+    }
+    return st ? st : open_media(s);
+}
+
+vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out)
+{
+    if (!out)
+        return vt__error(VT_EINVAL, "source: NULL output");
+    *out = NULL;
+    if (!rig || camera < 0 || camera >= rig->count)
+        return vt__error(VT_EINVAL, "source: no camera %d in the rig", camera);
+    vt_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return vt__error(VT_ENOMEM, "source: out of memory");
+    const vt_rig_camera *c = &rig->cameras[camera];
+    snprintf(s->label, sizeof s->label, "camera %d ('%s')", camera, c->id);
+    vt_status st = open_source(rig, c, s);
+    if (st) {
+        vt__error_prefix(st, "%s", s->label);
+        vt_source_free(s);
+        return st;
+    }
+    *out = s;
+    return VT_OK;
+}
+
+void vt_source_free(vt_source *s)
+{
+    if (!s)
+        return;
+    free(s->st.frame);
+    free(s->st.t);
+    free(s->file);
+    if (s->raw)
+        fclose(s->raw);
+    vt__video_reader_free(s->video);
+    free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Image sequences                                                           */
+
+static vt_status slurp(vt_source *s, const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: %s", path,
+                         errno == ENOENT ? "no such file" : "cannot open");
+    vt_status st = VT_OK;
+    if (fseek(fp, 0, SEEK_END) != 0 || ftell(fp) < 0) {
+        st = vt__error(VT_EIO, "%s: cannot read", path);
+        goto done;
+    }
+    *size = (size_t)ftell(fp);
+    rewind(fp);
+    if (*size > s->file_cap) {
+        uint8_t *b = realloc(s->file, *size);
+        if (!b) {
+            st = vt__error(VT_ENOMEM, "%s: out of memory (%zu bytes)", path, *size);
+            goto done;
+        }
+        s->file = b;
+        s->file_cap = *size;
+    }
+    if (fread(s->file, 1, *size, fp) != *size)
+        st = vt__error(VT_EIO, "%s: cannot read", path);
+done:
+    fclose(fp);
+    return st;
+}
+
+/* A header field of pgm(5): whitespace and '#' comments skipped, then a decimal. */
+static long pgm_number(const uint8_t *b, size_t size, size_t *pos)
+{
+    while (*pos < size && (isspace(b[*pos]) || b[*pos] == '#')) {
+        if (b[*pos] == '#')
+            while (*pos < size && b[*pos] != '\n')
+                (*pos)++;
+        else
+            (*pos)++;
+    }
+    long v = 0;
+    size_t start = *pos;
+    while (*pos < size && isdigit(b[*pos]) && v < 1000000)
+        v = v * 10 + (b[(*pos)++] - '0');
+    return *pos == start ? -1 : v;
+}
+
+/*
+ * Parses a binary PGM of maxval 255 or 65535 straight into img. Returns
+ * false, leaving img alone, when the file is anything else.
+ */
+static bool read_pgm_fast(const uint8_t *b, size_t size, vt_image *img, vt_status *st,
+                          const char *path)
+{
+    size_t pos = 2;
+    if (size < 2 || b[0] != 'P' || b[1] != '5')
+        return false;
+    long w = pgm_number(b, size, &pos), h = pgm_number(b, size, &pos);
+    long max = pgm_number(b, size, &pos);
+    if ((max != 255 && max != 65535) || pos >= size || !isspace(b[pos]) || w <= 0 || h <= 0)
+        return false;
+    pos++;
+    int depth = max == 255 ? 8 : 16;
+    if (w != img->width || h != img->height) {
+        *st = vt__error(VT_EMISMATCH, "%s: image is %ldx%ld, the camera's frames are %dx%d", path,
+                        w, h, img->width, img->height);
+        return true;
+    }
+    size_t row = (size_t)w * (size_t)(depth / 8);
+    if (size - pos < row * (size_t)h) {
+        *st = vt__error(VT_EFORMAT, "%s: truncated (%zu of %zu pixel bytes)", path, size - pos,
+                        row * (size_t)h);
+        return true;
+    }
+    for (int y = 0; y < img->height; y++)
+        vt__store_gray_row(b + pos + (size_t)y * row, depth, true, img, y);
+    *st = VT_OK;
+    return true;
+}
+
+/* Any image FFmpeg reads, brought to the camera's size and depth. */
+static vt_status read_any_image(const vt_source *s, const char *path, vt_image *img)
+{
+    vt_image got;
+    vt_status st = vt_image_load(path, s->bits == 8 ? VT_IMAGE_LOAD_8BIT : 0, &got);
+    if (st)
+        return st;
+    if (got.width != s->width || got.height != s->height)
+        st = vt__error(VT_EMISMATCH, "%s: image is %dx%d, the camera's frames are %dx%d", path,
+                       got.width, got.height, s->width, s->height);
+    else if (got.bits == s->bits) {
+        vt_image_free(img);
+        *img = got; /* take its pixels rather than copy them */
+        return VT_OK;
+    } else {
+        for (int y = 0; y < got.height; y++)
+            vt__store_gray_row(vt_image_row8(&got, y), 8, false, img, y);
+    }
+    vt_image_free(&got);
+    return st;
+}
+
+static vt_status read_frame_file(vt_source *s, int64_t frame, vt_image *img, bool *missing)
+{
+    char path[4400];
+    frame_path(s, frame, path, sizeof path);
+    *missing = false;
+    if (s->pgm) {
+        size_t size = 0;
+        vt_status st = slurp(s, path, &size);
+        if (st == VT_ENOENT)
+            *missing = true;
+        if (st)
+            return st;
+        if (read_pgm_fast(s->file, size, img, &st, path))
+            return st;
+    }
+    vt_status st = read_any_image(s, path, img);
+    *missing = st == VT_ENOENT;
+    return st;
+}
+
+static vt_status read_frames(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end)
+{
+    int64_t f = s->has_stamps ? s->st.frame[s->next] : s->next;
+    bool missing;
+    vt_status st = read_frame_file(s, f, img, &missing);
+    /* Without a timestamps file the sequence ends at the first missing number. */
+    if (missing && !s->has_stamps && s->next > 0) {
+        *end = true;
+        return VT_OK;
+    }
+    if (st)
+        return vt__error_prefix(st, "%s: frame %lld", s->label, (long long)f);
+    *frame = f;
+    *t = s->has_stamps ? s->st.t[s->next] : (double)f / s->fps;
+    return VT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Raw files and videos                                                      */
+
+static bool little_endian_host(void)
+{
+    const uint16_t one = 1;
+    return *(const uint8_t *)&one == 1;
+}
+
+static vt_status read_raw(vt_source *s, vt_image *img, int64_t frame, bool *end)
+{
+    size_t row = (size_t)s->width * (size_t)(s->bits / 8);
+    for (int y = 0; y < s->height; y++) {
+        uint8_t *d = vt_image_row8(img, y);
+        size_t got = fread(d, 1, row, s->raw);
+        if (got == row)
+            continue;
+        if (ferror(s->raw))
+            return vt__error(VT_EIO, "%s: %s: frame %lld: read error", s->label, s->path,
+                             (long long)frame);
+        if (y == 0 && got == 0) {
+            *end = true;
+            return VT_OK;
+        }
+        return vt__error(VT_EFORMAT, "%s: %s: frame %lld is truncated (%zu of %zu bytes)", s->label,
+                         s->path, (long long)frame, (size_t)y * row + got, row * (size_t)s->height);
+    }
+    if (s->bits == 16 && !little_endian_host())
+        for (int y = 0; y < s->height; y++)
+            vt__store_gray_row(vt_image_row8(img, y), 16, false, img, y);
+    return VT_OK;
+}
+
+static vt_status read_stream(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end)
+{
+    vt_status st;
+    double pts = 0;
+    bool has_pts = false;
+    int64_t f = s->has_stamps ? s->st.frame[s->next] : s->next;
+    if (s->raw)
+        st = read_raw(s, img, f, end);
+    else if ((st = vt__video_reader_read(s->video, img, &pts, &has_pts, end)))
+        return vt__error_prefix(st, "%s", s->label);
+    if (st)
+        return st;
+    if (*end && s->has_stamps)
+        return vt__error(VT_EMISMATCH, "%s: %s ends after %lld frames, the timestamps list %zu",
+                         s->label, s->path, (long long)s->next, s->st.count);
+    if (*end)
+        return VT_OK;
+    *frame = f;
+    *t = s->has_stamps ? s->st.t[s->next] : has_pts ? pts : (double)s->next / s->fps;
+    return VT_OK;
+}
+
+vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end)
+{
+    if (!s || !img || !frame || !t || !end)
+        return vt__error(VT_EINVAL, "source: NULL argument to vt_source_read");
+    *end = false;
+    if (s->has_stamps && (size_t)s->next >= s->st.count) {
+        *end = true;
+        return VT_OK;
+    }
+    vt_status st = vt__image_reshape(img, s->width, s->height, s->bits);
+    if (st)
+        return vt__error_prefix(st, "%s", s->label);
+    if (s->media == VT_MEDIA_FRAMES)
+        st = read_frames(s, img, frame, t, end);
+    else
+        st = read_stream(s, img, frame, t, end);
+    if (!st && !*end)
+        s->next++;
+    return st;
+}

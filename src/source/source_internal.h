@@ -1,0 +1,64 @@
+/*
+ * src/source/source_internal.h - what the frame sources (source.c), the frame
+ * writers (writer.c) and the FFmpeg video code (video.c) share. Never
+ * installed.
+ */
+#ifndef VOXTRACK_SOURCE_INTERNAL_H
+#define VOXTRACK_SOURCE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/image.h"
+#include "voxtrack/status.h"
+
+/*
+ * Stores one row of `width` gray samples of depth `depth` bits (1..16; one
+ * byte each up to 8 bits, two bytes in the given byte order above) into row
+ * y of img (8 or 16 bits). Samples are MSB-aligned: a d-bit value v becomes
+ * v << (16 - d) in a 16-bit image and v >> (d - 8) in an 8-bit one, so that
+ * 12-bit thermal video read back is the 16-bit frame written, less its 4 low
+ * bits.
+ */
+void vt__store_gray_row(const uint8_t *src, int depth, bool big_endian, vt_image *img, int y);
+
+/* Makes *img a width x height image of `bits`, reusing its pixels when they fit. */
+vt_status vt__image_reshape(vt_image *img, int width, int height, int bits);
+
+/* Quiets FFmpeg's own log once per process (our messages carry the same facts). */
+void vt__quiet_ffmpeg_log(void);
+
+/* ------------------------------------------------------------------------ */
+/* Video (video.c)                                                           */
+
+typedef struct vt__video_writer vt__video_writer;
+
+/*
+ * Starts an HEVC (libx265) stream in a Matroska file at `path`: 8-bit
+ * images as GRAY8, 16-bit ones as the deepest gray format the encoder takes
+ * (GRAY12 with Debian's libx265: sample >> 4). Frame numbers are the
+ * presentation times in units of 1 / fps.
+ */
+vt_status vt__video_writer_open(const char *path, int width, int height, int bits, double fps,
+                                vt__video_writer **out);
+vt_status vt__video_writer_write(vt__video_writer *w, const vt_image *img, int64_t frame);
+/* Drains the encoder, writes the trailer and frees. Accepts NULL. */
+vt_status vt__video_writer_close(vt__video_writer *w);
+
+typedef struct vt__video_reader vt__video_reader;
+
+/* Opens any video file or stream URL FFmpeg reads. */
+vt_status vt__video_reader_open(const char *path, vt__video_reader **out);
+
+/*
+ * Decodes the next frame into *img, which holds the expected size and bits:
+ * a frame of another size is an error (VT_EMISMATCH). *t is its presentation
+ * time in seconds and *has_t false when the stream has none. Sets *end at the
+ * end of the stream. Errors say "PATH: frame N: ...".
+ */
+vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, bool *has_t,
+                                bool *end);
+void vt__video_reader_free(vt__video_reader *r);
+
+#endif
