@@ -15,7 +15,9 @@
  * freed: a cast takes blocks in order and the next cast takes the same ones
  * again, so once the grid has seen a busy frame set nothing is allocated.
  * A block is zeroed when it is handed out, so clearing costs the blocks used,
- * not the blocks owned.
+ * not the blocks owned. The 2x2x2 nodes of the finer levels live in a pool
+ * of the same kind; a voxel of level l is found by descending from its
+ * coarse cell through l nodes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +161,83 @@ void vt__smap_free(vt__smap *m)
 size_t vt__smap_bytes(const vt__smap *m)
 {
     return m->cap * (sizeof *m->keys + sizeof *m->vals);
+}
+
+uint32_t vt__snode_chunk(vt__snode_pool *p)
+{
+    if ((p->used + 1) * VT__SNODE_CHUNK > VT__SNODE_MAX)
+        return VT__SB_NONE;
+    if (p->used == p->nchunks) {
+        if (p->nchunks == p->chunk_cap) {
+            size_t cap = p->chunk_cap ? 2 * p->chunk_cap : 16;
+            vt__snode **c = realloc(p->chunks, cap * sizeof *c);
+            if (!c)
+                return VT__SB_NONE;
+            p->chunks = c;
+            p->chunk_cap = cap;
+        }
+        vt__snode *chunk = malloc(VT__SNODE_CHUNK * sizeof *chunk);
+        if (!chunk)
+            return VT__SB_NONE;
+        p->chunks[p->nchunks++] = chunk;
+    }
+    return (uint32_t)(p->used++ * VT__SNODE_CHUNK);
+}
+
+void vt__snode_free(vt__snode_pool *p)
+{
+    for (size_t i = 0; i < p->nchunks; i++)
+        free(p->chunks[i]);
+    free(p->chunks);
+    memset(p, 0, sizeof *p);
+}
+
+size_t vt__snode_bytes(const vt__snode_pool *p)
+{
+    return p->chunk_cap * sizeof *p->chunks + p->nchunks * VT__SNODE_CHUNK * sizeof(vt__snode);
+}
+
+uint32_t *vt__sgrid_meta(const vt__sgrid *g, const vt__sref *r)
+{
+    return r->level ? &vt__snode_at(&g->nodes, r->home)->meta[r->k]
+                    : &vt__spool_at(&g->pool, r->home)->meta[r->k];
+}
+
+void vt__sgrid_value(const vt__sgrid *g, const vt__sref *r, uint64_t *w, uint64_t *cams)
+{
+    if (r->level) {
+        const vt__snode *nd = vt__snode_at(&g->nodes, r->home);
+        *w = nd->w[r->k];
+        *cams = nd->cams[r->k];
+    } else {
+        const vt__sblock *b = vt__spool_at(&g->pool, r->home);
+        *w = b->vox[r->k].w;
+        *cams = b->vox[r->k].cams;
+    }
+}
+
+/* Finds voxel (x, y, z) of a level by descending from its coarse cell; false when no ray made it.
+ */
+bool vt__sgrid_locate(const vt__sgrid *g, int level, int x, int y, int z, vt__sref *r)
+{
+    const int *n = g->n[level];
+    if ((unsigned)x >= (unsigned)n[0] || (unsigned)y >= (unsigned)n[1] ||
+        (unsigned)z >= (unsigned)n[2])
+        return false;
+    int x0 = x >> level, y0 = y >> level, z0 = z >> level;
+    uint32_t bi = vt__smap_find(
+        &g->map, vt__sblock_key(x0 >> VT__SB_LOG2, y0 >> VT__SB_LOG2, z0 >> VT__SB_LOG2));
+    if (bi == VT__SB_NONE)
+        return false;
+    *r = (vt__sref){x, y, z, bi, (uint16_t)vt__sblock_local(x0, y0, z0), 0};
+    for (int l = 1; l <= level; l++) {
+        uint32_t child = *vt__sgrid_meta(g, r) >> VT__SV_CHILD_SHIFT;
+        if (!child)
+            return false;
+        int s = level - l;
+        r->home = child - 1;
+        r->k = (uint16_t)(((x >> s) & 1) << 2 | ((y >> s) & 1) << 1 | ((z >> s) & 1));
+        r->level = (uint16_t)l;
+    }
+    return true;
 }

@@ -1,10 +1,12 @@
 /*
- * src/voxel/sparse_internal.h - the blocks, block pool and block hash map of
- * the sparse voting grid, shared by sparse.c and sparse_hash.c only.
+ * src/voxel/sparse_internal.h - the storage of the sparse voting grid: the
+ * hashed 8^3-voxel blocks of the coarse level, the 2x2x2 nodes of the finer
+ * levels, and their pools; shared by sparse.c and sparse_hash.c only.
  */
 #ifndef VOXTRACK_SPARSE_INTERNAL_H
 #define VOXTRACK_SPARSE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +22,12 @@
 #define VT__SB_EMPTY UINT64_MAX
 #define VT__SB_NONE UINT32_MAX
 
-/* Per-voxel flags. */
+/*
+ * Per-voxel meta word: the low 4 bits are flags; the high 28 bits hold the
+ * index + 1 of the node of its 2x2x2 children when it is refined (0: none).
+ */
+#define VT__SV_FLAGS 15u
+#define VT__SV_CHILD_SHIFT 4
 enum {
     VT__SV_NEAR = 1,   /* a ray crossed it closer to its camera than the level-of-detail range */
     VT__SV_REFINE = 2, /* >= K cameras and near: its rays are cast through its children */
@@ -28,14 +35,52 @@ enum {
     VT__SV_SEEN = 8    /* already put into a cluster */
 };
 
-/* Voxels z-fastest inside the block, like the dense grid's bricks. */
+/* A coarse block. Voxels z-fastest inside the block, like the dense grid's bricks. */
+typedef struct vt__svox {
+    uint64_t w;    /* fixed-point votes */
+    uint64_t cams; /* camera bitmask */
+} vt__svox;
+
+/* Votes and mask side by side: a step of pass 0 touches one cache line for both. */
 typedef struct vt__sblock {
-    uint64_t w[VT__SB_VOXELS];    /* fixed-point votes */
-    uint64_t cams[VT__SB_VOXELS]; /* camera bitmask */
-    uint8_t flags[VT__SB_VOXELS];
-    int32_t bx, by, bz; /* block coordinates at its level */
+    vt__svox vox[VT__SB_VOXELS];
+    uint32_t meta[VT__SB_VOXELS];
+    int32_t bx, by, bz; /* block coordinates */
     int32_t level;
 } vt__sblock;
+
+/* The 2x2x2 children of one refined voxel, index (x << 2) | (y << 1) | z. */
+typedef struct vt__snode {
+    uint64_t w[8];
+    uint64_t cams[8];
+    uint32_t meta[8];
+} vt__snode;
+
+/* Nodes in chunks that stay put (pointers remain valid), reused from cast to cast. */
+#define VT__SNODE_CHUNK_LOG2 10
+#define VT__SNODE_CHUNK (1 << VT__SNODE_CHUNK_LOG2)
+#define VT__SNODE_MAX (1u << (32 - VT__SV_CHILD_SHIFT))
+typedef struct vt__snode_pool {
+    vt__snode **chunks;
+    size_t nchunks, chunk_cap;
+    size_t used; /* chunks handed out since the last reset */
+} vt__snode_pool;
+
+static inline vt__snode *vt__snode_at(const vt__snode_pool *p, uint32_t i)
+{
+    return p->chunks[i >> VT__SNODE_CHUNK_LOG2] + (i & (VT__SNODE_CHUNK - 1));
+}
+
+/*
+ * Hands out a chunk of VT__SNODE_CHUNK nodes (not zeroed): its first node
+ * index, or VT__SB_NONE when out of memory or indices. Threads take chunks
+ * one at a time under a lock and hand out their nodes without one; nodes
+ * never move, so a thread may keep pointers to its nodes while another takes
+ * a chunk (vt__snode_at must not run meanwhile: the chunk table may move).
+ */
+uint32_t vt__snode_chunk(vt__snode_pool *p);
+void vt__snode_free(vt__snode_pool *p);
+size_t vt__snode_bytes(const vt__snode_pool *p);
 
 /*
  * Blocks are handed out in order from chunks that are never freed before the
@@ -94,5 +139,29 @@ vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, i
 void vt__smap_clear(vt__smap *m);
 void vt__smap_free(vt__smap *m);
 size_t vt__smap_bytes(const vt__smap *m);
+
+/* All the voxels: level 0 in hashed blocks, the finer levels in nodes below their parents. */
+#define VT__SG_LEVELS 8
+typedef struct vt__sgrid {
+    int n[VT__SG_LEVELS][3]; /* cells per axis per level */
+    vt__spool pool;          /* level 0 */
+    vt__smap map;
+    vt__snode_pool nodes; /* levels 1 and finer */
+} vt__sgrid;
+
+/* A voxel by place: indices at its level and where it is stored. */
+typedef struct vt__sref {
+    int32_t x, y, z;
+    uint32_t home; /* block (level 0) or node index */
+    uint16_t k;    /* the voxel in its block or node */
+    uint16_t level;
+} vt__sref;
+
+uint32_t *vt__sgrid_meta(const vt__sgrid *g, const vt__sref *r);
+void vt__sgrid_value(const vt__sgrid *g, const vt__sref *r, uint64_t *w, uint64_t *cams);
+
+/* Finds voxel (x, y, z) of a level by descending from its coarse cell; false when no ray made it.
+ */
+bool vt__sgrid_locate(const vt__sgrid *g, int level, int x, int y, int z, vt__sref *r);
 
 #endif
