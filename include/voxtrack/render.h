@@ -48,12 +48,12 @@ typedef struct vt_render_target {
 
 /* What the sky and the sensors look like, per modality. */
 typedef struct vt_render_sky {
-    float level;      /* sky value at the image centre */
-    float gradient;   /* added from the top row (-gradient/2) to the bottom (+gradient/2) */
-    float noise;      /* standard deviation of per-pixel Gaussian sensor noise */
-    float cloud;      /* amplitude of the cloud pattern (0: none) */
-    float cloud_scale; /* size of the cloud features, pixels */
-    float cloud_speed; /* drift, pixels per second */
+    float level;        /* sky value at the image centre */
+    float gradient;     /* added from the top row (-gradient/2) to the bottom (+gradient/2) */
+    float noise;        /* standard deviation of per-pixel Gaussian sensor noise */
+    float cloud;        /* amplitude of the cloud pattern (0: none) */
+    float cloud_scale;  /* size of the cloud features, pixels */
+    float cloud_speed;  /* drift, pixels per second */
     float hot_fraction; /* fraction of pixels that are hot */
     float hot_value;    /* value a hot pixel shows when on (it flickers: on in half the frames) */
 } vt_render_sky;
@@ -70,8 +70,7 @@ VT_API vt_render_opts vt_render_opts_default(void);
 typedef struct vt_renderer vt_renderer;
 
 /* Keeps a copy of the rig's cameras (pose, intrinsics, size, modality, bits). */
-VT_API vt_status vt_renderer_new(const vt_render_opts *opts, const vt_rig *rig,
-                                 vt_renderer **out);
+VT_API vt_status vt_renderer_new(const vt_render_opts *opts, const vt_rig *rig, vt_renderer **out);
 VT_API void vt_renderer_free(vt_renderer *r);
 
 /*
@@ -83,6 +82,14 @@ VT_API void vt_renderer_free(vt_renderer *r);
  * 0 <= sigma <= 8, else VT_EINVAL. Not safe while the renderer is drawing.
  */
 VT_API vt_status vt_renderer_set_blur(vt_renderer *r, vt_modality modality, double sigma);
+
+/*
+ * Moves rig camera `camera` to a new pose (for cameras on moving platforms);
+ * its intrinsics stay. Touches only that camera's state: it may be called
+ * while other cameras are drawn, not while this one is. VT_EINVAL for a bad
+ * index or a quaternion vt_camera_init refuses.
+ */
+VT_API vt_status vt_renderer_set_pose(vt_renderer *r, int camera, vt_vec3 position, vt_quat q);
 
 /*
  * Draws frame `frame` of rig camera `camera` at time t (seconds) with these

@@ -122,8 +122,8 @@ static vt_status check_sky(const char *name, const vt_render_sky *s)
         return vt__error(VT_EINVAL, "render: opts.%s.cloud_scale must be > 0 (got %g)", name,
                          (double)s->cloud_scale);
     if (s->hot_fraction < 0 || s->hot_fraction > 1)
-        return vt__error(VT_EINVAL, "render: opts.%s.hot_fraction must be in [0, 1] (got %g)",
-                         name, (double)s->hot_fraction);
+        return vt__error(VT_EINVAL, "render: opts.%s.hot_fraction must be in [0, 1] (got %g)", name,
+                         (double)s->hot_fraction);
     return VT_OK;
 }
 
@@ -474,8 +474,8 @@ static double psf_cumulative(const psf *p, double t)
         return 1.0;
     if (p->sigma == 0.0)
         return t + 0.5;
-    return p->sigma * (psf_cdf_integral(p, (t + 0.5) / p->sigma) -
-                       psf_cdf_integral(p, (t - 0.5) / p->sigma));
+    return p->sigma *
+           (psf_cdf_integral(p, (t + 0.5) / p->sigma) - psf_cdf_integral(p, (t - 0.5) / p->sigma));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -596,8 +596,8 @@ static vt_status rasterise(const vt__render_cam *c, const target_geom *g, const 
     grid->w = box[2] - box[0] + 1 + 2 * p->pad;
     grid->h = box[3] - box[1] + 1 + 2 * p->pad;
     size_t cells = (size_t)grid->w * (size_t)grid->h;
-    vt_status s = grow((void **)scratch, cap, 5 * (size_t)n + 2 * (size_t)p->pad + 1 + cells,
-                       sizeof(double));
+    vt_status s =
+        grow((void **)scratch, cap, 5 * (size_t)n + 2 * (size_t)p->pad + 1 + cells, sizeof(double));
     if (s != VT_OK)
         return s;
     double *top = *scratch, *bottom = top + 2 * (size_t)n, *cls = bottom + 2 * (size_t)n;
@@ -640,11 +640,11 @@ static vt_status add_entries(vt__render_cam *c, const cover_grid *grid, uint32_t
                 grow((void **)&c->entries, &c->entry_cap, c->entry_count + 1, sizeof *c->entries);
             if (s != VT_OK)
                 return s;
-            c->entries[c->entry_count++] = (vt__render_entry){
-                .pixel = (uint64_t)y * (uint64_t)c->cam.width + (uint64_t)x,
-                .seq = seq,
-                .cover = (float)cover,
-                .value = value};
+            c->entries[c->entry_count++] =
+                (vt__render_entry){.pixel = (uint64_t)y * (uint64_t)c->cam.width + (uint64_t)x,
+                                   .seq = seq,
+                                   .cover = (float)cover,
+                                   .value = value};
         }
     return VT_OK;
 }
@@ -826,5 +826,19 @@ vt_status vt_renderer_set_blur(vt_renderer *r, vt_modality modality, double sigm
         return vt__error(VT_EINVAL, "render: blur must be in [0, %g] pixels (got %g)", MAX_BLUR,
                          sigma);
     r->blur[modality] = sigma;
+    return VT_OK;
+}
+
+vt_status vt_renderer_set_pose(vt_renderer *r, int camera, vt_vec3 position, vt_quat q)
+{
+    vt_status s = check_draw(r, camera, NULL, 0);
+    if (s != VT_OK)
+        return s;
+    vt_camera cam = r->cams[camera].cam;
+    cam.position = position;
+    cam.q = q;
+    if ((s = vt_camera_init(&cam)) != VT_OK)
+        return vt__error_prefix(s, "render: camera %d: set_pose", camera);
+    r->cams[camera].cam = cam;
     return VT_OK;
 }

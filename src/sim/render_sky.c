@@ -107,8 +107,9 @@ void vt__render_gauss_table(float table[VT__GAUSS_SIZE])
 /* A lattice value of octave o in [-1, 1]. */
 static float lattice(uint64_t key, int o, int64_t i, int64_t j)
 {
-    uint64_t h = vt__render_mix(key + (uint64_t)i * 0x9e3779b97f4a7c15ull +
-                           (uint64_t)j * 0xc2b2ae3d27d4eb4full + (uint64_t)o * 0x165667b19e3779f9ull);
+    uint64_t h =
+        vt__render_mix(key + (uint64_t)i * 0x9e3779b97f4a7c15ull +
+                       (uint64_t)j * 0xc2b2ae3d27d4eb4full + (uint64_t)o * 0x165667b19e3779f9ull);
     return (float)((double)(h >> 11) * 0x1.0p-52 - 1.0);
 }
 
@@ -259,7 +260,8 @@ vt_status vt__render_sky_update(const vt_renderer *r, vt__render_cam *c, double 
     double cam_oy = (double)(vt__render_mix(ck + 2) >> 11) * 0x1.0p-53 * 1e4;
     double drift = (double)key * VT__SKY_DRIFT_STEP;
     cloud_frame cf;
-    vt_status st = cloud_frame_init(c, cam_ox - drift * cos(dir), cam_oy - drift * sin(dir), ck, &cf);
+    vt_status st =
+        cloud_frame_init(c, cam_ox - drift * cos(dir), cam_oy - drift * sin(dir), ck, &cf);
     if (st != VT_OK)
         return st;
     st = draw_clouds(r, c, &cf);
@@ -304,8 +306,7 @@ uint64_t vt__render_noise_key(const vt_renderer *r, const vt__render_cam *c, int
     return vt__render_key(r->opts.seed, VT__SALT_NOISE, c->index, frame);
 }
 
-float vt__render_noise_at(const vt_renderer *r, const vt__render_cam *c, uint64_t key, int x,
-                          int y)
+float vt__render_noise_at(const vt_renderer *r, const vt__render_cam *c, uint64_t key, int x, int y)
 {
     uint64_t h = vt__render_hash(key, (uint64_t)y * groups_per_row(c) + (uint64_t)(x >> 2));
     return r->gauss[(h >> (16 * (x & 3) + 4)) & (VT__GAUSS_SIZE - 1)];
@@ -352,10 +353,10 @@ void vt__render_sky_pass(const vt_renderer *r, const vt__render_cam *c, int64_t 
             if (!scratch) {
                 /* No memory for a row: fall back to pixel by pixel. */
                 for (int x = 0; x < w; x++)
-                    vt__render_store(out, x, y,
-                                     vt__render_sky_at(c, x, y) +
-                                         (sigma > 0 ? sigma * vt__render_noise_at(r, c, key, x, y)
-                                                    : 0.0f));
+                    vt__render_store(
+                        out, x, y,
+                        vt__render_sky_at(c, x, y) +
+                            (sigma > 0 ? sigma * vt__render_noise_at(r, c, key, x, y) : 0.0f));
                 continue;
             }
             const float *sky = sky_row(c, y, scratch);
@@ -422,8 +423,8 @@ vt_status vt__render_hot_update(const vt_renderer *r, vt__render_cam *c)
         count[b + 1] += count[b];
     c->hot = malloc((count[BANDS] ? count[BANDS] : 1) * sizeof *c->hot);
     if (!c->hot)
-        return vt__error(VT_ENOMEM, "render: camera %d: out of memory for %zu hot pixels",
-                         c->index, count[BANDS]);
+        return vt__error(VT_ENOMEM, "render: camera %d: out of memory for %zu hot pixels", c->index,
+                         count[BANDS]);
 #pragma omp parallel for num_threads(nt) schedule(dynamic) if (nt > 1)
     for (int b = 0; b < BANDS; b++)
         hot_rows(key, thr, w, (int)((int64_t)h * b / BANDS), (int)((int64_t)h * (b + 1) / BANDS),
