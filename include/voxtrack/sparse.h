@@ -7,8 +7,9 @@
  * are cast through the children only; this repeats, level after level, down
  * to a voxel size matched to the pixel footprint at that range (never below
  * fine_voxel). Each voxel holds a 64-bit fixed-point weight and a 64-bit
- * camera bitmask. Storage is hashed 8^3-voxel blocks per level (open
- * addressing), so memory grows with what the rays touch, not with the
+ * camera bitmask. Storage is hashed 8^3-voxel blocks (open addressing) for
+ * the coarse level and a node of 2x2x2 children under each refined cell for
+ * the finer ones, so memory grows with what the rays touch, not with the
  * volume. The finest voxels that keep >= K cameras are grouped into clusters
  * (26-connected components), which the detection stage turns into 3D
  * detections. Results do not depend on the thread count.
