@@ -557,6 +557,27 @@ static void test_source_refuses_a_camera_without_frames(void **state)
     vt_rig_free(&rig);
 }
 
+static void test_frames_pattern_is_checked_and_folder_may_hold_percent(void **state)
+{
+    (void)state;
+    char dir[1024];
+    vt_rig_camera c;
+    write_camera_files("100%d", VT_MODALITY_MONO, VT_FORMAT_PGM, &c, dir);
+    vt_rig rig = rig_of(dir, &c);
+    int frames;
+    assert_int_equal(read_all(&rig, &frames), VT_OK);
+    assert_int_equal(frames, FRAMES);
+    /* vt_rig_add takes any path: the source checks the pattern itself. */
+    static const char *const bad[] = {"m0/frame.pgm", "m0/%d_%d.pgm", "m0/%s.pgm", "m0/%06d%"};
+    for (int i = 0; i < 4; i++) {
+        free(rig.cameras[0].path);
+        rig.cameras[0].path = strdup(bad[i]);
+        assert_error(read_all(&rig, &frames), VT_EINVAL, "camera 0 ('m0'): frames pattern", bad[i]);
+    }
+    vt_rig_free(&rig);
+    free_camera_strings(&c);
+}
+
 static int have_ffmpeg(void)
 {
     return system("command -v ffmpeg >/dev/null 2>&1") == 0;
@@ -616,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_bad_timestamps_name_the_line),
         cmocka_unit_test(test_writer_refuses_wrong_frames),
         cmocka_unit_test(test_source_refuses_a_camera_without_frames),
+        cmocka_unit_test(test_frames_pattern_is_checked_and_folder_may_hold_percent),
         cmocka_unit_test(test_reads_a_video_made_by_ffmpeg),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

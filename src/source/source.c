@@ -194,26 +194,43 @@ struct vt_source {
     vt__video_reader *video;
 };
 
-static void split_pattern(vt_source *s)
+/*
+ * Splits a frames pattern around its one %[0][width]d into prefix (still to
+ * be resolved against the rig folder) and suffix, "%%" read as '%'. Splitting
+ * before resolving keeps a '%' in the rig's folder name from counting.
+ * False when the pattern is not exactly that (vt_rig_add does not check it).
+ */
+static bool split_pattern(const char *pattern, char *prefix, size_t size, vt_source *s)
 {
-    const char *p = s->path;
-    size_t n = 0;
-    /* The rig validated the pattern: one %[0][width]d, and %% for a percent sign. */
-    while (*p && !(p[0] == '%' && p[1] != '%')) {
-        s->prefix[n++] = *p;
-        p += p[0] == '%' ? 2 : 1;
+    char *out = prefix;
+    size_t cap = size, n = 0;
+    int conversions = 0;
+    for (const char *p = pattern; *p;) {
+        if (n + 1 >= cap)
+            return false;
+        if (p[0] != '%' || p[1] == '%') {
+            out[n++] = *p;
+            p += p[0] == '%' ? 2 : 1;
+            continue;
+        }
+        if (conversions++)
+            return false;
+        p++;
+        s->zero_pad = *p == '0';
+        p += s->zero_pad;
+        for (int d = 0; d < 3 && *p >= '0' && *p <= '9'; d++, p++)
+            s->digits = s->digits * 10 + (*p - '0');
+        if (*p++ != 'd')
+            return false;
+        out[n] = '\0';
+        out = s->suffix;
+        cap = sizeof s->suffix;
+        n = 0;
     }
-    s->prefix[n] = '\0';
-    p++;
-    s->zero_pad = *p == '0';
-    p += s->zero_pad;
-    s->digits = (int)strtol(p, (char **)&p, 10);
-    p++; /* 'd' */
-    for (n = 0; *p && n + 1 < sizeof s->suffix; p += p[0] == '%' ? 2 : 1)
-        s->suffix[n++] = *p;
-    s->suffix[n] = '\0';
+    out[n] = '\0';
     size_t len = strlen(s->suffix);
     s->pgm = len >= 4 && strcasecmp(s->suffix + len - 4, ".pgm") == 0;
+    return conversions == 1;
 }
 
 static void frame_path(const vt_source *s, int64_t frame, char *buf, size_t size)
@@ -226,8 +243,7 @@ static vt_status open_media(vt_source *s)
 {
     switch (s->media) {
     case VT_MEDIA_FRAMES:
-        split_pattern(s);
-        return VT_OK;
+        return VT_OK; /* files are opened frame by frame */
     case VT_MEDIA_RAW:
         s->raw = fopen(s->path, "rb");
         if (!s->raw)
@@ -253,6 +269,15 @@ static vt_status open_source(const vt_rig *rig, const vt_rig_camera *c, vt_sourc
     if (c->media == VT_MEDIA_NONE || !c->path)
         return vt__error(VT_EINVAL, "no frames on disk (media none)");
     vt_status st = vt_rig_resolve(rig, c->path, s->path, sizeof s->path);
+    if (!st && c->media == VT_MEDIA_FRAMES) {
+        char prefix[4096];
+        if (!split_pattern(c->path, prefix, sizeof prefix, s))
+            return vt__error(VT_EINVAL,
+                             "frames pattern '%s' must hold exactly one %%d "
+                             "(such as %%06d)",
+                             c->path);
+        st = vt_rig_resolve(rig, prefix, s->prefix, sizeof s->prefix);
+    }
     if (!st && c->timestamps) {
         char ts[4096];
         if (!(st = vt_rig_resolve(rig, c->timestamps, ts, sizeof ts)))
