@@ -27,10 +27,9 @@
  * order of their ray parameters - a DDA of one level restricted to the
  * parent's box, which visits the same children as a walk of the whole ray at
  * that level (up to rays that graze an edge within rounding), each once.
- * The children of refined cells are where rays of different targets cross,
- * scattered through the volume: 8^3 blocks at the finer levels held one
- * used voxel in twenty and cost ~370 MB on the default scene; nodes cost
- * exactly the voxels that refinement creates.
+ * Nodes rather than 8^3 blocks below level 0: refined cells lie scattered
+ * (ghost crossings), and blocks there held one used voxel in twenty
+ * (docs/ARCHITECTURE.md, "Sparse coarse-to-fine voting").
  *
  * Threads take refined coarse cells in turn (the subtrees are independent);
  * each keeps its own ray lists and takes its nodes from a shared pool, one
