@@ -19,6 +19,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"demo", cmd_demo, "built-in dataset, end to end: where is the moving object?"},
+    {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
 };
 

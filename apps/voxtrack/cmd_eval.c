@@ -1,0 +1,265 @@
+/*
+ * apps/voxtrack/cmd_eval.c - `voxtrack eval`: tracking accuracy of a
+ * tracks.jsonl against a truth.jsonl (MOTA, MOTP, IDF1, ID switches,
+ * fragmentations, rates, RMSE, GOSPA), as a table or one JSON object, and
+ * optionally top-down and side plots. docs/EVAL.md defines the figures.
+ *
+ * The files are read as streams by the library (vt_eval_read_files), so a
+ * long run costs one frame of memory, plus its positions with --plot.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct eval_flags {
+    double match_dist, gospa_c, gospa_p;
+    bool all_tracks, json, quiet;
+    const char *plot;
+} eval_flags;
+
+static void usage(const vt_eval_opts *d)
+{
+    printf("Usage: voxtrack eval TRACKS.jsonl TRUTH.jsonl [options]\n"
+           "\n"
+           "Tracking accuracy against ground truth: per frame, drone truths and tracks\n"
+           "are matched within --match-dist (last frame's matches kept while in reach,\n"
+           "the rest by minimum-cost assignment). Prints MOTA, MOTP, IDF1, ID switches,\n"
+           "fragmentations, detection and false-track rates, position RMSE and GOSPA.\n"
+           "Tentative tracks are ignored unless --all-tracks; tracks of class bird are\n"
+           "kept out of the matching. Definitions: docs/EVAL.md.\n"
+           "\n"
+           "Options:\n");
+    printf("  --match-dist M   match distance, metres (default %g)\n", d->match_dist);
+    printf("  --all-tracks     count tentative tracks too\n"
+           "  --gospa-c C      GOSPA cut-off, metres (default: the match distance)\n");
+    printf("  --gospa-p P      GOSPA order, >= 1 (default %g)\n", d->gospa_p);
+    printf("  --plot PREFIX    draw PREFIX_top.png (x-y) and PREFIX_side.png (x-z)\n"
+           "  --json           print the figures as one JSON object\n"
+           "  --quiet          no table unless --json\n"
+           "  -h, --help       show this help\n"
+           "\n"
+           "Exit status: 0 success, 1 failure (unreadable or malformed file), 2 bad\n"
+           "command line.\n");
+}
+
+static bool validate(const char *cmd, const eval_flags *f)
+{
+    if (!(f->match_dist > 0.0)) {
+        cli_usage_error(cmd, "--match-dist: %g must be > 0", f->match_dist);
+        return false;
+    }
+    if (!(f->gospa_c >= 0.0)) {
+        cli_usage_error(cmd, "--gospa-c: %g must be >= 0 (0 = the match distance)", f->gospa_c);
+        return false;
+    }
+    if (!(f->gospa_p >= 1.0)) {
+        cli_usage_error(cmd, "--gospa-p: %g must be >= 1", f->gospa_p);
+        return false;
+    }
+    if (f->plot && !*f->plot) {
+        cli_usage_error(cmd, "--plot: empty prefix");
+        return false;
+    }
+    return true;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* A figure for the table: "n/a" when undefined (no truth, no tracks, no match). */
+static const char *fig(char *buf, size_t n, const char *fmt, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, fmt, v);
+    return buf;
+}
+
+static void print_text(const vt_eval_result *r, FILE *f)
+{
+    char a[32], b[32], c[32], d[32];
+    fprintf(f, "frames             %" PRId64 "\n", r->frames);
+    fprintf(f, "truth drones       %" PRId64 " objects, %" PRId64 " object-frames\n",
+            r->truth_objects, r->gt);
+    fprintf(f, "tracks             %" PRId64 ", %" PRId64 " matched frames\n", r->tracks_confirmed,
+            r->tp);
+    fprintf(f, "MOTA               %s\n", fig(a, sizeof a, "%.4f", r->mota));
+    fprintf(f, "MOTP               %s m\n", fig(a, sizeof a, "%.3f", r->motp));
+    fprintf(f, "IDF1               %s (IDP %s, IDR %s)\n", fig(a, sizeof a, "%.4f", r->idf1),
+            fig(b, sizeof b, "%.4f", r->idp), fig(c, sizeof c, "%.4f", r->idr));
+    fprintf(f, "ID switches        %" PRId64 "\n", r->idsw);
+    fprintf(f, "fragmentations     %" PRId64 "\n", r->frag);
+    fprintf(f, "detection rate     %s%% (%" PRId64 " of %" PRId64 ")\n",
+            fig(a, sizeof a, "%.2f", 100.0 * r->detection_rate), r->tp, r->gt);
+    fprintf(f, "false-track rate   %s%% (%" PRId64 " false positives)\n",
+            fig(a, sizeof a, "%.2f", 100.0 * r->false_rate), r->fp);
+    fprintf(f, "misses             %" PRId64 "\n", r->fn);
+    fprintf(f, "position RMSE      %s m\n", fig(a, sizeof a, "%.3f", r->rmse));
+    fprintf(f, "GOSPA              %s per frame (localisation %s, missed %s, false %s)\n",
+            fig(a, sizeof a, "%.3f", r->gospa), fig(b, sizeof b, "%.3f", r->gospa_loc),
+            fig(c, sizeof c, "%.3f", r->gospa_missed), fig(d, sizeof d, "%.3f", r->gospa_false));
+    fprintf(f, "mostly tracked     %" PRId64 ", partially %" PRId64 ", mostly lost %" PRId64 "\n",
+            r->mostly_tracked, r->partially_tracked, r->mostly_lost);
+    fprintf(f,
+            "birds              %" PRId64 " drone-class track-frames on birds, %" PRId64
+            " bird-class track-frames\n",
+            r->bird_as_drone, r->bird_tracks);
+}
+
+/* The figures as JSON members ("frames": 4, ...) without braces; NaN is null. */
+static void print_json_members(const vt_eval_result *r, FILE *f)
+{
+    const struct {
+        const char *name;
+        int64_t v;
+    } ints[] = {
+        {"frames", r->frames},
+        {"gt", r->gt},
+        {"tp", r->tp},
+        {"fn", r->fn},
+        {"fp", r->fp},
+        {"idsw", r->idsw},
+        {"frag", r->frag},
+        {"idtp", r->idtp},
+        {"idfp", r->idfp},
+        {"idfn", r->idfn},
+        {"truth_objects", r->truth_objects},
+        {"tracks_confirmed", r->tracks_confirmed},
+        {"mostly_tracked", r->mostly_tracked},
+        {"partially_tracked", r->partially_tracked},
+        {"mostly_lost", r->mostly_lost},
+        {"bird_as_drone", r->bird_as_drone},
+        {"bird_tracks", r->bird_tracks},
+    };
+    const struct {
+        const char *name;
+        double v;
+    } nums[] = {
+        {"mota", r->mota},
+        {"motp", r->motp},
+        {"idf1", r->idf1},
+        {"idp", r->idp},
+        {"idr", r->idr},
+        {"detection_rate", r->detection_rate},
+        {"false_rate", r->false_rate},
+        {"rmse", r->rmse},
+        {"gospa", r->gospa},
+        {"gospa_loc", r->gospa_loc},
+        {"gospa_missed", r->gospa_missed},
+        {"gospa_false", r->gospa_false},
+    };
+    const char *sep = "";
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++, sep = ", ")
+        fprintf(f, "%s\"%s\": %" PRId64, sep, ints[i].name, ints[i].v);
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (isnan(nums[i].v))
+            fprintf(f, ", \"%s\": null", nums[i].name);
+        else
+            fprintf(f, ", \"%s\": %.17g", nums[i].name, nums[i].v);
+    }
+}
+
+/* The whole --json object: files, options, figures, plots. */
+static void print_json(const vt_eval_result *r, const eval_flags *f, double gospa_c,
+                       const char *tracks, const char *truth, bool plotted)
+{
+    printf("{\"tracks_file\": ");
+    cli_json_string(stdout, tracks);
+    printf(", \"truth_file\": ");
+    cli_json_string(stdout, truth);
+    printf(", \"match_dist\": %.17g, \"only_confirmed\": %s, \"gospa_c\": %.17g, "
+           "\"gospa_p\": %.17g, ",
+           f->match_dist, f->all_tracks ? "false" : "true", gospa_c, f->gospa_p);
+    print_json_members(r, stdout);
+    if (plotted) {
+        char path[4096];
+        printf(", \"plot\": {\"top\": ");
+        snprintf(path, sizeof path, "%s_top.png", f->plot);
+        cli_json_string(stdout, path);
+        printf(", \"side\": ");
+        snprintf(path, sizeof path, "%s_side.png", f->plot);
+        cli_json_string(stdout, path);
+        printf("}");
+    } else {
+        printf(", \"plot\": null");
+    }
+    printf("}\n");
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+/* Evaluates the files with these options (and plots); prints any error. */
+static bool evaluate(const char *cmd, const vt_eval_opts *o, const char *plot, const char *tracks,
+                     const char *truth, vt_eval_result *r, bool *plotted)
+{
+    vt_eval *e = NULL;
+    vt_status s;
+    *plotted = false;
+    vt_clear_error();
+    if ((s = vt_eval_new(o, &e)) == VT_OK && (s = vt_eval_read_files(e, tracks, truth)) == VT_OK &&
+        (s = vt_eval_result_get(e, r)) == VT_OK && plot) {
+        if (r->frames == 0)
+            cli_error(cmd, "warning: no frames, no plots");
+        else if ((s = vt_eval_plot(e, plot, 0, NULL, NULL)) == VT_OK)
+            *plotted = true;
+    }
+    vt_eval_free(e);
+    if (s != VT_OK)
+        cli_lib_error(cmd, s);
+    return s == VT_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *cmd = "eval";
+    vt_eval_opts d = vt_eval_opts_default();
+    eval_flags f = {.match_dist = d.match_dist, .gospa_c = d.gospa_c, .gospa_p = d.gospa_p};
+    const cli_option opts[] = {
+        {"--match-dist", CLI_DOUBLE, &f.match_dist}, {"--gospa-c", CLI_DOUBLE, &f.gospa_c},
+        {"--gospa-p", CLI_DOUBLE, &f.gospa_p},       {"--all-tracks", CLI_BOOL, &f.all_tracks},
+        {"--plot", CLI_STRING, &f.plot},             {"--json", CLI_BOOL, &f.json},
+        {"--quiet", CLI_BOOL, &f.quiet},
+    };
+    cli_args args;
+    int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 2, &args);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (args.help) {
+        usage(&d);
+        return CLI_EXIT_OK;
+    }
+    if (args.count != 2) {
+        cli_usage_error(cmd, "expected TRACKS.jsonl TRUTH.jsonl (got %d argument%s)", args.count,
+                        args.count == 1 ? "" : "s");
+        return CLI_EXIT_USAGE;
+    }
+    if (!validate(cmd, &f))
+        return CLI_EXIT_USAGE;
+    if (f.plot && !cli_check_output_path(cmd, "plot prefix", f.plot))
+        return CLI_EXIT_FAIL;
+
+    vt_eval_opts o = vt_eval_opts_default();
+    o.match_dist = f.match_dist;
+    o.only_confirmed = !f.all_tracks;
+    o.gospa_c = f.gospa_c;
+    o.gospa_p = f.gospa_p;
+    o.record_paths = f.plot != NULL;
+    vt_eval_result r;
+    bool plotted;
+    if (!evaluate(cmd, &o, f.plot, args.positional[0], args.positional[1], &r, &plotted))
+        return CLI_EXIT_FAIL;
+    double gospa_c = f.gospa_c > 0.0 ? f.gospa_c : f.match_dist;
+    if (f.json) {
+        print_json(&r, &f, gospa_c, args.positional[0], args.positional[1], plotted);
+    } else if (!f.quiet) {
+        printf("matching           within %g m, %s tracks; GOSPA c = %g m, p = %g\n",
+               f.match_dist, f.all_tracks ? "all" : "confirmed and coasting", gospa_c,
+               f.gospa_p);
+        print_text(&r, stdout);
+        if (plotted)
+            printf("plots              %s_top.png, %s_side.png\n", f.plot, f.plot);
+    }
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
