@@ -123,6 +123,7 @@ static vt_status small_spec(vt__spec *sp)
     sp->random.count = 5;
     sp->random.lo = vt_v3(-90, -90, 50);
     sp->random.hi = vt_v3(90, 90, 170);
+    sp->random.size = (vt__range){0.5, 1.0}; /* 1-2 px at 400 m: easy to detect in tests */
     sp->random.speed = (vt__range){4, 10};
     sp->random.leg = (vt__range){40, 150};
     sp->random.turn_radius = (vt__range){10, 25};

@@ -1,0 +1,73 @@
+/*
+ * voxtrack/simulate.h - renders a scenario to disk: what `voxtrack simulate`
+ * writes, and what the pipeline then reads as if it came from real cameras.
+ *
+ * Output folder (docs/SCENARIO.md describes every file):
+ *   rig.json            the cameras and where their frames are (voxtrack/rig.h)
+ *   m0/000000.png, ...  the frames, per camera, in the chosen format, with
+ *   m0/timestamps.txt   "FRAME SECONDS" per delivered frame (voxtrack/source.h)
+ *   truth.jsonl         every drone and bird at every nominal frame time
+ *   truth_pixels.jsonl  per camera and delivered frame, each target's true pixel
+ *   config.json         {"rig", "truth", "volume"} for `voxtrack run`
+ *   imu_P.csv, gps_P.csv  per moving platform (pair P), when there are any
+ */
+#ifndef VOXTRACK_SIMULATE_H
+#define VOXTRACK_SIMULATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "voxtrack/export.h"
+#include "voxtrack/sim.h"
+#include "voxtrack/source.h"
+#include "voxtrack/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Progress: `done` of `total` camera frames rendered (dropped ones count as
+ * done). Called from the rendering threads, one call at a time.
+ */
+typedef void (*vt_simulate_progress_fn)(void *user, int64_t done, int64_t total);
+
+typedef struct vt_simulate_opts {
+    const char *out_dir;    /* created when missing (its parent must exist) */
+    vt_frame_format format; /* default VT_FORMAT_PNG */
+    int64_t frames;         /* > 0: render this many frames instead of the scenario's */
+    bool override_seed;     /* true: use `seed` instead of the scenario's */
+    uint64_t seed;
+    int threads; /* <= 0: OpenMP default */
+    vt_simulate_progress_fn progress;
+    void *progress_user;
+} vt_simulate_opts;
+
+/* What a run did. */
+typedef struct vt_simulate_stats {
+    int64_t frames;         /* frames per camera */
+    int cameras;            /* cameras in the rig */
+    int64_t images;         /* camera frames written */
+    int64_t dropped;        /* camera frames dropped by the scenario */
+    uint64_t bytes_written; /* frames, truth, rig and logs */
+    double seconds;         /* wall time */
+} vt_simulate_stats;
+
+/* Defaults: no out_dir (must be set), PNG, the scenario's frames and seed. */
+VT_API vt_simulate_opts vt_simulate_opts_default(void);
+
+/*
+ * Renders every camera frame of the scenario (each at its camera's capture
+ * time, from its pose at that time; dropped frames are not written) and
+ * writes the output folder described above. Deterministic: the same
+ * scenario, seed and format give the same bytes whatever the thread count.
+ * Cameras are rendered in parallel. Errors name the file. stats may be NULL.
+ */
+VT_API vt_status vt_simulate_run(const vt_scenario *s, const vt_simulate_opts *opts,
+                                 vt_simulate_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
