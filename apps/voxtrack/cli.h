@@ -151,5 +151,6 @@ void cli_project_print_json_members(const cli_project_result *res);
 int cmd_project(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif

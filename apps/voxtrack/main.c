@@ -21,6 +21,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "built-in dataset, end to end: where is the moving object?"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
+    {"simulate", cmd_simulate, "render a scenario or preset: frames, rig.json, ground truth"},
 };
 
 static const size_t command_count = sizeof commands / sizeof commands[0];

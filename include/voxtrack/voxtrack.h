@@ -20,6 +20,7 @@
 #include "voxtrack/render.h"
 #include "voxtrack/rig.h"
 #include "voxtrack/sim.h"
+#include "voxtrack/simulate.h"
 #include "voxtrack/source.h"
 #include "voxtrack/sparse.h"
 #include "voxtrack/status.h"
