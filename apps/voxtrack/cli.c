@@ -335,3 +335,20 @@ void cli_json_string(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+/* Creates `dir` when it does not exist (its parent must); accepts an existing folder. */
+bool cli_ensure_dir(const char *cmd, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return true;
+        cli_error(cmd, "--out '%s' exists and is not a folder", dir);
+        return false;
+    }
+    if (mkdir(dir, 0777) != 0) {
+        cli_error(cmd, "cannot create folder '%s': %s", dir, strerror(errno));
+        return false;
+    }
+    return true;
+}

@@ -108,6 +108,9 @@ double cli_now(void);
  */
 bool cli_check_output_path(const char *cmd, const char *what, const char *path);
 
+/* Creates `dir` when it does not exist (its parent must); accepts an existing folder. */
+bool cli_ensure_dir(const char *cmd, const char *dir);
+
 /* Writes `s` as a JSON string literal (quoted, escaped). */
 void cli_json_string(FILE *f, const char *s);
 
@@ -146,10 +149,50 @@ void cli_project_print_text(const cli_project_result *res);
 /* The result as JSON members ("cameras": 4, ...) without braces, on stdout. */
 void cli_project_print_json_members(const cli_project_result *res);
 
+/* ---- the tracking job shared by `run` and `demo` ------------------------ */
+
+typedef struct cli_track_job {
+    const char *cmd;
+    FILE *tracks_file;     /* tracks.jsonl, or NULL */
+    FILE *detections_file; /* detections.jsonl, or NULL */
+    int64_t total_sets;    /* for the progress line; 0 when unknown */
+    int64_t sets;
+    size_t detections, rays, confirmed_tracks;
+    double *latency; /* seconds per frame set */
+    size_t latency_cap;
+    bool *seen; /* confirmed track ids seen */
+    size_t seen_cap;
+    double start, process_seconds, stage_seconds[4];
+    cli_progress progress;
+} cli_track_job;
+
+typedef struct cli_track_summary {
+    int64_t sets;
+    size_t detections, confirmed_tracks;
+    double wall_seconds, sets_per_second, latency_p50_ms, latency_p99_ms, stage_ms[4];
+    double grid_peak_mb, peak_rss_mb;
+} cli_track_summary;
+
+bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet);
+void cli_track_job_free(cli_track_job *job);
+/* Writes the set's tracks (and detections), keeps figures, updates the progress line. */
+vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r);
+/* Ends the progress line and computes the figures. */
+cli_track_summary cli_track_job_summary(cli_track_job *job, size_t grid_peak_bytes);
+void cli_track_summary_print(const cli_track_summary *s, FILE *f);
+void cli_track_summary_json_members(const cli_track_summary *s, FILE *f);
+
+/* Scores a tracks file against a truth file (default matching). Prints any error. */
+bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_eval_result *out);
+void cli_eval_print_text(const vt_eval_result *r, FILE *f);
+void cli_eval_print_json(const vt_eval_result *r, FILE *f);
+
 /* ---- commands ---------------------------------------------------------- */
 
 int cmd_project(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_demo_project(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 

@@ -1,339 +1,290 @@
 /*
- * apps/voxtrack/cmd_demo.c - `voxtrack demo`: the built-in dataset (a ring
- * of cameras watching one dot that moves in a straight line), projected
- * end to end, with the answer checked against the known path.
+ * apps/voxtrack/cmd_demo.c - `voxtrack demo`: a built-in scene (the
+ * `default` preset: 20 cameras, 200 drones, 20 birds) rendered in memory and
+ * tracked end to end, then scored against its ground truth.
  *
- * The dataset goes into --out DIR, or into a temporary folder that is
- * removed afterwards. The check is geometric: the distance from the
- * brightest voxel's centre to the segment the dot travelled, which should be
- * below one voxel size.
+ * A producer thread renders each frame set (cameras in parallel) while the
+ * pipeline processes the previous one; nothing touches the disk unless
+ * --out asks for the tracks and the truth.
  */
 #include "cli.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* ---- folders ----------------------------------------------------------- */
+#include <omp.h>
 
-/* Creates `dir` when it does not exist (its parent must); accepts an existing folder. */
-static bool ensure_dir(const char *cmd, const char *dir)
+static const char *const CMD = "demo";
+
+static void usage(FILE *f)
 {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return true;
-        cli_error(cmd, "--out '%s' exists and is not a folder", dir);
-        return false;
+    fprintf(f,
+            "Usage: voxtrack demo [options]\n"
+            "\n"
+            "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
+            "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
+            "end to end and prints the tracks' accuracy against the ground truth.\n"
+            "\n"
+            "Options:\n"
+            "  --preset NAME       default, small or 8k (default: default)\n"
+            "  --frames N          frame sets to run (default: the preset's)\n"
+            "  --seed S            the scene's random seed (default: the preset's)\n"
+            "  --tracker gnn|mht   the association (default gnn)\n"
+            "  --threads N         worker threads (default: all cores)\n"
+            "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
+            "  --quiet             no progress line\n"
+            "  --json              print the summary as one JSON object\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+}
+
+/* The scene and what the producer thread keeps. */
+typedef struct scene {
+    vt_scenario *sc;
+    vt_renderer *renderer;
+    const vt_rig *rig;
+    int64_t frames, next;
+    size_t ntargets;
+    vt_render_target *targets; /* one array per camera: ntargets each */
+    vt_target_truth *truth;    /* ntargets, for the consumer */
+    vt_eval_truth *eval_truth;
+    vt_eval_track *eval_tracks;
+    size_t eval_tracks_cap;
+    vt_eval *eval;
+    FILE *truth_file;
+    cli_track_job *job;
+} scene;
+
+static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
+{
+    scene *s = user;
+    if (s->next >= s->frames) {
+        *end = true;
+        return VT_OK;
     }
-    if (mkdir(dir, 0777) != 0) {
-        cli_error(cmd, "cannot create folder '%s': %s", dir, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* A new empty folder under $TMPDIR (or /tmp). Returns a malloc'ed path or NULL. */
-static char *make_temp_dir(const char *cmd)
-{
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    size_t n = strlen(base) + sizeof "/voxtrack-demo-XXXXXX";
-    char *path = malloc(n);
-    if (!path) {
-        cli_error(cmd, "out of memory");
-        return NULL;
-    }
-    snprintf(path, n, "%s/voxtrack-demo-XXXXXX", base);
-    if (!mkdtemp(path)) {
-        cli_error(cmd, "cannot create a temporary folder in '%s': %s", base, strerror(errno));
-        free(path);
-        return NULL;
-    }
-    return path;
-}
-
-/* Removes a folder of plain files (what the demo writes into it), then the folder. */
-static void remove_flat_dir(const char *cmd, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            size_t n = strlen(dir) + strlen(e->d_name) + 2;
-            char *p = malloc(n);
-            if (!p)
-                break;
-            snprintf(p, n, "%s/%s", dir, e->d_name);
-            unlink(p);
-            free(p);
-        }
-        closedir(d);
-    }
-    if (rmdir(dir) != 0)
-        cli_error(cmd, "warning: could not remove temporary folder '%s': %s", dir, strerror(errno));
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* ---- geometry ---------------------------------------------------------- */
-
-/* Distance from p to the segment [a, b]. */
-static double segment_distance(vt_vec3 p, vt_vec3 a, vt_vec3 b)
-{
-    vt_vec3 ab = vt_v3_sub(b, a);
-    double len2 = vt_v3_dot(ab, ab);
-    double t = len2 > 0.0 ? vt_v3_dot(vt_v3_sub(p, a), ab) / len2 : 0.0;
-    t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
-    return vt_v3_norm(vt_v3_sub(p, vt_v3_add(a, vt_v3_scale(ab, t))));
-}
-
-/*
- * The grid of the demo: the default voxel size, centred where the cameras
- * look, and half as wide as the camera ring so that no camera is inside it.
- * A camera inside the grid would win: every ray it casts starts in its own
- * voxel, so that voxel collects all of its votes (as in the original
- * projector, whose default 500^3 x 6 m grid contains this ring).
- */
-static vt_grid_opts demo_grid(const vt_dotscene_opts *ds)
-{
-    vt_grid_opts g = vt_grid_opts_default();
-    int n = (int)(ds->ring_radius / g.voxel_size);
-    if (n > g.nx)
-        n = g.nx;
-    if (n < 1)
-        n = 1;
-    g.nx = g.ny = g.nz = n;
-    g.center = ds->look_at;
-    return g;
-}
-
-/* ---- output ------------------------------------------------------------ */
-
-typedef struct demo_flags {
-    const char *out;
-    bool no_run, quiet, json;
-    int cameras, frames, width, height;
-} demo_flags;
-
-static void print_vec_json(vt_vec3 v)
-{
-    printf("[%.17g, %.17g, %.17g]", v.x, v.y, v.z);
-}
-
-static void print_dataset_json(const char *dir, bool temporary, const vt_dotscene_opts *ds,
-                               vt_vec3 p0, vt_vec3 p1)
-{
-    printf("\"dataset\": {\"dir\": ");
-    cli_json_string(stdout, dir);
-    printf(", \"temporary\": %s, \"cameras\": %d, \"frames\": %d, \"width\": %d, \"height\": %d, "
-           "\"path_start\": ",
-           temporary ? "true" : "false", ds->cameras, ds->frames, ds->width, ds->height);
-    print_vec_json(p0);
-    printf(", \"path_end\": ");
-    print_vec_json(p1);
-    printf("}");
-}
-
-static void print_dataset_text(const char *dir, bool temporary, const vt_dotscene_opts *ds,
-                               vt_vec3 p0, vt_vec3 p1)
-{
-    printf("dataset          %d cameras x %d frames of %dx%d in %s%s\n", ds->cameras, ds->frames,
-           ds->width, ds->height, dir, temporary ? " (temporary)" : "");
-    printf("true path        (%.1f, %.1f, %.1f) to (%.1f, %.1f, %.1f) m\n", p0.x, p0.y, p0.z, p1.x,
-           p1.y, p1.z);
-}
-
-/* ---- the command ------------------------------------------------------- */
-
-static void usage(const vt_dotscene_opts *d)
-{
-    printf("Usage: voxtrack demo [options]\n"
-           "\n"
-           "Renders the built-in dataset (a ring of cameras watching one dot that moves\n"
-           "in a straight line), runs the projector on it (default options; a grid of\n"
-           "the default voxel size around the watched volume, inside the camera ring)\n"
-           "and prints where the moving object is and how far that is from its true\n"
-           "path.\n"
-           "\n"
-           "Options:\n"
-           "  --out DIR           write the dataset (metadata.json, PNG frames) and\n"
-           "                      voxel_grid.bin into DIR (created if missing); by\n"
-           "                      default a temporary folder, removed afterwards\n"
-           "  --no-run            only write the dataset (needs --out)\n");
-    printf("  --cameras N         cameras on the ring (default %d)\n", d->cameras);
-    printf("  --frames N          frames per camera, at least 2 (default %d)\n", d->frames);
-    printf("  --width W           image width in pixels (default %d)\n", d->width);
-    printf("  --height H          image height in pixels (default %d)\n", d->height);
-    printf("  --quiet             no progress line; print only the result line\n"
-           "  --json              print the result as one JSON object\n"
-           "  -h, --help          show this help\n"
-           "\n"
-           "Exit status: 0 success, 1 failure (including: no voxel got votes),\n"
-           "2 bad command line.\n");
-}
-
-static bool validate(const char *cmd, const demo_flags *f)
-{
-    if (f->cameras < 1 || f->cameras > 64) {
-        cli_usage_error(cmd, "--cameras: %d is out of range (1..64)", f->cameras);
-        return false;
-    }
-    if (f->frames < 2 || f->frames > 10000) {
-        cli_usage_error(cmd, "--frames: %d is out of range (2..10000)", f->frames);
-        return false;
-    }
-    if (f->width < 8 || f->width > 16384 || f->height < 8 || f->height > 16384) {
-        cli_usage_error(cmd, "--width/--height: %dx%d is out of range (8..16384)", f->width,
-                        f->height);
-        return false;
-    }
-    if (f->no_run && !f->out) {
-        cli_usage_error(cmd, "--no-run needs --out DIR");
-        return false;
-    }
-    return true;
-}
-
-/* Projects the dataset in `dir` and prints the answer. Returns the exit status. */
-static int run_projection(const char *cmd, const demo_flags *f, const char *dir, bool temporary,
-                          const vt_dotscene_opts *ds, vt_vec3 p0, vt_vec3 p1)
-{
-    char *meta = join_path(dir, "metadata.json");
-    char *out = join_path(dir, "voxel_grid.bin");
-    int rc = CLI_EXIT_FAIL;
-    if (!meta || !out) {
-        cli_error(cmd, "out of memory");
-        goto done;
-    }
-    cli_project_job job = {
-        .cmd = cmd,
-        .metadata_path = meta,
-        .image_dir = dir,
-        .out_path = out,
-        .grid = demo_grid(ds),
-        .opts = vt_project_opts_default(),
-        .quiet = f->quiet,
-    };
-    cli_project_result res;
-    if ((rc = cli_project_execute(&job, &res)) != CLI_EXIT_OK)
-        goto done;
-    double dist = res.has_max ? segment_distance(res.max_center, p0, p1) : 0.0;
-    if (f->json) {
-        printf("{");
-        print_dataset_json(dir, temporary, ds, p0, p1);
-        printf(", \"project\": {");
-        cli_project_print_json_members(&res);
-        printf("}, \"object\": ");
-        if (res.has_max) {
-            printf("{\"position\": ");
-            print_vec_json(res.max_center);
-            printf(", \"distance_to_path\": %.17g, \"voxel_size\": %.17g}", dist,
-                   res.grid.voxel_size);
+    int64_t n = s->next++;
+    const int cams = s->rig->count;
+    vt_status err = VT_OK;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < cams; c++) {
+        double t;
+        if (!vt_scenario_frame_time(s->sc, c, n, &t))
+            continue; /* this camera dropped the frame */
+        vt_render_target *tg = s->targets + (size_t)c * s->ntargets;
+        vt_scenario_targets(s->sc, t, tg, NULL);
+        vt_status st = vt_renderer_draw(s->renderer, c, n, t, tg, s->ntargets, &slot->images[c]);
+        if (st) {
+#pragma omp critical
+            err = st;
         } else {
-            printf("null");
+            slot->present[c] = true;
         }
-        printf("}\n");
-    } else {
-        if (!f->quiet) {
-            print_dataset_text(dir, temporary, ds, p0, p1);
-            cli_project_print_text(&res);
-        }
-        if (res.has_max)
-            printf("moving object at (%.1f, %.1f, %.1f) m; true path passes %.1f m away "
-                   "(voxel size %g m)\n",
-                   res.max_center.x, res.max_center.y, res.max_center.z, dist, res.grid.voxel_size);
     }
-    if (!res.has_max) {
-        cli_error(cmd, "no voxel got votes: the moving object was not found");
-        rc = CLI_EXIT_FAIL;
+    slot->frame = n;
+    slot->t = (double)n / vt_scenario_fps(s->sc);
+    return err;
+}
+
+static const char *kind_name(vt_target_kind k)
+{
+    return k == VT_TARGET_DRONE ? "drone" : k == VT_TARGET_BIRD ? "bird" : "glint";
+}
+
+static vt_status consume(void *user, const vt_pipeline_result *res)
+{
+    scene *s = user;
+    vt_status st = cli_track_job_consume(s->job, res);
+    if (st)
+        return st;
+    vt_scenario_targets(s->sc, res->t, NULL, s->truth);
+    for (size_t i = 0; i < s->ntargets; i++) {
+        const vt_target_truth *g = &s->truth[i];
+        s->eval_truth[i] = (vt_eval_truth){
+            .id = g->id,
+            .kind = g->kind == VT_TARGET_DRONE  ? VT_EVAL_DRONE
+                    : g->kind == VT_TARGET_BIRD ? VT_EVAL_BIRD
+                                                : VT_EVAL_GLINT,
+            .pos = g->pos};
+        if (s->truth_file)
+            fprintf(s->truth_file,
+                    "{\"t\": %.6f, \"frame\": %lld, \"id\": %d, \"kind\": \"%s\", "
+                    "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], \"size\": %.3f}\n",
+                    res->t, (long long)res->frame, g->id, kind_name(g->kind), g->pos.x, g->pos.y,
+                    g->pos.z, g->vel.x, g->vel.y, g->vel.z, g->size);
     }
-done:
-    free(meta);
-    free(out);
-    return rc;
+    if (res->ntracks > s->eval_tracks_cap) {
+        size_t cap = res->ntracks * 2;
+        vt_eval_track *k = realloc(s->eval_tracks, cap * sizeof *k);
+        if (!k)
+            return VT_ENOMEM;
+        s->eval_tracks = k;
+        s->eval_tracks_cap = cap;
+    }
+    for (size_t i = 0; i < res->ntracks; i++)
+        s->eval_tracks[i] = (vt_eval_track){.id = res->tracks[i].id,
+                                            .status = (int)res->tracks[i].status,
+                                            .cls = res->classes[i] == VT_CLASS_BIRD
+                                                       ? VT_EVAL_CLASS_BIRD
+                                                       : VT_EVAL_CLASS_DRONE,
+                                            .pos = res->tracks[i].pos};
+    return vt_eval_frame(s->eval, res->frame, s->eval_truth, s->ntargets, s->eval_tracks,
+                         res->ntracks);
+}
+
+/* The pipeline's options for a scene: its volume, and its cameras' pixel angle. */
+static vt_pipeline_opts scene_opts(const vt_scenario *sc)
+{
+    vt_pipeline_opts o = vt_pipeline_opts_default();
+    vt_scenario_volume(sc, &o.volume_min, &o.volume_max);
+    return o;
+}
+
+static FILE *open_in(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!cli_check_output_path(CMD, "output", path))
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        cli_error(CMD, "cannot write '%s'", path);
+    return f;
 }
 
 int cmd_demo(int argc, char **argv)
 {
-    const char *cmd = "demo";
-    vt_dotscene_opts ds = vt_dotscene_opts_default();
-    demo_flags f = {
-        .cameras = ds.cameras,
-        .frames = ds.frames,
-        .width = ds.width,
-        .height = ds.height,
-    };
+    const char *preset = "default", *tracker = NULL, *out = NULL;
+    int frames = 0, threads = 0;
+    uint64_t seed = 0;
+    bool quiet = false, json = false, have_seed = false;
     const cli_option opts[] = {
-        {"--out", CLI_STRING, &f.out},      {"--no-run", CLI_BOOL, &f.no_run},
-        {"--cameras", CLI_INT, &f.cameras}, {"--frames", CLI_INT, &f.frames},
-        {"--width", CLI_INT, &f.width},     {"--height", CLI_INT, &f.height},
-        {"--quiet", CLI_BOOL, &f.quiet},    {"--json", CLI_BOOL, &f.json},
+        {"--preset", CLI_STRING, &preset}, {"--frames", CLI_INT, &frames},
+        {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
+        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
     };
     cli_args args;
-    int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--seed") == 0 || strncmp(argv[i], "--seed=", 7) == 0)
+            have_seed = true;
+    int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (args.help) {
-        usage(&ds);
+        usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (!validate(cmd, &f))
+    if (frames < 0 || threads < 0) {
+        cli_usage_error(CMD, "--frames and --threads must be >= 0");
         return CLI_EXIT_USAGE;
-    ds.cameras = f.cameras;
-    ds.frames = f.frames;
-    ds.width = f.width;
-    ds.height = f.height;
+    }
+    if (tracker && strcmp(tracker, "gnn") != 0 && strcmp(tracker, "mht") != 0) {
+        cli_usage_error(CMD, "--tracker must be gnn or mht, not '%s'", tracker);
+        return CLI_EXIT_USAGE;
+    }
 
-    char *temp = NULL;
-    const char *dir = f.out;
-    if (dir) {
-        if (!ensure_dir(cmd, dir))
-            return CLI_EXIT_FAIL;
+    scene s = {0};
+    vt_pipeline *pipe = NULL;
+    cli_track_job job;
+    bool job_ok = false;
+    FILE *tracks_file = NULL;
+    rc = CLI_EXIT_FAIL;
+    vt_status st = vt_scenario_preset(preset, &s.sc);
+    if (st == VT_ENOENT) {
+        cli_usage_error(CMD, "--preset: no preset '%s' (default, small or 8k)", preset);
+        return CLI_EXIT_USAGE;
+    }
+    if (!st && frames)
+        st = vt_scenario_set_frames(s.sc, frames);
+    if (!st && have_seed)
+        st = vt_scenario_set_seed(s.sc, seed);
+    if (st) {
+        cli_lib_error(CMD, st);
+        goto done;
+    }
+    s.rig = vt_scenario_rig(s.sc);
+    s.frames = vt_scenario_frames(s.sc);
+    s.ntargets = vt_scenario_target_count(s.sc);
+    vt_render_opts ro = vt_scenario_render_opts(s.sc);
+    ro.threads = 1; /* cameras are rendered in parallel */
+    st = vt_renderer_new(&ro, s.rig, &s.renderer);
+    vt_pipeline_opts po = scene_opts(s.sc);
+    if (tracker)
+        po.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
+    po.threads = threads;
+    if (threads)
+        omp_set_num_threads(threads);
+    if (!st)
+        st = vt_pipeline_new(&po, s.rig, &pipe);
+    vt_eval_opts eo = vt_eval_opts_default();
+    if (!st)
+        st = vt_eval_new(&eo, &s.eval);
+    if (st) {
+        cli_lib_error(CMD, st);
+        goto done;
+    }
+    s.targets = malloc((size_t)s.rig->count * (s.ntargets ? s.ntargets : 1) * sizeof *s.targets);
+    s.truth = malloc((s.ntargets ? s.ntargets : 1) * sizeof *s.truth);
+    s.eval_truth = malloc((s.ntargets ? s.ntargets : 1) * sizeof *s.eval_truth);
+    if (!s.targets || !s.truth || !s.eval_truth) {
+        cli_error(CMD, "out of memory");
+        goto done;
+    }
+    job_ok = cli_track_job_init(&job, CMD, quiet);
+    if (!job_ok)
+        goto done;
+    job.total_sets = s.frames;
+    s.job = &job;
+    if (out) {
+        if (!cli_ensure_dir(CMD, out) || !(tracks_file = open_in(out, "tracks.jsonl")) ||
+            !(s.truth_file = open_in(out, "truth.jsonl")))
+            goto done;
+        job.tracks_file = tracks_file;
+    }
+    if (!quiet && !json)
+        fprintf(stderr, "voxtrack demo: preset '%s': %d cameras, %zu targets, %lld frame sets\n",
+                preset, s.rig->count, s.ntargets, (long long)s.frames);
+
+    st = vt_pipeline_run(pipe, 2, produce, &s, consume, &s);
+    cli_track_summary sum = cli_track_job_summary(&job, vt_pipeline_grid_peak_bytes(pipe));
+    if (st) {
+        cli_lib_error(CMD, st);
+        goto done;
+    }
+    vt_eval_result ev;
+    st = vt_eval_result_get(s.eval, &ev);
+    if (st) {
+        cli_lib_error(CMD, st);
+        goto done;
+    }
+    if (json) {
+        printf("{\"preset\": ");
+        cli_json_string(stdout, preset);
+        printf(", \"cameras\": %d, \"targets\": %zu, ", s.rig->count, s.ntargets);
+        cli_track_summary_json_members(&sum, stdout);
+        printf(", \"accuracy\": ");
+        cli_eval_print_json(&ev, stdout);
+        printf("}\n");
     } else {
-        if (!(temp = make_temp_dir(cmd)))
-            return CLI_EXIT_FAIL;
-        dir = temp;
+        cli_track_summary_print(&sum, stdout);
+        cli_eval_print_text(&ev, stdout);
     }
-
-    vt_vec3 p0 = vt_dotscene_position(&ds, 0);
-    vt_vec3 p1 = vt_dotscene_position(&ds, ds.frames - 1);
-    vt_clear_error();
-    vt_status s = vt_dotscene_write(&ds, dir);
-    if (s != VT_OK) {
-        cli_lib_error(cmd, s);
+    rc = CLI_EXIT_OK;
+done:
+    if (tracks_file && fclose(tracks_file) != 0 && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;
-    } else if (f.no_run) {
-        if (f.json) {
-            printf("{");
-            print_dataset_json(dir, false, &ds, p0, p1);
-            printf("}\n");
-        } else if (!f.quiet) {
-            print_dataset_text(dir, false, &ds, p0, p1);
-        }
-        rc = CLI_EXIT_OK;
-    } else {
-        rc = run_projection(cmd, &f, dir, temp != NULL, &ds, p0, p1);
-    }
-
-    if (temp) {
-        remove_flat_dir(cmd, temp);
-        free(temp);
-    }
-    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
+    if (s.truth_file && fclose(s.truth_file) != 0 && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;
+    if (job_ok)
+        cli_track_job_free(&job);
+    vt_eval_free(s.eval);
+    vt_pipeline_free(pipe);
+    vt_renderer_free(s.renderer);
+    vt_scenario_free(s.sc);
+    free(s.targets);
+    free(s.truth);
+    free(s.eval_truth);
+    free(s.eval_tracks);
     return rc;
 }

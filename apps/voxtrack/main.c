@@ -18,9 +18,11 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"demo", cmd_demo, "built-in dataset, end to end: where is the moving object?"},
+    {"demo", cmd_demo, "the built-in scene, end to end: tracks and their accuracy"},
+    {"demo-project", cmd_demo_project, "the original projector on a built-in moving-dot dataset"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
+    {"run", cmd_run, "track what a rig's cameras recorded: config.json -> tracks.jsonl"},
     {"simulate", cmd_simulate, "render a scenario or preset: frames, rig.json, ground truth"},
 };
 
@@ -34,7 +36,7 @@ static void usage(FILE *f)
                "\n"
                "Commands:\n");
     for (size_t i = 0; i < command_count; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "'voxtrack <command> --help' describes a command.\n"
                "Exit status: 0 success, 1 failure, 2 bad command line.\n");

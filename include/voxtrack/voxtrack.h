@@ -15,6 +15,7 @@
 #include "voxtrack/math3d.h"
 #include "voxtrack/motion.h"
 #include "voxtrack/original.h"
+#include "voxtrack/pipeline.h"
 #include "voxtrack/project.h"
 #include "voxtrack/ray.h"
 #include "voxtrack/render.h"
@@ -24,6 +25,7 @@
 #include "voxtrack/source.h"
 #include "voxtrack/sparse.h"
 #include "voxtrack/status.h"
+#include "voxtrack/sync.h"
 #include "voxtrack/track.h"
 
 #endif

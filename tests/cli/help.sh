@@ -19,11 +19,11 @@ expect_rc() {
 
 expect_rc 0 "$VT" --help
 grep -q '^Usage: voxtrack' "$TMP/out" || fail "'voxtrack --help' prints no usage on stdout"
-for c in project demo; do
+for c in project demo demo-project; do
     grep -qw "$c" "$TMP/out" || fail "'voxtrack --help' does not list '$c'"
 done
 
-for c in project demo; do
+for c in project demo demo-project; do
     expect_rc 0 "$VT" "$c" --help
     grep -q "^Usage: voxtrack $c" "$TMP/out" || fail "'voxtrack $c --help' prints no usage on stdout"
     [[ ! -s $TMP/err ]] || fail "'voxtrack $c --help' wrote to stderr: $(cat "$TMP/err")"
@@ -56,7 +56,7 @@ expect_rc 2 "$VT" project --center 1,2 a b c
 grep -q -- "--center" "$TMP/err" || fail "bad --center not named: $(cat "$TMP/err")"
 expect_rc 2 "$VT" project a b c --threads
 grep -q -- "--threads needs a value" "$TMP/err" || fail "missing value not reported"
-expect_rc 2 "$VT" demo --no-run
-grep -q -- "--out" "$TMP/err" || fail "'demo --no-run' without --out: $(cat "$TMP/err")"
+expect_rc 2 "$VT" demo-project --no-run
+grep -q -- "--out" "$TMP/err" || fail "'demo-project --no-run' without --out: $(cat "$TMP/err")"
 
 echo "ok"

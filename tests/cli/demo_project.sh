@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `voxtrack demo`: the built-in dataset end to end finds the moving object
+# `voxtrack demo-project`: the built-in dataset end to end finds the moving object
 # within one voxel of its true path, and leaves no temporary folder behind.
 set -euo pipefail
 VT=$1
@@ -10,8 +10,8 @@ mkdir -p "$TMP/tmp"
 # shellcheck source=tests/cli/common.bash
 source "$(dirname "$0")/common.bash"
 
-TMPDIR=$TMP/tmp "$VT" demo >"$TMP/out" 2>"$TMP/err" ||
-    fail "voxtrack demo failed: $(cat "$TMP/err")"
+TMPDIR=$TMP/tmp "$VT" demo-project >"$TMP/out" 2>"$TMP/err" ||
+    fail "voxtrack demo-project failed: $(cat "$TMP/err")"
 cat "$TMP/out"
 
 line=$(grep -E '^moving object at \(' "$TMP/out") || fail "no 'moving object at' line"

@@ -1,0 +1,217 @@
+/*
+ * apps/voxtrack/cmd_run.c - `voxtrack run CONFIG`: the tracker over the
+ * frames of a rig, as `voxtrack simulate` writes them (or real cameras'
+ * recordings in the same layout), to tracks.jsonl.
+ *
+ * Frames are read and decoded on a thread of their own while the pipeline
+ * processes the previous frame set. When the configuration names a ground
+ * truth file, the tracks are scored against it at the end (as `voxtrack
+ * eval` would).
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CMD = "run";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: voxtrack run CONFIG [options]\n"
+            "\n"
+            "Tracks the moving objects that the cameras of a rig see: motion, blobs, rays,\n"
+            "sparse coarse-to-fine voting, 3D detections, multi-target tracking.\n"
+            "CONFIG is a JSON run configuration (docs/RUN.md); `voxtrack simulate` writes one\n"
+            "as OUT/config.json.\n"
+            "\n"
+            "Options:\n"
+            "  --tracks FILE       write the tracks here (default: the configuration's, or\n"
+            "                      tracks.jsonl next to it)\n"
+            "  --detections FILE   also write every 3D detection\n"
+            "  --frames N          stop after N frame sets\n"
+            "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
+            "  --threads N         worker threads (default: all cores)\n"
+            "  --no-eval           do not score against the configuration's truth\n"
+            "  --quiet             no progress line\n"
+            "  --json              print the summary as one JSON object\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+}
+
+typedef struct run_input {
+    vt_sync *sync;
+    int64_t max_frames, produced;
+} run_input;
+
+static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
+{
+    run_input *in = user;
+    if (in->max_frames > 0 && in->produced >= in->max_frames) {
+        *end = true;
+        return VT_OK;
+    }
+    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, &slot->frame, &slot->t, end);
+    if (!s && !*end)
+        in->produced++;
+    return s;
+}
+
+static vt_status consume(void *user, const vt_pipeline_result *res)
+{
+    return cli_track_job_consume(user, res);
+}
+
+static FILE *open_output(const char *path)
+{
+    if (!cli_check_output_path(CMD, "output", path))
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        cli_error(CMD, "cannot write '%s'", path);
+    return f;
+}
+
+/* Prints what each camera delivered when some camera fell short. */
+static void report_cameras(const vt_rig *rig, const vt_sync *sync, int64_t sets, bool json)
+{
+    bool short_ = false;
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        if (st.failed || st.frames < sets)
+            short_ = true;
+    }
+    if (!short_ || json)
+        return;
+    fprintf(stderr, "cameras that did not deliver every frame set:\n");
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        if (!st.failed && st.frames >= sets)
+            continue;
+        fprintf(stderr, "  %-8s %lld of %lld frame sets (frames %lld..%lld)%s%s\n",
+                rig->cameras[i].id, (long long)st.frames, (long long)sets, (long long)st.first,
+                (long long)st.last, st.failed ? ": " : "", st.failed ? st.error : "");
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *tracks = NULL, *detections = NULL, *tracker = NULL;
+    int frames = 0, threads = 0;
+    bool quiet = false, json = false, no_eval = false;
+    const cli_option opts[] = {
+        {"--tracks", CLI_STRING, &tracks},   {"--detections", CLI_STRING, &detections},
+        {"--frames", CLI_INT, &frames},      {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},    {"--no-eval", CLI_BOOL, &no_eval},
+        {"--quiet", CLI_BOOL, &quiet},       {"--json", CLI_BOOL, &json},
+    };
+    cli_args args;
+    int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (args.help) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (args.count != 1) {
+        cli_usage_error(CMD, "expected one CONFIG file");
+        return CLI_EXIT_USAGE;
+    }
+    if (frames < 0 || threads < 0) {
+        cli_usage_error(CMD, "--frames and --threads must be >= 0");
+        return CLI_EXIT_USAGE;
+    }
+    if (tracker && strcmp(tracker, "gnn") != 0 && strcmp(tracker, "mht") != 0) {
+        cli_usage_error(CMD, "--tracker must be gnn or mht, not '%s'", tracker);
+        return CLI_EXIT_USAGE;
+    }
+
+    vt_run_config cfg;
+    vt_status s = vt_run_config_load(args.positional[0], &cfg);
+    if (s) {
+        cli_lib_error(CMD, s);
+        return CLI_EXIT_FAIL;
+    }
+    if (tracker)
+        cfg.opts.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
+    if (threads)
+        cfg.opts.threads = threads;
+    if (frames)
+        cfg.max_frames = frames;
+
+    vt_rig rig;
+    vt_rig_init(&rig);
+    vt_pipeline *pipe = NULL;
+    run_input in = {.max_frames = cfg.max_frames};
+    cli_track_job job;
+    bool job_ok = false;
+    rc = CLI_EXIT_FAIL;
+    s = vt_rig_load(cfg.rig, &rig);
+    if (!s)
+        s = vt_pipeline_new(&cfg.opts, &rig, &pipe);
+    if (!s)
+        s = vt_sync_open(&rig, &in.sync);
+    if (s) {
+        cli_lib_error(CMD, s);
+        goto done;
+    }
+    job_ok = cli_track_job_init(&job, CMD, quiet);
+    if (!job_ok)
+        goto done;
+    job.total_sets = cfg.max_frames;
+    job.tracks_file = open_output(tracks ? tracks : cfg.tracks);
+    if (!job.tracks_file)
+        goto done;
+    const char *det_path = detections ? detections : cfg.detections;
+    if (det_path && !(job.detections_file = open_output(det_path)))
+        goto done;
+
+    s = vt_pipeline_run(pipe, 2, produce, &in, consume, &job);
+    cli_track_summary sum = cli_track_job_summary(&job, vt_pipeline_grid_peak_bytes(pipe));
+    if (s) {
+        cli_lib_error(CMD, s);
+        goto done;
+    }
+    if (fflush(job.tracks_file) != 0 || (job.detections_file && fflush(job.detections_file))) {
+        cli_error(CMD, "writing the outputs failed");
+        goto done;
+    }
+    report_cameras(&rig, in.sync, sum.sets, json);
+    vt_eval_result ev;
+    bool scored = false;
+    if (cfg.truth && !no_eval) {
+        fclose(job.tracks_file);
+        job.tracks_file = NULL;
+        scored = cli_eval_files(CMD, tracks ? tracks : cfg.tracks, cfg.truth, &ev);
+        if (!scored)
+            goto done;
+    }
+    if (json) {
+        printf("{");
+        cli_track_summary_json_members(&sum, stdout);
+        if (scored) {
+            printf(", \"accuracy\": ");
+            cli_eval_print_json(&ev, stdout);
+        }
+        printf("}\n");
+    } else {
+        cli_track_summary_print(&sum, stdout);
+        if (scored)
+            cli_eval_print_text(&ev, stdout);
+    }
+    rc = CLI_EXIT_OK;
+done:
+    if (job_ok) {
+        if (job.tracks_file)
+            fclose(job.tracks_file);
+        if (job.detections_file)
+            fclose(job.detections_file);
+        cli_track_job_free(&job);
+    }
+    vt_sync_free(in.sync);
+    vt_pipeline_free(pipe);
+    vt_rig_free(&rig);
+    vt_run_config_free(&cfg);
+    return rc;
+}

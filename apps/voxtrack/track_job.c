@@ -1,0 +1,234 @@
+/*
+ * apps/voxtrack/track_job.c - what `run` and `demo` share once frame sets
+ * come out of the pipeline: the tracks.jsonl and detections.jsonl writers,
+ * the progress line, latency figures and the end-of-run summary.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static const char *status_name(vt_track_status s)
+{
+    return s == VT_TRACK_CONFIRMED ? "confirmed" : s == VT_TRACK_COASTING ? "coasting" : "tentative";
+}
+
+static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k, vt_target_class c)
+{
+    fprintf(f,
+            "{\"t\": %.6f, \"frame\": %lld, \"id\": %llu, \"status\": \"%s\", \"class\": \"%s\", "
+            "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], "
+            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d}\n",
+            r->t, (long long)r->frame, (unsigned long long)k->id, status_name(k->status),
+            c == VT_CLASS_BIRD ? "bird" : "drone", k->pos.x, k->pos.y, k->pos.z, k->vel.x,
+            k->vel.y, k->vel.z, k->cov[0], k->cov[1], k->cov[2], k->cov[3], k->cov[4], k->cov[5],
+            k->cams);
+}
+
+static void write_detection(FILE *f, const vt_pipeline_result *r, const vt_detection *d)
+{
+    fprintf(f,
+            "{\"t\": %.6f, \"frame\": %lld, \"pos\": [%.4f, %.4f, %.4f], "
+            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"thermal\": %d, "
+            "\"rays\": %d, \"residual\": %.4f, \"weight\": %.1f}\n",
+            r->t, (long long)r->frame, d->pos.x, d->pos.y, d->pos.z, d->cov[0], d->cov[1],
+            d->cov[2], d->cov[3], d->cov[4], d->cov[5], d->ncameras, d->nthermal, d->nrays,
+            d->residual, (double)d->weight);
+}
+
+bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet)
+{
+    memset(job, 0, sizeof *job);
+    job->cmd = cmd;
+    job->latency_cap = 1024;
+    job->latency = malloc(job->latency_cap * sizeof *job->latency);
+    job->seen_cap = 1024;
+    job->seen = calloc(job->seen_cap, sizeof *job->seen);
+    if (!job->latency || !job->seen) {
+        cli_error(cmd, "out of memory");
+        return false;
+    }
+    cli_progress_init(&job->progress, quiet);
+    job->start = cli_now();
+    return true;
+}
+
+void cli_track_job_free(cli_track_job *job)
+{
+    free(job->latency);
+    free(job->seen);
+    memset(job, 0, sizeof *job);
+}
+
+/* Remembers that a confirmed track with this id existed (ids are dense from 1). */
+static bool note_confirmed(cli_track_job *job, uint64_t id)
+{
+    if (id >= job->seen_cap) {
+        size_t cap = job->seen_cap;
+        while (cap <= id)
+            cap *= 2;
+        bool *s = realloc(job->seen, cap * sizeof *s);
+        if (!s)
+            return false;
+        memset(s + job->seen_cap, 0, (cap - job->seen_cap) * sizeof *s);
+        job->seen = s;
+        job->seen_cap = cap;
+    }
+    if (!job->seen[id]) {
+        job->seen[id] = true;
+        job->confirmed_tracks++;
+    }
+    return true;
+}
+
+vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
+{
+    if ((size_t)job->sets == job->latency_cap) {
+        double *l = realloc(job->latency, 2 * job->latency_cap * sizeof *l);
+        if (!l)
+            return VT_ENOMEM;
+        job->latency = l;
+        job->latency_cap *= 2;
+    }
+    job->latency[job->sets++] = r->seconds;
+    job->process_seconds += r->seconds;
+    for (int i = 0; i < 4; i++)
+        job->stage_seconds[i] += r->stage_seconds[i];
+    job->detections += r->ndetections;
+    job->rays += r->rays;
+    size_t live = 0;
+    for (size_t i = 0; i < r->ntracks; i++) {
+        const vt_track *k = &r->tracks[i];
+        if (k->status != VT_TRACK_TENTATIVE) {
+            live++;
+            if (!note_confirmed(job, k->id))
+                return VT_ENOMEM;
+        }
+        if (job->tracks_file)
+            write_track(job->tracks_file, r, k, r->classes[i]);
+    }
+    if (job->detections_file)
+        for (size_t i = 0; i < r->ndetections; i++)
+            write_detection(job->detections_file, r, &r->detections[i]);
+    if (job->total_sets > 0)
+        cli_progress_update(&job->progress,
+                            "%s: frame set %lld/%lld  %zu rays  %zu detections  %zu tracks  "
+                            "%.1f sets/s",
+                            job->cmd, (long long)job->sets, (long long)job->total_sets, r->rays,
+                            r->ndetections, live, job->sets / (cli_now() - job->start));
+    else
+        cli_progress_update(&job->progress, "%s: frame set %lld  %zu detections  %zu tracks",
+                            job->cmd, (long long)job->sets, r->ndetections, live);
+    return VT_OK;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (nearest rank) of the latencies; sorts them. */
+static double quantile(double *v, size_t n, double q)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, n, sizeof *v, by_value);
+    size_t k = (size_t)ceil(q * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+cli_track_summary cli_track_job_summary(cli_track_job *job, size_t grid_peak_bytes)
+{
+    cli_progress_end(&job->progress);
+    cli_track_summary s = {0};
+    s.sets = job->sets;
+    s.detections = job->detections;
+    s.confirmed_tracks = job->confirmed_tracks;
+    s.wall_seconds = cli_now() - job->start;
+    s.sets_per_second = job->process_seconds > 0 ? job->sets / job->process_seconds : 0;
+    s.latency_p50_ms = 1e3 * quantile(job->latency, job->sets, 0.50);
+    s.latency_p99_ms = 1e3 * quantile(job->latency, job->sets, 0.99);
+    for (int i = 0; i < 4; i++)
+        s.stage_ms[i] = job->sets ? 1e3 * job->stage_seconds[i] / job->sets : 0;
+    s.grid_peak_mb = grid_peak_bytes / 1048576.0;
+    struct rusage ru;
+    s.peak_rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0.0;
+    return s;
+}
+
+void cli_track_summary_print(const cli_track_summary *s, FILE *f)
+{
+    fprintf(f, "frame sets        %lld\n", (long long)s->sets);
+    fprintf(f, "detections        %zu\n", s->detections);
+    fprintf(f, "confirmed tracks  %zu\n", s->confirmed_tracks);
+    fprintf(f, "pipeline          %.1f frame sets/s (processing only), wall %.1f s\n",
+            s->sets_per_second, s->wall_seconds);
+    fprintf(f, "latency           p50 %.1f ms, p99 %.1f ms\n", s->latency_p50_ms,
+            s->latency_p99_ms);
+    fprintf(f, "stages            motion+blobs+rays %.2f ms, voting %.2f ms, detection %.2f ms, "
+               "tracking %.2f ms (mean per set)\n",
+            s->stage_ms[0], s->stage_ms[1], s->stage_ms[2], s->stage_ms[3]);
+    fprintf(f, "memory            peak %.0f MiB resident, sparse grid peak %.1f MiB\n",
+            s->peak_rss_mb, s->grid_peak_mb);
+}
+
+void cli_track_summary_json_members(const cli_track_summary *s, FILE *f)
+{
+    fprintf(f,
+            "\"frame_sets\": %lld, \"detections\": %zu, \"confirmed_tracks\": %zu, "
+            "\"sets_per_second\": %.2f, \"wall_seconds\": %.3f, \"latency_p50_ms\": %.3f, "
+            "\"latency_p99_ms\": %.3f, \"stage_ms\": {\"motion\": %.3f, \"voting\": %.3f, "
+            "\"detection\": %.3f, \"tracking\": %.3f}, \"peak_rss_mb\": %.1f, "
+            "\"grid_peak_mb\": %.2f",
+            (long long)s->sets, s->detections, s->confirmed_tracks, s->sets_per_second,
+            s->wall_seconds, s->latency_p50_ms, s->latency_p99_ms, s->stage_ms[0], s->stage_ms[1],
+            s->stage_ms[2], s->stage_ms[3], s->peak_rss_mb, s->grid_peak_mb);
+}
+
+/* ---- accuracy ---------------------------------------------------------- */
+
+bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_eval_result *out)
+{
+    vt_eval_opts o = vt_eval_opts_default();
+    vt_eval *e = NULL;
+    vt_status s = vt_eval_new(&o, &e);
+    if (!s)
+        s = vt_eval_read_files(e, tracks, truth);
+    if (!s)
+        s = vt_eval_result_get(e, out);
+    vt_eval_free(e);
+    if (s)
+        cli_lib_error(cmd, s);
+    return s == VT_OK;
+}
+
+void cli_eval_print_text(const vt_eval_result *r, FILE *f)
+{
+    fprintf(f, "accuracy against the truth (confirmed tracks vs drones, match within 2 m):\n");
+    fprintf(f, "  detection rate  %.2f%%   false-track rate %.2f%%\n", 100 * r->detection_rate,
+            100 * r->false_rate);
+    fprintf(f, "  MOTA %.4f   MOTP %.3f m   IDF1 %.4f   RMSE %.3f m   GOSPA %.2f\n", r->mota,
+            r->motp, r->idf1, r->rmse, r->gospa);
+    fprintf(f, "  ID switches %lld   fragmentations %lld   drones %lld   confirmed tracks %lld\n",
+            (long long)r->idsw, (long long)r->frag, (long long)r->truth_objects,
+            (long long)r->tracks_confirmed);
+    fprintf(f, "  bird track-frames %lld   birds taken for drones %lld (track-frames)\n",
+            (long long)r->bird_tracks, (long long)r->bird_as_drone);
+}
+
+void cli_eval_print_json(const vt_eval_result *r, FILE *f)
+{
+    fprintf(f,
+            "{\"detection_rate\": %.6f, \"false_rate\": %.6f, \"mota\": %.6f, \"motp\": %.6f, "
+            "\"idf1\": %.6f, \"rmse\": %.6f, \"gospa\": %.6f, \"idsw\": %lld, \"frag\": %lld, "
+            "\"gt\": %lld, \"tp\": %lld, \"fn\": %lld, \"fp\": %lld, \"truth_objects\": %lld, "
+            "\"tracks_confirmed\": %lld, \"bird_tracks\": %lld, \"bird_as_drone\": %lld}",
+            r->detection_rate, r->false_rate, r->mota, r->motp, r->idf1, r->rmse, r->gospa,
+            (long long)r->idsw, (long long)r->frag, (long long)r->gt, (long long)r->tp,
+            (long long)r->fn, (long long)r->fp, (long long)r->truth_objects,
+            (long long)r->tracks_confirmed, (long long)r->bird_tracks,
+            (long long)r->bird_as_drone);
+}
