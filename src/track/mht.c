@@ -155,8 +155,9 @@ static bool grow(void *pp, size_t *cap, size_t n, size_t sz)
             return vt__error(VT_ENOMEM, "mht: out of memory");                                     \
     } while (0)
 
-static int cmp_track(const void *pa, const void *pb)
+static int cmp_track(const void *pa, const void *pb, const void *ctx)
 {
+    (void)ctx;
     const vt_track *a = pa, *b = pb;
     return a->id < b->id ? -1 : a->id > b->id;
 }
@@ -404,8 +405,9 @@ static vt_status make_components(vt__mht *m, const vt__dets *d, size_t *ncomp)
     return VT_OK;
 }
 
-static int cmp_child(const void *pa, const void *pb)
+static int cmp_child(const void *pa, const void *pb, const void *ctx)
 {
+    (void)ctx;
     const child *a = pa, *b = pb;
     if (a->cost != b->cost)
         return a->cost < b->cost ? -1 : 1;
@@ -449,7 +451,7 @@ static vt_status combine_parents(vt__mht *m, const int *cls, int ncl)
                 if ((s = push_kid(m, m->par.h[p].cost + m->cur.h[cl->first + q].cost, (int)p,
                                   cl->first + q)))
                     return s;
-        qsort(m->kids, m->nkids, sizeof *m->kids, cmp_child);
+        vt__sort(m->kids, m->nkids, sizeof *m->kids, cmp_child, NULL);
         size_t keep = keep_best(m);
         m->tmp.nh = m->tmp.ne = 0;
         for (size_t k = 0; k < keep; k++) {
@@ -515,7 +517,7 @@ static vt_status expand(vt__mht *m, int ndet)
             m->nsols += (size_t)n;
         }
     }
-    qsort(m->kids, m->nkids, sizeof *m->kids, cmp_child);
+    vt__sort(m->kids, m->nkids, sizeof *m->kids, cmp_child, NULL);
     return VT_OK;
 }
 
@@ -762,7 +764,7 @@ static vt_status export_best(vt__mht *m, const vt__dets *d, vt_track **tracks, s
                 assign[nd->det] = nd->id;
         }
     }
-    qsort(*tracks, n, sizeof **tracks, cmp_track);
+    vt__sort(*tracks, n, sizeof **tracks, cmp_track, NULL);
     *ntracks = n;
     return VT_OK;
 }

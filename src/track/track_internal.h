@@ -54,6 +54,13 @@ void vt__murty_ws_free(vt__murty_ws *ws);
 vt_status vt__murty(vt__murty_ws *ws, const double *cost, int n, int m, int k, double max_excess,
                     int *sols, double *totals, int *nsol);
 
+/*
+ * In-place heapsort with a context argument. qsort() may allocate (glibc
+ * does for large arrays), and a warm tracker must not.
+ */
+void vt__sort(void *base, size_t n, size_t size,
+              int (*cmp)(const void *a, const void *b, const void *ctx), const void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Track life cycle                                                          */
 

@@ -194,13 +194,45 @@ void vt__dets_free(vt__dets *d)
     memset(d, 0, sizeof *d);
 }
 
-/* qsort has no context argument: the array being sorted is set just before. */
-static _Thread_local const vt_detection *sort_dets;
-
-static int cmp_det(const void *pa, const void *pb)
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
 {
+    for (size_t k = 0; k < size; k++) {
+        unsigned char t = a[k];
+        a[k] = b[k];
+        b[k] = t;
+    }
+}
+
+void vt__sort(void *base, size_t n, size_t size,
+              int (*cmp)(const void *a, const void *b, const void *ctx), const void *ctx)
+{
+    unsigned char *a = base;
+    if (n < 2)
+        return;
+    /* Build a max-heap, then move its top to the end n - 1 times. */
+    for (size_t end = n, start = n / 2; end > 1;) {
+        size_t root;
+        if (start > 0) {
+            root = --start;
+        } else {
+            swap_bytes(a, a + (--end) * size, size);
+            root = 0;
+        }
+        for (size_t child; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && cmp(a + child * size, a + (child + 1) * size, ctx) < 0)
+                child++;
+            if (cmp(a + root * size, a + child * size, ctx) >= 0)
+                break;
+            swap_bytes(a + root * size, a + child * size, size);
+        }
+    }
+}
+
+static int cmp_det(const void *pa, const void *pb, const void *ctx)
+{
+    const vt_detection *dets = ctx;
     uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    const vt_vec3 *p = &sort_dets[a].pos, *q = &sort_dets[b].pos;
+    const vt_vec3 *p = &dets[a].pos, *q = &dets[b].pos;
     if (p->x != q->x)
         return p->x < q->x ? -1 : 1;
     if (p->y != q->y)
@@ -246,8 +278,7 @@ vt_status vt__dets_prepare(vt__dets *d, const vt_detection *dets, size_t n, doub
         d->max_trR = fmax(d->max_trR, d->trR[i]);
         d->order[i] = (uint32_t)i;
     }
-    sort_dets = dets;
-    qsort(d->order, n, sizeof *d->order, cmp_det);
+    vt__sort(d->order, n, sizeof *d->order, cmp_det, dets);
     for (size_t k = 0; k < n; k++) {
         d->xs[k] = dets[d->order[k]].pos.x;
         d->rank[d->order[k]] = (uint32_t)k;
