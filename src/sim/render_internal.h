@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <omp.h>
+
 #include "voxtrack/render.h"
 
 /* Entries of the inverse-CDF table of the approximate Gaussian: 12 bits per sample. */
@@ -35,6 +37,15 @@ typedef struct vt__render_entry {
     float value;    /* the target's brightness in this modality */
 } vt__render_entry;
 
+/* One thread's scratch in the target pass: a target's corners and grid, its entries. */
+typedef struct vt__render_work {
+    double *scratch;
+    size_t scratch_cap;
+    vt__render_entry *entries;
+    size_t count, cap;
+    vt_status status;
+} vt__render_work;
+
 /* The state of one camera; a draw touches only its own camera's. */
 typedef struct vt__render_cam {
     int index;
@@ -57,11 +68,11 @@ typedef struct vt__render_cam {
     size_t hot_count;
     bool hot_valid;
 
-    /* Scratch of the target pass, grown as needed. */
+    /* The target pass: one work area per thread, then the merged, sorted entries. */
+    vt__render_work *work;
+    int work_count;
     vt__render_entry *entries;
     size_t entry_count, entry_cap;
-    double *scratch; /* a target's pixel corners and coverage grid */
-    size_t scratch_cap;
 } vt__render_cam;
 
 /* The point spread's tables cover z = x / sigma in [-VT__PSF_Z, VT__PSF_Z]. */
@@ -77,6 +88,12 @@ struct vt_renderer {
     /* Phi(z) and its integral z Phi(z) + phi(z), sampled for linear interpolation. */
     double psf_phi[VT__PSF_N + 1], psf_int[VT__PSF_N + 1];
 };
+
+/* The threads a renderer uses: its opts, or OpenMP's default. */
+static inline int vt__render_threads(const vt_renderer *r)
+{
+    return r->opts.threads > 0 ? r->opts.threads : omp_get_max_threads();
+}
 
 /* splitmix64's finaliser: a bijective 64-bit mix (Steele, Lea, Flood, OOPSLA 2014). */
 static inline uint64_t vt__render_mix(uint64_t z)

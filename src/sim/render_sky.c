@@ -42,11 +42,6 @@
 
 enum { OCTAVES = 4 };
 
-static int thread_count(const vt_renderer *r)
-{
-    return r->opts.threads > 0 ? r->opts.threads : omp_get_max_threads();
-}
-
 /* ------------------------------------------------------------------------ */
 /* The Gaussian table                                                        */
 
@@ -198,7 +193,7 @@ static void cloud_row(const cloud_frame *cf, int o, int y, int width, float *g, 
 
 static vt_status draw_clouds(const vt_renderer *r, vt__render_cam *c, const cloud_frame *cf)
 {
-    int w = c->cam.width, h = c->cam.height, nt = thread_count(r);
+    int w = c->cam.width, h = c->cam.height, nt = vt__render_threads(r);
     int maxcols = 0;
     for (int o = 0; o < OCTAVES; o++)
         if (cf->oct[o].ncols > maxcols)
@@ -338,7 +333,7 @@ static void noise_row(const vt_renderer *r, uint64_t key, uint64_t first, const 
 void vt__render_sky_pass(const vt_renderer *r, const vt__render_cam *c, int64_t frame,
                          vt_image *out)
 {
-    int w = c->cam.width, h = c->cam.height, nt = thread_count(r);
+    int w = c->cam.width, h = c->cam.height, nt = vt__render_threads(r);
     float sigma = c->sky->noise;
     uint64_t key = vt__render_noise_key(r, c, frame);
     uint64_t gpr = groups_per_row(c);
@@ -411,7 +406,7 @@ vt_status vt__render_hot_update(const vt_renderer *r, vt__render_cam *c)
     }
     uint64_t key = vt__render_key(r->opts.seed, VT__SALT_HOT, c->index, 0);
     uint64_t thr = hot_threshold(frac);
-    int w = c->cam.width, h = c->cam.height, nt = thread_count(r);
+    int w = c->cam.width, h = c->cam.height, nt = vt__render_threads(r);
     enum { BANDS = 64 };
     size_t count[BANDS + 1] = {0};
     /* Count per band of rows, then fill each band's slice: the list is in raster order. */
