@@ -153,4 +153,54 @@ void vt__render_store(vt_image *out, int x, int y, float value);
 void vt__render_hot_pass(const vt_renderer *r, const vt__render_cam *c, int64_t frame,
                          vt_image *out);
 
+/* Sub-rows per pixel, at most (and the largest opts.supersample). */
+#define VT__RENDER_MAX_ROWS 64
+
+/* A target as one camera sees it. */
+typedef struct vt__render_geom {
+    double px, py;        /* ellipse centre, normalised */
+    double e00, e01, e11; /* inside: (p - p0)^T E (p - p0) <= 1 */
+    double hx, hy;        /* half-widths of its bounding box, normalised */
+    int rows;             /* sub-rows per pixel */
+    double distance;      /* from the camera centre, for far-to-near order */
+} vt__render_geom;
+
+/* A pixel's response: its box blurred by a Gaussian of sigma pixels, separable in x and y. */
+typedef struct vt__render_psf {
+    double sigma; /* 0: the box alone */
+    double reach; /* the Gaussian's support, pixels: VT__PSF_Z sigma */
+    int pad;      /* pixels a target's light spreads beyond its box on each side */
+    const double *phi, *integral;
+} vt__render_psf;
+
+/* A target's coverage over its box grown by the blur (pixels may lie outside the image). */
+typedef struct vt__render_grid {
+    int x0, y0, w, h;
+    double *cells;
+} vt__render_grid;
+
+/* Projects a target into a camera: false when it is not wholly in front of it. */
+bool vt__render_geom_init(const vt__render_cam *c, const vt_render_target *t, int supersample,
+                          vt__render_geom *g);
+
+/* The point spread of the camera's modality. */
+vt__render_psf vt__render_camera_psf(const vt_renderer *r, const vt__render_cam *c);
+
+/* Fills the renderer's point-spread tables. */
+void vt__render_psf_tables(vt_renderer *r);
+
+/*
+ * The target's coverage grid, computed in *scratch (grown as needed); an
+ * empty grid (w = h = 0) when the target misses the image. VT_ENOMEM.
+ */
+vt_status vt__render_rasterise(const vt__render_cam *c, const vt__render_geom *g,
+                               const vt__render_psf *p, double **scratch, size_t *cap,
+                               vt__render_grid *grid);
+
+/* The coverage of pixel (x, y) in a grid as drawn (0 outside it and in the blur's far tail). */
+double vt__render_grid_cover(const vt__render_grid *grid, int x, int y);
+
+/* Grows *buf to hold at least `need` elements of `elem` bytes (doubling). VT_ENOMEM. */
+vt_status vt__render_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
 #endif
