@@ -305,20 +305,112 @@ static void gospa_cut_off_apart_from_match_distance(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Against brute force                                                       */
+
+typedef struct brute {
+    int nd, nk;
+    double d[5][5];
+    double c, p, md;
+    /* best found */
+    double gospa;     /* the GOSPA sum before the 1/p root */
+    int match_pairs;  /* the most pairs within md ... */
+    double match_sum; /* ... and their least summed distance */
+} brute;
+
+/* Every partial injection of truths into tracks, truth by truth. */
+static void brute_walk(brute *b, int i, unsigned used, double g, int pairs)
+{
+    if (i == b->nd) {
+        int free_tracks = b->nk - __builtin_popcount(used);
+        double total = g + pow(b->c, b->p) / 2.0 * (b->nd - pairs + free_tracks);
+        if (total < b->gospa)
+            b->gospa = total;
+        return;
+    }
+    brute_walk(b, i + 1, used, g, pairs);
+    for (int j = 0; j < b->nk; j++) {
+        if (used & (1u << j))
+            continue;
+        double d = b->d[i][j];
+        if (d < b->c)
+            brute_walk(b, i + 1, used | 1u << j, g + pow(d, b->p), pairs + 1);
+    }
+}
+
+/* The most pairs within md, then the least distance, by enumeration. */
+static void brute_match(brute *b, int i, unsigned used, int pairs, double sum)
+{
+    if (i == b->nd) {
+        if (pairs > b->match_pairs || (pairs == b->match_pairs && sum < b->match_sum - 1e-12)) {
+            b->match_pairs = pairs;
+            b->match_sum = sum;
+        }
+        return;
+    }
+    brute_match(b, i + 1, used, pairs, sum);
+    for (int j = 0; j < b->nk; j++)
+        if (!(used & (1u << j)) && b->d[i][j] <= b->md)
+            brute_match(b, i + 1, used | 1u << j, pairs + 1, sum + b->d[i][j]);
+}
+
+/* Crowded random frames (up to 5 x 5 in a 6 m box): matching and GOSPA equal enumeration. */
+static void random_frames_agree_with_brute_force(void **state)
+{
+    (void)state;
+    vt_test_seed(20240611);
+    for (int trial = 0; trial < 300; trial++) {
+        brute b = {.nd = (int)vt_test_uniform(0, 5.999),
+                   .nk = (int)vt_test_uniform(0, 5.999),
+                   .c = trial % 3 == 0 ? 3.0 : 2.0,
+                   .p = trial % 2 ? 2.0 : 1.0,
+                   .md = 2.0};
+        vt_eval_truth t[5];
+        vt_eval_track k[5];
+        for (int i = 0; i < b.nd; i++)
+            t[i] = drone(i, vt_test_uniform(0, 6), vt_test_uniform(0, 6), vt_test_uniform(0, 2));
+        for (int j = 0; j < b.nk; j++)
+            k[j] = track((uint64_t)j, vt_test_uniform(0, 6), vt_test_uniform(0, 6),
+                         vt_test_uniform(0, 2));
+        for (int i = 0; i < b.nd; i++)
+            for (int j = 0; j < b.nk; j++)
+                b.d[i][j] = vt_v3_norm(vt_v3_sub(t[i].pos, k[j].pos));
+        b.gospa = INFINITY;
+        b.match_pairs = -1;
+        brute_walk(&b, 0, 0, 0.0, 0);
+        brute_match(&b, 0, 0, 0, 0.0);
+
+        vt_eval_opts o = vt_eval_opts_default();
+        o.gospa_c = b.c;
+        o.gospa_p = b.p;
+        vt_eval *e = NULL;
+        assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+        frame(e, 0, t, (size_t)b.nd, k, (size_t)b.nk);
+        vt_eval_result r = result(e);
+        assert_int_equal(r.tp, b.match_pairs);
+        if (r.tp > 0)
+            assert_near(r.motp * (double)r.tp, b.match_sum, 1e-9);
+        assert_near(r.gospa, pow(b.gospa, 1.0 / b.p), 1e-9);
+        vt_eval_free(e);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Birds, glints, tentative tracks                                           */
 
 static void birds_and_glints(void **state)
 {
     (void)state;
-    vt_eval_truth t[] = {drone(1, 0, 0, 50), bird(2, 20, 0, 50), bird(3, 40, 0, 50),
+    vt_eval_truth t[] = {drone(1, 0, 0, 50),
+                         bird(2, 20, 0, 50),
+                         bird(3, 40, 0, 50),
                          {4, VT_EVAL_GLINT, {60, 0, 50}}};
     vt_eval_track k[] = {
-        track(11, 0.2, 0, 50),                          /* on the drone */
-        track(12, 20.5, 0, 50),                         /* a bird reported as a drone */
-        {13, 1, VT_EVAL_CLASS_BIRD, {40, 0, 50}},       /* a bird reported as a bird */
-        {14, 2, VT_EVAL_CLASS_BIRD, {0, 0, 50}},        /* the drone taken for a bird */
-        track(15, 60, 0, 50),                           /* on a glint */
-        {16, 0, VT_EVAL_CLASS_DRONE, {100, 0, 50}},     /* tentative */
+        track(11, 0.2, 0, 50),                      /* on the drone */
+        track(12, 20.5, 0, 50),                     /* a bird reported as a drone */
+        {13, 1, VT_EVAL_CLASS_BIRD, {40, 0, 50}},   /* a bird reported as a bird */
+        {14, 2, VT_EVAL_CLASS_BIRD, {0, 0, 50}},    /* the drone taken for a bird */
+        track(15, 60, 0, 50),                       /* on a glint */
+        {16, 0, VT_EVAL_CLASS_DRONE, {100, 0, 50}}, /* tentative */
     };
     vt_eval *e = evaluator(2.0);
     frame(e, 0, t, 4, k, 6);
@@ -629,6 +721,7 @@ int main(void)
         cmocka_unit_test(assignment_maximises_matches),
         cmocka_unit_test(gospa_by_hand),
         cmocka_unit_test(gospa_cut_off_apart_from_match_distance),
+        cmocka_unit_test(random_frames_agree_with_brute_force),
         cmocka_unit_test(birds_and_glints),
         cmocka_unit_test(one_bird_claims_one_track),
         cmocka_unit_test(empty_inputs),

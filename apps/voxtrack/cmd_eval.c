@@ -217,9 +217,12 @@ int cmd_eval(int argc, char **argv)
     vt_eval_opts d = vt_eval_opts_default();
     eval_flags f = {.match_dist = d.match_dist, .gospa_c = d.gospa_c, .gospa_p = d.gospa_p};
     const cli_option opts[] = {
-        {"--match-dist", CLI_DOUBLE, &f.match_dist}, {"--gospa-c", CLI_DOUBLE, &f.gospa_c},
-        {"--gospa-p", CLI_DOUBLE, &f.gospa_p},       {"--all-tracks", CLI_BOOL, &f.all_tracks},
-        {"--plot", CLI_STRING, &f.plot},             {"--json", CLI_BOOL, &f.json},
+        {"--match-dist", CLI_DOUBLE, &f.match_dist},
+        {"--gospa-c", CLI_DOUBLE, &f.gospa_c},
+        {"--gospa-p", CLI_DOUBLE, &f.gospa_p},
+        {"--all-tracks", CLI_BOOL, &f.all_tracks},
+        {"--plot", CLI_STRING, &f.plot},
+        {"--json", CLI_BOOL, &f.json},
         {"--quiet", CLI_BOOL, &f.quiet},
     };
     cli_args args;
@@ -254,9 +257,8 @@ int cmd_eval(int argc, char **argv)
     if (f.json) {
         print_json(&r, &f, gospa_c, args.positional[0], args.positional[1], plotted);
     } else if (!f.quiet) {
-        printf("matching           within %g m, %s tracks; GOSPA c = %g m, p = %g\n",
-               f.match_dist, f.all_tracks ? "all" : "confirmed and coasting", gospa_c,
-               f.gospa_p);
+        printf("matching           within %g m, %s tracks; GOSPA c = %g m, p = %g\n", f.match_dist,
+               f.all_tracks ? "all" : "confirmed and coasting", gospa_c, f.gospa_p);
         print_text(&r, stdout);
         if (plotted)
             printf("plots              %s_top.png, %s_side.png\n", f.plot, f.plot);

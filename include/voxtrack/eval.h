@@ -45,15 +45,15 @@ typedef enum vt_eval_class { VT_EVAL_CLASS_DRONE = 0, VT_EVAL_CLASS_BIRD = 1 } v
 /* One truth object in one frame. id: stable over frames, unique within a frame. */
 typedef struct vt_eval_truth {
     int id;
-    int kind; /* vt_eval_kind */
+    int kind;    /* vt_eval_kind */
     vt_vec3 pos; /* world metres */
 } vt_eval_truth;
 
 /* One track in one frame. id: stable over frames, unique within a frame. */
 typedef struct vt_eval_track {
     uint64_t id;
-    int status; /* vt_track_status: 0 tentative, 1 confirmed, 2 coasting */
-    int cls;    /* vt_eval_class: 0 drone, 1 bird */
+    int status;  /* vt_track_status: 0 tentative, 1 confirmed, 2 coasting */
+    int cls;     /* vt_eval_class: 0 drone, 1 bird */
     vt_vec3 pos; /* world metres */
 } vt_eval_track;
 
@@ -74,30 +74,30 @@ VT_API vt_eval_opts vt_eval_opts_default(void);
  * without matches; gospa without frames.
  */
 typedef struct vt_eval_result {
-    int64_t frames;    /* frames evaluated (present in either input) */
-    int64_t gt;        /* drone truth object-frames */
-    int64_t tp;        /* matches: drone truths with a track within match_dist */
-    int64_t fn;        /* drone truths without a match */
-    int64_t fp;        /* counted drone-class tracks without a match */
-    int64_t idsw;      /* a truth matched to another track than at its last match */
-    int64_t frag;      /* a truth matched again after frames present but unmatched */
-    double mota;       /* 1 - (fn + fp + idsw) / gt */
-    double motp;       /* mean distance of the matches, metres */
-    double rmse;       /* root mean square distance of the matches, metres */
-    double detection_rate; /* tp / gt */
-    double false_rate;     /* fp / (tp + fp) */
+    int64_t frames;           /* frames evaluated (present in either input) */
+    int64_t gt;               /* drone truth object-frames */
+    int64_t tp;               /* matches: drone truths with a track within match_dist */
+    int64_t fn;               /* drone truths without a match */
+    int64_t fp;               /* counted drone-class tracks without a match */
+    int64_t idsw;             /* a truth matched to another track than at its last match */
+    int64_t frag;             /* a truth matched again after frames present but unmatched */
+    double mota;              /* 1 - (fn + fp + idsw) / gt */
+    double motp;              /* mean distance of the matches, metres */
+    double rmse;              /* root mean square distance of the matches, metres */
+    double detection_rate;    /* tp / gt */
+    double false_rate;        /* fp / (tp + fp) */
     int64_t idtp, idfp, idfn; /* identity counts of the global truth-track pairing */
-    double idf1;           /* 2 idtp / (2 idtp + idfp + idfn) */
-    double idp, idr;       /* idtp / (idtp + idfp), idtp / (idtp + idfn) */
-    double gospa;          /* mean per frame of the GOSPA distance (alpha = 2) */
-    double gospa_loc;      /* mean per frame of its parts: sum of d^p over the pairs, */
-    double gospa_missed;   /* c^p / 2 per missed truth, c^p / 2 per false track; */
-    double gospa_false;    /* for p = 1: gospa = loc + missed + false, metres */
+    double idf1;              /* 2 idtp / (2 idtp + idfp + idfn) */
+    double idp, idr;          /* idtp / (idtp + idfp), idtp / (idtp + idfn) */
+    double gospa;             /* mean per frame of the GOSPA distance (alpha = 2) */
+    double gospa_loc;         /* mean per frame of its parts: sum of d^p over the pairs, */
+    double gospa_missed;      /* c^p / 2 per missed truth, c^p / 2 per false track; */
+    double gospa_false;       /* for p = 1: gospa = loc + missed + false, metres */
     int64_t truth_objects;    /* distinct drone truth ids */
     int64_t tracks_confirmed; /* distinct ids of counted drone-class tracks */
     int64_t mostly_tracked;   /* truths matched in >= 80% of their frames */
     int64_t partially_tracked;
-    int64_t mostly_lost;      /* truths matched in < 20% of their frames */
+    int64_t mostly_lost;   /* truths matched in < 20% of their frames */
     int64_t bird_as_drone; /* drone-class track-frames left unmatched that sit on a bird */
     int64_t bird_tracks;   /* counted bird-class track-frames (kept out of the matching) */
 } vt_eval_result;

@@ -45,84 +45,6 @@
 #define NO_SLOT UINT32_MAX
 
 /* ------------------------------------------------------------------------ */
-/* Hash map                                                                  */
-
-/* splitmix64's finaliser: ids are often small consecutive numbers. */
-static uint64_t mix(uint64_t k)
-{
-    k ^= k >> 30;
-    k *= 0xBF58476D1CE4E5B9ull;
-    k ^= k >> 27;
-    k *= 0x94D049BB133111EBull;
-    return k ^ (k >> 31);
-}
-
-uint32_t *vt__eval_map_find(const vt__eval_map *m, uint64_t key)
-{
-    if (m->cap == 0)
-        return NULL;
-    size_t mask = m->cap - 1;
-    for (size_t i = mix(key) & mask; m->used[i]; i = (i + 1) & mask)
-        if (m->keys[i] == key)
-            return &m->vals[i];
-    return NULL;
-}
-
-static bool map_rehash(vt__eval_map *m, size_t cap)
-{
-    vt__eval_map n = {.cap = cap};
-    n.keys = malloc(cap * sizeof *n.keys);
-    n.vals = malloc(cap * sizeof *n.vals);
-    n.used = calloc(cap, 1);
-    if (!n.keys || !n.vals || !n.used) {
-        vt__eval_map_free(&n);
-        return false;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->used[i])
-            continue;
-        size_t j = mix(m->keys[i]) & (cap - 1);
-        while (n.used[j])
-            j = (j + 1) & (cap - 1);
-        n.used[j] = 1;
-        n.keys[j] = m->keys[i];
-        n.vals[j] = m->vals[i];
-    }
-    n.count = m->count;
-    vt__eval_map_free(m);
-    *m = n;
-    return true;
-}
-
-uint32_t *vt__eval_map_put(vt__eval_map *m, uint64_t key, bool *inserted)
-{
-    uint32_t *v = vt__eval_map_find(m, key);
-    *inserted = false;
-    if (v)
-        return v;
-    /* At most half full keeps the probe sequences short. */
-    if ((m->count + 1) * 2 > m->cap && !map_rehash(m, m->cap ? m->cap * 2 : 64))
-        return NULL;
-    size_t i = mix(key) & (m->cap - 1);
-    while (m->used[i])
-        i = (i + 1) & (m->cap - 1);
-    m->used[i] = 1;
-    m->keys[i] = key;
-    m->vals[i] = 0;
-    m->count++;
-    *inserted = true;
-    return &m->vals[i];
-}
-
-void vt__eval_map_free(vt__eval_map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    free(m->used);
-    memset(m, 0, sizeof *m);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Creation                                                                  */
 
 vt_eval_opts vt_eval_opts_default(void)
@@ -175,6 +97,8 @@ void vt_eval_free(vt_eval *e)
     free(e->fb);
     free(e->match);
     free(e->taken);
+    free(e->col_on);
+    free(e->uf);
     free(e->dist);
     free(e->cost);
     free(e->rows);
@@ -229,24 +153,26 @@ static bool grow_group(void **arrays[], const size_t elems[], int n, size_t *cap
 
 static vt_status reserve_frame(vt_eval *e, size_t nt, size_t nk)
 {
-    void **tracks[] = {(void **)&e->ft, (void **)&e->fts, (void **)&e->taken, (void **)&e->cols};
-    const size_t track_elems[] = {sizeof *e->ft, sizeof *e->fts, sizeof *e->taken,
-                                  sizeof *e->cols};
-    void **truths[] = {(void **)&e->fd,   (void **)&e->fds,        (void **)&e->match,
-                       (void **)&e->rows, (void **)&e->row_to_col, (void **)&e->fb,
+    void **tracks[] = {(void **)&e->ft, (void **)&e->fts, (void **)&e->taken, (void **)&e->cols,
+                       (void **)&e->col_on};
+    const size_t track_elems[] = {sizeof *e->ft, sizeof *e->fts, sizeof *e->taken, sizeof *e->cols,
+                                  sizeof *e->col_on};
+    void **truths[] = {(void **)&e->fd,       (void **)&e->fds,        (void **)&e->match,
+                       (void **)&e->rows,     (void **)&e->row_to_col, (void **)&e->fb,
                        (void **)&e->bird_used};
-    const size_t truth_elems[] = {sizeof *e->fd,   sizeof *e->fds,        sizeof *e->match,
-                                  sizeof *e->rows, sizeof *e->row_to_col, sizeof *e->fb,
+    const size_t truth_elems[] = {sizeof *e->fd,       sizeof *e->fds,        sizeof *e->match,
+                                  sizeof *e->rows,     sizeof *e->row_to_col, sizeof *e->fb,
                                   sizeof *e->bird_used};
     void **pair[] = {(void **)&e->dist, (void **)&e->cost};
     const size_t pair_elems[] = {sizeof *e->dist, sizeof *e->cost};
     if (nk > 0 && nt > SIZE_MAX / sizeof(double) / nk)
         return vt__error(VT_ENOMEM, "eval: %zu truths x %zu tracks is too many", nt, nk);
-    if (!grow_group(tracks, track_elems, 4, &e->cap_k, nk + 1) ||
+    if (!grow_group(tracks, track_elems, 5, &e->cap_k, nk + 1) ||
+        !grow(&e->uf, &e->cap_uf, 5 * (nt + nk) + 1, sizeof *e->uf) ||
         !grow_group(truths, truth_elems, 7, &e->cap_t, nt + 1) ||
         !grow_group(pair, pair_elems, 2, &e->cap_dist, nt * nk + 1))
-        return vt__error(VT_ENOMEM, "eval: out of memory for a frame of %zu truths, %zu tracks",
-                         nt, nk);
+        return vt__error(VT_ENOMEM, "eval: out of memory for a frame of %zu truths, %zu tracks", nt,
+                         nk);
     return VT_OK;
 }
 
@@ -397,41 +323,121 @@ static int kept_slot(const vt_eval *e, const frame_sets *fs, size_t i)
     return e->dist[i * fs->nk + k->slot] <= e->o.match_dist ? (int)k->slot : -1;
 }
 
+/*
+ * Both assignments of a frame, the CLEAR MOT matching and GOSPA's, split
+ * into independent problems: the connected components of the graph whose
+ * edges are the pairs within reach. No pair across two components can be
+ * in an optimum (it is forbidden, or costs as much as leaving both out), so
+ * solving each component alone gives the same result as the whole matrix,
+ * and a scene of well-separated targets costs a few 1 x 1 problems instead
+ * of one dense n x m one.
+ */
+typedef enum pair_mode { PAIR_MATCH, PAIR_GOSPA } pair_mode;
+
+static bool linked(const vt_eval *e, pair_mode mode, double d)
+{
+    return mode == PAIR_MATCH ? d <= e->o.match_dist : d < e->gospa_c;
+}
+
+static double pair_cost(const vt_eval *e, pair_mode mode, double d)
+{
+    if (mode == PAIR_MATCH)
+        return d <= e->o.match_dist ? d : VT_ASSIGN_FORBIDDEN;
+    double x = fmin(d, e->gospa_c);
+    return e->o.gospa_p == 1.0 ? x : pow(x, e->o.gospa_p);
+}
+
+static int uf_root(int *parent, int x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+/* Solves one component: rows e->rows[0..n), columns e->cols[0..m); pairs into out[row]. */
+static vt_status solve_component(vt_eval *e, const frame_sets *fs, pair_mode mode, int n, int m,
+                                 int *out)
+{
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < m; c++)
+            e->cost[(size_t)r * (size_t)m + (size_t)c] =
+                pair_cost(e, mode, e->dist[(size_t)e->rows[r] * fs->nk + (size_t)e->cols[c]]);
+    vt_status s = vt_assign(e->cost, n, m, e->row_to_col, NULL);
+    if (s != VT_OK)
+        return s;
+    for (int r = 0; r < n; r++) {
+        int c = e->row_to_col[r];
+        if (c >= 0 && e->cost[(size_t)r * (size_t)m + (size_t)c] < VT_ASSIGN_FORBIDDEN)
+            out[e->rows[r]] = e->cols[c];
+    }
+    return VT_OK;
+}
+
+/*
+ * Pairs the rows (truths) with row_on[i] and the columns (tracks) with
+ * col_on[j], component by component; out[i] = slot of row i's track or left
+ * as it was when unpaired.
+ */
+static vt_status assign_by_component(vt_eval *e, const frame_sets *fs, pair_mode mode,
+                                     const int *row_on, const uint8_t *col_on, int *out)
+{
+    int nd = (int)fs->nd, nk = (int)fs->nk, nodes = nd + nk;
+    int *parent = e->uf, *next = e->uf + nodes, *head = e->uf + 2 * nodes;
+    for (int x = 0; x < nodes; x++)
+        parent[x] = x, head[x] = -1;
+    for (int i = 0; i < nd; i++)
+        for (int j = 0; j < nk && row_on[i]; j++)
+            if (col_on[j] && linked(e, mode, e->dist[(size_t)i * fs->nk + (size_t)j])) {
+                int a = uf_root(parent, i), b = uf_root(parent, nd + j);
+                if (a < b)
+                    parent[b] = a;
+                else if (b < a)
+                    parent[a] = b;
+            }
+    /* Members listed per root, in ascending order: the result never depends on hashing. */
+    for (int x = nodes - 1; x >= 0; x--) {
+        int r = uf_root(parent, x);
+        next[x] = head[r];
+        head[r] = x;
+    }
+    for (int r = 0; r < nodes; r++) {
+        int n = 0, m = 0;
+        for (int x = head[r]; x >= 0; x = next[x]) {
+            if (x < nd && row_on[x])
+                e->rows[n++] = x;
+            else if (x >= nd && col_on[x - nd])
+                e->cols[m++] = x - nd;
+        }
+        if (n == 0 || m == 0)
+            continue;
+        vt_status s = solve_component(e, fs, mode, n, m, out);
+        if (s != VT_OK)
+            return s;
+    }
+    return VT_OK;
+}
+
 /* CLEAR MOT: keep last frame's matches in reach, assign the rest. Fills match[] and taken[]. */
 static vt_status match_frame(vt_eval *e, int64_t frame, const frame_sets *fs)
 {
-    size_t nd = fs->nd, nk = fs->nk;
-    memset(e->taken, 0, nk);
-    for (size_t i = 0; i < nd; i++) {
+    memset(e->taken, 0, fs->nk);
+    for (size_t i = 0; i < fs->nd; i++) {
         e->match[i] = kept_slot(e, fs, i);
         if (e->match[i] >= 0)
             e->taken[e->match[i]] = 1;
     }
-    int n = 0, m = 0;
-    for (size_t i = 0; i < nd; i++)
-        if (e->match[i] < 0)
-            e->rows[n++] = (int)i;
-    for (size_t j = 0; j < nk; j++)
-        if (!e->taken[j])
-            e->cols[m++] = (int)j;
-    if (n == 0 || m == 0)
-        return VT_OK;
-    for (int r = 0; r < n; r++)
-        for (int c = 0; c < m; c++) {
-            double d = e->dist[(size_t)e->rows[r] * nk + (size_t)e->cols[c]];
-            e->cost[(size_t)r * (size_t)m + (size_t)c] =
-                d <= e->o.match_dist ? d : VT_ASSIGN_FORBIDDEN;
-        }
-    vt_status s = vt_assign(e->cost, n, m, e->row_to_col, NULL);
+    /* row_on: the truths still unmatched (a copy: match[] is being written). */
+    int *row_on = e->uf + 3 * (fs->nd + fs->nk);
+    for (size_t i = 0; i < fs->nd; i++)
+        row_on[i] = e->match[i] < 0;
+    for (size_t j = 0; j < fs->nk; j++)
+        e->col_on[j] = !e->taken[j];
+    vt_status s = assign_by_component(e, fs, PAIR_MATCH, row_on, e->col_on, e->match);
     if (s != VT_OK)
         return vt__error_prefix(s, "eval: frame %lld: matching", (long long)frame);
-    for (int r = 0; r < n; r++) {
-        int c = e->row_to_col[r];
-        if (c < 0 || e->cost[(size_t)r * (size_t)m + (size_t)c] >= VT_ASSIGN_FORBIDDEN)
-            continue;
-        e->match[e->rows[r]] = e->cols[c];
-        e->taken[e->cols[c]] = 1;
-    }
+    for (size_t i = 0; i < fs->nd; i++)
+        if (row_on[i] && e->match[i] >= 0)
+            e->taken[e->match[i]] = 1;
     return VT_OK;
 }
 
@@ -444,20 +450,21 @@ static vt_status gospa_frame(vt_eval *e, int64_t frame, const frame_sets *fs, go
 {
     double c = e->gospa_c, p = e->o.gospa_p, half = pow(c, p) / 2.0;
     size_t nd = fs->nd, nk = fs->nk, pairs = 0;
+    int *row_on = e->uf + 3 * (nd + nk), *pair = row_on + nd;
+    uint8_t *col_on = e->col_on;
+    for (size_t i = 0; i < nd; i++)
+        row_on[i] = 1, pair[i] = -1;
+    memset(col_on, 1, nk);
+    vt_status s = assign_by_component(e, fs, PAIR_GOSPA, row_on, col_on, pair);
+    if (s != VT_OK)
+        return vt__error_prefix(s, "eval: frame %lld: GOSPA", (long long)frame);
     g->loc = 0.0;
-    if (nd > 0 && nk > 0) {
-        for (size_t x = 0; x < nd * nk; x++)
-            e->cost[x] = pow(fmin(e->dist[x], c), p);
-        vt_status s = vt_assign(e->cost, (int)nd, (int)nk, e->row_to_col, NULL);
-        if (s != VT_OK)
-            return vt__error_prefix(s, "eval: frame %lld: GOSPA", (long long)frame);
-        for (size_t i = 0; i < nd; i++) {
-            int j = e->row_to_col[i];
-            /* A pair at c or more is a missed truth plus a false track, at the same cost. */
-            if (j >= 0 && e->dist[i * nk + (size_t)j] < c) {
-                g->loc += pow(e->dist[i * nk + (size_t)j], p);
-                pairs++;
-            }
+    for (size_t i = 0; i < nd; i++) {
+        int j = pair[i];
+        /* A pair at c or more is a missed truth plus a false track, at the same cost. */
+        if (j >= 0 && e->dist[i * nk + (size_t)j] < c) {
+            g->loc += pair_cost(e, PAIR_GOSPA, e->dist[i * nk + (size_t)j]);
+            pairs++;
         }
     }
     g->missed = half * (double)(nd - pairs);
@@ -479,8 +486,8 @@ static int cmp_near(const void *a, const void *b)
 }
 
 /* Unclaimed drone-class tracks on birds, nearest pairs first, each bird at most once. */
-static vt_status count_birds_as_drones(vt_eval *e, const frame_sets *fs,
-                                       const vt_eval_truth *truth, const vt_eval_track *tracks)
+static vt_status count_birds_as_drones(vt_eval *e, const frame_sets *fs, const vt_eval_truth *truth,
+                                       const vt_eval_track *tracks)
 {
     size_t n = 0;
     for (size_t j = 0; j < fs->nk; j++) {
@@ -518,7 +525,8 @@ static vt_status count_pairs(vt_eval *e, const frame_sets *fs)
             if (e->dist[i * fs->nk + j] > e->o.match_dist)
                 continue;
             bool fresh;
-            uint32_t *v = vt__eval_map_put(&e->pairs, (uint64_t)e->fds[i] << 32 | e->fts[j], &fresh);
+            uint32_t *v =
+                vt__eval_map_put(&e->pairs, (uint64_t)e->fds[i] << 32 | e->fts[j], &fresh);
             if (!v)
                 return vt__error(VT_ENOMEM, "eval: out of memory for the identity pairs");
             (*v)++;

@@ -86,19 +86,21 @@ struct vt_eval {
     size_t ntracks, tracks_cap;
 
     /* Scratch of one frame, kept between calls so that a steady scene allocates nothing. */
-    uint32_t *ft;        /* counted drone tracks: input index */
-    uint32_t *fts;       /* ... and state index */
-    uint32_t *fd;        /* drone truths: input index */
-    uint32_t *fds;       /* ... and state index */
-    uint32_t *fb;        /* bird truths: input index */
-    int *match;          /* per drone truth: slot of its track or -1 */
-    uint8_t *taken;      /* per counted track: matched */
-    double *dist;        /* drone truths x counted tracks */
-    double *cost;        /* assignment costs */
+    uint32_t *ft;    /* counted drone tracks: input index */
+    uint32_t *fts;   /* ... and state index */
+    uint32_t *fd;    /* drone truths: input index */
+    uint32_t *fds;   /* ... and state index */
+    uint32_t *fb;    /* bird truths: input index */
+    int *match;      /* per drone truth: slot of its track or -1 */
+    uint8_t *taken;  /* per counted track: matched */
+    uint8_t *col_on; /* per counted track: takes part in an assignment */
+    int *uf;         /* union-find of truths and tracks, member lists, row flags, pairs */
+    double *dist;    /* drone truths x counted tracks */
+    double *cost;    /* assignment costs */
     int *rows, *cols, *row_to_col;
     uint8_t *bird_used;  /* per bird truth: paired */
     vt__eval_near *near; /* bird pairing candidates */
-    size_t cap_k, cap_t, cap_b, cap_dist, cap_near;
+    size_t cap_k, cap_t, cap_dist, cap_near, cap_uf;
 
     vt__eval_point *points;
     size_t npoints, points_cap;

@@ -31,12 +31,12 @@ typedef struct reader {
     FILE *fp;
     char *buf;
     size_t buf_cap;
-    size_t line;       /* line number of the pending entry (1-based) */
-    bool has;          /* an entry is pending */
-    int64_t frame;     /* ... of this frame */
+    size_t line;   /* line number of the pending entry (1-based) */
+    bool has;      /* an entry is pending */
+    int64_t frame; /* ... of this frame */
     vt_eval_truth truth;
     vt_eval_track track;
-    bool any;          /* some entry was read: last_frame is valid */
+    bool any; /* some entry was read: last_frame is valid */
     int64_t last_frame;
 } reader;
 
@@ -180,7 +180,8 @@ static vt_status reader_next(reader *r)
     if (s != VT_OK)
         return s;
     if (r->any && r->frame < r->last_frame)
-        return vt__error(VT_EPARSE, "%s:%zu: frame %lld after frame %lld: the file must be sorted "
+        return vt__error(VT_EPARSE,
+                         "%s:%zu: frame %lld after frame %lld: the file must be sorted "
                          "by frame",
                          r->path, r->line, (long long)r->frame, (long long)r->last_frame);
     r->any = true;

@@ -177,12 +177,24 @@ static rgb track_colour(uint64_t id)
     double p = val * (1 - s), q = val * (1 - s * f), t = val * (1 - s * (1 - f));
     double r, g, b;
     switch ((int)h % 6) {
-    case 0: r = val, g = t, b = p; break;
-    case 1: r = q, g = val, b = p; break;
-    case 2: r = p, g = val, b = t; break;
-    case 3: r = p, g = q, b = val; break;
-    case 4: r = t, g = p, b = val; break;
-    default: r = val, g = p, b = q; break;
+    case 0:
+        r = val, g = t, b = p;
+        break;
+    case 1:
+        r = q, g = val, b = p;
+        break;
+    case 2:
+        r = p, g = val, b = t;
+        break;
+    case 3:
+        r = p, g = q, b = val;
+        break;
+    case 4:
+        r = t, g = p, b = val;
+        break;
+    default:
+        r = val, g = p, b = q;
+        break;
     }
     rgb c = {(uint8_t)(r * 255), (uint8_t)(g * 255), (uint8_t)(b * 255)};
     return c;
@@ -252,14 +264,14 @@ static vt_status save_rgb_png(const canvas *c, const char *path)
     if ((err = avcodec_open2(ctx, codec, NULL)) < 0 || (err = av_frame_get_buffer(f, 0)) < 0)
         goto fail;
     for (int y = 0; y < c->h; y++)
-        memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0], c->px + (size_t)y * (size_t)c->w * 3,
-               (size_t)c->w * 3);
+        memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0],
+               c->px + (size_t)y * (size_t)c->w * 3, (size_t)c->w * 3);
     if ((err = avcodec_send_frame(ctx, f)) < 0 || (err = avcodec_send_frame(ctx, NULL)) < 0 ||
         (err = avcodec_receive_packet(ctx, pkt)) < 0)
         goto fail;
     s = write_bytes(path, pkt->data, (size_t)pkt->size);
     goto done;
-fail: {
+fail : {
     char msg[AV_ERROR_MAX_STRING_SIZE];
     av_strerror(err, msg, sizeof msg);
     s = vt__error(VT_EFORMAT, "%s: PNG encoding failed: %s", path, msg);
@@ -318,8 +330,8 @@ vt_status vt_eval_plot(const vt_eval *e, const char *prefix, int size, vt_vec3 *
     if (size == 0)
         size = DEFAULT_SIZE;
     if (size < MIN_SIZE || size > MAX_SIZE)
-        return vt__error(VT_EINVAL, "eval: plot: size %d is out of range (%d..%d)", size,
-                         MIN_SIZE, MAX_SIZE);
+        return vt__error(VT_EINVAL, "eval: plot: size %d is out of range (%d..%d)", size, MIN_SIZE,
+                         MAX_SIZE);
     if (e->npoints == 0)
         return vt__error(VT_EINVAL, "eval: plot: no positions recorded%s",
                          e->o.record_paths ? "" : " (opts.record_paths is off)");
