@@ -306,6 +306,8 @@ static vt_status rasterise_all(const vt_renderer *r, vt__render_cam *c, const or
         return s;
     c->entry_count = 0;
     for (int k = 0; k < nt; k++) {
+        if (c->work[k].count == 0)
+            continue; /* its entries may never have been allocated */
         memcpy(c->entries + c->entry_count, c->work[k].entries,
                c->work[k].count * sizeof *c->entries);
         c->entry_count += c->work[k].count;
@@ -340,7 +342,8 @@ static vt_status collect_entries(const vt_renderer *r, vt__render_cam *c,
     free(ot);
     if (s != VT_OK)
         return s;
-    qsort(c->entries, c->entry_count, sizeof *c->entries, by_pixel_then_order);
+    if (c->entry_count > 1)
+        qsort(c->entries, c->entry_count, sizeof *c->entries, by_pixel_then_order);
     return VT_OK;
 }
 
