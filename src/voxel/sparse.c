@@ -22,85 +22,24 @@
  * refined coarse cell, the rays that cross it (a counting sort); then each
  * refined cell gets a node of 2x2x2 children, its rays are walked through
  * the children, and each child that refines in turn does the same with the
- * rays that crossed it. The walk through a node needs no DDA set-up: the ray
- * enters the node's box, and crosses at most the three middle planes, in the
- * order of their ray parameters - a DDA of one level restricted to the
- * parent's box, which visits the same children as a walk of the whole ray at
- * that level (up to rays that graze an edge within rounding), each once.
- * Nodes rather than 8^3 blocks below level 0: refined cells lie scattered
- * (ghost crossings), and blocks there held one used voxel in twenty
- * (docs/ARCHITECTURE.md, "Sparse coarse-to-fine voting").
- *
- * Threads take refined coarse cells in turn (the subtrees are independent);
- * each keeps its own ray lists and takes its nodes from a shared pool, one
- * chunk at a time. Votes are integer sums, so every voxel gets the same
- * value whatever the thread count or ray order; node numbering may differ.
- *
- * Clusters are 26-connected components of final voxels of one level: a
- * target seen near and far may give clusters of two sizes, which the
- * detection stage merges when it gathers rays. Each cluster's sums are taken
- * over its voxels in coordinate order and clusters are sorted on their
- * values, so clusters come out bit-identical whatever the thread count, the
- * order of the rays or the layout of the storage.
+ * rays that crossed it (sparse_refine.c). Nodes rather than 8^3 blocks below
+ * level 0: refined cells lie scattered (ghost crossings), and blocks there
+ * held one used voxel in twenty (docs/ARCHITECTURE.md, "Sparse
+ * coarse-to-fine voting"). Votes are integer sums, so every voxel gets the
+ * same value whatever the thread count or ray order; the clusters
+ * (sparse_cluster.c) are bit-identical too.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <omp.h>
 
 #include "core/internal.h"
 #include "voxel/sparse_internal.h"
 #include "voxtrack/dda.h"
 #include "voxtrack/grid.h"
 
-#define MAX_CLUSTERS 16384
 #define MAX_INDEX (1 << (VT__SB_KEY_BITS + VT__SB_LOG2))
 #define MAX_WEIGHT 1e12
-#define MAX_THREADS 64
-
-/* A ray ready for the node walks: the reciprocal of its direction saves divisions. */
-typedef struct rayx {
-    double o[3], d[3], inv[3];
-    uint64_t w, bit;
-} rayx;
-
-/* Per-thread state of the refinement. */
-typedef struct worker {
-    vt__snode *chunk; /* its current chunk of nodes */
-    uint32_t chunk_first, chunk_used;
-    uint32_t *lists[VT__SG_LEVELS]; /* rays per child, 8 lists per depth */
-    size_t list_cap[VT__SG_LEVELS];
-    vt__sref *finals;
-    size_t nfinals, cap_finals;
-    uint64_t steps;
-    size_t cells[VT__SG_LEVELS];
-    int levels;
-    vt_status status;
-} worker;
-
-struct vt_vote {
-    vt_vote_opts o;
-    int levels;                   /* levels the options allow */
-    double edge[VT__SG_LEVELS];   /* cell edge per level */
-    double near_r[VT__SG_LEVELS]; /* level-of-detail range; INFINITY: always near */
-    vt__sgrid g;                  /* the voxels of all levels */
-    rayx *rx;
-    size_t cap_rx;
-    vt__sref *refined; /* the refined coarse cells */
-    size_t nrefined, cap_refined;
-    uint64_t *pairs; /* refined cell id << 32 | ray, from the second level-0 walk */
-    size_t npairs, cap_pairs;
-    uint32_t *offs, *rays_of; /* the rays of refined cell i: rays_of[offs[i] .. offs[i + 1]) */
-    size_t cap_offs, cap_rays_of;
-    worker *workers;
-    int nworkers;
-    vt__sref *comp;
-    size_t cap_comp;
-    vt_cluster *clusters;
-    size_t nclusters, cap_clusters;
-    vt_vote_stats st;
-};
 
 vt_vote_opts vt_vote_opts_default(void)
 {
@@ -229,13 +168,7 @@ void vt_vote_free(vt_vote *v)
     free(v);
 }
 
-double vt_vote_level_size(const vt_vote *v, int level)
-{
-    return ldexp(v->o.coarse_voxel, -level);
-}
-
-/* Grows an array to hold at least `need` elements; false when out of memory. */
-static bool reserve(void **p, size_t *cap, size_t need, size_t elem)
+bool vt__sreserve(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
@@ -250,20 +183,9 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-/* popcount(m) >= k without a popcount instruction: clear the lowest bit k - 1 times. */
-static bool enough_cameras(uint64_t m, int k)
+double vt_vote_level_size(const vt_vote *v, int level)
 {
-    for (int i = 1; i < k && m; i++)
-        m &= m - 1;
-    return m != 0;
-}
-
-static int popcount64(uint64_t x)
-{
-    int n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
+    return ldexp(v->o.coarse_voxel, -level);
 }
 
 /*
@@ -272,7 +194,7 @@ static int popcount64(uint64_t x)
  * only while the ray is within the range (plus half a diagonal) of its
  * camera: past that no cell along it can be near again, since t only grows.
  */
-static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const rayx *x)
+static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x)
 {
     vt_dda d;
     if (!vt_dda_init(&d, r->origin, r->dir, v->o.min, v->edge[0], v->g.n[0][0], v->g.n[0][1],
@@ -310,14 +232,6 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const rayx *x)
     return VT_OK;
 }
 
-static vt_status push_final(worker *wk, vt__sref f)
-{
-    if (!reserve((void **)&wk->finals, &wk->cap_finals, wk->nfinals + 1, sizeof *wk->finals))
-        return VT_ENOMEM;
-    wk->finals[wk->nfinals++] = f;
-    return VT_OK;
-}
-
 /*
  * Marks the coarse cells: final ones are listed for the clusters; refined
  * ones are numbered (their number rides in the child bits of their meta word
@@ -330,7 +244,7 @@ static vt_status decide_coarse(vt_vote *v)
     for (size_t bi = 0; bi < v->g.pool.used; bi++) {
         vt__sblock *b = vt__spool_at(&v->g.pool, (uint32_t)bi);
         for (int k = 0; k < VT__SB_VOXELS; k++) {
-            if (!enough_cameras(b->vox[k].cams, v->o.min_cameras))
+            if (!vt__enough_cameras(b->vox[k].cams, v->o.min_cameras))
                 continue;
             cells++;
             vt__sref c = {(b->bx << VT__SB_LOG2) | (k >> (2 * VT__SB_LOG2)),
@@ -341,12 +255,12 @@ static vt_status decide_coarse(vt_vote *v)
                           0};
             if (last || !(b->meta[k] & VT__SV_NEAR)) {
                 b->meta[k] |= VT__SV_FINAL;
-                if (push_final(&v->workers[0], c))
+                if (vt__spush_final(&v->workers[0], c))
                     return VT_ENOMEM;
                 continue;
             }
-            if (!reserve((void **)&v->refined, &v->cap_refined, v->nrefined + 1,
-                         sizeof *v->refined))
+            if (!vt__sreserve((void **)&v->refined, &v->cap_refined, v->nrefined + 1,
+                              sizeof *v->refined))
                 return VT_ENOMEM;
             b->meta[k] |= VT__SV_REFINE | (uint32_t)(v->nrefined + 1) << VT__SV_CHILD_SHIFT;
             v->refined[v->nrefined++] = c;
@@ -377,7 +291,7 @@ static vt_status list_pairs(vt_vote *v, const vt_ray *r, uint32_t ray)
         uint32_t m = b->meta[vt__sblock_local(d.ix, d.iy, d.iz)];
         if (!(m & VT__SV_REFINE))
             continue;
-        if (!reserve((void **)&v->pairs, &v->cap_pairs, v->npairs + 1, sizeof *v->pairs))
+        if (!vt__sreserve((void **)&v->pairs, &v->cap_pairs, v->npairs + 1, sizeof *v->pairs))
             return VT_ENOMEM;
         v->pairs[v->npairs++] = (uint64_t)((m >> VT__SV_CHILD_SHIFT) - 1) << 32 | ray;
     } while (vt_dda_next(&d));
@@ -387,8 +301,8 @@ static vt_status list_pairs(vt_vote *v, const vt_ray *r, uint32_t ray)
 /* Counting sort of the pairs by refined cell: the rays of each, in ray order. */
 static vt_status sort_pairs(vt_vote *v)
 {
-    if (!reserve((void **)&v->offs, &v->cap_offs, v->nrefined + 1, sizeof *v->offs) ||
-        !reserve((void **)&v->rays_of, &v->cap_rays_of, v->npairs, sizeof *v->rays_of))
+    if (!vt__sreserve((void **)&v->offs, &v->cap_offs, v->nrefined + 1, sizeof *v->offs) ||
+        !vt__sreserve((void **)&v->rays_of, &v->cap_rays_of, v->npairs, sizeof *v->rays_of))
         return VT_ENOMEM;
     memset(v->offs, 0, (v->nrefined + 1) * sizeof *v->offs);
     for (size_t i = 0; i < v->npairs; i++)
@@ -400,335 +314,6 @@ static vt_status sort_pairs(vt_vote *v)
     for (size_t i = v->nrefined; i > 0; i--) /* ... and back to its start */
         v->offs[i] = v->offs[i - 1];
     v->offs[0] = 0;
-    return VT_OK;
-}
-
-/*
- * The children (index (x << 2) | (y << 1) | z) of the 2 x 2 x 2 box of edge 2h
- * at lo that the ray passes through, in order along it; returns how many
- * (0 to 4). The ray enters the box at t_in; on each axis it starts in the half
- * that holds the entry point and changes half where it crosses the middle
- * plane, if it does so before it leaves the box. Ties go x before y before z,
- * as in vt_dda_next().
- */
-static int node_walk(const rayx *r, const double lo[3], double h, int out[4])
-{
-    double tin = 0.0, tout = INFINITY, tm[3];
-    int c[3];
-    for (int a = 0; a < 3; a++) {
-        double mid = lo[a] + h;
-        if (r->d[a] == 0.0) {
-            if (r->o[a] < lo[a] || r->o[a] > lo[a] + 2.0 * h)
-                return 0;
-            c[a] = r->o[a] >= mid;
-            tm[a] = INFINITY;
-            continue;
-        }
-        double t0 = (lo[a] - r->o[a]) * r->inv[a], t1 = (lo[a] + 2.0 * h - r->o[a]) * r->inv[a];
-        double tn = t0 < t1 ? t0 : t1, tf = t0 < t1 ? t1 : t0;
-        tin = tn > tin ? tn : tin;
-        tout = tf < tout ? tf : tout;
-        tm[a] = (mid - r->o[a]) * r->inv[a];
-    }
-    if (!(tin <= tout))
-        return 0;
-    for (int a = 0; a < 3; a++) {
-        if (r->d[a] == 0.0)
-            continue;
-        bool past = tm[a] <= tin; /* the entry point is beyond the middle plane */
-        c[a] = (r->d[a] > 0.0) == past;
-        if (past || tm[a] >= tout)
-            tm[a] = INFINITY;
-    }
-    int n = 0;
-    out[n++] = c[0] << 2 | c[1] << 1 | c[2];
-    for (;;) {
-        int a = tm[0] <= tm[1] && tm[0] <= tm[2] ? 0 : (tm[1] <= tm[2] ? 1 : 2);
-        if (tm[a] == INFINITY)
-            return n;
-        c[a] ^= 1;
-        tm[a] = INFINITY;
-        out[n++] = c[0] << 2 | c[1] << 1 | c[2];
-    }
-}
-
-/* A zeroed node from the worker's chunk; takes a new chunk under a lock when it is used up. */
-static vt__snode *take_node(vt_vote *v, worker *wk, uint32_t *index)
-{
-    if (!wk->chunk || wk->chunk_used == VT__SNODE_CHUNK) {
-        vt__snode *base = NULL;
-        uint32_t first;
-#pragma omp critical(vt_vote_nodes)
-        {
-            first = vt__snode_chunk(&v->g.nodes);
-            if (first != VT__SB_NONE)
-                base = v->g.nodes.chunks[first >> VT__SNODE_CHUNK_LOG2];
-        }
-        if (!base)
-            return NULL;
-        wk->chunk = base;
-        wk->chunk_first = first;
-        wk->chunk_used = 0;
-    }
-    *index = wk->chunk_first + wk->chunk_used;
-    vt__snode *nd = wk->chunk + wk->chunk_used++;
-    memset(nd, 0, sizeof *nd);
-    return nd;
-}
-
-/* Adds the votes of `rays` to the children of a refined cell, listing each child's rays. */
-static void vote_node(const vt_vote *v, worker *wk, int cl, const double lo[3], vt__snode *nd,
-                      const uint32_t *rays, size_t nrays, uint32_t *lists, size_t cnt[8])
-{
-    const double h = v->edge[cl], rr = v->near_r[cl];
-    const bool always = isinf(rr);
-    for (size_t i = 0; i < nrays; i++) {
-        const rayx *r = &v->rx[rays[i]];
-        int seq[4], n = node_walk(r, lo, h, seq);
-        for (int j = 0; j < n; j++) {
-            int c = seq[j];
-            nd->w[c] += r->w;
-            nd->cams[c] |= r->bit;
-            lists[(size_t)c * nrays + cnt[c]++] = rays[i];
-            if (!always && !(nd->meta[c] & VT__SV_NEAR)) {
-                double dx = lo[0] + ((c >> 2) + 0.5) * h - r->o[0],
-                       dy = lo[1] + (((c >> 1) & 1) + 0.5) * h - r->o[1],
-                       dz = lo[2] + ((c & 1) + 0.5) * h - r->o[2];
-                if (dx * dx + dy * dy + dz * dz < rr * rr)
-                    nd->meta[c] |= VT__SV_NEAR;
-            }
-        }
-        wk->steps += (uint64_t)n;
-    }
-    if (always)
-        for (int c = 0; c < 8; c++)
-            nd->meta[c] |= VT__SV_NEAR;
-}
-
-/*
- * Refines cell (x, y, z) of `level`, whose meta word is *meta and whose rays
- * are `rays`: votes into its children, then refines or finalises each child
- * with >= K cameras. Depth first; failures are kept in wk->status.
- */
-static void refine(vt_vote *v, worker *wk, int level, int x, int y, int z, uint32_t *meta,
-                   const uint32_t *rays, size_t nrays)
-{
-    const int cl = level + 1;
-    uint32_t ni;
-    vt__snode *nd = take_node(v, wk, &ni);
-    if (!nd || !reserve((void **)&wk->lists[cl], &wk->list_cap[cl], 8 * nrays, sizeof(uint32_t))) {
-        wk->status = VT_ENOMEM;
-        return;
-    }
-    *meta = (*meta & VT__SV_FLAGS) | (ni + 1) << VT__SV_CHILD_SHIFT;
-    if (wk->levels < cl + 1)
-        wk->levels = cl + 1;
-    const double h = v->edge[cl];
-    const double lo[3] = {v->o.min.x + 2.0 * x * h, v->o.min.y + 2.0 * y * h,
-                          v->o.min.z + 2.0 * z * h};
-    uint32_t *lists = wk->lists[cl];
-    size_t cnt[8] = {0};
-    vote_node(v, wk, cl, lo, nd, rays, nrays, lists, cnt);
-    const bool last = cl == v->levels - 1;
-    for (int c = 0; c < 8 && !wk->status; c++) {
-        if (!enough_cameras(nd->cams[c], v->o.min_cameras))
-            continue;
-        wk->cells[cl]++;
-        int cx = 2 * x + (c >> 2), cy = 2 * y + ((c >> 1) & 1), cz = 2 * z + (c & 1);
-        if (!last && (nd->meta[c] & VT__SV_NEAR)) {
-            nd->meta[c] |= VT__SV_REFINE;
-            refine(v, wk, cl, cx, cy, cz, &nd->meta[c], lists + (size_t)c * nrays, cnt[c]);
-        } else {
-            nd->meta[c] |= VT__SV_FINAL;
-            if (push_final(wk, (vt__sref){cx, cy, cz, ni, (uint16_t)c, (uint16_t)cl}))
-                wk->status = VT_ENOMEM;
-        }
-    }
-}
-
-static int thread_count(const vt_vote *v)
-{
-    int t = v->o.threads > 0 ? v->o.threads : omp_get_max_threads();
-    return t < 1 ? 1 : (t > MAX_THREADS ? MAX_THREADS : t);
-}
-
-/* Gives every thread a worker, emptied for this cast (their memory is kept). */
-static vt_status reset_workers(vt_vote *v, int threads)
-{
-    if (threads > v->nworkers) {
-        worker *w = realloc(v->workers, (size_t)threads * sizeof *w);
-        if (!w)
-            return VT_ENOMEM;
-        memset(w + v->nworkers, 0, (size_t)(threads - v->nworkers) * sizeof *w);
-        v->workers = w;
-        v->nworkers = threads;
-    }
-    for (int t = 0; t < v->nworkers; t++) {
-        worker *wk = &v->workers[t];
-        wk->chunk = NULL;
-        wk->nfinals = 0;
-        wk->steps = 0;
-        memset(wk->cells, 0, sizeof wk->cells);
-        wk->levels = 0;
-        wk->status = VT_OK;
-    }
-    return VT_OK;
-}
-
-/* Refines the refined coarse cells, shared among the threads. */
-static vt_status refine_all(vt_vote *v, int threads)
-{
-    const long n = (long)v->nrefined;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-    for (long i = 0; i < n; i++) {
-        worker *wk = &v->workers[omp_get_thread_num()];
-        if (wk->status)
-            continue;
-        const vt__sref *c = &v->refined[i];
-        vt__sblock *b = vt__spool_at(&v->g.pool, c->home);
-        refine(v, wk, 0, c->x, c->y, c->z, &b->meta[c->k], v->rays_of + v->offs[i],
-               v->offs[i + 1] - v->offs[i]);
-    }
-    vt_status s = VT_OK;
-    for (int t = 0; t < v->nworkers; t++) {
-        const worker *wk = &v->workers[t];
-        s = s ? s : wk->status;
-        v->st.steps += wk->steps;
-        for (int l = 1; l < VT__SG_LEVELS; l++)
-            v->st.cells[l] += wk->cells[l];
-        if (wk->levels > v->st.levels)
-            v->st.levels = wk->levels;
-    }
-    return s;
-}
-
-/* Collects the 26-connected final voxels around a seed into v->comp (breadth first). */
-static vt_status gather(vt_vote *v, vt__sref seed, size_t *count)
-{
-    size_t len = 1;
-    v->comp[0] = seed;
-    *vt__sgrid_meta(&v->g, &seed) |= VT__SV_SEEN;
-    for (size_t head = 0; head < len; head++) {
-        const vt__sref c = v->comp[head];
-        for (int dx = -1; dx <= 1; dx++)
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dz = -1; dz <= 1; dz++) {
-                    vt__sref r;
-                    if (!vt__sgrid_locate(&v->g, c.level, c.x + dx, c.y + dy, c.z + dz, &r))
-                        continue;
-                    uint32_t *m = vt__sgrid_meta(&v->g, &r);
-                    if ((*m & (VT__SV_FINAL | VT__SV_SEEN)) != VT__SV_FINAL)
-                        continue;
-                    *m |= VT__SV_SEEN;
-                    if (!reserve((void **)&v->comp, &v->cap_comp, len + 1, sizeof *v->comp))
-                        return VT_ENOMEM;
-                    v->comp[len++] = r;
-                }
-    }
-    *count = len;
-    return VT_OK;
-}
-
-static int cmp_vt__sref(const void *pa, const void *pb)
-{
-    const vt__sref *a = pa, *b = pb;
-    if (a->x != b->x)
-        return a->x < b->x ? -1 : 1;
-    if (a->y != b->y)
-        return a->y < b->y ? -1 : 1;
-    return (a->z > b->z) - (a->z < b->z);
-}
-
-/* The cluster of v->comp[0..count): sums in coordinate order, so they do not depend on layout. */
-static vt_cluster summarise(const vt_vote *v, size_t count)
-{
-    qsort(v->comp, count, sizeof *v->comp, cmp_vt__sref);
-    const double e = v->edge[v->comp[0].level];
-    vt_cluster c;
-    memset(&c, 0, sizeof c);
-    double sw = 0.0, sx = 0.0, sy = 0.0, sz = 0.0, ux = 0.0, uy = 0.0, uz = 0.0;
-    int lo[3] = {INT32_MAX, INT32_MAX, INT32_MAX}, hi[3] = {-1, -1, -1};
-    for (size_t i = 0; i < count; i++) {
-        const vt__sref *p = &v->comp[i];
-        uint64_t w, cams;
-        vt__sgrid_value(&v->g, p, &w, &cams);
-        double cx = (p->x + 0.5) * e, cy = (p->y + 0.5) * e, cz = (p->z + 0.5) * e;
-        c.weight += w;
-        c.cameras |= cams;
-        sw += (double)w;
-        sx += (double)w * cx;
-        sy += (double)w * cy;
-        sz += (double)w * cz;
-        ux += cx;
-        uy += cy;
-        uz += cz;
-        const int q[3] = {p->x, p->y, p->z};
-        for (int a = 0; a < 3; a++) {
-            lo[a] = q[a] < lo[a] ? q[a] : lo[a];
-            hi[a] = q[a] > hi[a] ? q[a] : hi[a];
-        }
-    }
-    /* Rays of weight 0 still vote their cameras; their clusters get the plain mean. */
-    if (sw > 0.0)
-        c.centroid = vt_v3(sx / sw, sy / sw, sz / sw);
-    else
-        c.centroid = vt_v3(ux / (double)count, uy / (double)count, uz / (double)count);
-    c.centroid = vt_v3_add(c.centroid, v->o.min);
-    c.min = vt_v3(v->o.min.x + lo[0] * e, v->o.min.y + lo[1] * e, v->o.min.z + lo[2] * e);
-    c.max = vt_v3(v->o.min.x + (hi[0] + 1) * e, v->o.min.y + (hi[1] + 1) * e,
-                  v->o.min.z + (hi[2] + 1) * e);
-    c.ncameras = popcount64(c.cameras);
-    c.voxels = (int)count;
-    c.voxel_size = e;
-    return c;
-}
-
-static int cmp_double(double a, double b)
-{
-    return (a > b) - (a < b);
-}
-
-/* Strongest first; ties broken by position, then size, so the order is total. */
-static int cmp_cluster(const void *pa, const void *pb)
-{
-    const vt_cluster *a = pa, *b = pb;
-    if (a->weight != b->weight)
-        return a->weight > b->weight ? -1 : 1;
-    int c = cmp_double(a->centroid.x, b->centroid.x);
-    if (!c)
-        c = cmp_double(a->centroid.y, b->centroid.y);
-    if (!c)
-        c = cmp_double(a->centroid.z, b->centroid.z);
-    if (!c)
-        c = cmp_double(a->voxel_size, b->voxel_size);
-    if (!c)
-        c = (a->voxels > b->voxels) - (a->voxels < b->voxels);
-    return c;
-}
-
-static vt_status find_clusters(vt_vote *v)
-{
-    v->nclusters = 0;
-    if (!reserve((void **)&v->comp, &v->cap_comp, 1, sizeof *v->comp))
-        return VT_ENOMEM;
-    for (int t = 0; t < v->nworkers; t++)
-        for (size_t i = 0; i < v->workers[t].nfinals; i++) {
-            vt__sref seed = v->workers[t].finals[i];
-            if (*vt__sgrid_meta(&v->g, &seed) & VT__SV_SEEN)
-                continue;
-            size_t count = 0;
-            if (gather(v, seed, &count) || !reserve((void **)&v->clusters, &v->cap_clusters,
-                                                    v->nclusters + 1, sizeof *v->clusters))
-                return VT_ENOMEM;
-            v->clusters[v->nclusters++] = summarise(v, count);
-        }
-    if (v->nclusters)
-        qsort(v->clusters, v->nclusters, sizeof *v->clusters, cmp_cluster);
-    v->st.clusters = v->nclusters;
-    if (v->nclusters > MAX_CLUSTERS) {
-        v->st.clusters_dropped = v->nclusters - MAX_CLUSTERS;
-        v->nclusters = MAX_CLUSTERS;
-    }
     return VT_OK;
 }
 
@@ -774,7 +359,7 @@ static size_t bytes_held(const vt_vote *v)
                v->cap_offs * sizeof *v->offs + v->cap_rays_of * sizeof *v->rays_of +
                v->cap_comp * sizeof *v->comp + v->cap_clusters * sizeof *v->clusters;
     for (int t = 0; t < v->nworkers; t++) {
-        b += sizeof(worker) + v->workers[t].cap_finals * sizeof(vt__sref);
+        b += sizeof(vt__sworker) + v->workers[t].cap_finals * sizeof(vt__sref);
         for (int l = 0; l < VT__SG_LEVELS; l++)
             b += v->workers[t].list_cap[l] * sizeof(uint32_t);
     }
@@ -783,11 +368,11 @@ static size_t bytes_held(const vt_vote *v)
 
 static vt_status prepare_rays(vt_vote *v, const vt_ray *rays, size_t count)
 {
-    if (!reserve((void **)&v->rx, &v->cap_rx, count, sizeof *v->rx))
+    if (!vt__sreserve((void **)&v->rx, &v->cap_rx, count, sizeof *v->rx))
         return VT_ENOMEM;
     for (size_t i = 0; i < count; i++) {
         const vt_ray *r = &rays[i];
-        rayx *x = &v->rx[i];
+        vt__srayx *x = &v->rx[i];
         const double o[3] = {r->origin.x, r->origin.y, r->origin.z},
                      d[3] = {r->dir.x, r->dir.y, r->dir.z};
         for (int a = 0; a < 3; a++) {
@@ -804,8 +389,8 @@ static vt_status prepare_rays(vt_vote *v, const vt_ray *rays, size_t count)
 /* All levels: pass 0 over every ray, then the refined coarse cells depth first. */
 static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
 {
-    int threads = thread_count(v);
-    if (prepare_rays(v, rays, count) || reset_workers(v, threads))
+    int threads = vt__svote_threads(v);
+    if (prepare_rays(v, rays, count) || vt__svote_reset_workers(v, threads))
         return VT_ENOMEM;
     for (size_t i = 0; i < count; i++)
         if (vote_coarse(v, &rays[i], &v->rx[i]))
@@ -820,7 +405,7 @@ static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
             return VT_ENOMEM;
     if (sort_pairs(v))
         return VT_ENOMEM;
-    return refine_all(v, threads);
+    return vt__svote_refine_all(v, threads);
 }
 
 vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count)
@@ -831,7 +416,7 @@ vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count)
     vt_status s = check_rays(rays, count);
     if (!s) {
         v->st.rays = count;
-        if ((s = cast_levels(v, rays, count)) || (s = find_clusters(v)))
+        if ((s = cast_levels(v, rays, count)) || (s = vt__svote_find_clusters(v)))
             s = vt__error(s, "vote: out of memory after %zu blocks and %zu nodes (%zu rays)",
                           v->g.pool.used, v->g.nodes.used * VT__SNODE_CHUNK, count);
     }

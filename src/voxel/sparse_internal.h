@@ -1,7 +1,8 @@
 /*
  * src/voxel/sparse_internal.h - the storage of the sparse voting grid: the
  * hashed 8^3-voxel blocks of the coarse level, the 2x2x2 nodes of the finer
- * levels, and their pools; shared by sparse.c and sparse_hash.c only.
+ * levels, and their pools; and the voting handle itself. Shared by the
+ * src/voxel/sparse*.c files only.
  */
 #ifndef VOXTRACK_SPARSE_INTERNAL_H
 #define VOXTRACK_SPARSE_INTERNAL_H
@@ -163,5 +164,89 @@ void vt__sgrid_value(const vt__sgrid *g, const vt__sref *r, uint64_t *w, uint64_
 /* Finds voxel (x, y, z) of a level by descending from its coarse cell; false when no ray made it.
  */
 bool vt__sgrid_locate(const vt__sgrid *g, int level, int x, int y, int z, vt__sref *r);
+
+/* ---- The voting handle: shared by sparse.c, sparse_refine.c and sparse_cluster.c ---- */
+
+#define VT__VOTE_MAX_CLUSTERS 16384
+#define VT__VOTE_MAX_THREADS 64
+
+/* A ray ready for the node walks: the reciprocal of its direction saves divisions. */
+typedef struct vt__srayx {
+    double o[3], d[3], inv[3];
+    uint64_t w, bit;
+} vt__srayx;
+
+/* Per-thread state of the refinement. */
+typedef struct vt__sworker {
+    vt__snode *chunk; /* its current chunk of nodes */
+    uint32_t chunk_first, chunk_used;
+    uint32_t *lists[VT__SG_LEVELS]; /* rays per child, 8 lists per depth */
+    size_t list_cap[VT__SG_LEVELS];
+    vt__sref *finals;
+    size_t nfinals, cap_finals;
+    uint64_t steps;
+    size_t cells[VT__SG_LEVELS];
+    int levels;
+    vt_status status;
+} vt__sworker;
+
+struct vt_vote {
+    vt_vote_opts o;
+    int levels;                   /* levels the options allow */
+    double edge[VT__SG_LEVELS];   /* cell edge per level */
+    double near_r[VT__SG_LEVELS]; /* level-of-detail range; INFINITY: always near */
+    vt__sgrid g;                  /* the voxels of all levels */
+    vt__srayx *rx;
+    size_t cap_rx;
+    vt__sref *refined; /* the refined coarse cells */
+    size_t nrefined, cap_refined;
+    uint64_t *pairs; /* refined cell id << 32 | ray, from the second level-0 walk */
+    size_t npairs, cap_pairs;
+    uint32_t *offs, *rays_of; /* the rays of refined cell i: rays_of[offs[i] .. offs[i + 1]) */
+    size_t cap_offs, cap_rays_of;
+    vt__sworker *workers;
+    int nworkers;
+    vt__sref *comp;
+    size_t cap_comp;
+    vt_cluster *clusters;
+    size_t nclusters, cap_clusters;
+    vt_vote_stats st;
+};
+
+/* Grows an array to hold at least `need` elements; false when out of memory. */
+bool vt__sreserve(void **p, size_t *cap, size_t need, size_t elem);
+
+/* popcount(m) >= k without a popcount instruction: clear the lowest bit k - 1 times. */
+static inline bool vt__enough_cameras(uint64_t m, int k)
+{
+    for (int i = 1; i < k && m; i++)
+        m &= m - 1;
+    return m != 0;
+}
+
+static inline int vt__popcount64(uint64_t x)
+{
+    int n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+/* Lists a final voxel (a seed of the clusters) with a worker. */
+static inline vt_status vt__spush_final(vt__sworker *wk, vt__sref f)
+{
+    if (!vt__sreserve((void **)&wk->finals, &wk->cap_finals, wk->nfinals + 1, sizeof *wk->finals))
+        return VT_ENOMEM;
+    wk->finals[wk->nfinals++] = f;
+    return VT_OK;
+}
+
+/* sparse_refine.c: the threads a cast uses, their workers, and the finer levels. */
+int vt__svote_threads(const vt_vote *v);
+vt_status vt__svote_reset_workers(vt_vote *v, int threads);
+vt_status vt__svote_refine_all(vt_vote *v, int threads);
+
+/* sparse_cluster.c: the clusters of the final voxels, strongest first. */
+vt_status vt__svote_find_clusters(vt_vote *v);
 
 #endif
