@@ -257,8 +257,8 @@ static void birds_are_erratic_flapping_and_warm(void **state)
         hi = fmax(hi, sp);
         mono_lo = fmin(mono_lo, r[1].mono);
         mono_hi = fmax(mono_hi, r[1].mono);
-        assert_true(r[1].mono < 170);       /* darker than the sky */
-        assert_true(r[1].thermal > 10000);  /* warmer than the thermal sky */
+        assert_true(r[1].mono < 170);      /* darker than the sky */
+        assert_true(r[1].thermal > 10000); /* warmer than the thermal sky */
         assert_true(r[0].mono < 170 && r[0].thermal > 8000);
     }
     assert_true(lo > 6.0 && hi < 16.0 && hi - lo > 0.5);
@@ -309,7 +309,8 @@ static void same_seed_same_scenario_other_seed_other(void **state)
     assert_memory_equal(ra, rb, n * sizeof *ra);
     for (int c = 0; c < 6; c++)
         for (int f = 0; f < 64; f++) {
-            assert_true(vt_scenario_frame_time(a, c, f, &ta) == vt_scenario_frame_time(b, c, f, &tb));
+            assert_true(vt_scenario_frame_time(a, c, f, &ta) ==
+                        vt_scenario_frame_time(b, c, f, &tb));
             assert_true(ta == tb);
         }
     assert_int_equal(vt_scenario_set_seed(b, 99), VT_OK);

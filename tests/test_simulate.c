@@ -188,9 +188,9 @@ static void same_seed_same_bytes_other_seed_other_frames(void **state)
     out_dir(d3, sizeof d3, "simulate_seed_c");
     simulate(s, d1, VT_FORMAT_PGM, NULL);
     simulate(s, d2, VT_FORMAT_PGM, NULL);
-    const char *names[] = {"rig.json", "truth.jsonl", "truth_pixels.jsonl", "config.json",
-                           "m0/000000.pgm", "t0/000001.pgm", "m2/000002.pgm",
-                           "m1/timestamps.txt"};
+    const char *names[] = {"rig.json",      "truth.jsonl",      "truth_pixels.jsonl",
+                           "config.json",   "m0/000000.pgm",    "t0/000001.pgm",
+                           "m2/000002.pgm", "m1/timestamps.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         assert_true(same_file(d1, d2, names[i]));
     vt_simulate_opts o = vt_simulate_opts_default();

@@ -136,7 +136,8 @@ bool vt_scenario_frame_time(const vt_scenario *s, int camera, int64_t frame, dou
     }
     if (t)
         *t = when;
-    return !(cs->drop_prob > 0.0 && vt__unit(vt__hash4(seed, VT__STREAM_DROP, c, f)) < cs->drop_prob);
+    return !(cs->drop_prob > 0.0 &&
+             vt__unit(vt__hash4(seed, VT__STREAM_DROP, c, f)) < cs->drop_prob);
 }
 
 /* ---- platforms ---------------------------------------------------------- */
@@ -264,7 +265,8 @@ static vt_status write_imu(const vt_scenario *s, int pair, const char *dir)
         vt_vec3 f_world = vt_v3_add(acc, vt_v3(0, 0, GRAVITY));
         vt_vec3 fb = vt_q_rotate(vt_q_conj(q), f_world);
         vt_vec3 w = body_rate(s, pair, t);
-        vt__rng r = vt__rng_make(s->spec.seed, VT__STREAM_IMU, ((uint64_t)pair << 40) ^ (uint64_t)(k + 1));
+        vt__rng r =
+            vt__rng_make(s->spec.seed, VT__STREAM_IMU, ((uint64_t)pair << 40) ^ (uint64_t)(k + 1));
         w = vt_v3_add(vt_v3_add(w, pl->gyro_bias), gauss3(&r, p->gyro_noise));
         fb = vt_v3_add(vt_v3_add(fb, pl->accel_bias), gauss3(&r, p->accel_noise));
         fprintf(f, "%.6f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", t, w.x, w.y, w.z, fb.x, fb.y, fb.z);
@@ -287,7 +289,8 @@ static vt_status write_gps(const vt_scenario *s, int pair, const char *dir)
         vt_vec3 pos;
         vt_quat q;
         vt__pair_pose(s, pair, t, &pos, &q);
-        vt__rng r = vt__rng_make(s->spec.seed, VT__STREAM_GPS, ((uint64_t)pair << 40) ^ (uint64_t)k);
+        vt__rng r =
+            vt__rng_make(s->spec.seed, VT__STREAM_GPS, ((uint64_t)pair << 40) ^ (uint64_t)k);
         double ex = vt__rng_gauss(&r) * p->gps_noise_h, ey = vt__rng_gauss(&r) * p->gps_noise_h;
         pos = vt_v3_add(pos, vt_v3(ex, ey, vt__rng_gauss(&r) * p->gps_noise_v));
         if (s->spec.has_origin) {

@@ -78,14 +78,14 @@ static vt_status default_spec(vt__spec *sp, int mono_width, int mono_height, int
     for (int k = 0; k < RING; k++) {
         double a = 2.0 * VT_PI * k / RING;
         vt_vec3 pos = vt_v3(1100.0 * cos(a), 1100.0 * sin(a), 3.0);
-        set_pair(&sp->pairs[k], pos, heading_deg(pos, vt_v3(0, 0, 0)), 8.0, mono_width,
-                 mono_height, 60.0, 640, 512, 60.0);
+        set_pair(&sp->pairs[k], pos, heading_deg(pos, vt_v3(0, 0, 0)), 8.0, mono_width, mono_height,
+                 60.0, 640, 512, 60.0);
     }
     /* Inside, looking out and up towards the perimeter (west and east). */
     set_pair(&sp->pairs[RING], vt_v3(-250, 0, 2), 270.0, 25.0, mono_width, mono_height, 60.0, 640,
              512, 60.0);
-    set_pair(&sp->pairs[RING + 1], vt_v3(250, 0, 2), 90.0, 25.0, mono_width, mono_height, 60.0,
-             640, 512, 60.0);
+    set_pair(&sp->pairs[RING + 1], vt_v3(250, 0, 2), 90.0, 25.0, mono_width, mono_height, 60.0, 640,
+             512, 60.0);
     set_timing(sp, 0.0005, 0.001);
     sp->random.count = 200;
     sp->random.lo = vt_v3(-750, -750, 40);
@@ -116,8 +116,7 @@ static vt_status small_spec(vt__spec *sp)
         vt_vec3 pos = vt_v3(400.0 * cos(a), 400.0 * sin(a), 2.0);
         vt_vec3 d = vt_v3_sub(aim, pos);
         double pitch = vt_rad2deg(atan2(d.z, hypot(d.x, d.y)));
-        set_pair(&sp->pairs[k], pos, heading_deg(pos, aim), pitch, 960, 540, 60.0, 320, 256,
-                 60.0);
+        set_pair(&sp->pairs[k], pos, heading_deg(pos, aim), pitch, 960, 540, 60.0, 320, 256, 60.0);
     }
     set_timing(sp, 0.0002, 0.0);
     sp->random.count = 5;

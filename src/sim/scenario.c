@@ -185,8 +185,8 @@ static vt_status get_num(const parser *P, json_t *obj, const char *path, const c
 }
 
 /* A number in [lo, hi] (open ends when lo_open / hi_open). */
-static vt_status get_in(const parser *P, json_t *obj, const char *path, const char *key,
-                        double lo, bool lo_open, double hi, bool hi_open, double *out)
+static vt_status get_in(const parser *P, json_t *obj, const char *path, const char *key, double lo,
+                        bool lo_open, double hi, bool hi_open, double *out)
 {
     vt_status st = get_num(P, obj, path, key, out);
     if (st || !json_object_get(obj, key))
@@ -227,8 +227,8 @@ static vt_status get_int(const parser *P, json_t *obj, const char *path, const c
     return VT_OK;
 }
 
-static vt_status get_int32(const parser *P, json_t *obj, const char *path, const char *key,
-                           int lo, int hi, int *out)
+static vt_status get_int32(const parser *P, json_t *obj, const char *path, const char *key, int lo,
+                           int hi, int *out)
 {
     int64_t v = *out;
     vt_status st = get_int(P, obj, path, key, lo, hi, &v);
@@ -327,8 +327,9 @@ static vt_status get_box(const parser *P, json_t *obj, const char *path, const c
 static vt_status parse_sky(const parser *P, json_t *obj, const char *path, double top,
                            vt_render_sky *sky)
 {
-    static const char *const keys[] = {"level", "gradient", "noise", "cloud", "cloud_scale",
-                                       "cloud_speed", "hot_fraction", "hot_value", NULL};
+    static const char *const keys[] = {"level",        "gradient",    "noise",
+                                       "cloud",        "cloud_scale", "cloud_speed",
+                                       "hot_fraction", "hot_value",   NULL};
     vt_status st;
     if ((st = check_keys(P, obj, path, keys)) ||
         (st = get_float_in(P, obj, path, "level", 0, top, &sky->level)) ||
@@ -397,8 +398,9 @@ static vt_status parse_step(const parser *P, json_t *v, const char *p, vt__step 
     }
     vt_status st = check_keys(P, v, p, keys);
     if (st)
-        return bad(P, p, "must be a point [x, y, z] or one of {\"hover\": s}, "
-                         "{\"turn_deg\": a, \"radius\": r}, {\"climb\": dz}");
+        return bad(P, p,
+                   "must be a point [x, y, z] or one of {\"hover\": s}, "
+                   "{\"turn_deg\": a, \"radius\": r}, {\"climb\": dz}");
     int n = !!json_object_get(v, "hover") + !!json_object_get(v, "turn_deg") +
             !!json_object_get(v, "climb");
     if (n != 1 || (json_object_get(v, "radius") && !json_object_get(v, "turn_deg")))
@@ -480,8 +482,9 @@ static vt_status check_path_inside(const parser *P, const vt__path *path, const 
 static vt_status parse_cam(const parser *P, json_t *obj, const char *path, vt__cam_spec *c,
                            bool thermal)
 {
-    static const char *const keys[] = {"width", "height", "hfov_deg", "fx", "fy", "cx", "cy",
-                                       "dist", "clock_offset", "jitter", "drop_prob", NULL};
+    static const char *const keys[] = {"width",        "height", "hfov_deg",  "fx",
+                                       "fy",           "cx",     "cy",        "dist",
+                                       "clock_offset", "jitter", "drop_prob", NULL};
     vt_status st;
     if ((st = check_keys(P, obj, path, keys)))
         return st;
@@ -531,16 +534,15 @@ static vt_status parse_cam(const parser *P, json_t *obj, const char *path, vt__c
 static vt_status parse_platform(const parser *P, json_t *obj, const char *path,
                                 vt__platform_spec *pf)
 {
-    static const char *const keys[] = {"waypoints", "speed", "accel", "sway_deg", "sway_period",
-                                       "imu", "gps", NULL};
-    static const char *const imu_keys[] = {"rate", "gyro_noise", "gyro_bias", "accel_noise",
-                                           "accel_bias", NULL};
+    static const char *const keys[] = {"waypoints",   "speed", "accel", "sway_deg",
+                                       "sway_period", "imu",   "gps",   NULL};
+    static const char *const imu_keys[] = {"rate",        "gyro_noise", "gyro_bias",
+                                           "accel_noise", "accel_bias", NULL};
     static const char *const gps_keys[] = {"rate", "noise_h", "noise_v", NULL};
     vt_status st;
     vt__platform_defaults(pf);
     pf->present = true;
-    if ((st = check_keys(P, obj, path, keys)) ||
-        (st = parse_waypoints(P, obj, path, &pf->path)) ||
+    if ((st = check_keys(P, obj, path, keys)) || (st = parse_waypoints(P, obj, path, &pf->path)) ||
         (st = get_in(P, obj, path, "speed", 0, true, 100, false, &pf->path.speed)) ||
         (st = get_in(P, obj, path, "accel", 0, true, 50, false, &pf->path.accel)) ||
         (st = get_in(P, obj, path, "sway_deg", 0, false, 30, false, &pf->sway_deg)) ||
@@ -581,8 +583,9 @@ static vt_status parse_orientation(const parser *P, json_t *obj, const char *pat
         if (!vt__orientation_look_at(ps->position, at, &ps->q)) {
             char p[PATH_MAX_LEN];
             child(p, path, "look_at");
-            return bad(P, p, "points straight up or down (or at the camera): give yaw_deg and "
-                             "pitch_deg instead");
+            return bad(P, p,
+                       "points straight up or down (or at the camera): give yaw_deg and "
+                       "pitch_deg instead");
         }
         return VT_OK;
     }
@@ -599,7 +602,7 @@ static vt_status parse_pair(const parser *P, json_t *obj, const char *path, json
                             vt__pair_spec *ps)
 {
     static const char *const keys[] = {"position", "yaw_deg", "pitch_deg", "roll_deg", "look_at",
-                                       "baseline", "mono", "thermal", "platform", NULL};
+                                       "baseline", "mono",    "thermal",   "platform", NULL};
     vt_status st;
     if ((st = check_keys(P, obj, path, keys)))
         return st;
@@ -650,7 +653,7 @@ static vt_status parse_pair(const parser *P, json_t *obj, const char *path, json
 
 static vt_status parse_cameras(const parser *P, json_t *c)
 {
-    static const char *const keys[] = {"fps", "frames", "clock_offset_max", "jitter", "drop_prob",
+    static const char *const keys[] = {"fps",   "frames", "clock_offset_max", "jitter", "drop_prob",
                                        "pairs", NULL};
     vt__spec *sp = P->sp;
     vt_status st;
@@ -683,8 +686,8 @@ static vt_status parse_cameras(const parser *P, json_t *c)
 
 static vt_status parse_drone(const parser *P, json_t *obj, const char *path, vt__drone_spec *d)
 {
-    static const char *const keys[] = {"size", "speed", "accel", "mono", "thermal", "waypoints",
-                                       NULL};
+    static const char *const keys[] = {"size",    "speed",     "accel", "mono",
+                                       "thermal", "waypoints", NULL};
     vt_status st;
     d->size = 0.5;
     d->mono = 40;
@@ -704,9 +707,9 @@ static vt_status parse_drone(const parser *P, json_t *obj, const char *path, vt_
 
 static vt_status parse_random_drones(const parser *P, json_t *obj, const char *path)
 {
-    static const char *const keys[] = {"region", "size", "speed", "accel", "leg", "hover",
-                                       "hover_prob", "turn_prob", "turn_radius", "turn_deg",
-                                       "mono", "thermal", NULL};
+    static const char *const keys[] = {
+        "region",    "size",        "speed",    "accel", "leg",     "hover", "hover_prob",
+        "turn_prob", "turn_radius", "turn_deg", "mono",  "thermal", NULL};
     vt__random_drones *r = &P->sp->random;
     vt_status st;
     if ((st = check_keys(P, obj, path, keys)) ||
@@ -762,8 +765,8 @@ static vt_status parse_drones(const parser *P, json_t *d)
 
 static vt_status parse_birds(const parser *P, json_t *b)
 {
-    static const char *const keys[] = {"count", "region", "size", "speed", "flap_hz",
-                                       "flap_amplitude", "mono", "thermal", "turn_deg", NULL};
+    static const char *const keys[] = {"count",          "region", "size",    "speed",    "flap_hz",
+                                       "flap_amplitude", "mono",   "thermal", "turn_deg", NULL};
     const char *path = "targets.birds";
     vt__birds_spec *s = &P->sp->birds;
     int64_t count = 0;
@@ -785,8 +788,8 @@ static vt_status parse_birds(const parser *P, json_t *b)
 
 static vt_status parse_glints(const parser *P, json_t *g)
 {
-    static const char *const keys[] = {"count", "region", "size", "mono", "interval", "frames",
-                                       NULL};
+    static const char *const keys[] = {"count",    "region", "size", "mono",
+                                       "interval", "frames", NULL};
     const char *path = "targets.glints";
     vt__glints_spec *s = &P->sp->glints;
     int64_t count = 0;
@@ -822,8 +825,8 @@ static vt_status parse_targets(const parser *P, json_t *t)
 
 static vt_status parse_root(const parser *P, json_t *root)
 {
-    static const char *const keys[] = {"name", "description", "seed", "world", "cameras",
-                                       "targets", NULL};
+    static const char *const keys[] = {"name",    "description", "seed", "world",
+                                       "cameras", "targets",     NULL};
     vt__spec *sp = P->sp;
     vt_status st;
     if ((st = check_keys(P, root, "", keys)))
@@ -974,8 +977,8 @@ vt_status vt__scenario_clone(const vt_scenario *src, vt_scenario **out)
     size_t np = (size_t)sp.pair_count, nd = sp.drone_count;
     sp.pairs = calloc(np ? np : 1, sizeof *sp.pairs);
     sp.drones = calloc(nd ? nd : 1, sizeof *sp.drones);
-    vt_status st = sp.pairs && sp.drones ? VT_OK
-                                         : vt__error(VT_ENOMEM, "%s: out of memory", sp.name);
+    vt_status st =
+        sp.pairs && sp.drones ? VT_OK : vt__error(VT_ENOMEM, "%s: out of memory", sp.name);
     sp.pair_count = 0;
     sp.drone_count = 0;
     for (size_t i = 0; i < np && !st; i++) {
@@ -1063,8 +1066,8 @@ vt_status vt_scenario_set_frames(vt_scenario *s, int64_t frames)
     if (!s)
         return vt__error(VT_EINVAL, "vt_scenario_set_frames: NULL scenario");
     if (frames < 1 || frames > 100000000)
-        return vt__error(VT_ERANGE, "%s: frames must be in [1, 100000000] (got %lld)",
-                         s->spec.name, (long long)frames);
+        return vt__error(VT_ERANGE, "%s: frames must be in [1, 100000000] (got %lld)", s->spec.name,
+                         (long long)frames);
     s->spec.frames = frames;
     return vt__targets_build(s); /* random schedules must cover the new duration */
 }

@@ -258,10 +258,10 @@ typedef struct vt__target {
     double size;
     vt_vec3 semi;
     float mono, thermal;
-    double phase;                  /* schedule time at scenario time 0 */
-    double flap_hz, flap_phase;    /* birds */
-    vt__traj traj;                 /* drones, birds */
-    vt__glint_event *events;       /* glints */
+    double phase;               /* schedule time at scenario time 0 */
+    double flap_hz, flap_phase; /* birds */
+    vt__traj traj;              /* drones, birds */
+    vt__glint_event *events;    /* glints */
     size_t event_count;
 } vt__target;
 

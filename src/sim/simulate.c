@@ -166,8 +166,8 @@ static vt_status write_truth(const vt_scenario *s, int64_t frames, const char *d
 }
 
 /* One line: the targets in front of camera c in frame fr, with their true pixels. */
-static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t,
-                             vt_target_truth *tr, FILE *f)
+static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, vt_target_truth *tr,
+                             FILE *f)
 {
     vt_camera cam;
     vt_status st = vt_scenario_camera_at(s, c, t, &cam);
@@ -359,7 +359,8 @@ static vt_status effective_scenario(const vt_scenario *s, const vt_simulate_opts
 static vt_status open_writers(const vt_simulate_opts *o, vt_rig *rig, vt_frame_writer **w)
 {
     for (int c = 0; c < rig->count; c++) {
-        vt_status st = vt_frame_writer_open(o->out_dir, &rig->cameras[c], o->format, rig->fps, &w[c]);
+        vt_status st =
+            vt_frame_writer_open(o->out_dir, &rig->cameras[c], o->format, rig->fps, &w[c]);
         if (st)
             return st;
     }

@@ -66,7 +66,8 @@ static void seg_eval(const vt__seg *s, double tau, vt_vec3 *p, vt_vec3 *v, vt_ve
 {
     if (s->kind == VT__SEG_LINE) {
         if (p)
-            *p = vt_v3_add(s->p0, vt_v3_add(vt_v3_scale(s->v0, tau), vt_v3_scale(s->a, 0.5 * tau * tau)));
+            *p = vt_v3_add(s->p0,
+                           vt_v3_add(vt_v3_scale(s->v0, tau), vt_v3_scale(s->a, 0.5 * tau * tau)));
         if (v)
             *v = vt_v3_add(s->v0, vt_v3_scale(s->a, tau));
         if (a)
@@ -372,7 +373,8 @@ static vt_status build_bird(const vt_scenario *s, int i, double duration, vt__ta
             climb = mid.z > t->traj.end_p.z ? 1.5 : -1.5;
             nv = horizontal(heading, speed, climb);
         }
-        vt_status st = vt__traj_accel(&t->traj, vt_v3_scale(vt_v3_sub(nv, t->traj.end_v), 1.0 / dt), dt);
+        vt_status st =
+            vt__traj_accel(&t->traj, vt_v3_scale(vt_v3_sub(nv, t->traj.end_v), 1.0 / dt), dt);
         if (st)
             return st;
     }
@@ -474,7 +476,8 @@ vt_status vt__targets_build(vt_scenario *s)
             st = build_glint(s, (int)(i - nd - (size_t)sp->birds.count), duration, t);
         double half = 0.5 * t->size;
         /* Birds are flat (wings spread), drones and glints round. */
-        t->semi = t->kind == VT_TARGET_BIRD ? vt_v3(half, half, half / 3.0) : vt_v3(half, half, half);
+        t->semi =
+            t->kind == VT_TARGET_BIRD ? vt_v3(half, half, half / 3.0) : vt_v3(half, half, half);
     }
     return st;
 }
