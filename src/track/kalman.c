@@ -158,32 +158,26 @@ void vt__kf_update(vt__kf *kf, const vt__innov *in, double dv[3])
             dv[r - 3] = c;
     }
 
-    /* Joseph form. M = I - K H: M[r][c] = delta(r,c) - K[r][c] for c < 3. */
-    double M[6][6], MP[6][6], P[6][6];
+    /*
+     * Joseph form with M = I - K H. H = [I 0] makes M the identity minus K
+     * in its first three columns, so M P = P - K (H P) and
+     * (M P) M^T = M P - (M P)_{:,0:3} K^T; only the upper triangle is formed.
+     */
+    double MP[6][6], KR[6][3];
     for (int r = 0; r < 6; r++)
         for (int c = 0; c < 6; c++)
-            M[r][c] = (r == c ? 1.0 : 0.0) - (c < 3 ? KT[c][r] : 0.0);
+            MP[r][c] = kf->P[r][c] - KT[0][r] * kf->P[0][c] - KT[1][r] * kf->P[1][c] -
+                       KT[2][r] * kf->P[2][c];
     for (int r = 0; r < 6; r++)
-        for (int c = 0; c < 6; c++) {
-            double s = 0.0;
-            for (int k = 0; k < 6; k++)
-                s += M[r][k] * kf->P[k][c];
-            MP[r][c] = s;
-        }
+        for (int b = 0; b < 3; b++)
+            KR[r][b] = KT[0][r] * in->R[0][b] + KT[1][r] * in->R[1][b] + KT[2][r] * in->R[2][b];
     for (int r = 0; r < 6; r++)
         for (int c = r; c < 6; c++) {
-            double s = 0.0;
-            for (int k = 0; k < 6; k++)
-                s += MP[r][k] * M[c][k];
-            /* + K R K^T */
+            double v = MP[r][c];
             for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    s += KT[a][r] * in->R[a][b] * KT[b][c];
-            P[r][c] = s;
+                v += (KR[r][a] - MP[r][a]) * KT[a][c];
+            kf->P[r][c] = kf->P[c][r] = v;
         }
-    for (int r = 0; r < 6; r++)
-        for (int c = r; c < 6; c++)
-            kf->P[r][c] = kf->P[c][r] = P[r][c];
 }
 
 void vt__kf_pos_cov(const vt__kf *kf, double cov[6])

@@ -132,6 +132,8 @@ struct vt__mht {
     uint64_t *anc_id;
     int *anc_node;
     size_t cap_anc_id, cap_anc_node;
+    int *out_nodes;
+    size_t cap_out_nodes;
 };
 
 /* Grows *p to hold n elements of size sz (never shrinks). */
@@ -155,11 +157,12 @@ static bool grow(void *pp, size_t *cap, size_t n, size_t sz)
             return vt__error(VT_ENOMEM, "mht: out of memory");                                     \
     } while (0)
 
-static int cmp_track(const void *pa, const void *pb, const void *ctx)
+/* Orders node indices by their track id (ctx: the node pool). */
+static int cmp_node_id(const void *pa, const void *pb, const void *ctx)
 {
-    (void)ctx;
-    const vt_track *a = pa, *b = pb;
-    return a->id < b->id ? -1 : a->id > b->id;
+    const node *nodes = ctx;
+    uint64_t a = nodes[*(const int *)pa].id, b = nodes[*(const int *)pb].id;
+    return a < b ? -1 : a > b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -273,6 +276,7 @@ void vt__mht_free(vt__mht *m)
     vt__murty_ws_free(&m->mw);
     free(m->anc_id);
     free(m->anc_node);
+    free(m->out_nodes);
     free(m);
 }
 
@@ -752,6 +756,7 @@ static vt_status export_best(vt__mht *m, const vt__dets *d, vt_track **tracks, s
         n += m->cur.h[m->cur.c[c].first].count;
     if (!grow(tracks, cap_tracks, n, sizeof **tracks))
         return vt__error(VT_ENOMEM, "mht: no memory for %zu tracks", n);
+    GROW(m->out_nodes, m->cap_out_nodes, n);
     for (size_t j = 0; j < d->n; j++)
         assign[j] = 0;
     n = 0;
@@ -759,12 +764,17 @@ static vt_status export_best(vt__mht *m, const vt__dets *d, vt_track **tracks, s
         const hyp *h = &m->cur.h[m->cur.c[c].first];
         for (size_t e = h->first; e < h->first + h->count; e++) {
             const node *nd = &m->nodes[m->cur.e[e]];
-            vt__track_export(nd->id, &nd->kf, &nd->life, &(*tracks)[n++]);
+            m->out_nodes[n++] = m->cur.e[e];
             if (nd->det >= 0 && nd->scan == m->scan)
                 assign[nd->det] = nd->id;
         }
     }
-    vt__sort(*tracks, n, sizeof **tracks, cmp_track, NULL);
+    /* Sort the small indices, not the tracks. */
+    vt__sort(m->out_nodes, n, sizeof *m->out_nodes, cmp_node_id, m->nodes);
+    for (size_t i = 0; i < n; i++) {
+        const node *nd = &m->nodes[m->out_nodes[i]];
+        vt__track_export(nd->id, &nd->kf, &nd->life, &(*tracks)[i]);
+    }
     *ntracks = n;
     return VT_OK;
 }

@@ -196,10 +196,13 @@ void vt__dets_free(vt__dets *d)
 
 static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
 {
-    for (size_t k = 0; k < size; k++) {
-        unsigned char t = a[k];
-        a[k] = b[k];
-        b[k] = t;
+    unsigned char t[64];
+    while (size) {
+        size_t n = size < sizeof t ? size : sizeof t;
+        memcpy(t, a, n);
+        memcpy(a, b, n);
+        memcpy(b, t, n);
+        a += n, b += n, size -= n;
     }
 }
 
