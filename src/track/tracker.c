@@ -12,8 +12,9 @@
  *      can reach (the largest eigenvalue of S is at most its trace), so the
  *      cost grows with the candidates, not with tracks x detections;
  *   3. the bipartite gating graph is cut into connected clusters with a
- *      union-find; a cluster of one track takes its nearest candidate, a
- *      larger one is solved as an assignment problem (Jonker-Volgenant,
+ *      union-find. In a cluster, confirmed tracks choose before tentative
+ *      ones (see assign_cascade); a track alone takes its nearest
+ *      candidate, several are solved as an assignment problem (Jonker-Volgenant,
  *      assign.c) with cost d^2 per gated pair and one "missed" column per
  *      track at the cost of the gate, so that a track gives a contested
  *      detection away rather than take one at the edge of its gate;
