@@ -172,6 +172,25 @@ static void adaptive_threshold_follows_the_noise(void **state)
     vt_background_free(bg);
 }
 
+/* An adaptive threshold needs a noise figure: the first difference only measures it. */
+static void adaptive_threshold_waits_for_the_noise(void **state)
+{
+    (void)state;
+    vt_test_seed(3);
+    vt_background *bg = model(VT_BACKGROUND_AVERAGE, -1, 0, 1);
+    vt_change_list l = {0};
+    for (int i = 0; i < 3; i++) {
+        vt_image f = sky_frame();
+        add_noise(&f, 2.0);
+        square(&f, 30, 30 + 5 * i, 60); /* a new place every frame */
+        assert_int_equal(vt_background_apply(bg, &f, &l), VT_OK);
+        assert_true(i < 2 ? l.count == 0 : l.count == 9);
+        vt_image_free(&f);
+    }
+    vt_change_list_free(&l);
+    vt_background_free(bg);
+}
+
 static void thread_count_does_not_change_the_result(void **state)
 {
     (void)state;
@@ -254,6 +273,7 @@ int main(void)
         cmocka_unit_test(a_moving_target_leaves_no_hole),
         cmocka_unit_test(a_hovering_target_stays_visible),
         cmocka_unit_test(adaptive_threshold_follows_the_noise),
+        cmocka_unit_test(adaptive_threshold_waits_for_the_noise),
         cmocka_unit_test(thread_count_does_not_change_the_result),
         cmocka_unit_test(sixteen_bit_frames),
         cmocka_unit_test(bad_input_is_refused),

@@ -39,6 +39,8 @@ typedef struct band_buf {
     uint64_t noise_sum; /* sum of |d| * 256 (fixed point: the same for any band split) */
     size_t noise_n;
     int failed; /* an allocation failed */
+    uint8_t *hit;    /* one row of flags */
+    float *absdiff;  /* one row of |d| */
 } band_buf;
 
 struct vt_background {
@@ -125,6 +127,8 @@ void vt_background_free(vt_background *bg)
     for (int b = 0; b < MAX_BANDS; b++) {
         free(bg->bands[b].index);
         free(bg->bands[b].diff);
+        free(bg->bands[b].hit);
+        free(bg->bands[b].absdiff);
     }
     free(bg->model);
     free(bg);
@@ -193,26 +197,82 @@ typedef struct apply_args {
     int polarity;
 } apply_args;
 
+/*
+ * One row: d = frame - model, the hit flags, and the model update, in one
+ * branch-free loop the compiler vectorises. The sign test is
+ * max(d * ps, d * ng) > t: (ps, ng) = (-1, -1) keeps darker pixels,
+ * (1, 1) brighter ones, (1, -1) both.
+ */
+#define VT__ROW_LOOP(T)                                                                            \
+    for (int x = 0; x < w; x++) {                                                                  \
+        float d = (float)((const T *)src)[x] - m[x];                                              \
+        float s1 = d * ps, s2 = d * ng;                                                            \
+        int h = (s1 > s2 ? s1 : s2) > t;                                                           \
+        m[x] += (h ? a_fg : a) * d;                                                                \
+        hit[x] = (uint8_t)h;                                                                       \
+        diff[x] = fabsf(d);                                                                        \
+    }
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define VT__ROW_ATTR __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#else
+#define VT__ROW_ATTR
+#endif
+
+VT__ROW_ATTR
+static void scan_row(const apply_args *p, const void *restrict src, float *restrict m, int w,
+                     uint8_t *restrict hit, float *restrict diff)
+{
+    const float t = p->t, a = p->a, a_fg = p->a_fg;
+    const float ps = p->polarity < 0 ? -1.0f : 1.0f;
+    const float ng = p->polarity > 0 ? 1.0f : -1.0f;
+    if (p->cur->bits == 8)
+        VT__ROW_LOOP(uint8_t)
+    else
+        VT__ROW_LOOP(uint16_t)
+}
+
+/* Sum of |d| * 256 (fixed point, so that any band split gives the same sum) below the cut. */
+static void sample_noise(const float *diff, int w, float cut, band_buf *b)
+{
+    uint64_t sum = 0;
+    size_t n = 0;
+    for (int x = 0; x < w; x++)
+        if (diff[x] < cut) {
+            sum += (uint64_t)(diff[x] * 256.0f + 0.5f);
+            n++;
+        }
+    b->noise_sum += sum;
+    b->noise_n += n;
+}
+
+static void emit_row(band_buf *b, const uint8_t *hit, const float *diff, int w, size_t base)
+{
+    int x = 0;
+    for (; x + 8 <= w; x += 8) {
+        uint64_t word;
+        memcpy(&word, hit + x, 8);
+        if (!word)
+            continue;
+        for (int k = x; k < x + 8; k++)
+            if (hit[k] && !band_push(b, (uint32_t)(base + (size_t)k), diff[k]))
+                b->failed = 1;
+    }
+    for (; x < w; x++)
+        if (hit[x] && !band_push(b, (uint32_t)(base + (size_t)x), diff[x]))
+            b->failed = 1;
+}
+
 static void scan_band(vt_background *bg, const apply_args *p, band_buf *b, int y0, int y1)
 {
     const int w = bg->width;
     for (int y = y0; y < y1; y++) {
         const uint8_t *row = vt_image_row8(p->cur, y);
         float *m = bg->model + (size_t)y * w;
-        const bool sample_noise = (y % NOISE_ROW_STEP) == 0;
-        for (int x = 0; x < w; x++) {
-            float c = sample(p->cur, row, x);
-            float d = c - m[x];
-            float ad = fabsf(d);
-            bool hit = p->polarity < 0 ? d < -p->t : p->polarity > 0 ? d > p->t : ad > p->t;
-            m[x] += (hit ? p->a_fg : p->a) * d;
-            if (sample_noise && ad < p->cut) {
-                b->noise_sum += (uint64_t)(ad * 256.0f + 0.5f);
-                b->noise_n++;
-            }
-            if (hit && !band_push(b, (uint32_t)((size_t)y * w + x), ad))
-                b->failed = 1;
-        }
+        scan_row(p, row, m, w, b->hit, b->absdiff);
+        if ((y % NOISE_ROW_STEP) == 0)
+            sample_noise(b->absdiff, w, p->cut, b);
+        emit_row(b, b->hit, b->absdiff, w, (size_t)y * w);
     }
 }
 
@@ -268,6 +328,8 @@ static float threshold_now(const vt_background *bg)
 {
     if (bg->o.threshold > 0.0f)
         return bg->o.threshold;
+    if (bg->noise <= 0.0f)
+        return INFINITY; /* the noise is not measured yet: this frame only teaches */
     float t = bg->o.k_sigma * bg->noise;
     return t > bg->o.min_threshold ? t : bg->o.min_threshold;
 }
@@ -301,6 +363,13 @@ vt_status vt_background_apply(vt_background *bg, const vt_image *cur, vt_change_
     };
     int nb = band_count(bg->o.threads, bg->height);
     for (int b = 0; b < nb; b++) {
+        band_buf *bb = &bg->bands[b];
+        if (!bb->hit) {
+            bb->hit = malloc((size_t)bg->width);
+            bb->absdiff = malloc((size_t)bg->width * sizeof *bb->absdiff);
+            if (!bb->hit || !bb->absdiff)
+                return vt__error(VT_ENOMEM, "background: out of memory");
+        }
         bg->bands[b].count = 0;
         bg->bands[b].noise_sum = 0;
         bg->bands[b].noise_n = 0;

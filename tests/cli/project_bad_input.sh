@@ -32,13 +32,13 @@ expect_failure() {
 
 # A small dataset: 3 cameras x 3 frames of 160x90.
 DATA=$TMP/data
-"$VT" demo --no-run --out "$DATA" --cameras 3 --frames 3 --width 160 --height 90 --quiet ||
-    fail "voxtrack demo --no-run could not write the dataset"
-[[ -f $DATA/metadata.json ]] || fail "demo --no-run wrote no metadata.json"
+"$VT" demo-project --no-run --out "$DATA" --cameras 3 --frames 3 --width 160 --height 90 --quiet ||
+    fail "voxtrack demo-project --no-run could not write the dataset"
+[[ -f $DATA/metadata.json ]] || fail "demo-project --no-run wrote no metadata.json"
 # The same scene at another size, for the size-mismatch case.
 OTHER=$TMP/other
-"$VT" demo --no-run --out "$OTHER" --cameras 3 --frames 3 --width 200 --height 100 --quiet ||
-    fail "voxtrack demo --no-run could not write the second dataset"
+"$VT" demo-project --no-run --out "$OTHER" --cameras 3 --frames 3 --width 200 --height 100 --quiet ||
+    fail "voxtrack demo-project --no-run could not write the second dataset"
 
 OUT=$TMP/grid.bin
 SMALL=(--grid-size 32 --voxel-size 20 --quiet)

@@ -12,8 +12,8 @@ mkdir -p "$TMP"
 source "$(dirname "$0")/common.bash"
 
 DATA=$TMP/data
-"$VT" demo --no-run --out "$DATA" --json >"$TMP/dataset.json" ||
-    fail "voxtrack demo --no-run could not write the dataset"
+"$VT" demo-project --no-run --out "$DATA" --json >"$TMP/dataset.json" ||
+    fail "voxtrack demo-project --no-run could not write the dataset"
 
 OUT=$TMP/voxel_grid.bin
 MIP=$TMP/mip
