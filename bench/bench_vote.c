@@ -158,6 +158,9 @@ static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarge
            pixel_angle > 0 ? "on" : "off: finest everywhere");
     printf("  ms per cast              %.2f wall, %.2f CPU (first, cold: %.2f wall)\n", warm * 1e3,
            cpu * 1e3, cold * 1e3);
+    printf("  ms per phase (last cast) pass 0 %.2f, coarse choice + ray lists %.2f, finer levels "
+           "%.2f, clusters %.2f\n",
+           st.ms[0], st.ms[1], st.ms[2], st.ms[3]);
     printf("  rays/s                   %.3g\n", (double)n / warm);
     printf("  voxel-steps/s            %.3g (%.0f steps per ray, all levels)\n",
            (double)st.steps / warm, (double)st.steps / (double)n);
@@ -165,6 +168,9 @@ static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarge
     printf("  cells with >= K cameras ");
     for (int l = 0; l < st.levels; l++)
         printf(" %zu", st.cells[l]);
+    printf("\n  rejected by consistency ");
+    for (int l = 0; l < st.levels; l++)
+        printf(" %zu", st.rejected[l]);
     printf("\n  blocks                   %zu\n", st.blocks);
     printf("  MiB now / peak           %.1f / %.1f\n", st.bytes / 1048576.0,
            st.peak_bytes / 1048576.0);

@@ -6,13 +6,14 @@
  * such cell is split in 2x2x2 children and the rays that crossed the parent
  * are cast through the children only; this repeats, level after level, down
  * to a voxel size matched to the pixel footprint at that range (never below
- * fine_voxel). Each voxel holds a 64-bit fixed-point weight and a 64-bit
- * camera bitmask. Storage is hashed 8^3-voxel blocks (open addressing) for
- * the coarse level and a node of 2x2x2 children under each refined cell for
- * the finer ones, so memory grows with what the rays touch, not with the
- * volume. The finest voxels that keep >= K cameras are grouped into clusters
- * (26-connected components), which the detection stage turns into 3D
- * detections. Results do not depend on the thread count.
+ * fine_voxel). With many rays, cells crossed by >= K cameras by chance are
+ * common; a consistency test (the rays of >= K cameras must pass near one
+ * point inside the cell) keeps those from refining. Each voxel holds a
+ * 64-bit fixed-point weight and a 64-bit camera bitmask. Storage is hashed 8^3-voxel blocks (open
+ * addressing) for the coarse level and a node of 2x2x2 children under each refined cell for the
+ * finer ones, so memory grows with what the rays touch, not with the volume. The finest voxels that
+ * keep >= K cameras are grouped into clusters (26-connected components), which the detection stage
+ * turns into 3D detections. Results do not depend on the thread count.
  */
 #ifndef VOXTRACK_SPARSE_H
 #define VOXTRACK_SPARSE_H
@@ -39,6 +40,22 @@ typedef struct vt_vote_opts {
     double lod_pixels;   /* default 2 */
     int min_cameras;     /* K: distinct cameras a cell needs to be refined (default 3) */
     int threads;         /* <= 0: OpenMP default */
+    /*
+     * Added after the first release (appended, so older fields keep their places).
+     * The consistency test: a cell with >= K cameras is refined (or, where refinement
+     * stops, made final) only when its rays could come from one point in it: some pair
+     * of its rays of two cameras passes within the tolerance of each other, at a
+     * midpoint inside the cell (enlarged by half the tolerance), and the rays of at
+     * least K distinct cameras in the cell pass within their tolerance of that
+     * midpoint. The tolerance of a ray at range r from its origin is
+     * max(consistency_min, consistency_sigma * ray.sigma * r). Cells that fail are
+     * neither refined nor final: their >= K cameras met there by chance (ghost
+     * crossings, which dominate when there are many rays). A cell whose rays form
+     * more than 128 camera pairs is refined without the test.
+     */
+    double consistency_sigma; /* tolerance in ray sigmas (default 4); 0: no test, every cell
+                                 with >= K cameras refines as before */
+    double consistency_min;   /* smallest tolerance, metres (default 1) */
 } vt_vote_opts;
 
 VT_API vt_vote_opts vt_vote_opts_default(void);
@@ -64,6 +81,12 @@ typedef struct vt_vote_stats {
     size_t peak_bytes;       /* the most it has held */
     size_t clusters;         /* clusters found (before the cap) */
     size_t clusters_dropped; /* the weakest ones left out above the cap of 16384 */
+    /* Added after the first release (appended, so older fields keep their places): */
+    size_t rejected[8]; /* cells with >= K cameras that the consistency test turned down, per
+                           level (they are counted in cells[] too) */
+    double ms[4]; /* wall time of the last cast's phases, milliseconds: pass 0 (all rays through
+                     level 0), the choice of the coarse cells to refine with their ray lists,
+                     the finer levels, the clusters. Not deterministic: for benchmarks. */
 } vt_vote_stats;
 
 typedef struct vt_vote vt_vote;

@@ -53,6 +53,8 @@ vt_vote_opts vt_vote_opts_default(void)
     o.lod_pixels = 2.0;
     o.min_cameras = 3;
     o.threads = 0;
+    o.consistency_sigma = 4.0;
+    o.consistency_min = 1.0;
     return o;
 }
 
@@ -96,6 +98,13 @@ static vt_status check_opts(const vt_vote_opts *o)
     if (!(o->lod_pixels > 0.0) || !isfinite(o->lod_pixels))
         return vt__error(VT_EINVAL, "vote: 'lod_pixels' must be a finite number > 0 (got %g)",
                          o->lod_pixels);
+    if (!(o->consistency_sigma >= 0.0) || !isfinite(o->consistency_sigma))
+        return vt__error(VT_EINVAL,
+                         "vote: 'consistency_sigma' must be a finite number >= 0 (got %g)",
+                         o->consistency_sigma);
+    if (!(o->consistency_min >= 0.0) || !isfinite(o->consistency_min))
+        return vt__error(VT_EINVAL, "vote: 'consistency_min' must be a finite number >= 0 (got %g)",
+                         o->consistency_min);
     if (o->min_cameras < 1 || o->min_cameras > 64)
         return vt__error(VT_EINVAL, "vote: 'min_cameras' must be in 1..64 (got %d)",
                          o->min_cameras);
@@ -235,11 +244,13 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x)
 /*
  * Marks the coarse cells: final ones are listed for the clusters; refined
  * ones are numbered (their number rides in the child bits of their meta word
- * until their node replaces it).
+ * until their node replaces it). With the consistency test on, all cells
+ * with >= K cameras are numbered: the test needs their rays, and
+ * vt__svote_refine_all() decides.
  */
 static vt_status decide_coarse(vt_vote *v)
 {
-    const bool last = v->levels == 1;
+    const bool last = v->levels == 1, test = v->o.consistency_sigma > 0.0;
     size_t cells = 0;
     for (size_t bi = 0; bi < v->g.pool.used; bi++) {
         vt__sblock *b = vt__spool_at(&v->g.pool, (uint32_t)bi);
@@ -253,7 +264,8 @@ static vt_status decide_coarse(vt_vote *v)
                           (uint32_t)bi,
                           (uint16_t)k,
                           0};
-            if (last || !(b->meta[k] & VT__SV_NEAR)) {
+            /* With the consistency test, every such cell waits for its rays to be listed. */
+            if (!test && (last || !(b->meta[k] & VT__SV_NEAR))) {
                 b->meta[k] |= VT__SV_FINAL;
                 if (vt__spush_final(&v->workers[0], c))
                     return VT_ENOMEM;
@@ -329,8 +341,9 @@ static void clear(vt_vote *v)
     v->st.peak_bytes = peak;
 }
 
-static vt_status check_rays(const vt_ray *rays, size_t count)
+static vt_status check_rays(const vt_vote *v, const vt_ray *rays, size_t count)
 {
+    const bool test = v->o.consistency_sigma > 0.0;
     if (count && !rays)
         return vt__error(VT_EINVAL, "vote: rays are NULL");
     if (count >= UINT32_MAX)
@@ -347,6 +360,11 @@ static vt_status check_rays(const vt_ray *rays, size_t count)
         if (!(r->weight >= 0.0f) || !(r->weight <= MAX_WEIGHT))
             return vt__error(VT_EINVAL, "vote: ray %zu: 'weight' must be in 0..%g (got %g)", i,
                              MAX_WEIGHT, (double)r->weight);
+        if (test && !(r->sigma >= 0.0f && isfinite(r->sigma)))
+            return vt__error(VT_EINVAL,
+                             "vote: ray %zu: 'sigma' must be a finite number >= 0 for the "
+                             "consistency test (got %g)",
+                             i, (double)r->sigma);
     }
     return VT_OK;
 }
@@ -380,6 +398,10 @@ static vt_status prepare_rays(vt_vote *v, const vt_ray *rays, size_t count)
             x->d[a] = d[a];
             x->inv[a] = d[a] != 0.0 ? 1.0 / d[a] : INFINITY;
         }
+        const double len = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+        for (int a = 0; a < 3; a++)
+            x->u[a] = d[a] / len;
+        x->tol_per_m = v->o.consistency_sigma * (double)r->sigma;
         x->w = (uint64_t)llround((double)r->weight * VT_VOTE_ONE);
         x->bit = 1ull << r->camera;
     }
@@ -392,9 +414,12 @@ static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
     int threads = vt__svote_threads(v);
     if (prepare_rays(v, rays, count) || vt__svote_reset_workers(v, threads))
         return VT_ENOMEM;
+    double t0 = vt__now();
     for (size_t i = 0; i < count; i++)
         if (vote_coarse(v, &rays[i], &v->rx[i]))
             return VT_ENOMEM;
+    double t1 = vt__now();
+    v->st.ms[0] = 1e3 * (t1 - t0);
     if (decide_coarse(v))
         return VT_ENOMEM;
     v->st.levels = 1;
@@ -405,7 +430,11 @@ static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
             return VT_ENOMEM;
     if (sort_pairs(v))
         return VT_ENOMEM;
-    return vt__svote_refine_all(v, threads);
+    double t2 = vt__now();
+    v->st.ms[1] = 1e3 * (t2 - t1);
+    vt_status s = vt__svote_refine_all(v, threads);
+    v->st.ms[2] = 1e3 * (vt__now() - t2);
+    return s;
 }
 
 vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count)
@@ -413,10 +442,15 @@ vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count)
     if (!v)
         return vt__error(VT_EINVAL, "vote: grid is NULL");
     clear(v);
-    vt_status s = check_rays(rays, count);
+    vt_status s = check_rays(v, rays, count);
     if (!s) {
         v->st.rays = count;
-        if ((s = cast_levels(v, rays, count)) || (s = vt__svote_find_clusters(v)))
+        s = cast_levels(v, rays, count);
+        double t0 = vt__now();
+        if (!s)
+            s = vt__svote_find_clusters(v);
+        v->st.ms[3] = 1e3 * (vt__now() - t0);
+        if (s)
             s = vt__error(s, "vote: out of memory after %zu blocks and %zu nodes (%zu rays)",
                           v->g.pool.used, v->g.nodes.used * VT__SNODE_CHUNK, count);
     }

@@ -170,9 +170,14 @@ bool vt__sgrid_locate(const vt__sgrid *g, int level, int x, int y, int z, vt__sr
 #define VT__VOTE_MAX_CLUSTERS 16384
 #define VT__VOTE_MAX_THREADS 64
 
-/* A ray ready for the node walks: the reciprocal of its direction saves divisions. */
+/*
+ * A ray ready for the node walks (the reciprocal of its direction saves
+ * divisions) and for the consistency test (unit direction; its tolerance per
+ * metre of range, consistency_sigma * sigma).
+ */
 typedef struct vt__srayx {
     double o[3], d[3], inv[3];
+    double u[3], tol_per_m;
     uint64_t w, bit;
 } vt__srayx;
 
@@ -186,6 +191,7 @@ typedef struct vt__sworker {
     size_t nfinals, cap_finals;
     uint64_t steps;
     size_t cells[VT__SG_LEVELS];
+    size_t rejected[VT__SG_LEVELS];
     int levels;
     vt_status status;
 } vt__sworker;
@@ -198,7 +204,7 @@ struct vt_vote {
     vt__sgrid g;                  /* the voxels of all levels */
     vt__srayx *rx;
     size_t cap_rx;
-    vt__sref *refined; /* the refined coarse cells */
+    vt__sref *refined; /* the refined coarse cells (with the test on: those with >= K cameras) */
     size_t nrefined, cap_refined;
     uint64_t *pairs; /* refined cell id << 32 | ray, from the second level-0 walk */
     size_t npairs, cap_pairs;

@@ -73,7 +73,117 @@ static int node_walk(const vt__srayx *r, const double lo[3], double h, int out[4
     }
 }
 
-/* A zeroed node from the vt__sworker's chunk; takes a new chunk under a lock when it is used up. */
+/* Camera pairs a cell may ask the consistency test to try; past that it refines untested. */
+#define MAX_PAIRS 128
+
+/* Below this sin^2 of their angle two rays are taken as parallel: they fix no point. */
+#define MIN_SIN2 1e-8
+
+static double dot3(const double a[3], const double b[3])
+{
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/* The tolerance of a ray at range r from its origin. */
+static double tolerance(const vt_vote *v, const vt__srayx *r, double range)
+{
+    double t = r->tol_per_m * range;
+    return t > v->o.consistency_min ? t : v->o.consistency_min;
+}
+
+/*
+ * Where rays p and q come closest: false when they are (nearly) parallel,
+ * meet behind a camera, miss each other by more than the larger of their
+ * tolerances there, or meet outside the box [lo, lo + e] enlarged by half that
+ * tolerance. Otherwise m is the midpoint of the closest points and *gap
+ * their distance.
+ */
+static bool meet(const vt_vote *v, const vt__srayx *p, const vt__srayx *q, const double lo[3],
+                 double e, double m[3], double *gap)
+{
+    const double w[3] = {p->o[0] - q->o[0], p->o[1] - q->o[1], p->o[2] - q->o[2]};
+    const double b = dot3(p->u, q->u), dp = dot3(p->u, w), dq = dot3(q->u, w);
+    const double den = 1.0 - b * b;
+    if (den < MIN_SIN2)
+        return false;
+    const double s = (b * dq - dp) / den, t = (dq - b * dp) / den;
+    if (s <= 0.0 || t <= 0.0)
+        return false;
+    double g2 = 0.0;
+    for (int a = 0; a < 3; a++) {
+        double pa = p->o[a] + s * p->u[a], qa = q->o[a] + t * q->u[a];
+        m[a] = 0.5 * (pa + qa);
+        g2 += (pa - qa) * (pa - qa);
+    }
+    double tp = tolerance(v, p, s), tq = tolerance(v, q, t), tol = tp > tq ? tp : tq;
+    if (g2 > tol * tol)
+        return false;
+    for (int a = 0; a < 3; a++)
+        if (m[a] < lo[a] - 0.5 * tol || m[a] > lo[a] + e + 0.5 * tol)
+            return false;
+    *gap = sqrt(g2);
+    return true;
+}
+
+/*
+ * Whether ray r passes within its tolerance of m, plus `slack` (half the gap
+ * of the pair that gave m: m itself is that uncertain).
+ */
+static bool passes_near(const vt_vote *v, const vt__srayx *r, const double m[3], double slack)
+{
+    const double d[3] = {m[0] - r->o[0], m[1] - r->o[1], m[2] - r->o[2]};
+    const double along = dot3(d, r->u);
+    if (along <= 0.0)
+        return false;
+    const double off2 = dot3(d, d) - along * along, tol = tolerance(v, r, along) + slack;
+    return off2 <= tol * tol;
+}
+
+/*
+ * The consistency test of a cell (box [lo, lo + e]) with >= K cameras
+ * (sparse.h, consistency_sigma): tries the pairs of rays of two cameras,
+ * and for each that meets inside the cell counts the cameras with a ray
+ * near the meeting point. Each pair is computed with the lower camera first
+ * and the counts are unions of camera bits, so the answer does not depend on
+ * the order of the rays; with more than MAX_PAIRS pairs the answer is yes
+ * whether or not the pairs tried found a point, which keeps it so.
+ */
+static bool consistent(const vt_vote *v, const double lo[3], double e, const uint32_t *rays,
+                       size_t n)
+{
+    const int k = v->o.min_cameras;
+    if (k <= 1)
+        return true;
+    size_t tried = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const vt__srayx *a = &v->rx[rays[i]];
+        for (size_t j = i + 1; j < n; j++) {
+            const vt__srayx *b = &v->rx[rays[j]];
+            if (a->bit == b->bit)
+                continue;
+            if (++tried > MAX_PAIRS)
+                return true;
+            const vt__srayx *p = a->bit < b->bit ? a : b, *q = a->bit < b->bit ? b : a;
+            double m[3], gap;
+            if (!meet(v, p, q, lo, e, m, &gap))
+                continue;
+            uint64_t mask = p->bit | q->bit;
+            int cams = 2;
+            for (size_t r = 0; r < n && cams < k; r++) {
+                const vt__srayx *c = &v->rx[rays[r]];
+                if (!(mask & c->bit) && passes_near(v, c, m, 0.5 * gap)) {
+                    mask |= c->bit;
+                    cams++;
+                }
+            }
+            if (cams >= k)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A zeroed node from the worker's chunk; takes a new chunk under a lock when it is used up. */
 static vt__snode *take_node(vt_vote *v, vt__sworker *wk, uint32_t *index)
 {
     if (!wk->chunk || wk->chunk_used == VT__SNODE_CHUNK) {
@@ -151,15 +261,24 @@ static void refine(vt_vote *v, vt__sworker *wk, int level, int x, int y, int z, 
     uint32_t *lists = wk->lists[cl];
     size_t cnt[8] = {0};
     vote_node(v, wk, cl, lo, nd, rays, nrays, lists, cnt);
-    const bool last = cl == v->levels - 1;
+    const bool last = cl == v->levels - 1, test = v->o.consistency_sigma > 0.0;
     for (int c = 0; c < 8 && !wk->status; c++) {
         if (!vt__enough_cameras(nd->cams[c], v->o.min_cameras))
             continue;
         wk->cells[cl]++;
+        const uint32_t *crays = lists + (size_t)c * nrays;
+        if (test) {
+            const double clo[3] = {lo[0] + (c >> 2) * h, lo[1] + ((c >> 1) & 1) * h,
+                                   lo[2] + (c & 1) * h};
+            if (!consistent(v, clo, h, crays, cnt[c])) {
+                wk->rejected[cl]++;
+                continue;
+            }
+        }
         int cx = 2 * x + (c >> 2), cy = 2 * y + ((c >> 1) & 1), cz = 2 * z + (c & 1);
         if (!last && (nd->meta[c] & VT__SV_NEAR)) {
             nd->meta[c] |= VT__SV_REFINE;
-            refine(v, wk, cl, cx, cy, cz, &nd->meta[c], lists + (size_t)c * nrays, cnt[c]);
+            refine(v, wk, cl, cx, cy, cz, &nd->meta[c], crays, cnt[c]);
         } else {
             nd->meta[c] |= VT__SV_FINAL;
             if (vt__spush_final(wk, (vt__sref){cx, cy, cz, ni, (uint16_t)c, (uint16_t)cl}))
@@ -174,7 +293,7 @@ int vt__svote_threads(const vt_vote *v)
     return t < 1 ? 1 : (t > VT__VOTE_MAX_THREADS ? VT__VOTE_MAX_THREADS : t);
 }
 
-/* Gives every thread a vt__sworker, emptied for this cast (their memory is kept). */
+/* Gives every thread a worker, emptied for this cast (their memory is kept). */
 vt_status vt__svote_reset_workers(vt_vote *v, int threads)
 {
     if (threads > v->nworkers) {
@@ -191,6 +310,7 @@ vt_status vt__svote_reset_workers(vt_vote *v, int threads)
         wk->nfinals = 0;
         wk->steps = 0;
         memset(wk->cells, 0, sizeof wk->cells);
+        memset(wk->rejected, 0, sizeof wk->rejected);
         wk->levels = 0;
         wk->status = VT_OK;
     }
@@ -201,23 +321,45 @@ vt_status vt__svote_reset_workers(vt_vote *v, int threads)
 vt_status vt__svote_refine_all(vt_vote *v, int threads)
 {
     const long n = (long)v->nrefined;
+    const bool test = v->o.consistency_sigma > 0.0, last = v->levels == 1;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
     for (long i = 0; i < n; i++) {
         vt__sworker *wk = &v->workers[omp_get_thread_num()];
         if (wk->status)
             continue;
         const vt__sref *c = &v->refined[i];
-        vt__sblock *b = vt__spool_at(&v->g.pool, c->home);
-        refine(v, wk, 0, c->x, c->y, c->z, &b->meta[c->k], v->rays_of + v->offs[i],
-               v->offs[i + 1] - v->offs[i]);
+        uint32_t *meta = &vt__spool_at(&v->g.pool, c->home)->meta[c->k];
+        const uint32_t *rays = v->rays_of + v->offs[i];
+        const size_t nrays = v->offs[i + 1] - v->offs[i];
+        if (test) { /* decide_coarse() left the choice to here */
+            const double e = v->edge[0];
+            const double lo[3] = {v->o.min.x + c->x * e, v->o.min.y + c->y * e,
+                                  v->o.min.z + c->z * e};
+            *meta &= VT__SV_FLAGS & ~(uint32_t)VT__SV_REFINE;
+            if (!consistent(v, lo, e, rays, nrays)) {
+                wk->rejected[0]++;
+                continue;
+            }
+            if (last || !(*meta & VT__SV_NEAR)) {
+                *meta |= VT__SV_FINAL;
+                if (vt__spush_final(wk, *c))
+                    wk->status = VT_ENOMEM;
+                continue;
+            }
+            *meta |= VT__SV_REFINE;
+        }
+        refine(v, wk, 0, c->x, c->y, c->z, meta, rays, nrays);
     }
     vt_status s = VT_OK;
     for (int t = 0; t < v->nworkers; t++) {
         const vt__sworker *wk = &v->workers[t];
         s = s ? s : wk->status;
         v->st.steps += wk->steps;
-        for (int l = 1; l < VT__SG_LEVELS; l++)
-            v->st.cells[l] += wk->cells[l];
+        for (int l = 0; l < VT__SG_LEVELS; l++) {
+            if (l)
+                v->st.cells[l] += wk->cells[l];
+            v->st.rejected[l] += wk->rejected[l];
+        }
         if (wk->levels > v->st.levels)
             v->st.levels = wk->levels;
     }
