@@ -8,11 +8,14 @@
  * grid is the default box (2 km x 2 km x 500 m) at 16 m coarse / 0.25 m
  * fine, K = 3, level of detail at 2 pixels of 0.6 mrad.
  *
- * Prints, on 1 thread and on 2: ms per cast (the first, cold one, and the
+ * Runs with the consistency test (defaults) on 1 thread and on 2, without it
+ * (consistency_sigma 0: the refinement before the test) and without the level
+ * of detail. Prints: ms per cast (the first, cold one, and the
  * best of the warm ones, wall and process CPU time: the machine is shared), rays/s and
- * voxel-steps/s of the whole voting (all levels and the clusters), the levels and cells with >= K
- * cameras, blocks and bytes, and the clusters - how many targets have one of the strongest 400
- * clusters within 2 m of them.
+ * voxel-steps/s of the whole voting (all levels and the clusters), the time of each phase, the
+ * levels, the cells with >= K cameras and those the consistency test turned down, blocks and
+ * bytes, and the clusters - how many targets have one of the strongest 250 / 400 / all clusters
+ * within 2 m of them.
  *
  * Usage: bench_vote [TARGETS] [CAMERAS]   (default 250 20)
  */
@@ -126,9 +129,10 @@ static int targets_found(const vt_cluster *cl, size_t nc, size_t top, const vt_v
 }
 
 static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarget, int threads,
-                double pixel_angle)
+                double pixel_angle, double consistency_sigma)
 {
     vt_vote_opts o = vt_vote_opts_default();
+    o.consistency_sigma = consistency_sigma;
     o.fine_voxel = 0.25;
     o.pixel_angle = pixel_angle;
     o.threads = threads;
@@ -154,8 +158,9 @@ static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarge
     vt_vote_stats st = vt_vote_get_stats(v);
     size_t nc;
     const vt_cluster *cl = vt_vote_clusters(v, &nc);
-    printf("threads %d, pixel_angle %.2g rad (level of detail %s)\n", threads, pixel_angle,
-           pixel_angle > 0 ? "on" : "off: finest everywhere");
+    printf("threads %d, pixel_angle %.2g rad (level of detail %s), consistency_sigma %g%s\n",
+           threads, pixel_angle, pixel_angle > 0 ? "on" : "off: finest everywhere",
+           consistency_sigma, consistency_sigma > 0 ? "" : " (test off: the old refinement)");
     printf("  ms per cast              %.2f wall, %.2f CPU (first, cold: %.2f wall)\n", warm * 1e3,
            cpu * 1e3, cold * 1e3);
     printf("  ms per phase (last cast) pass 0 %.2f, coarse choice + ray lists %.2f, finer levels "
@@ -175,8 +180,11 @@ static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarge
     printf("  MiB now / peak           %.1f / %.1f\n", st.bytes / 1048576.0,
            st.peak_bytes / 1048576.0);
     printf("  clusters                 %zu (%zu dropped)\n", st.clusters, st.clusters_dropped);
-    printf("  targets within 2 m of one of the strongest 400 clusters: %d of %d\n",
-           targets_found(cl, nc, 400, targets, ntarget), ntarget);
+    printf("  targets within 2 m of one of the strongest 250 / 400 / all clusters: %d / %d / %d of "
+           "%d\n",
+           targets_found(cl, nc, 250, targets, ntarget),
+           targets_found(cl, nc, 400, targets, ntarget),
+           targets_found(cl, nc, nc, targets, ntarget), ntarget);
     vt_vote_free(v);
 }
 
@@ -193,9 +201,11 @@ int main(int argc, char **argv)
     printf("bench_vote: %d cameras, %d targets, %zu rays (%d clutter) in a 2 km x 2 km x 500 m "
            "box, 16 m coarse / 0.25 m fine, K = 3\n",
            ncam, ntarget, n, CLUTTER);
-    run(rays, n, targets, ntarget, 1, PIXEL_ANGLE);
-    run(rays, n, targets, ntarget, 2, PIXEL_ANGLE);
-    run(rays, n, targets, ntarget, 1, 0.0);
+    const double cs = vt_vote_opts_default().consistency_sigma;
+    run(rays, n, targets, ntarget, 1, PIXEL_ANGLE, cs);
+    run(rays, n, targets, ntarget, 2, PIXEL_ANGLE, cs);
+    run(rays, n, targets, ntarget, 1, PIXEL_ANGLE, 0.0);
+    run(rays, n, targets, ntarget, 1, 0.0, cs);
     free(rays);
     free(targets);
     return 0;

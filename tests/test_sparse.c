@@ -4,7 +4,8 @@
  * refined, points seen by enough cameras give clusters where they are, the
  * level of detail stops refinement far from the cameras, results do not
  * depend on threads or ray order, memory follows the rays, bad input fails
- * clearly.
+ * clearly; the consistency test keeps points whose rays miss them by two
+ * sigmas and turns down cells that random rays cross by chance.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,25 @@ static vt_ray make_ray(vt_vec3 origin, vt_vec3 target, double noise, int camera,
     r.dir = vt_v3_normalize(d);
     r.weight = weight;
     r.sigma = 1e-3f;
+    r.camera = (uint16_t)camera;
+    return r;
+}
+
+/* A ray from origin that misses target by an angle of nsig * sigma, in a random direction. */
+static vt_ray ray_off(vt_vec3 origin, vt_vec3 target, double nsig, double sigma, int camera)
+{
+    vt_vec3 d = vt_v3_normalize(vt_v3_sub(target, origin)), p;
+    do {
+        p = vt_v3(vt_test_uniform(-1, 1), vt_test_uniform(-1, 1), vt_test_uniform(-1, 1));
+        p = vt_v3_sub(p, vt_v3_scale(d, vt_v3_dot(p, d)));
+    } while (vt_v3_norm(p) < 0.1);
+    p = vt_v3_normalize(p);
+    vt_ray r;
+    memset(&r, 0, sizeof r);
+    r.origin = origin;
+    r.dir = vt_v3_normalize(vt_v3_add(d, vt_v3_scale(p, tan(nsig * sigma))));
+    r.weight = 1.0f;
+    r.sigma = (float)sigma;
     r.camera = (uint16_t)camera;
     return r;
 }
@@ -85,6 +105,7 @@ static void finest_votes_equal_dense_dda(void **state)
     o.coarse_voxel = 8.0;
     o.fine_voxel = 1.0;
     o.min_cameras = 1;
+    o.consistency_sigma = 0.0; /* every cell refines: all voxels can be compared */
     vt_vote *v = make_vote(&o);
     const int nx = 32, ny = 24, nz = 16, nray = 400;
     uint64_t *w = calloc((size_t)nx * ny * nz, sizeof *w), *m = calloc((size_t)nx * ny * nz, 8);
@@ -240,6 +261,124 @@ static void level_of_detail_stops_refinement_far_from_the_cameras(void **state)
     vt_vote_free(v);
 }
 
+/* Whether the last cast has a cluster of `cams` cameras within `dist` of p. */
+static bool has_cluster_near(const vt_vote *v, vt_vec3 p, int cams, double dist)
+{
+    size_t nc;
+    const vt_cluster *cl = vt_vote_clusters(v, &nc);
+    for (size_t i = 0; i < nc; i++)
+        if (cl[i].ncameras >= cams && vt_v3_norm(vt_v3_sub(cl[i].centroid, p)) < dist)
+            return true;
+    return false;
+}
+
+/*
+ * K cameras whose rays miss a point by two sigmas (half the default
+ * tolerance of four) still make a cluster there, wherever the plain
+ * refinement (consistency_sigma 0) makes one: the test loses nothing.
+ */
+static void points_whose_rays_miss_by_two_sigmas_are_kept(void **state)
+{
+    (void)state;
+    vt_test_seed(18);
+    const double sigma = 2.5e-4;   /* 2 sigmas: 0.15 m at 300 m, in the 1 m finest voxels */
+    vt_vote_opts o = small_opts(); /* K = 3, consistency_sigma 4 */
+    o.consistency_min = 0.05;      /* so that the sigmas set the tolerance (0.3 m) */
+    vt_vote *on = make_vote(&o);
+    o.consistency_sigma = 0.0;
+    vt_vote *off = make_vote(&o);
+    int found = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        /* Some on coarse cell corners, where the meeting point may fall in a neighbour. */
+        vt_vec3 p = trial < 8 ? vt_v3(-48.0 + 16 * (trial % 4), 32.0 - 16 * (trial / 4), 64.0)
+                              : vt_v3(vt_test_uniform(-100, 100), vt_test_uniform(-100, 100),
+                                      vt_test_uniform(20, 110));
+        vt_ray rays[3];
+        for (int c = 0; c < 3; c++)
+            rays[c] = ray_off(ring_camera(c, 3, 300, 10), p, 2.0, sigma, c);
+        assert_int_equal(vt_vote_cast(on, rays, 3), VT_OK);
+        assert_int_equal(vt_vote_cast(off, rays, 3), VT_OK);
+        bool with = has_cluster_near(on, p, 3, 1.0), without = has_cluster_near(off, p, 3, 1.0);
+        if (without && !with)
+            fail_msg("trial %d: the test lost the point (%g, %g, %g)", trial, p.x, p.y, p.z);
+        found += with;
+    }
+    /* The others fall where the grid splits the rays: no voxel holds all three (both ways). */
+    if (found < 32)
+        fail_msg("only %d of 40 points found", found);
+    vt_vote_free(on);
+    vt_vote_free(off);
+}
+
+/* Scene of three targets seen by 8 cameras among 600 random rays. */
+static vt_ray *targets_among_random_rays(size_t *count)
+{
+    const int ncam = 8, nrand = 600;
+    size_t n = 3 * ncam + nrand, i = 0;
+    vt_ray *r = malloc(n * sizeof *r);
+    for (int c = 0; c < ncam; c++)
+        for (int t = 0; t < 3; t++)
+            r[i++] = ray_off(ring_camera(c, ncam, 300, 10), three_targets[t],
+                             vt_test_uniform(0.0, 1.5), 1e-3, c);
+    for (int k = 0; k < nrand; k++) {
+        int c = k % ncam;
+        vt_vec3 aim =
+            vt_v3(vt_test_uniform(-128, 128), vt_test_uniform(-128, 128), vt_test_uniform(0, 128));
+        r[i++] = ray_off(ring_camera(c, ncam, 300, 10), aim, 0.0, 1e-3, c);
+    }
+    *count = n;
+    return r;
+}
+
+static size_t fine_cells(const vt_vote_stats *st)
+{
+    size_t n = 0;
+    for (int l = 1; l < 8; l++)
+        n += st->cells[l];
+    return n;
+}
+
+static void consistency_test_removes_ghost_refinement_and_keeps_targets(void **state)
+{
+    (void)state;
+    vt_test_seed(19);
+    size_t n;
+    vt_ray *rays = targets_among_random_rays(&n);
+    vt_vote_opts o = small_opts();
+    o.consistency_sigma = 0.0;
+    vt_vote *off = make_vote(&o);
+    o = small_opts();
+    vt_vote *on = make_vote(&o);
+    assert_int_equal(vt_vote_cast(off, rays, n), VT_OK);
+    assert_int_equal(vt_vote_cast(on, rays, n), VT_OK);
+    vt_vote_stats so = vt_vote_get_stats(off), sn = vt_vote_get_stats(on);
+    /* Same level-0 votes; without the test nothing is turned down. */
+    assert_int_equal(so.cells[0], sn.cells[0]);
+    for (int l = 0; l < 8; l++)
+        assert_int_equal(so.rejected[l], 0);
+    assert_true(sn.rejected[0] > sn.cells[0] / 2);
+    if (!(fine_cells(&sn) * 4 < fine_cells(&so)))
+        fail_msg("cells at levels 1+: %zu with the test, %zu without", fine_cells(&sn),
+                 fine_cells(&so));
+    assert_true(sn.steps < so.steps);
+    size_t nc;
+    const vt_cluster *cl = vt_vote_clusters(on, &nc);
+    assert_true(nc >= 3);
+    for (int t = 0; t < 3; t++) {
+        /* Still there, among the three strongest, with most of their cameras. */
+        assert_true(has_cluster_near(off, three_targets[t], 6, 1.5));
+        bool found = false;
+        for (size_t i = 0; i < 3; i++)
+            found = found || (vt_v3_norm(vt_v3_sub(cl[i].centroid, three_targets[t])) < 1.5 &&
+                              cl[i].ncameras >= 6);
+        if (!found)
+            fail_msg("target %d is not among the three strongest clusters", t);
+    }
+    free(rays);
+    vt_vote_free(off);
+    vt_vote_free(on);
+}
+
 static void shuffle(vt_ray *r, size_t n)
 {
     for (size_t i = n - 1; i > 0; i--) {
@@ -286,6 +425,8 @@ static void results_do_not_depend_on_threads_or_ray_order(void **state)
     assert_int_equal(s1.steps, s2.steps);
     assert_int_equal(s1.steps, s3.steps);
     assert_memory_equal(s1.cells, s3.cells, sizeof s1.cells);
+    assert_memory_equal(s1.rejected, s2.rejected, sizeof s1.rejected);
+    assert_memory_equal(s1.rejected, s3.rejected, sizeof s1.rejected);
     free(c1);
     free(c2);
     free(c3);
@@ -366,6 +507,15 @@ static void bad_options_are_refused_naming_the_field(void **state)
     o.lod_pixels = 0.0;
     expect_bad_opts(o, "'lod_pixels'");
     o = vt_vote_opts_default();
+    o.consistency_sigma = -1.0;
+    expect_bad_opts(o, "'consistency_sigma'");
+    o = vt_vote_opts_default();
+    o.consistency_sigma = INFINITY;
+    expect_bad_opts(o, "'consistency_sigma'");
+    o = vt_vote_opts_default();
+    o.consistency_min = NAN;
+    expect_bad_opts(o, "'consistency_min'");
+    o = vt_vote_opts_default();
     o.max = vt_v3(1e7, 1e7, 1e7); /* more finest voxels per axis than keys hold */
     o.fine_voxel = 0.125;
     expect_bad_opts(o, "'max'");
@@ -398,6 +548,10 @@ static void bad_rays_are_refused(void **state)
     assert_int_equal(vt_vote_cast(v, r, 2), VT_EINVAL);
     assert_non_null(strstr(vt_last_error(), "'weight'"));
     r[1].weight = 1.0f;
+    r[1].sigma = NAN; /* the consistency test needs it */
+    assert_int_equal(vt_vote_cast(v, r, 2), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "'sigma'"));
+    r[1].sigma = 1e-3f;
     assert_int_equal(vt_vote_cast(v, r, 2), VT_OK);
     assert_int_equal(vt_vote_cast(v, NULL, 3), VT_EINVAL);
     vt_vote_free(v);
@@ -411,6 +565,8 @@ int main(void)
         cmocka_unit_test(point_seen_by_four_cameras_gives_one_cluster),
         cmocka_unit_test(three_targets_five_cameras_give_three_strongest_clusters),
         cmocka_unit_test(level_of_detail_stops_refinement_far_from_the_cameras),
+        cmocka_unit_test(points_whose_rays_miss_by_two_sigmas_are_kept),
+        cmocka_unit_test(consistency_test_removes_ghost_refinement_and_keeps_targets),
         cmocka_unit_test(results_do_not_depend_on_threads_or_ray_order),
         cmocka_unit_test(memory_follows_the_rays_not_the_volume),
         cmocka_unit_test(bad_options_are_refused_naming_the_field),

@@ -104,6 +104,8 @@ static int cmp_double(double a, double b)
 static int cmp_cluster(const void *pa, const void *pb)
 {
     const vt_cluster *a = pa, *b = pb;
+    if (a->ncameras != b->ncameras)
+        return a->ncameras > b->ncameras ? -1 : 1;
     if (a->weight != b->weight)
         return a->weight > b->weight ? -1 : 1;
     int c = cmp_double(a->centroid.x, b->centroid.x);

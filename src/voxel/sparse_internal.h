@@ -202,6 +202,7 @@ struct vt_vote {
     double edge[VT__SG_LEVELS];   /* cell edge per level */
     double near_r[VT__SG_LEVELS]; /* level-of-detail range; INFINITY: always near */
     vt__sgrid g;                  /* the voxels of all levels */
+    bool all_near; /* every ray is within the level-of-detail range of the whole box */
     vt__srayx *rx;
     size_t cap_rx;
     vt__sref *refined; /* the refined coarse cells (with the test on: those with >= K cameras) */

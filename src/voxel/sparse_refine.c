@@ -106,21 +106,20 @@ static bool meet(const vt_vote *v, const vt__srayx *p, const vt__srayx *q, const
     const double den = 1.0 - b * b;
     if (den < MIN_SIN2)
         return false;
-    const double s = (b * dq - dp) / den, t = (dq - b * dp) / den;
+    const double inv = 1.0 / den, s = (b * dq - dp) * inv, t = (dq - b * dp) * inv;
     if (s <= 0.0 || t <= 0.0)
         return false;
+    const double tp = tolerance(v, p, s), tq = tolerance(v, q, t), tol = tp > tq ? tp : tq;
     double g2 = 0.0;
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < 3; a++) { /* the box first: most pairs of a coarse cell meet outside it */
         double pa = p->o[a] + s * p->u[a], qa = q->o[a] + t * q->u[a];
         m[a] = 0.5 * (pa + qa);
-        g2 += (pa - qa) * (pa - qa);
-    }
-    double tp = tolerance(v, p, s), tq = tolerance(v, q, t), tol = tp > tq ? tp : tq;
-    if (g2 > tol * tol)
-        return false;
-    for (int a = 0; a < 3; a++)
         if (m[a] < lo[a] - 0.5 * tol || m[a] > lo[a] + e + 0.5 * tol)
             return false;
+        g2 += (pa - qa) * (pa - qa);
+    }
+    if (g2 > tol * tol)
+        return false;
     *gap = sqrt(g2);
     return true;
 }
@@ -177,6 +176,36 @@ static bool consistent(const vt_vote *v, const double lo[3], double e, const uin
                 }
             }
             if (cams >= k)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * With the consistency test on, the level of detail asks for K cameras, not
+ * one: a cell refines only when rays of >= K distinct cameras cross it within
+ * the range at which its children span lod_pixels pixels. Finer cells that
+ * only the nearest camera can resolve would split a target seen from afar
+ * into fragments that each hold a few cameras.
+ */
+static bool near_k(const vt_vote *v, int level, int x, int y, int z, const uint32_t *rays,
+                   size_t n)
+{
+    const double rr = v->near_r[level], e = v->edge[level];
+    if (isinf(rr))
+        return true;
+    const double c[3] = {v->o.min.x + (x + 0.5) * e, v->o.min.y + (y + 0.5) * e,
+                         v->o.min.z + (z + 0.5) * e};
+    uint64_t mask = 0;
+    for (size_t i = 0; i < n; i++) {
+        const vt__srayx *r = &v->rx[rays[i]];
+        if (mask & r->bit)
+            continue;
+        const double d[3] = {c[0] - r->o[0], c[1] - r->o[1], c[2] - r->o[2]};
+        if (dot3(d, d) < rr * rr) {
+            mask |= r->bit;
+            if (vt__enough_cameras(mask, v->o.min_cameras))
                 return true;
         }
     }
@@ -276,7 +305,8 @@ static void refine(vt_vote *v, vt__sworker *wk, int level, int x, int y, int z, 
             }
         }
         int cx = 2 * x + (c >> 2), cy = 2 * y + ((c >> 1) & 1), cz = 2 * z + (c & 1);
-        if (!last && (nd->meta[c] & VT__SV_NEAR)) {
+        if (!last && (nd->meta[c] & VT__SV_NEAR) &&
+            (!test || near_k(v, cl, cx, cy, cz, crays, cnt[c]))) {
             nd->meta[c] |= VT__SV_REFINE;
             refine(v, wk, cl, cx, cy, cz, &nd->meta[c], crays, cnt[c]);
         } else {
@@ -340,7 +370,7 @@ vt_status vt__svote_refine_all(vt_vote *v, int threads)
                 wk->rejected[0]++;
                 continue;
             }
-            if (last || !(*meta & VT__SV_NEAR)) {
+            if (last || !(*meta & VT__SV_NEAR) || !near_k(v, 0, c->x, c->y, c->z, rays, nrays)) {
                 *meta |= VT__SV_FINAL;
                 if (vt__spush_final(wk, *c))
                     wk->status = VT_ENOMEM;
