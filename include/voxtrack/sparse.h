@@ -51,7 +51,10 @@ typedef struct vt_vote_opts {
      * max(consistency_min, consistency_sigma * ray.sigma * r). Cells that fail are
      * neither refined nor final: their >= K cameras met there by chance (ghost
      * crossings, which dominate when there are many rays). A cell whose rays form
-     * more than 128 camera pairs is refined without the test.
+     * more than 128 camera pairs is refined without the test. With the test on, the
+     * level of detail also asks for K cameras: a cell refines only when rays of >= K
+     * distinct cameras cross it within the level-of-detail range (one camera is enough
+     * with the test off). Rays need a finite sigma >= 0 (VT_EINVAL otherwise).
      */
     double consistency_sigma; /* tolerance in ray sigmas (default 4); 0: no test, every cell
                                  with >= K cameras refines as before */
@@ -103,7 +106,10 @@ VT_API void vt_vote_free(vt_vote *v);
  */
 VT_API vt_status vt_vote_cast(vt_vote *v, const vt_ray *rays, size_t count);
 
-/* The clusters of the last vt_vote_cast(), strongest first. Owned by v. */
+/*
+ * The clusters of the last vt_vote_cast(), strongest first: most distinct
+ * cameras first, then the largest weight. Owned by v.
+ */
 VT_API const vt_cluster *vt_vote_clusters(const vt_vote *v, size_t *count);
 
 VT_API vt_vote_stats vt_vote_get_stats(const vt_vote *v);
