@@ -15,16 +15,17 @@ static const char *status_name(vt_track_status s)
     return s == VT_TRACK_CONFIRMED ? "confirmed" : s == VT_TRACK_COASTING ? "coasting" : "tentative";
 }
 
-static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k, vt_target_class c)
+static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k, vt_target_class c,
+                        float flicker)
 {
     fprintf(f,
             "{\"t\": %.6f, \"frame\": %lld, \"id\": %llu, \"status\": \"%s\", \"class\": \"%s\", "
             "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], "
-            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d}\n",
+            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"accel_rms\": %.2f, \"flicker\": %.3f}\n",
             r->t, (long long)r->frame, (unsigned long long)k->id, status_name(k->status),
             c == VT_CLASS_BIRD ? "bird" : "drone", k->pos.x, k->pos.y, k->pos.z, k->vel.x,
             k->vel.y, k->vel.z, k->cov[0], k->cov[1], k->cov[2], k->cov[3], k->cov[4], k->cov[5],
-            k->cams);
+            k->cams, (double)k->accel_rms, (double)flicker);
 }
 
 static void write_detection(FILE *f, const vt_pipeline_result *r, const vt_detection *d)
@@ -107,7 +108,7 @@ vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
                 return VT_ENOMEM;
         }
         if (job->tracks_file)
-            write_track(job->tracks_file, r, k, r->classes[i]);
+            write_track(job->tracks_file, r, k, r->classes[i], r->flicker[i]);
     }
     if (job->detections_file)
         for (size_t i = 0; i < r->ndetections; i++)

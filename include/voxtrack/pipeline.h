@@ -53,7 +53,15 @@ typedef struct vt_pipeline_opts {
     vt_tracker_opts tracker;
     double bird_accel;              /* a track whose accel_rms exceeds this (m/s^2) is a bird;
                                        0: never (default 6) */
+    double bird_flicker;            /* a track whose brightness flicker (RMS change of the log
+                                       of its mono blob sums, frame to frame, per camera)
+                                       exceeds this is a
+                                       bird (flapping wings), in units of the change the
+                                       sensor noise explains; 0: never (default 2.2) */
     int bird_min_age;               /* updates before a track can be called a bird (default 10) */
+    int confirm_cameras;            /* a track is reported confirmed only once one of its
+                                       detections was seen by this many cameras (default 4)... */
+    int confirm_hits;               /* ... or it has taken this many detections (default 15) */
     int threads;                    /* <= 0: OpenMP default */
 } vt_pipeline_opts;
 
@@ -72,6 +80,7 @@ typedef struct vt_pipeline_result {
     double t;
     const vt_track *tracks; /* live tracks after this set */
     const vt_target_class *classes; /* per track */
+    const float *flicker;           /* per track: its brightness flicker (see bird_flicker) */
     size_t ntracks;
     const vt_detection *detections;
     size_t ndetections;

@@ -194,7 +194,7 @@ static vt_status read_vote(const ctx *c, json_t *obj, vt_vote_opts *o)
     if (!s)
         s = get_double(c, obj, path, "fine_voxel", 1e-3, 1e4, &o->fine_voxel);
     if (!s)
-        s = get_double(c, obj, path, "pixel_angle", 0, 1, &o->pixel_angle);
+        s = get_double(c, obj, path, "pixel_angle", -1, 1, &o->pixel_angle);
     if (!s)
         s = get_double(c, obj, path, "lod_pixels", 0, 1e3, &o->lod_pixels);
     if (!s)
@@ -277,7 +277,7 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
     static const char *const keys[] = {"threads",  "rays",       "sigma_px", "min_area",
                                        "max_area", "max_rays",   "background", "vote",
                                        "detect",   "tracker",    "bird_accel", "bird_min_age",
-                                       NULL};
+                                       "confirm_cameras", "confirm_hits", "bird_flicker", NULL};
     if (!obj)
         return VT_OK;
     const char *path = "pipeline";
@@ -306,6 +306,12 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
         s = get_double(c, obj, path, "bird_accel", 0, 1e4, &o->bird_accel);
     if (!s)
         s = get_int(c, obj, path, "bird_min_age", 0, 1 << 20, &o->bird_min_age);
+    if (!s)
+        s = get_int(c, obj, path, "confirm_cameras", 0, 64, &o->confirm_cameras);
+    if (!s)
+        s = get_double(c, obj, path, "bird_flicker", 0, 1e3, &o->bird_flicker);
+    if (!s)
+        s = get_int(c, obj, path, "confirm_hits", 0, 1 << 20, &o->confirm_hits);
     json_t *bg = json_object_get(obj, "background");
     if (!s && bg) {
         static const char *const bkeys[] = {"mono", "thermal", NULL};

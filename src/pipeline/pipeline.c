@@ -26,6 +26,19 @@ typedef struct ranked {
     uint32_t i;
 } ranked;
 
+/*
+ * How a track looks from frame set to frame set: each mono camera's blob
+ * sum of the detection it took, and a running mean of the squared change of
+ * their logarithms. A bird's wings flap (a few Hz): its brightness jumps from one
+ * frame to the next; a drone's stays put.
+ */
+typedef struct track_look {
+    float sum[64];    /* per camera: blob sum in the last detection, 0: not seen */
+    float relvar[64]; /* its relative variance from the noise */
+    float msq;        /* running mean of (ln change)^2 / its noise variance */
+    int n;       /* changes seen */
+} track_look;
+
 /* What one camera keeps from frame set to frame set. */
 typedef struct cam_state {
     vt_background *bg;
@@ -51,6 +64,14 @@ struct vt_pipeline {
     vt_tracker *tracker;
     vt_target_class *classes;
     size_t classes_cap;
+    vt_track *tracks; /* the tracker's tracks as reported (status may be held back) */
+    size_t tracks_cap;
+    uint8_t *max_cams; /* per track id: the most cameras of a detection it took */
+    size_t max_cams_cap;
+    track_look *looks; /* per track id: how its brightness changes */
+    size_t looks_cap;
+    float *flicker;    /* per reported track */
+    size_t flicker_cap;
     double last_t;
     bool started;
 };
@@ -63,19 +84,25 @@ vt_pipeline_opts vt_pipeline_opts_default(void)
     o.volume_max = (vt_vec3){1000, 1000, 400};
     o.mono = vt_background_opts_default();
     o.mono.polarity = -1;
+    o.mono.k_sigma = 4.0f;
     o.thermal = vt_background_opts_default();
     o.thermal.polarity = 1;
     o.thermal.min_threshold = 20.0f;
+    o.thermal.k_sigma = 4.0f;
     o.min_area = 1;
     o.max_area = 400;
     o.sigma_px = 0.5;
     o.rays = VT_RAYS_BLOBS;
     o.max_rays = 4000;
     o.vote = vt_vote_opts_default();
+    o.vote.pixel_angle = -1.0; /* from the rig: its finest pixel */
     o.detect = vt_detect_opts_default();
     o.tracker = vt_tracker_opts_default();
-    o.bird_accel = 6.0;
+    o.bird_accel = 15.0;
     o.bird_min_age = 10;
+    o.confirm_cameras = 4;
+    o.confirm_hits = 15;
+    o.bird_flicker = 2.2;
     o.threads = 0;
     return o;
 }
@@ -97,9 +124,23 @@ static vt_status check_opts(const vt_pipeline_opts *o, const vt_rig *rig)
         return vt__error(VT_EINVAL, "pipeline: unknown ray mode %d", (int)o->rays);
     if (o->max_rays < 1)
         return vt__error(VT_EINVAL, "pipeline: max_rays must be >= 1");
+    if (o->confirm_hits < 0)
+        return vt__error(VT_EINVAL, "pipeline: confirm_hits must be >= 0");
+    if (o->confirm_cameras < 0 || o->confirm_cameras > 64)
+        return vt__error(VT_EINVAL, "pipeline: confirm_cameras must be in [0, 64]");
     if (!(o->bird_accel >= 0.0))
         return vt__error(VT_EINVAL, "pipeline: bird_accel must be >= 0");
     return VT_OK;
+}
+
+/* The angle of the finest pixel of the rig, radians: what the level of detail follows. */
+static double finest_pixel_angle(const vt_rig *rig)
+{
+    double fx = 0.0;
+    for (int i = 0; i < rig->count; i++)
+        if (rig->cameras[i].cam.fx > fx)
+            fx = rig->cameras[i].cam.fx;
+    return fx > 0.0 ? 1.0 / fx : 0.0;
 }
 
 static vt_status copy_rig(const vt_rig *src, vt_rig *dst)
@@ -151,6 +192,8 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
         vo.min = o.volume_min;
         vo.max = o.volume_max;
         vo.threads = o.threads;
+        if (vo.pixel_angle < 0.0)
+            vo.pixel_angle = finest_pixel_angle(rig);
         s = vt_vote_new(&vo, &p->vote);
     }
     p->o.detect.thermal_mask = thermal;
@@ -182,6 +225,10 @@ void vt_pipeline_free(vt_pipeline *p)
     vt_detection_list_free(&p->dets);
     vt_tracker_free(p->tracker);
     free(p->classes);
+    free(p->tracks);
+    free(p->max_cams);
+    free(p->looks);
+    free(p->flicker);
     vt_rig_free(&p->rig);
     free(p);
 }
@@ -312,14 +359,101 @@ static vt_status join_rays(vt_pipeline *p)
     return VT_OK;
 }
 
-static vt_status classify(vt_pipeline *p, const vt_track *tracks, size_t n)
+/*
+ * Follows each detection's brightness into the track that took it. For each
+ * mono camera that saw the track in this frame set and the last one, the
+ * change of the logarithm of its blob sum is taken in units of what the
+ * sensor noise alone would give (a blob of A pixels in a camera of noise
+ * sigma sums noise of variance A sigma^2); their mean square is followed as
+ * a running mean. A drone scores about 1; a bird whose wings flap (a few Hz)
+ * and that is bright enough for it to show, far more.
+ */
+static vt_status update_looks(vt_pipeline *p)
 {
-    if (!grow((void **)&p->classes, &p->classes_cap, n ? n : 1, sizeof *p->classes))
+    size_t n = 0;
+    const uint64_t *ids = vt_tracker_assignments(p->tracker, &n);
+    uint64_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] + 1 > top)
+            top = ids[i] + 1;
+    size_t old = p->looks_cap;
+    if (!grow((void **)&p->looks, &p->looks_cap, top ? top : 1, sizeof *p->looks))
         return vt__error(VT_ENOMEM, "pipeline: out of memory");
+    if (p->looks_cap > old)
+        memset(p->looks + old, 0, (p->looks_cap - old) * sizeof *p->looks);
+    for (size_t i = 0; i < n && i < p->dets.count; i++) {
+        if (!ids[i])
+            continue;
+        track_look *l = &p->looks[ids[i]];
+        const vt_detection *d = &p->dets.items[i];
+        float sum[64] = {0}, relvar[64] = {0};
+        double z2 = 0.0;
+        int m = 0;
+        for (int k = 0; k < d->nrays; k++) {
+            const vt_ray *r = &p->rays[p->dets.ray_index[d->first_ray + k]];
+            const cam_state *c = &p->cams[r->camera];
+            if (p->rig.cameras[r->camera].modality != VT_MODALITY_MONO || r->weight <= 0.0f)
+                continue;
+            float sigma = vt_background_noise(c->bg);
+            int area = p->o.rays == VT_RAYS_BLOBS && r->blob < c->blobs.count
+                           ? c->blobs.blobs[r->blob].area
+                           : 1;
+            sum[r->camera] = r->weight;
+            relvar[r->camera] = sigma * sigma * (float)area / (r->weight * r->weight);
+            if (l->sum[r->camera] > 0.0f) {
+                float ch = logf(r->weight / l->sum[r->camera]);
+                /* 0.01: the part of a change that sub-pixel motion alone explains */
+                z2 += ch * ch / (relvar[r->camera] + l->relvar[r->camera] + 0.01f);
+                m++;
+            }
+        }
+        memcpy(l->sum, sum, sizeof sum);
+        memcpy(l->relvar, relvar, sizeof relvar);
+        if (m) {
+            float rate = l->n < 8 ? 1.0f / (float)(l->n + 1) : 0.125f;
+            l->msq += rate * ((float)(z2 / m) - l->msq);
+            l->n++;
+        }
+    }
+    return VT_OK;
+}
+
+/*
+ * Classifies the tracks (drone or bird) and holds back confirmation until a
+ * track has taken a detection seen by confirm_cameras cameras, or confirm_hits
+ * detections: ghosts (rays of different targets that happen to cross) are
+ * nearly always seen by just K cameras and seldom last, real targets are
+ * soon seen by more, or keep being seen.
+ */
+static vt_status report(vt_pipeline *p, const vt_track *tracks, size_t n)
+{
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tracks[i].id + 1 > top)
+            top = tracks[i].id + 1;
+    size_t old = p->max_cams_cap;
+    if (!grow((void **)&p->classes, &p->classes_cap, n ? n : 1, sizeof *p->classes) ||
+        !grow((void **)&p->tracks, &p->tracks_cap, n ? n : 1, sizeof *p->tracks) ||
+        !grow((void **)&p->flicker, &p->flicker_cap, n ? n : 1, sizeof *p->flicker) ||
+        !grow((void **)&p->max_cams, &p->max_cams_cap, top, sizeof *p->max_cams))
+        return vt__error(VT_ENOMEM, "pipeline: out of memory");
+    if (p->max_cams_cap > old)
+        memset(p->max_cams + old, 0, p->max_cams_cap - old);
     for (size_t i = 0; i < n; i++) {
-        bool bird = p->o.bird_accel > 0.0 && tracks[i].age >= p->o.bird_min_age &&
-                    tracks[i].accel_rms > p->o.bird_accel;
+        vt_track k = tracks[i];
+        if (k.misses == 0 && k.cams > p->max_cams[k.id])
+            p->max_cams[k.id] = (uint8_t)(k.cams > 255 ? 255 : k.cams);
+        if (k.status != VT_TRACK_TENTATIVE && p->max_cams[k.id] < p->o.confirm_cameras &&
+            k.hits < p->o.confirm_hits)
+            k.status = VT_TRACK_TENTATIVE;
+        const track_look *l = k.id < p->looks_cap ? &p->looks[k.id] : NULL;
+        float flicker = l && l->n > 0 ? sqrtf(l->msq) : 0.0f;
+        p->flicker[i] = flicker;
+        bool old_enough = k.age >= p->o.bird_min_age && l && l->n >= p->o.bird_min_age / 2;
+        bool bird = old_enough && ((p->o.bird_accel > 0.0 && k.accel_rms > p->o.bird_accel) ||
+                                   (p->o.bird_flicker > 0.0 && flicker > p->o.bird_flicker));
         p->classes[i] = bird ? VT_CLASS_BIRD : VT_CLASS_DRONE;
+        p->tracks[i] = k;
     }
     return VT_OK;
 }
@@ -361,7 +495,9 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     size_t ntracks = 0;
     const vt_track *tracks = s ? NULL : vt_tracker_tracks(p->tracker, &ntracks);
     if (!s)
-        s = classify(p, tracks, ntracks);
+        s = update_looks(p);
+    if (!s)
+        s = report(p, tracks, ntracks);
     double t4 = vt__now();
     if (s)
         return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
@@ -369,8 +505,9 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     p->last_t = fs->t;
     res->frame = fs->frame;
     res->t = fs->t;
-    res->tracks = tracks;
+    res->tracks = p->tracks;
     res->classes = p->classes;
+    res->flicker = p->flicker;
     res->ntracks = ntracks;
     res->detections = p->dets.items;
     res->ndetections = p->dets.count;
