@@ -19,11 +19,11 @@ expect_rc() {
 
 expect_rc 0 "$VT" --help
 grep -q '^Usage: voxtrack' "$TMP/out" || fail "'voxtrack --help' prints no usage on stdout"
-for c in project demo demo-project; do
+for c in project demo demo-project run simulate eval; do
     grep -qw "$c" "$TMP/out" || fail "'voxtrack --help' does not list '$c'"
 done
 
-for c in project demo demo-project; do
+for c in project demo demo-project run simulate eval; do
     expect_rc 0 "$VT" "$c" --help
     grep -q "^Usage: voxtrack $c" "$TMP/out" || fail "'voxtrack $c --help' prints no usage on stdout"
     [[ ! -s $TMP/err ]] || fail "'voxtrack $c --help' wrote to stderr: $(cat "$TMP/err")"
@@ -49,6 +49,10 @@ grep -q "voxtrack project: unknown option '--no-such-flag'" "$TMP/err" ||
     fail "unknown option not named: $(cat "$TMP/err")"
 grep -q "voxtrack project --help" "$TMP/err" || fail "unknown option: no hint to --help"
 expect_rc 2 "$VT" demo --no-such-flag
+expect_rc 2 "$VT" demo --preset no-such-preset
+grep -q "no-such-preset" "$TMP/err" || fail "unknown preset not named: $(cat "$TMP/err")"
+expect_rc 2 "$VT" run
+expect_rc 2 "$VT" demo --tracker best
 expect_rc 2 "$VT" project only-one-argument
 expect_rc 2 "$VT" project --grid-size abc a b c
 grep -q -- "--grid-size: 'abc'" "$TMP/err" || fail "bad value not named: $(cat "$TMP/err")"
