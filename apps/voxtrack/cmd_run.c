@@ -141,7 +141,7 @@ int cmd_run(int argc, char **argv)
         cfg.max_frames = frames;
 
     vt_rig rig;
-    vt_rig_init(&rig);
+    memset(&rig, 0, sizeof rig); /* vt_rig_load fills it whole (vt_rig_init's "." would leak) */
     vt_pipeline *pipe = NULL;
     run_input in = {.max_frames = cfg.max_frames};
     cli_track_job job;
