@@ -95,6 +95,29 @@ static void report_cameras(const vt_rig *rig, const vt_sync *sync, int64_t sets,
     }
 }
 
+/* The cameras that fell short, as a JSON member ("cameras_short": [...]). */
+static void print_cameras_json(const vt_rig *rig, const vt_sync *sync, int64_t sets)
+{
+    printf(", \"cameras_short\": [");
+    bool first = true;
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        if (!st.failed && st.frames >= sets)
+            continue;
+        printf("%s{\"id\": ", first ? "" : ", ");
+        cli_json_string(stdout, rig->cameras[i].id);
+        printf(", \"frame_sets\": %lld, \"first\": %lld, \"last\": %lld, \"error\": ",
+               (long long)st.frames, (long long)st.first, (long long)st.last);
+        if (st.failed)
+            cli_json_string(stdout, st.error);
+        else
+            printf("null");
+        printf("}");
+        first = false;
+    }
+    printf("]");
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *tracks = NULL, *detections = NULL, *tracker = NULL;
@@ -180,7 +203,12 @@ int cmd_run(int argc, char **argv)
     report_cameras(&rig, in.sync, sum.sets, json);
     vt_eval_result ev;
     bool scored = false;
-    if (cfg.truth && !no_eval) {
+    bool cut_short = cfg.max_frames > 0 && in.produced >= cfg.max_frames;
+    if (cfg.truth && !no_eval && cut_short && !quiet)
+        fprintf(stderr, "voxtrack run: not scored: the run stopped after %lld frame sets and the "
+                        "truth covers more (score with voxtrack eval)\n",
+                (long long)sum.sets);
+    if (cfg.truth && !no_eval && !cut_short) {
         fclose(job.tracks_file);
         job.tracks_file = NULL;
         scored = cli_eval_files(CMD, tracks ? tracks : cfg.tracks, cfg.truth, &ev);
@@ -190,6 +218,7 @@ int cmd_run(int argc, char **argv)
     if (json) {
         printf("{");
         cli_track_summary_json_members(&sum, stdout);
+        print_cameras_json(&rig, in.sync, sum.sets);
         if (scored) {
             printf(", \"accuracy\": ");
             cli_eval_print_json(&ev, stdout);

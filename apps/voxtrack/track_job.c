@@ -220,14 +220,30 @@ void cli_eval_print_text(const vt_eval_result *r, FILE *f)
             (long long)r->bird_tracks, (long long)r->bird_as_drone);
 }
 
+/* A number, or null when it is not finite (a rate over nothing). */
+static void json_number(FILE *f, const char *name, double v, bool comma)
+{
+    fprintf(f, "%s\"%s\": ", comma ? ", " : "", name);
+    if (isfinite(v))
+        fprintf(f, "%.6f", v);
+    else
+        fprintf(f, "null");
+}
+
 void cli_eval_print_json(const vt_eval_result *r, FILE *f)
 {
+    fprintf(f, "{");
+    json_number(f, "detection_rate", r->detection_rate, false);
+    json_number(f, "false_rate", r->false_rate, true);
+    json_number(f, "mota", r->mota, true);
+    json_number(f, "motp", r->motp, true);
+    json_number(f, "idf1", r->idf1, true);
+    json_number(f, "rmse", r->rmse, true);
+    json_number(f, "gospa", r->gospa, true);
     fprintf(f,
-            "{\"detection_rate\": %.6f, \"false_rate\": %.6f, \"mota\": %.6f, \"motp\": %.6f, "
-            "\"idf1\": %.6f, \"rmse\": %.6f, \"gospa\": %.6f, \"idsw\": %lld, \"frag\": %lld, "
-            "\"gt\": %lld, \"tp\": %lld, \"fn\": %lld, \"fp\": %lld, \"truth_objects\": %lld, "
-            "\"tracks_confirmed\": %lld, \"bird_tracks\": %lld, \"bird_as_drone\": %lld}",
-            r->detection_rate, r->false_rate, r->mota, r->motp, r->idf1, r->rmse, r->gospa,
+            ", \"idsw\": %lld, \"frag\": %lld, \"gt\": %lld, \"tp\": %lld, \"fn\": %lld, "
+            "\"fp\": %lld, \"truth_objects\": %lld, \"tracks_confirmed\": %lld, "
+            "\"bird_tracks\": %lld, \"bird_as_drone\": %lld}",
             (long long)r->idsw, (long long)r->frag, (long long)r->gt, (long long)r->tp,
             (long long)r->fn, (long long)r->fp, (long long)r->truth_objects,
             (long long)r->tracks_confirmed, (long long)r->bird_tracks,
