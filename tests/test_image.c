@@ -24,54 +24,11 @@
 
 #include "voxtrack/image.h"
 #include "vt_test.h"
-
-static char tmpdir[512];
+#define VT_TEST_NAME "test_image"
+#include "vt_test_tmp.h"
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    const char *base = getenv("VT_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (make_dirs(base) != 0)
-        return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_image-XXXXXX", base);
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[1024];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
 
 static void write_bytes(const char *path, const void *data, size_t n)
 {
@@ -191,7 +148,7 @@ static void test_png_8bit_round_trip(void **state)
     (void)state;
     vt_test_seed(1);
     vt_image img = random_image(37, 23, 8), back;
-    const char *path = tmp_path("gray8.png");
+    const char *path = vt_test_tmp_path("gray8.png");
     assert_int_equal(vt_image_save_png(&img, path), VT_OK);
     assert_int_equal(vt_image_load(path, 0, &back), VT_OK);
     assert_same_pixels(&back, &img);
@@ -214,7 +171,7 @@ static vt_image save_16bit_png(const char *path)
 static void test_png_16bit_round_trip_keeps_16_bits(void **state)
 {
     (void)state;
-    const char *path = tmp_path("gray16.png");
+    const char *path = vt_test_tmp_path("gray16.png");
     vt_image img = save_16bit_png(path), back;
     assert_int_equal(vt_image_load(path, 0, &back), VT_OK);
     assert_int_equal(back.bits, 16);
@@ -226,7 +183,7 @@ static void test_png_16bit_round_trip_keeps_16_bits(void **state)
 static void test_png_16bit_loads_as_8bit_on_request(void **state)
 {
     (void)state;
-    const char *path = tmp_path("gray16-as-8.png");
+    const char *path = vt_test_tmp_path("gray16-as-8.png");
     vt_image img = save_16bit_png(path), back;
     assert_int_equal(vt_image_load(path, VT_IMAGE_LOAD_8BIT, &back), VT_OK);
     assert_int_equal(back.bits, 8);
@@ -243,7 +200,7 @@ static void test_path_is_taken_literally(void **state)
     (void)state;
     vt_test_seed(3);
     vt_image img = random_image(9, 4, 8), back;
-    const char *path = tmp_path("frame%03d.png");
+    const char *path = vt_test_tmp_path("frame%03d.png");
     assert_int_equal(vt_image_save_png(&img, path), VT_OK);
     assert_int_equal(vt_image_load(path, 0, &back), VT_OK);
     assert_same_pixels(&back, &img);
@@ -261,7 +218,7 @@ static void test_pgm_8bit_written_by_hand(void **state)
                                   "\x00\x01\x02\x03\x04"
                                   "\x10\x20\x30\x40\x50"
                                   "\xff\xfe\x80\x7f\x00";
-    const char *path = tmp_path("hand.pgm");
+    const char *path = vt_test_tmp_path("hand.pgm");
     write_bytes(path, file, sizeof file - 1);
     vt_image img;
     assert_int_equal(vt_image_load(path, 0, &img), VT_OK);
@@ -280,7 +237,7 @@ static void test_pgm_16bit_written_by_hand(void **state)
     static const uint8_t file[] = "P5\n2 2\n65535\n"
                                   "\x01\x02\xff\xfe"
                                   "\x00\x00\x80\x01";
-    const char *path = tmp_path("hand16.pgm");
+    const char *path = vt_test_tmp_path("hand16.pgm");
     write_bytes(path, file, sizeof file - 1);
     vt_image img;
     assert_int_equal(vt_image_load(path, 0, &img), VT_OK);
@@ -299,7 +256,7 @@ static void test_ppm_colour_becomes_gray(void **state)
     static const uint8_t file[] = "P6\n2 2\n255\n"
                                   "\xff\xff\xff\x00\x00\x00"
                                   "\xff\x00\x00\x00\xff\x00";
-    const char *path = tmp_path("colour.ppm");
+    const char *path = vt_test_tmp_path("colour.ppm");
     write_bytes(path, file, sizeof file - 1);
     vt_image img;
     assert_int_equal(vt_image_load(path, 0, &img), VT_OK);
@@ -322,11 +279,11 @@ static void check_ffmpeg_format(const char *name, double tolerance)
         skip();
     }
     const char *png = "pattern.png";
-    assert_int_equal(ffmpeg_testsrc(tmp_path(png)), 0);
-    assert_int_equal(ffmpeg_testsrc(tmp_path(name)), 0);
+    assert_int_equal(ffmpeg_testsrc(vt_test_tmp_path(png)), 0);
+    assert_int_equal(ffmpeg_testsrc(vt_test_tmp_path(name)), 0);
     vt_image want, got;
-    assert_int_equal(vt_image_load(tmp_path(png), 0, &want), VT_OK);
-    assert_int_equal(vt_image_load(tmp_path(name), 0, &got), VT_OK);
+    assert_int_equal(vt_image_load(vt_test_tmp_path(png), 0, &want), VT_OK);
+    assert_int_equal(vt_image_load(vt_test_tmp_path(name), 0, &got), VT_OK);
     assert_int_equal(got.width, 64);
     assert_int_equal(got.height, 48);
     assert_int_equal(got.bits, 8);
@@ -353,7 +310,7 @@ static void test_tiff_from_ffmpeg(void **state)
 static void test_missing_file_is_enoent_naming_the_path(void **state)
 {
     (void)state;
-    const char *path = tmp_path("no-such-image.png");
+    const char *path = vt_test_tmp_path("no-such-image.png");
     vt_image img;
     assert_int_equal(vt_image_load(path, 0, &img), VT_ENOENT);
     assert_non_null(strstr(vt_last_error(), path));
@@ -372,7 +329,7 @@ static void test_garbage_png_is_eformat(void **state)
 {
     (void)state;
     static const char junk[] = "this is not a PNG file, only some text that says so.\n";
-    const char *path = tmp_path("garbage.png");
+    const char *path = vt_test_tmp_path("garbage.png");
     write_bytes(path, junk, sizeof junk - 1);
     assert_unreadable(path);
     write_bytes(path, "", 0);
@@ -384,7 +341,7 @@ static void test_truncated_png_is_eformat(void **state)
     (void)state;
     vt_test_seed(5);
     vt_image img = random_image(64, 64, 8);
-    const char *path = tmp_path("truncated.png");
+    const char *path = vt_test_tmp_path("truncated.png");
     assert_int_equal(vt_image_save_png(&img, path), VT_OK);
     assert_int_equal(truncate(path, (off_t)(file_size(path) / 2)), 0);
     assert_unreadable(path);
@@ -396,7 +353,7 @@ static void test_save_to_missing_folder_is_eio_naming_the_path(void **state)
     (void)state;
     vt_image img;
     assert_int_equal(vt_image_alloc(&img, 4, 4, 8), VT_OK);
-    const char *path = tmp_path("no-such-folder/out.png");
+    const char *path = vt_test_tmp_path("no-such-folder/out.png");
     assert_int_equal(vt_image_save_png(&img, path), VT_EIO);
     assert_non_null(strstr(vt_last_error(), path));
     vt_image_free(&img);
@@ -406,7 +363,7 @@ static void test_save_refuses_an_empty_image(void **state)
 {
     (void)state;
     vt_image img = {0};
-    assert_int_equal(vt_image_save_png(&img, tmp_path("empty.png")), VT_EINVAL);
+    assert_int_equal(vt_image_save_png(&img, vt_test_tmp_path("empty.png")), VT_EINVAL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -437,7 +394,7 @@ static void test_threads_load_at_once(void **state)
     vt_test_seed(6);
     vt_image want = random_image(200, 100, 16);
     char path[1024];
-    snprintf(path, sizeof path, "%s", tmp_path("shared.png"));
+    snprintf(path, sizeof path, "%s", vt_test_tmp_path("shared.png"));
     assert_int_equal(vt_image_save_png(&want, path), VT_OK);
     pthread_t threads[4];
     loader jobs[4];
@@ -473,5 +430,5 @@ int main(void)
         cmocka_unit_test(test_save_refuses_an_empty_image),
         cmocka_unit_test(test_threads_load_at_once),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

@@ -21,53 +21,11 @@
 
 #include "voxtrack/rig.h"
 #include "vt_test.h"
-
-static char tmpdir[512];
+#define VT_TEST_NAME "test_rig"
+#include "vt_test_tmp.h"
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
-
-static int make_dirs(const char *path)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    const char *base = getenv("VT_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (make_dirs(base) != 0)
-        return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_rig-XXXXXX", base);
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[1024];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -91,7 +49,7 @@ static char *read_text(const char *path)
 /* Loads `json` from a file and expects failure with `status` and `message` in the error. */
 static void assert_refused(const char *json, vt_status status, const char *message)
 {
-    const char *path = tmp_path("bad.json");
+    const char *path = vt_test_tmp_path("bad.json");
     write_text(path, json);
     vt_rig rig;
     vt_status s = vt_rig_load(path, &rig);
@@ -223,7 +181,7 @@ static void test_save_then_load_gives_the_same_rig(void **state)
 {
     (void)state;
     vt_rig want = sample_rig(), got;
-    const char *path = tmp_path("rig.json");
+    const char *path = vt_test_tmp_path("rig.json");
     assert_int_equal(vt_rig_save(&want, path), VT_OK);
     assert_int_equal(vt_rig_load(path, &got), VT_OK);
     assert_true(got.has_origin);
@@ -242,8 +200,8 @@ static void test_save_is_stable_and_leaves_no_tmp_file(void **state)
     (void)state;
     vt_rig rig = sample_rig(), again;
     char a[1024], b[1024];
-    snprintf(a, sizeof a, "%s", tmp_path("a.json"));
-    snprintf(b, sizeof b, "%s", tmp_path("b.json"));
+    snprintf(a, sizeof a, "%s", vt_test_tmp_path("a.json"));
+    snprintf(b, sizeof b, "%s", vt_test_tmp_path("b.json"));
     assert_int_equal(vt_rig_save(&rig, a), VT_OK);
     assert_int_equal(vt_rig_load(a, &again), VT_OK);
     assert_int_equal(vt_rig_save(&again, b), VT_OK);
@@ -264,7 +222,7 @@ static void test_save_is_stable_and_leaves_no_tmp_file(void **state)
 static void test_defaults_apply_to_optional_fields(void **state)
 {
     (void)state;
-    const char *path = tmp_path("defaults.json");
+    const char *path = vt_test_tmp_path("defaults.json");
     write_text(path, "{\"cameras\": [{\"id\": \"t0\", \"pair\": 3, \"modality\": \"thermal\",\n"
                      " \"width\": 640, \"height\": 512, \"fx\": 800, \"fy\": 800, \"cx\": 320,\n"
                      " \"cy\": 256, \"position\": [1, 2, 3], \"quaternion\": [1, 0, 0, 0]}]}");
@@ -288,7 +246,7 @@ static void test_defaults_apply_to_optional_fields(void **state)
 static void test_a_loaded_mono_camera_defaults_to_8_bits(void **state)
 {
     (void)state;
-    const char *path = tmp_path("mono.json");
+    const char *path = vt_test_tmp_path("mono.json");
     write_text(path, one_camera("\"frames\": \"m0/%06d.pgm\", \"timestamps\": \"m0/t.txt\""));
     vt_rig rig;
     assert_int_equal(vt_rig_load(path, &rig), VT_OK);
@@ -302,7 +260,7 @@ static void test_a_loaded_mono_camera_defaults_to_8_bits(void **state)
 static void test_non_unit_quaternion_is_normalised(void **state)
 {
     (void)state;
-    const char *path = tmp_path("quat.json");
+    const char *path = vt_test_tmp_path("quat.json");
     char json[2048];
     snprintf(json, sizeof json, "%s", one_camera(""));
     char *q = strstr(json, "[1, 0, 0, 0]");
@@ -330,7 +288,7 @@ static void test_missing_file_is_enoent(void **state)
 {
     (void)state;
     vt_rig rig;
-    assert_int_equal(vt_rig_load(tmp_path("nowhere.json"), &rig), VT_ENOENT);
+    assert_int_equal(vt_rig_load(vt_test_tmp_path("nowhere.json"), &rig), VT_ENOENT);
     assert_non_null(strstr(vt_last_error(), "nowhere.json"));
     assert_int_equal(rig.count, 0);
 }
@@ -450,10 +408,10 @@ static void test_save_refuses_unwritable_places_and_nan(void **state)
 {
     (void)state;
     vt_rig rig = sample_rig();
-    assert_int_equal(vt_rig_save(&rig, tmp_path("no/such/folder/rig.json")), VT_EIO);
+    assert_int_equal(vt_rig_save(&rig, vt_test_tmp_path("no/such/folder/rig.json")), VT_EIO);
     assert_non_null(strstr(vt_last_error(), "no/such/folder/rig.json.tmp"));
     rig.cameras[1].cam.fx = NAN;
-    assert_int_equal(vt_rig_save(&rig, tmp_path("nan.json")), VT_EINVAL);
+    assert_int_equal(vt_rig_save(&rig, vt_test_tmp_path("nan.json")), VT_EINVAL);
     assert_non_null(strstr(vt_last_error(), "camera 1 ('t0')"));
     vt_rig_free(&rig);
 }
@@ -478,5 +436,5 @@ int main(void)
         cmocka_unit_test(test_resolve_joins_relative_paths_only),
         cmocka_unit_test(test_save_refuses_unwritable_places_and_nan),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

@@ -25,6 +25,8 @@
 
 #include "voxtrack/source.h"
 #include "vt_test.h"
+#define VT_TEST_NAME "test_source"
+#include "vt_test_tmp.h"
 
 enum { W = 64, H = 48, FRAMES = 5 };
 
@@ -42,8 +44,6 @@ static const int64_t frame_numbers[FRAMES] = {0, 1, 3, 4, 6};
 #define HEVC_MAX_16BIT (8 * 256)
 #define HEVC_MEAN_16BIT (2.0 * 256)
 
-static char tmpdir[512];
-
 /*
  * libx265 3.5 (Debian 12) leaks a little on every encoder it opens and
  * closes: the zone parameters (x265 issue #656) and, with SAO off as in the
@@ -60,47 +60,12 @@ const char *__lsan_default_suppressions(void)
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-static int make_dirs(const char *path)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    const char *base = getenv("VT_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    if (make_dirs(base) != 0)
-        return -1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_source-XXXXXX", base);
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 /* A fresh folder for one test. */
 static const char *test_dir(const char *name)
 {
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    assert_int_equal(make_dirs(path), 0);
+    assert_int_equal(vt_test_make_dirs(path), 0);
     return path;
 }
 
@@ -640,5 +605,5 @@ int main(void)
         cmocka_unit_test(test_frames_pattern_is_checked_and_folder_may_hold_percent),
         cmocka_unit_test(test_reads_a_video_made_by_ffmpeg),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }
