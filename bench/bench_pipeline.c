@@ -25,7 +25,8 @@ static int by_value(const void *a, const void *b)
 
 static void die(const char *what, vt_status s)
 {
-    fprintf(stderr, "bench_pipeline: %s: %s\n", what, vt_last_error()[0] ? vt_last_error() : vt_strerror(s));
+    fprintf(stderr, "bench_pipeline: %s: %s\n", what,
+            vt_last_error()[0] ? vt_last_error() : vt_strerror(s));
     exit(1);
 }
 
@@ -133,7 +134,8 @@ static void run(const vt_scenario *sc, const vt_image *imgs, const bool *present
     int64_t m = sets - 1;
     qsort(lat + 1, (size_t)m, sizeof *lat, by_value);
     printf("threads %d: %.1f frame sets/s, latency p50 %.1f ms, p99 %.1f ms\n", threads,
-           (double)m / total, 1e3 * lat[1 + m / 2], 1e3 * lat[1 + (size_t)(0.99 * (double)(m - 1))]);
+           (double)m / total, 1e3 * lat[1 + m / 2],
+           1e3 * lat[1 + (size_t)(0.99 * (double)(m - 1))]);
     printf("  stages (ms per set): motion+blobs+rays %.2f, voting %.2f, detection %.2f, "
            "tracking %.2f\n",
            1e3 * stage[0] / m, 1e3 * stage[1] / m, 1e3 * stage[2] / m, 1e3 * stage[3] / m);

@@ -251,8 +251,8 @@ static const char *write_file(const char *name, const char *text)
 static void reads_a_run_configuration(void **state)
 {
     (void)state;
-    const char *path = write_file("cfg_ok.json",
-                                  "{\"rig\": \"rig.json\", \"volume\": {\"min\": [-10, -20, 0], "
+    const char *path =
+        write_file("cfg_ok.json", "{\"rig\": \"rig.json\", \"volume\": {\"min\": [-10, -20, 0], "
                                   "\"max\": [10, 20, 30]}, \"frames\": 7,\n"
                                   " \"pipeline\": {\"rays\": \"pixels\", \"tracker\": {\"kind\": "
                                   "\"mht\", \"confirm_m\": 2}, \"background\": {\"mono\": "
@@ -299,8 +299,8 @@ static void refuses_bad_run_configurations(void **state)
                    "{\"rig\": \"r.json\", \"volume\": {\"min\": [0,0,0], \"max\": [1,1,1]}, "
                    "\"pipeline\": {\"tracker\": {\"kind\": \"best\"}}}",
                    "pipeline.tracker.kind");
-    expect_refused("cfg_f.json",
-                   "{\"rig\": 3, \"volume\": {\"min\": [0,0,0], \"max\": [1,1,1]}}", "'rig'");
+    expect_refused("cfg_f.json", "{\"rig\": 3, \"volume\": {\"min\": [0,0,0], \"max\": [1,1,1]}}",
+                   "'rig'");
     vt_run_config cfg;
     assert_int_equal(vt_run_config_load("/no/such/config.json", &cfg), VT_ENOENT);
 }

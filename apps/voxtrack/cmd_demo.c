@@ -18,25 +18,24 @@ static const char *const CMD = "demo";
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: voxtrack demo [options]\n"
-            "\n"
-            "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
-            "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
-            "end to end and prints the tracks' accuracy against the ground truth.\n"
-            "\n"
-            "Options:\n"
-            "  --preset NAME       default, small or 8k (default: default)\n"
-            "  --frames N          frame sets to run (default: the preset's)\n"
-            "  --seed S            the scene's random seed (default: the preset's)\n"
-            "  --tracker gnn|mht   the association (default gnn)\n"
-            "  --threads N         worker threads (default: all cores)\n"
-            "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
-            "  --quiet             no progress line\n"
-            "  --json              print the summary as one JSON object\n"
-            "  -h, --help          this text\n"
-            "\n"
-            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+    fprintf(f, "Usage: voxtrack demo [options]\n"
+               "\n"
+               "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
+               "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
+               "end to end and prints the tracks' accuracy against the ground truth.\n"
+               "\n"
+               "Options:\n"
+               "  --preset NAME       default, small or 8k (default: default)\n"
+               "  --frames N          frame sets to run (default: the preset's)\n"
+               "  --seed S            the scene's random seed (default: the preset's)\n"
+               "  --tracker gnn|mht   the association (default gnn)\n"
+               "  --threads N         worker threads (default: all cores)\n"
+               "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
+               "  --quiet             no progress line\n"
+               "  --json              print the summary as one JSON object\n"
+               "  -h, --help          this text\n"
+               "\n"
+               "Exit status: 0 success, 1 failure, 2 bad command line.\n");
 }
 
 /* The scene and what the producer thread keeps. */
@@ -100,12 +99,11 @@ static vt_status consume(void *user, const vt_pipeline_result *res)
     vt_scenario_targets(s->sc, res->t, NULL, s->truth);
     for (size_t i = 0; i < s->ntargets; i++) {
         const vt_target_truth *g = &s->truth[i];
-        s->eval_truth[i] = (vt_eval_truth){
-            .id = g->id,
-            .kind = g->kind == VT_TARGET_DRONE  ? VT_EVAL_DRONE
-                    : g->kind == VT_TARGET_BIRD ? VT_EVAL_BIRD
-                                                : VT_EVAL_GLINT,
-            .pos = g->pos};
+        s->eval_truth[i] = (vt_eval_truth){.id = g->id,
+                                           .kind = g->kind == VT_TARGET_DRONE  ? VT_EVAL_DRONE
+                                                   : g->kind == VT_TARGET_BIRD ? VT_EVAL_BIRD
+                                                                               : VT_EVAL_GLINT,
+                                           .pos = g->pos};
         if (s->truth_file)
             fprintf(s->truth_file,
                     "{\"t\": %.6f, \"frame\": %lld, \"id\": %d, \"kind\": \"%s\", "
@@ -122,12 +120,11 @@ static vt_status consume(void *user, const vt_pipeline_result *res)
         s->eval_tracks_cap = cap;
     }
     for (size_t i = 0; i < res->ntracks; i++)
-        s->eval_tracks[i] = (vt_eval_track){.id = res->tracks[i].id,
-                                            .status = (int)res->tracks[i].status,
-                                            .cls = res->classes[i] == VT_CLASS_BIRD
-                                                       ? VT_EVAL_CLASS_BIRD
-                                                       : VT_EVAL_CLASS_DRONE,
-                                            .pos = res->tracks[i].pos};
+        s->eval_tracks[i] = (vt_eval_track){
+            .id = res->tracks[i].id,
+            .status = (int)res->tracks[i].status,
+            .cls = res->classes[i] == VT_CLASS_BIRD ? VT_EVAL_CLASS_BIRD : VT_EVAL_CLASS_DRONE,
+            .pos = res->tracks[i].pos};
     return vt_eval_frame(s->eval, res->frame, s->eval_truth, s->ntargets, s->eval_tracks,
                          res->ntracks);
 }

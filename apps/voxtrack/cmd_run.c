@@ -17,27 +17,26 @@ static const char *const CMD = "run";
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: voxtrack run CONFIG [options]\n"
-            "\n"
-            "Tracks the moving objects that the cameras of a rig see: motion, blobs, rays,\n"
-            "sparse coarse-to-fine voting, 3D detections, multi-target tracking.\n"
-            "CONFIG is a JSON run configuration (docs/RUN.md); `voxtrack simulate` writes one\n"
-            "as OUT/config.json.\n"
-            "\n"
-            "Options:\n"
-            "  --tracks FILE       write the tracks here (default: the configuration's, or\n"
-            "                      tracks.jsonl next to it)\n"
-            "  --detections FILE   also write every 3D detection\n"
-            "  --frames N          stop after N frame sets\n"
-            "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
-            "  --threads N         worker threads (default: all cores)\n"
-            "  --no-eval           do not score against the configuration's truth\n"
-            "  --quiet             no progress line\n"
-            "  --json              print the summary as one JSON object\n"
-            "  -h, --help          this text\n"
-            "\n"
-            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+    fprintf(f, "Usage: voxtrack run CONFIG [options]\n"
+               "\n"
+               "Tracks the moving objects that the cameras of a rig see: motion, blobs, rays,\n"
+               "sparse coarse-to-fine voting, 3D detections, multi-target tracking.\n"
+               "CONFIG is a JSON run configuration (docs/RUN.md); `voxtrack simulate` writes one\n"
+               "as OUT/config.json.\n"
+               "\n"
+               "Options:\n"
+               "  --tracks FILE       write the tracks here (default: the configuration's, or\n"
+               "                      tracks.jsonl next to it)\n"
+               "  --detections FILE   also write every 3D detection\n"
+               "  --frames N          stop after N frame sets\n"
+               "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
+               "  --threads N         worker threads (default: all cores)\n"
+               "  --no-eval           do not score against the configuration's truth\n"
+               "  --quiet             no progress line\n"
+               "  --json              print the summary as one JSON object\n"
+               "  -h, --help          this text\n"
+               "\n"
+               "Exit status: 0 success, 1 failure, 2 bad command line.\n");
 }
 
 typedef struct run_input {
@@ -124,10 +123,10 @@ int cmd_run(int argc, char **argv)
     int frames = 0, threads = 0;
     bool quiet = false, json = false, no_eval = false;
     const cli_option opts[] = {
-        {"--tracks", CLI_STRING, &tracks},   {"--detections", CLI_STRING, &detections},
-        {"--frames", CLI_INT, &frames},      {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},    {"--no-eval", CLI_BOOL, &no_eval},
-        {"--quiet", CLI_BOOL, &quiet},       {"--json", CLI_BOOL, &json},
+        {"--tracks", CLI_STRING, &tracks}, {"--detections", CLI_STRING, &detections},
+        {"--frames", CLI_INT, &frames},    {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},  {"--no-eval", CLI_BOOL, &no_eval},
+        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -205,8 +204,9 @@ int cmd_run(int argc, char **argv)
     bool scored = false;
     bool cut_short = cfg.max_frames > 0 && in.produced >= cfg.max_frames;
     if (cfg.truth && !no_eval && cut_short && !quiet)
-        fprintf(stderr, "voxtrack run: not scored: the run stopped after %lld frame sets and the "
-                        "truth covers more (score with voxtrack eval)\n",
+        fprintf(stderr,
+                "voxtrack run: not scored: the run stopped after %lld frame sets and the "
+                "truth covers more (score with voxtrack eval)\n",
                 (long long)sum.sets);
     if (cfg.truth && !no_eval && !cut_short) {
         fclose(job.tracks_file);

@@ -12,7 +12,9 @@
 
 static const char *status_name(vt_track_status s)
 {
-    return s == VT_TRACK_CONFIRMED ? "confirmed" : s == VT_TRACK_COASTING ? "coasting" : "tentative";
+    return s == VT_TRACK_CONFIRMED  ? "confirmed"
+           : s == VT_TRACK_COASTING ? "coasting"
+                                    : "tentative";
 }
 
 static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k, vt_target_class c,
@@ -21,11 +23,12 @@ static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k,
     fprintf(f,
             "{\"t\": %.6f, \"frame\": %lld, \"id\": %llu, \"status\": \"%s\", \"class\": \"%s\", "
             "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], "
-            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"accel_rms\": %.2f, \"flicker\": %.3f}\n",
+            "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"accel_rms\": %.2f, "
+            "\"flicker\": %.3f}\n",
             r->t, (long long)r->frame, (unsigned long long)k->id, status_name(k->status),
-            c == VT_CLASS_BIRD ? "bird" : "drone", k->pos.x, k->pos.y, k->pos.z, k->vel.x,
-            k->vel.y, k->vel.z, k->cov[0], k->cov[1], k->cov[2], k->cov[3], k->cov[4], k->cov[5],
-            k->cams, (double)k->accel_rms, (double)flicker);
+            c == VT_CLASS_BIRD ? "bird" : "drone", k->pos.x, k->pos.y, k->pos.z, k->vel.x, k->vel.y,
+            k->vel.z, k->cov[0], k->cov[1], k->cov[2], k->cov[3], k->cov[4], k->cov[5], k->cams,
+            (double)k->accel_rms, (double)flicker);
 }
 
 static void write_detection(FILE *f, const vt_pipeline_result *r, const vt_detection *d)
@@ -169,8 +172,9 @@ void cli_track_summary_print(const cli_track_summary *s, FILE *f)
             s->sets_per_second, s->wall_seconds);
     fprintf(f, "latency           p50 %.1f ms, p99 %.1f ms\n", s->latency_p50_ms,
             s->latency_p99_ms);
-    fprintf(f, "stages            motion+blobs+rays %.2f ms, voting %.2f ms, detection %.2f ms, "
-               "tracking %.2f ms (mean per set)\n",
+    fprintf(f,
+            "stages            motion+blobs+rays %.2f ms, voting %.2f ms, detection %.2f ms, "
+            "tracking %.2f ms (mean per set)\n",
             s->stage_ms[0], s->stage_ms[1], s->stage_ms[2], s->stage_ms[3]);
     fprintf(f, "memory            peak %.0f MiB resident, sparse grid peak %.1f MiB\n",
             s->peak_rss_mb, s->grid_peak_mb);
@@ -246,6 +250,5 @@ void cli_eval_print_json(const vt_eval_result *r, FILE *f)
             "\"bird_tracks\": %lld, \"bird_as_drone\": %lld}",
             (long long)r->idsw, (long long)r->frag, (long long)r->gt, (long long)r->tp,
             (long long)r->fn, (long long)r->fp, (long long)r->truth_objects,
-            (long long)r->tracks_confirmed, (long long)r->bird_tracks,
-            (long long)r->bird_as_drone);
+            (long long)r->tracks_confirmed, (long long)r->bird_tracks, (long long)r->bird_as_drone);
 }

@@ -51,18 +51,18 @@ typedef struct vt_pipeline_opts {
     vt_vote_opts vote;              /* its box is set from the volume */
     vt_detect_opts detect;          /* thermal_mask is set from the rig */
     vt_tracker_opts tracker;
-    double bird_accel;              /* a track whose accel_rms exceeds this (m/s^2) is a bird;
-                                       0: never (default 6) */
-    double bird_flicker;            /* a track whose brightness flicker (RMS change of the log
-                                       of its mono blob sums, frame to frame, per camera)
-                                       exceeds this is a
-                                       bird (flapping wings), in units of the change the
-                                       sensor noise explains; 0: never (default 2.2) */
-    int bird_min_age;               /* updates before a track can be called a bird (default 10) */
-    int confirm_cameras;            /* a track is reported confirmed only once one of its
-                                       detections was seen by this many cameras (default 4)... */
-    int confirm_hits;               /* ... or it has taken this many detections (default 15) */
-    int threads;                    /* <= 0: OpenMP default */
+    double bird_accel;   /* a track whose accel_rms exceeds this (m/s^2) is a bird;
+                            0: never (default 6) */
+    double bird_flicker; /* a track whose brightness flicker (RMS change of the log
+                            of its mono blob sums, frame to frame, per camera)
+                            exceeds this is a
+                            bird (flapping wings), in units of the change the
+                            sensor noise explains; 0: never (default 2.2) */
+    int bird_min_age;    /* updates before a track can be called a bird (default 10) */
+    int confirm_cameras; /* a track is reported confirmed only once one of its
+                            detections was seen by this many cameras (default 4)... */
+    int confirm_hits;    /* ... or it has taken this many detections (default 15) */
+    int threads;         /* <= 0: OpenMP default */
 } vt_pipeline_opts;
 
 VT_API vt_pipeline_opts vt_pipeline_opts_default(void);
@@ -78,16 +78,16 @@ typedef struct vt_frame_set {
 typedef struct vt_pipeline_result {
     int64_t frame;
     double t;
-    const vt_track *tracks; /* live tracks after this set */
+    const vt_track *tracks;         /* live tracks after this set */
     const vt_target_class *classes; /* per track */
     const float *flicker;           /* per track: its brightness flicker (see bird_flicker) */
     size_t ntracks;
     const vt_detection *detections;
     size_t ndetections;
     size_t changes, blobs, rays, clusters; /* totals over the cameras */
-    int cameras_live;   /* cameras that delivered a frame */
-    double seconds;     /* processing time of this set */
-    double stage_seconds[4]; /* motion+blobs+rays, voting, detection, tracking */
+    int cameras_live;                      /* cameras that delivered a frame */
+    double seconds;                        /* processing time of this set */
+    double stage_seconds[4];               /* motion+blobs+rays, voting, detection, tracking */
 } vt_pipeline_result;
 
 typedef struct vt_pipeline vt_pipeline;
@@ -137,10 +137,10 @@ VT_API vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produc
 
 typedef struct vt_run_config {
     vt_pipeline_opts opts;
-    char *rig;        /* path of the rig file, resolved against the config's folder */
-    char *truth;      /* optional ground truth (truth.jsonl), or NULL */
-    char *tracks;     /* output tracks.jsonl (default "tracks.jsonl" in the current folder) */
-    char *detections; /* optional detections.jsonl output, or NULL */
+    char *rig;          /* path of the rig file, resolved against the config's folder */
+    char *truth;        /* optional ground truth (truth.jsonl), or NULL */
+    char *tracks;       /* output tracks.jsonl (default "tracks.jsonl" in the current folder) */
+    char *detections;   /* optional detections.jsonl output, or NULL */
     int64_t max_frames; /* 0: all */
 } vt_run_config;
 

@@ -95,8 +95,7 @@ VT_API bool vt_scenario_frame_time(const vt_scenario *s, int camera, int64_t fra
  * The camera's pose at time t: the rig's pose on a fixed mount, or its
  * platform's pose at t. Writes a copy of the camera with that pose.
  */
-VT_API vt_status vt_scenario_camera_at(const vt_scenario *s, int camera, double t,
-                                       vt_camera *out);
+VT_API vt_status vt_scenario_camera_at(const vt_scenario *s, int camera, double t, vt_camera *out);
 
 /* True when the scenario has moving platforms (then IMU and GPS streams exist). */
 VT_API bool vt_scenario_has_platforms(const vt_scenario *s);

@@ -50,8 +50,7 @@ VT_API vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out);
  * differs from the rig's, a truncated file or an undecodable frame is an
  * error naming the camera and the frame.
  */
-VT_API vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t,
-                                bool *end);
+VT_API vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end);
 
 VT_API void vt_source_free(vt_source *s);
 

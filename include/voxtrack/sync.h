@@ -40,10 +40,10 @@ VT_API vt_status vt_sync_next(vt_sync *s, vt_image *images, bool *present, int64
                               double *t, bool *end);
 
 typedef struct vt_sync_camera_stats {
-    int64_t frames;     /* frames delivered */
+    int64_t frames;      /* frames delivered */
     int64_t first, last; /* first and last frame number delivered (-1: none) */
-    bool failed;        /* dropped after an error */
-    char error[256];    /* that error */
+    bool failed;         /* dropped after an error */
+    char error[256];     /* that error */
 } vt_sync_camera_stats;
 
 VT_API vt_sync_camera_stats vt_sync_camera_stats_get(const vt_sync *s, int camera);

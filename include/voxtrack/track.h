@@ -33,34 +33,34 @@ typedef enum vt_track_status {
 } vt_track_status;
 
 typedef struct vt_track {
-    uint64_t id;            /* stable, from 1, never reused */
+    uint64_t id; /* stable, from 1, never reused */
     vt_track_status status;
-    vt_vec3 pos, vel;       /* filtered state, metres and metres per second */
-    double cov[6];          /* position covariance xx, xy, xz, yy, yz, zz */
-    int cams;               /* cameras of the last detection assigned to it */
-    int hits;               /* updates with a detection */
-    int misses;             /* consecutive updates without one */
-    int age;                /* updates since birth */
-    float accel_rms;        /* RMS of the innovation-implied acceleration, m/s^2: erratic
-                               movers (birds) score high */
+    vt_vec3 pos, vel; /* filtered state, metres and metres per second */
+    double cov[6];    /* position covariance xx, xy, xz, yy, yz, zz */
+    int cams;         /* cameras of the last detection assigned to it */
+    int hits;         /* updates with a detection */
+    int misses;       /* consecutive updates without one */
+    int age;          /* updates since birth */
+    float accel_rms;  /* RMS of the innovation-implied acceleration, m/s^2: erratic
+                         movers (birds) score high */
 } vt_track;
 
 typedef enum vt_tracker_kind { VT_TRACKER_GNN = 0, VT_TRACKER_MHT = 1 } vt_tracker_kind;
 
 typedef struct vt_tracker_opts {
     vt_tracker_kind kind;
-    double process_accel;  /* white-acceleration spectral density sigma, m/s^2 (default 3) */
-    double gate_prob;      /* chi-square gate probability, 3 dof (default 0.999) */
-    double init_speed;     /* sigma of an unknown initial velocity, m/s (default 20) */
+    double process_accel;     /* white-acceleration spectral density sigma, m/s^2 (default 3) */
+    double gate_prob;         /* chi-square gate probability, 3 dof (default 0.999) */
+    double init_speed;        /* sigma of an unknown initial velocity, m/s (default 20) */
     int confirm_m, confirm_n; /* M-of-N confirmation (default 3 of 4) */
-    int delete_misses;     /* consecutive misses that delete a confirmed track (default 5) */
-    int delete_tentative;  /* misses that delete a tentative track (default 2) */
-    double min_pos_sigma;  /* floor on a detection's position sigma, metres (default 0.05) */
+    int delete_misses;        /* consecutive misses that delete a confirmed track (default 5) */
+    int delete_tentative;     /* misses that delete a tentative track (default 2) */
+    double min_pos_sigma;     /* floor on a detection's position sigma, metres (default 0.05) */
     /* MHT only */
-    int mht_scan;          /* N-scan pruning depth (default 3) */
-    int mht_k;             /* hypotheses kept per cluster, Murty's k-best (default 10) */
+    int mht_scan;           /* N-scan pruning depth (default 3) */
+    int mht_k;              /* hypotheses kept per cluster, Murty's k-best (default 10) */
     double clutter_density; /* false detections per m^3 (default 1e-9) */
-    double detect_prob;    /* probability of detection (default 0.95) */
+    double detect_prob;     /* probability of detection (default 0.95) */
 } vt_tracker_opts;
 
 VT_API vt_tracker_opts vt_tracker_opts_default(void);

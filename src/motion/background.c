@@ -38,19 +38,19 @@ typedef struct band_buf {
     size_t count, cap;
     uint64_t noise_sum; /* sum of |d| * 256 (fixed point: the same for any band split) */
     size_t noise_n;
-    int failed; /* an allocation failed */
-    uint8_t *hit;    /* one row of flags */
-    float *absdiff;  /* one row of |d| */
+    int failed;     /* an allocation failed */
+    uint8_t *hit;   /* one row of flags */
+    float *absdiff; /* one row of |d| */
 } band_buf;
 
 struct vt_background {
     vt_background_opts o;
     int width, height;
     float *model;
-    bool ready;       /* the model holds a frame */
-    int64_t frames;   /* frames learnt */
-    float threshold;  /* used by the last apply */
-    float noise;      /* sigma estimate, pixel units; 0 until measured */
+    bool ready;      /* the model holds a frame */
+    int64_t frames;  /* frames learnt */
+    float threshold; /* used by the last apply */
+    float noise;     /* sigma estimate, pixel units; 0 until measured */
     band_buf bands[MAX_BANDS];
 };
 
@@ -75,20 +75,17 @@ static vt_status check_opts(const vt_background_opts *o)
     if (!(o->alpha > 0.0 && o->alpha <= 1.0))
         return vt__error(VT_EINVAL, "background: alpha must be in (0, 1], got %g", o->alpha);
     if (!(o->alpha_fg >= 0.0 && o->alpha_fg <= 1.0))
-        return vt__error(VT_EINVAL, "background: alpha_fg must be in [0, 1], got %g",
-                         o->alpha_fg);
+        return vt__error(VT_EINVAL, "background: alpha_fg must be in [0, 1], got %g", o->alpha_fg);
     if (!(o->threshold >= 0.0f) || !isfinite(o->threshold))
         return vt__error(VT_EINVAL, "background: threshold must be >= 0, got %g",
                          (double)o->threshold);
     if (o->threshold == 0.0f && !(o->k_sigma > 0.0f && isfinite(o->k_sigma)))
-        return vt__error(VT_EINVAL, "background: k_sigma must be > 0, got %g",
-                         (double)o->k_sigma);
+        return vt__error(VT_EINVAL, "background: k_sigma must be > 0, got %g", (double)o->k_sigma);
     if (!(o->min_threshold >= 0.0f) || !isfinite(o->min_threshold))
         return vt__error(VT_EINVAL, "background: min_threshold must be >= 0, got %g",
                          (double)o->min_threshold);
     if (o->polarity < -1 || o->polarity > 1)
-        return vt__error(VT_EINVAL, "background: polarity must be -1, 0 or 1, got %d",
-                         o->polarity);
+        return vt__error(VT_EINVAL, "background: polarity must be -1, 0 or 1, got %d", o->polarity);
     return VT_OK;
 }
 
@@ -110,8 +107,7 @@ vt_status vt_background_new(const vt_background_opts *opts, int width, int heigh
     bg->model = malloc((size_t)width * height * sizeof *bg->model);
     if (!bg->model) {
         free(bg);
-        return vt__error(VT_ENOMEM, "background: out of memory for a %dx%d model", width,
-                         height);
+        return vt__error(VT_ENOMEM, "background: out of memory for a %dx%d model", width, height);
     }
     bg->o = o;
     bg->width = width;
@@ -191,9 +187,9 @@ static bool band_push(band_buf *b, uint32_t index, float diff)
 /* Parameters of one apply, shared read-only by the bands. */
 typedef struct apply_args {
     const vt_image *cur;
-    float t;        /* threshold */
-    float a, a_fg;  /* learning rates */
-    float cut;      /* |d| above this is not noise (for the estimate) */
+    float t;       /* threshold */
+    float a, a_fg; /* learning rates */
+    float cut;     /* |d| above this is not noise (for the estimate) */
     int polarity;
 } apply_args;
 
@@ -205,7 +201,7 @@ typedef struct apply_args {
  */
 #define VT__ROW_LOOP(T)                                                                            \
     for (int x = 0; x < w; x++) {                                                                  \
-        float d = (float)((const T *)src)[x] - m[x];                                              \
+        float d = (float)((const T *)src)[x] - m[x];                                               \
         float s1 = d * ps, s2 = d * ng;                                                            \
         int h = (s1 > s2 ? s1 : s2) > t;                                                           \
         m[x] += (h ? a_fg : a) * d;                                                                \
@@ -213,7 +209,8 @@ typedef struct apply_args {
         diff[x] = fabsf(d);                                                                        \
     }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define VT__ROW_ATTR __attribute__((optimize("O3"), target_clones("avx2", "default")))
 #else
 #define VT__ROW_ATTR
@@ -341,8 +338,8 @@ vt_status vt_background_apply(vt_background *bg, const vt_image *cur, vt_change_
     if (!cur->data || (cur->bits != 8 && cur->bits != 16))
         return vt__error(VT_EINVAL, "background: frame has no pixels or %d bits", cur->bits);
     if (cur->width != bg->width || cur->height != bg->height)
-        return vt__error(VT_EMISMATCH, "background: frame is %dx%d, the model %dx%d",
-                         cur->width, cur->height, bg->width, bg->height);
+        return vt__error(VT_EMISMATCH, "background: frame is %dx%d, the model %dx%d", cur->width,
+                         cur->height, bg->width, bg->height);
     out->width = bg->width;
     out->height = bg->height;
     out->count = 0;

@@ -53,8 +53,8 @@ static void join(char *buf, size_t size, const char *path, const char *key)
     snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
 }
 
-static vt_status get_double(const ctx *c, json_t *obj, const char *path, const char *key,
-                            double lo, double hi, double *out)
+static vt_status get_double(const ctx *c, json_t *obj, const char *path, const char *key, double lo,
+                            double hi, double *out)
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
@@ -73,8 +73,8 @@ static vt_status get_double(const ctx *c, json_t *obj, const char *path, const c
     return VT_OK;
 }
 
-static vt_status get_float(const ctx *c, json_t *obj, const char *path, const char *key,
-                           double lo, double hi, float *out)
+static vt_status get_float(const ctx *c, json_t *obj, const char *path, const char *key, double lo,
+                           double hi, float *out)
 {
     double d = *out;
     vt_status s = get_double(c, obj, path, key, lo, hi, &d);
@@ -145,11 +145,10 @@ static vt_status get_path(const ctx *c, json_t *obj, const char *key, char **out
     return VT_OK;
 }
 
-static vt_status read_background(const ctx *c, json_t *obj, const char *path,
-                                 vt_background_opts *o)
+static vt_status read_background(const ctx *c, json_t *obj, const char *path, vt_background_opts *o)
 {
-    static const char *const keys[] = {"kind",      "alpha",         "alpha_fg", "threshold",
-                                       "k_sigma",   "min_threshold", "polarity", NULL};
+    static const char *const keys[] = {"kind",    "alpha",         "alpha_fg", "threshold",
+                                       "k_sigma", "min_threshold", "polarity", NULL};
     if (!obj)
         return VT_OK;
     vt_status s = check_keys(c, path, obj, keys);
@@ -183,7 +182,7 @@ static vt_status read_background(const ctx *c, json_t *obj, const char *path,
 
 static vt_status read_vote(const ctx *c, json_t *obj, vt_vote_opts *o)
 {
-    static const char *const keys[] = {"coarse_voxel", "fine_voxel", "pixel_angle",
+    static const char *const keys[] = {"coarse_voxel", "fine_voxel",  "pixel_angle",
                                        "lod_pixels",   "min_cameras", NULL};
     const char *path = "pipeline.vote";
     if (!obj)
@@ -225,10 +224,13 @@ static vt_status read_detect(const ctx *c, json_t *obj, vt_detect_opts *o)
 
 static vt_status read_tracker(const ctx *c, json_t *obj, vt_tracker_opts *o)
 {
-    static const char *const keys[] = {
-        "kind",          "process_accel", "gate_prob",        "init_speed", "confirm_m",
-        "confirm_n",     "delete_misses", "delete_tentative", "min_pos_sigma", "mht_scan",
-        "mht_k",         "clutter_density", "detect_prob",    NULL};
+    static const char *const keys[] = {"kind",          "process_accel",
+                                       "gate_prob",     "init_speed",
+                                       "confirm_m",     "confirm_n",
+                                       "delete_misses", "delete_tentative",
+                                       "min_pos_sigma", "mht_scan",
+                                       "mht_k",         "clutter_density",
+                                       "detect_prob",   NULL};
     const char *path = "pipeline.tracker";
     if (!obj)
         return VT_OK;
@@ -274,10 +276,10 @@ static vt_status read_tracker(const ctx *c, json_t *obj, vt_tracker_opts *o)
 
 static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
 {
-    static const char *const keys[] = {"threads",  "rays",       "sigma_px", "min_area",
-                                       "max_area", "max_rays",   "background", "vote",
-                                       "detect",   "tracker",    "bird_accel", "bird_min_age",
-                                       "confirm_cameras", "confirm_hits", "bird_flicker", NULL};
+    static const char *const keys[] = {
+        "threads",         "rays",         "sigma_px",     "min_area", "max_area",   "max_rays",
+        "background",      "vote",         "detect",       "tracker",  "bird_accel", "bird_min_age",
+        "confirm_cameras", "confirm_hits", "bird_flicker", NULL};
     if (!obj)
         return VT_OK;
     const char *path = "pipeline";
@@ -320,8 +322,8 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
             s = read_background(c, json_object_get(bg, "mono"), "pipeline.background.mono",
                                 &o->mono);
         if (!s)
-            s = read_background(c, json_object_get(bg, "thermal"),
-                                "pipeline.background.thermal", &o->thermal);
+            s = read_background(c, json_object_get(bg, "thermal"), "pipeline.background.thermal",
+                                &o->thermal);
     }
     if (!s)
         s = read_vote(c, json_object_get(obj, "vote"), &o->vote);
@@ -334,7 +336,7 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
 
 static vt_status read_config(const ctx *c, json_t *root, vt_run_config *cfg)
 {
-    static const char *const keys[] = {"rig",    "volume",     "truth",  "tracks",
+    static const char *const keys[] = {"rig",        "volume", "truth",    "tracks",
                                        "detections", "frames", "pipeline", NULL};
     vt_status s = check_keys(c, "", root, keys);
     if (!s)

@@ -36,7 +36,7 @@ typedef struct track_look {
     float sum[64];    /* per camera: blob sum in the last detection, 0: not seen */
     float relvar[64]; /* its relative variance from the noise */
     float msq;        /* running mean of (ln change)^2 / its noise variance */
-    int n;       /* changes seen */
+    int n;            /* changes seen */
 } track_look;
 
 /* What one camera keeps from frame set to frame set. */
@@ -70,7 +70,7 @@ struct vt_pipeline {
     size_t max_cams_cap;
     track_look *looks; /* per track id: how its brightness changes */
     size_t looks_cap;
-    float *flicker;    /* per reported track */
+    float *flicker; /* per reported track */
     size_t flicker_cap;
     double last_t;
     bool started;
@@ -294,9 +294,11 @@ static void camera_stage(vt_pipeline *p, int i, const vt_image *img)
     }
     if (img->width != rc->cam.width || img->height != rc->cam.height || img->bits != rc->bits) {
         c->status = VT_EMISMATCH;
-        snprintf(c->error, sizeof c->error, "camera %d ('%s'): frame is %dx%d %d-bit, expected "
-                 "%dx%d %d-bit", i, rc->id, img->width, img->height, img->bits, rc->cam.width,
-                 rc->cam.height, rc->bits);
+        snprintf(c->error, sizeof c->error,
+                 "camera %d ('%s'): frame is %dx%d %d-bit, expected "
+                 "%dx%d %d-bit",
+                 i, rc->id, img->width, img->height, img->bits, rc->cam.width, rc->cam.height,
+                 rc->bits);
         return;
     }
     vt_status s = vt_background_apply(c->bg, img, &c->changes);
@@ -463,8 +465,10 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     if (!p || !fs || !fs->images || !res)
         return vt__error(VT_EINVAL, "vt_pipeline_process: NULL argument");
     if (!isfinite(fs->t) || (p->started && fs->t < p->last_t))
-        return vt__error(VT_EINVAL, "pipeline: frame set %lld at t = %g s goes back in time "
-                         "(last %g s)", (long long)fs->frame, fs->t, p->last_t);
+        return vt__error(VT_EINVAL,
+                         "pipeline: frame set %lld at t = %g s goes back in time "
+                         "(last %g s)",
+                         (long long)fs->frame, fs->t, p->last_t);
     memset(res, 0, sizeof *res);
     double t0 = vt__now();
     const int n = p->rig.count;

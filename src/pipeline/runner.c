@@ -18,11 +18,11 @@
 
 typedef struct ring {
     vt_frame_slot *slots;
-    int depth, count;   /* slots, filled slots */
-    int head;           /* next slot to process */
+    int depth, count; /* slots, filled slots */
+    int head;         /* next slot to process */
     int cams;
-    bool end;           /* the producer has no more */
-    bool stop;          /* the consumer gave up */
+    bool end;  /* the producer has no more */
+    bool stop; /* the consumer gave up */
     vt_status produce_status;
     char produce_error[512];
     pthread_mutex_t mu;
@@ -108,8 +108,10 @@ vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void
 {
     if (!p || !produce)
         return vt__error(VT_EINVAL, "vt_pipeline_run: NULL argument");
-    ring r = {.depth = depth > 0 ? depth : 2, .cams = vt__pipeline_camera_count(p),
-              .produce = produce, .puser = puser};
+    ring r = {.depth = depth > 0 ? depth : 2,
+              .cams = vt__pipeline_camera_count(p),
+              .produce = produce,
+              .puser = puser};
     const vt_image **ptrs = calloc((size_t)r.cams, sizeof *ptrs);
     vt_status s = ptrs ? alloc_slots(&r) : vt__error(VT_ENOMEM, "pipeline: out of memory");
     if (s) {

@@ -20,9 +20,9 @@
 
 typedef struct cam {
     vt_source *src;
-    vt_image ahead;   /* the pending frame */
-    int64_t frame;    /* its number */
-    double t;         /* its capture time */
+    vt_image ahead; /* the pending frame */
+    int64_t frame;  /* its number */
+    double t;       /* its capture time */
     bool pending, ended;
     bool just_ended; /* ended in this round of reads: say so once the others have read */
     vt_sync_camera_stats stats;
@@ -139,8 +139,8 @@ vt_status vt_sync_next(vt_sync *s, vt_image *images, bool *present, int64_t *fra
     for (int i = 0; i < s->count; i++) {
         cam *c = &s->cams[i];
         if (c->just_ended && n != INT64_MAX)
-            vt__log(2, "camera %d ('%s'): no frames after frame %lld; going on with the others",
-                    i, s->rig->cameras[i].id, (long long)c->stats.last);
+            vt__log(2, "camera %d ('%s'): no frames after frame %lld; going on with the others", i,
+                    s->rig->cameras[i].id, (long long)c->stats.last);
         c->just_ended = false;
     }
     if (n == INT64_MAX) {

@@ -189,8 +189,7 @@ static bool consistent(const vt_vote *v, const double lo[3], double e, const uin
  * only the nearest camera can resolve would split a target seen from afar
  * into fragments that each hold a few cameras.
  */
-static bool near_k(const vt_vote *v, int level, int x, int y, int z, const uint32_t *rays,
-                   size_t n)
+static bool near_k(const vt_vote *v, int level, int x, int y, int z, const uint32_t *rays, size_t n)
 {
     const double rr = v->near_r[level], e = v->edge[level];
     if (isinf(rr))
