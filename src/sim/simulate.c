@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
-#include "sim/render_internal.h"
 #include "sim/sim_internal.h"
 #include "voxtrack/simulate.h"
 
@@ -266,17 +265,13 @@ static void fail(job *j, vt_status st)
     }
 }
 
-/*
- * A camera on a moving platform: the renderer holds the rig's poses, so the
- * pose at the capture time is put into its copy of this camera (only the
- * pose changes; the intrinsics and the image bounds it derived stay valid).
- */
+/* A camera on a moving platform: the renderer is given its pose at the capture time. */
 static vt_status follow_platform(job *j, int c, double t)
 {
     vt_camera cam;
     vt_status st = vt_scenario_camera_at(j->s, c, t, &cam);
     if (!st)
-        j->r->cams[c].cam = cam;
+        st = vt_renderer_set_pose(j->r, c, cam.position, cam.q);
     return st;
 }
 
