@@ -246,6 +246,14 @@ void vt__cam_defaults(vt__cam_spec *c, int width, int height, double hfov_deg);
 void vt__platform_defaults(vt__platform_spec *p);
 void vt__spec_free(vt__spec *sp);
 
+/*
+ * scenario_json.c: a validated spec from JSON text (name for messages) or a
+ * file. Errors name the file and the JSON path of the field; on failure *sp
+ * holds nothing to free.
+ */
+vt_status vt__spec_parse(const char *json, const char *name, vt__spec *sp);
+vt_status vt__spec_load(const char *path, vt__spec *sp);
+
 /* ---- the derived scenario ----------------------------------------------- */
 
 typedef struct vt__glint_event {
