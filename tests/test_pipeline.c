@@ -17,6 +17,8 @@
 
 #include "voxtrack/voxtrack.h"
 #include "vt_test.h"
+#define VT_TEST_NAME "test_pipeline"
+#include "vt_test_tmp.h"
 
 enum { FRAMES = 48 };
 
@@ -34,7 +36,8 @@ static scene g;
 
 static int setup(void **state)
 {
-    (void)state;
+    if (vt_test_make_tmpdir(state) != 0)
+        return -1;
     if (vt_scenario_preset("small", &g.sc) || vt_scenario_set_frames(g.sc, FRAMES))
         return -1;
     g.rig = vt_scenario_rig(g.sc);
@@ -64,13 +67,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     for (int i = 0; i < FRAMES * g.cams; i++)
         vt_image_free(&g.frames[i]);
     free(g.frames);
     free(g.present);
     vt_scenario_free(g.sc);
-    return 0;
+    return vt_test_remove_tmpdir(state);
 }
 
 static vt_pipeline *new_pipeline(int threads)
@@ -238,9 +240,7 @@ static void refuses_bad_frame_sets(void **state)
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[4096];
-    const char *dir = getenv("VT_TEST_TMP");
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "/tmp", name);
+    const char *path = vt_test_tmp_path(name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
