@@ -48,19 +48,13 @@ static void ring(vt_camera *cams, int n, double radius)
     }
 }
 
-static double gauss(void)
-{
-    double u1 = vt_test_uniform01(), u2 = vt_test_uniform01();
-    return sqrt(-2.0 * log(1.0 - u1)) * cos(2 * VT_PI * u2);
-}
-
 /* The ray of camera c through target p, its pixel moved by Gaussian noise of noise_px. */
 static vt_ray ray_to(const vt_camera *cams, int c, vt_vec3 p, double noise_px, uint32_t blob)
 {
     double u, v;
     assert_true(vt_camera_world_to_pixel(&cams[c], p, &u, &v));
-    u += noise_px * gauss();
-    v += noise_px * gauss();
+    u += noise_px * vt_test_gauss();
+    v += noise_px * vt_test_gauss();
     vt_ray r;
     assert_true(vt_ray_from_pixel(&cams[c], u, v, 1.0, 10.0f, (uint16_t)c, 0, blob, &r));
     return r;

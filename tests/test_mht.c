@@ -22,17 +22,12 @@
 
 #define DT (1.0 / 30.0)
 
-static double gauss(void)
-{
-    double u = vt_test_uniform01(), v = vt_test_uniform01();
-    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * VT_PI * v);
-}
-
 static vt_detection det_at(vt_vec3 p, double sigma)
 {
     vt_detection d;
     memset(&d, 0, sizeof d);
-    d.pos = vt_v3(p.x + sigma * gauss(), p.y + sigma * gauss(), p.z + sigma * gauss());
+    d.pos = vt_v3(p.x + sigma * vt_test_gauss(), p.y + sigma * vt_test_gauss(),
+                  p.z + sigma * vt_test_gauss());
     d.cov[0] = d.cov[3] = d.cov[5] = sigma * sigma;
     d.ncameras = 3;
     return d;
@@ -195,7 +190,8 @@ static void test_200_targets_and_clutter(void **state)
             if (k > 0) {
                 w[i].p = vt_v3_add(w[i].p, vt_v3_scale(w[i].v, DT));
                 double a = 2.0 * sqrt(DT);
-                w[i].v = vt_v3_add(w[i].v, vt_v3(a * gauss(), a * gauss(), a * gauss()));
+                w[i].v = vt_v3_add(
+                    w[i].v, vt_v3(a * vt_test_gauss(), a * vt_test_gauss(), a * vt_test_gauss()));
             }
             if (vt_test_uniform01() < 0.97)
                 d[n++] = det_at(w[i].p, 0.3);

@@ -23,18 +23,12 @@
 
 #define DT (1.0 / 30.0)
 
-/* A standard normal deviate (Box-Muller) from the seeded generator. */
-static double gauss(void)
-{
-    double u = vt_test_uniform01(), v = vt_test_uniform01();
-    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * VT_PI * v);
-}
-
 static vt_detection det_at(vt_vec3 p, double sigma)
 {
     vt_detection d;
     memset(&d, 0, sizeof d);
-    d.pos = vt_v3(p.x + sigma * gauss(), p.y + sigma * gauss(), p.z + sigma * gauss());
+    d.pos = vt_v3(p.x + sigma * vt_test_gauss(), p.y + sigma * vt_test_gauss(),
+                  p.z + sigma * vt_test_gauss());
     d.cov[0] = d.cov[3] = d.cov[5] = sigma * sigma;
     d.ncameras = 4;
     return d;
@@ -275,7 +269,8 @@ static void walkers_step(walker *w, int n)
     for (int i = 0; i < n; i++) {
         w[i].p = vt_v3_add(w[i].p, vt_v3_scale(w[i].v, DT));
         double s = 2.0 * sqrt(DT);
-        w[i].v = vt_v3_add(w[i].v, vt_v3(s * gauss(), s * gauss(), s * gauss()));
+        w[i].v =
+            vt_v3_add(w[i].v, vt_v3(s * vt_test_gauss(), s * vt_test_gauss(), s * vt_test_gauss()));
     }
 }
 

@@ -52,6 +52,13 @@ static inline double vt_test_uniform(double lo, double hi)
 }
 
 /* A rotation drawn uniformly from SO(3) (Shoemake, Graphics Gems III). */
+/* A standard normal deviate (Box-Muller) from the seeded generator. */
+static inline double vt_test_gauss(void)
+{
+    double u = vt_test_uniform01(), v = vt_test_uniform01();
+    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * VT_PI * v);
+}
+
 static inline vt_quat vt_test_random_rotation(void)
 {
     double u1 = vt_test_uniform01(), u2 = vt_test_uniform01(), u3 = vt_test_uniform01();
