@@ -20,28 +20,10 @@
 
 #include "voxtrack/track.h"
 #include "vt_test.h"
+#define VT_TEST_DET_CAMERAS 4
+#include "vt_test_track.h"
 
 #define DT (1.0 / 30.0)
-
-static vt_detection det_at(vt_vec3 p, double sigma)
-{
-    vt_detection d;
-    memset(&d, 0, sizeof d);
-    d.pos = vt_v3(p.x + sigma * vt_test_gauss(), p.y + sigma * vt_test_gauss(),
-                  p.z + sigma * vt_test_gauss());
-    d.cov[0] = d.cov[3] = d.cov[5] = sigma * sigma;
-    d.ncameras = 4;
-    return d;
-}
-
-static vt_tracker *new_tracker(vt_tracker_kind kind)
-{
-    vt_tracker_opts o = vt_tracker_opts_default();
-    o.kind = kind;
-    vt_tracker *t = NULL;
-    assert_int_equal(vt_tracker_new(&o, &t), VT_OK);
-    return t;
-}
 
 static const vt_track *only_track(vt_tracker *t)
 {
