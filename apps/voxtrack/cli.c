@@ -165,6 +165,19 @@ static bool set_option(const char *cmd, const cli_option *o, const char *value)
         }
         *(const char **)o->target = value;
         return true;
+    case CLI_LIST: {
+        cli_list *l = o->target;
+        if (*value == '\0') {
+            cli_usage_error(cmd, "%s: empty value", o->name);
+            return false;
+        }
+        if (l->count == CLI_LIST_MAX) {
+            cli_usage_error(cmd, "%s: at most %d", o->name, CLI_LIST_MAX);
+            return false;
+        }
+        l->items[l->count++] = value;
+        return true;
+    }
     }
     return false;
 }

@@ -53,8 +53,16 @@ typedef enum cli_kind {
     CLI_U64,    /* uint64_t */
     CLI_DOUBLE, /* double (finite) */
     CLI_VEC3,   /* vt_vec3 from "X,Y,Z" */
-    CLI_STRING  /* const char * (points into argv) */
+    CLI_STRING, /* const char * (points into argv) */
+    CLI_LIST    /* repeatable: each value appended to a cli_list */
 } cli_kind;
+
+enum { CLI_LIST_MAX = 16 };
+
+typedef struct cli_list {
+    const char *items[CLI_LIST_MAX]; /* point into argv */
+    int count;
+} cli_list;
 
 typedef struct cli_option {
     const char *name; /* with the dashes: "--grid-size" */
@@ -151,8 +159,23 @@ void cli_project_print_json_members(const cli_project_result *res);
 
 /* ---- the tracking job shared by `run` and `demo` ------------------------ */
 
+/*
+ * An output that receives every frame set's result on the pipeline's
+ * thread: streams (--stream), the dashboard and alerts (--serve, --alerts).
+ * publish must not block; close flushes and frees (called once).
+ */
+typedef struct cli_sink {
+    void *ctx;
+    vt_status (*publish)(void *ctx, const vt_pipeline_result *r);
+    void (*close)(void *ctx);
+} cli_sink;
+
+enum { CLI_SINKS_MAX = 4 };
+
 typedef struct cli_track_job {
     const char *cmd;
+    cli_sink sinks[CLI_SINKS_MAX];
+    int nsinks;
     FILE *tracks_file;     /* tracks.jsonl, or NULL */
     FILE *detections_file; /* detections.jsonl, or NULL */
     int64_t total_sets;    /* for the progress line; 0 when unknown */
@@ -174,7 +197,10 @@ typedef struct cli_track_summary {
 } cli_track_summary;
 
 bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet);
+/* Closes the sinks and frees. */
 void cli_track_job_free(cli_track_job *job);
+/* Adds an output; false (with a message) when there are CLI_SINKS_MAX already. */
+bool cli_track_job_add_sink(cli_track_job *job, cli_sink sink);
 /* Writes the set's tracks (and detections), keeps figures, updates the progress line. */
 vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r);
 /* Ends the progress line and computes the figures. */
@@ -186,6 +212,32 @@ void cli_track_summary_json_members(const cli_track_summary *s, FILE *f);
 bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_eval_result *out);
 void cli_eval_print_text(const vt_eval_result *r, FILE *f);
 void cli_eval_print_json(const vt_eval_result *r, FILE *f);
+
+/* ---- outputs of `run` and `demo` ---------------------------------------- */
+
+/*
+ * --stream URL (repeatable): opens every stream (udp://, tcp://, shm://,
+ * file://, cot+udp://, cot+tcp://) and adds one sink that publishes each
+ * frame set's tracks to all of them. Prints any error; false on failure.
+ * Nothing is done when urls->count is 0. (out_stream.c)
+ */
+bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls,
+                      cli_track_job *job);
+
+typedef struct cli_monitor_opts {
+    const char *serve;       /* --serve ADDR:PORT, or NULL: no dashboard */
+    const char *token;       /* --token: bearer token for every route, or NULL */
+    const char *alerts_file; /* --alerts FILE: alert rules (JSON), or NULL */
+    const char *alerts_json; /* alert rules from the run configuration, or NULL */
+} cli_monitor_opts;
+
+/*
+ * Starts the dashboard and /metrics when o->serve is set and the alert
+ * rules when given, and adds one sink that feeds them. Prints any error;
+ * false on failure. Nothing is done when neither is asked. (out_monitor.c)
+ */
+bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts *o,
+                      cli_track_job *job);
 
 /* ---- commands ---------------------------------------------------------- */
 

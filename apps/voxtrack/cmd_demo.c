@@ -31,6 +31,12 @@ static void usage(FILE *f)
                "  --tracker gnn|mht   the association (default gnn)\n"
                "  --threads N         worker threads (default: all cores)\n"
                "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
+               "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
+               "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
+               "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
+               "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
+               "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
+               "  --alerts FILE       alert rules (JSON, docs/MONITOR.md)\n"
                "  --quiet             no progress line\n"
                "  --json              print the summary as one JSON object\n"
                "  -h, --help          this text\n"
@@ -155,11 +161,15 @@ int cmd_demo(int argc, char **argv)
     int frames = 0, threads = 0;
     uint64_t seed = 0;
     bool quiet = false, json = false, have_seed = false;
+    cli_list streams = {0};
+    cli_monitor_opts mon = {0};
     const cli_option opts[] = {
         {"--preset", CLI_STRING, &preset}, {"--frames", CLI_INT, &frames},
         {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
         {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
+        {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
+        {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
     };
     cli_args args;
     for (int i = 1; i < argc; i++)
@@ -233,6 +243,8 @@ int cmd_demo(int argc, char **argv)
         goto done;
     job.total_sets = s.frames;
     s.job = &job;
+    if (!cli_streams_open(CMD, s.rig, &streams, &job) || !cli_monitor_open(CMD, s.rig, &mon, &job))
+        goto done;
     if (out) {
         if (!cli_ensure_dir(CMD, out) || !(tracks_file = open_in(out, "tracks.jsonl")) ||
             !(s.truth_file = open_in(out, "truth.jsonl")))

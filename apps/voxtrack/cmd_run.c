@@ -31,6 +31,12 @@ static void usage(FILE *f)
                "  --frames N          stop after N frame sets\n"
                "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
                "  --threads N         worker threads (default: all cores)\n"
+               "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
+               "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
+               "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
+               "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
+               "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
+               "  --alerts FILE       alert rules (JSON, docs/MONITOR.md)\n"
                "  --no-eval           do not score against the configuration's truth\n"
                "  --quiet             no progress line\n"
                "  --json              print the summary as one JSON object\n"
@@ -122,11 +128,15 @@ int cmd_run(int argc, char **argv)
     const char *tracks = NULL, *detections = NULL, *tracker = NULL;
     int frames = 0, threads = 0;
     bool quiet = false, json = false, no_eval = false;
+    cli_list streams = {0};
+    cli_monitor_opts mon = {0};
     const cli_option opts[] = {
         {"--tracks", CLI_STRING, &tracks}, {"--detections", CLI_STRING, &detections},
         {"--frames", CLI_INT, &frames},    {"--tracker", CLI_STRING, &tracker},
         {"--threads", CLI_INT, &threads},  {"--no-eval", CLI_BOOL, &no_eval},
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
+        {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
+        {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -182,6 +192,8 @@ int cmd_run(int argc, char **argv)
     if (!job_ok)
         goto done;
     job.total_sets = cfg.max_frames;
+    if (!cli_streams_open(CMD, &rig, &streams, &job) || !cli_monitor_open(CMD, &rig, &mon, &job))
+        goto done;
     job.tracks_file = open_output(tracks ? tracks : cfg.tracks);
     if (!job.tracks_file)
         goto done;

@@ -59,8 +59,21 @@ bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet)
     return true;
 }
 
+bool cli_track_job_add_sink(cli_track_job *job, cli_sink sink)
+{
+    if (job->nsinks == CLI_SINKS_MAX) {
+        cli_error(job->cmd, "too many outputs (at most %d)", CLI_SINKS_MAX);
+        return false;
+    }
+    job->sinks[job->nsinks++] = sink;
+    return true;
+}
+
 void cli_track_job_free(cli_track_job *job)
 {
+    for (int i = 0; i < job->nsinks; i++)
+        if (job->sinks[i].close)
+            job->sinks[i].close(job->sinks[i].ctx);
     free(job->latency);
     free(job->seen);
     memset(job, 0, sizeof *job);
@@ -116,6 +129,11 @@ vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
     if (job->detections_file)
         for (size_t i = 0; i < r->ndetections; i++)
             write_detection(job->detections_file, r, &r->detections[i]);
+    for (int i = 0; i < job->nsinks; i++) {
+        vt_status s = job->sinks[i].publish(job->sinks[i].ctx, r);
+        if (s)
+            return s;
+    }
     if (job->total_sets > 0)
         cli_progress_update(&job->progress,
                             "%s: frame set %lld/%lld  %zu rays  %zu detections  %zu tracks  "

@@ -72,7 +72,17 @@ typedef struct vt_frame_set {
     int64_t frame;                 /* frame number */
     double t;                      /* time of the set, seconds */
     const vt_image *const *images; /* rig->count entries */
+    const double *times; /* per camera: capture time of its frame, seconds; NULL: all t */
 } vt_frame_set;
+
+/* What one camera contributed to a frame set. */
+typedef struct vt_camera_result {
+    bool present;        /* it delivered a frame */
+    double sync_error;   /* its frame's capture time minus the set's, seconds (0 if absent) */
+    size_t changes;      /* changed pixels (motion) */
+    size_t blobs;        /* blobs found */
+    size_t rays;         /* rays cast */
+} vt_camera_result;
 
 /* What one frame set produced; the pointers stay valid until the next call. */
 typedef struct vt_pipeline_result {
@@ -86,6 +96,8 @@ typedef struct vt_pipeline_result {
     size_t ndetections;
     size_t changes, blobs, rays, clusters; /* totals over the cameras */
     int cameras_live;                      /* cameras that delivered a frame */
+    const vt_camera_result *cameras;       /* per rig camera */
+    int ncameras;                          /* rig->count */
     double seconds;                        /* processing time of this set */
     double stage_seconds[4];               /* motion+blobs+rays, voting, detection, tracking */
 } vt_pipeline_result;
@@ -115,6 +127,8 @@ typedef struct vt_frame_slot {
     double t;
     vt_image *images; /* rig->count images, owned by the loop, reused (fill in place) */
     bool *present;    /* rig->count flags */
+    double *times;    /* rig->count capture times, seconds (set by the producer; the loop
+                         sets them to t before each call) */
 } vt_frame_slot;
 
 /* Fills *slot with the next frame set, or sets *end. Runs on the producer thread. */

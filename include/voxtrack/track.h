@@ -38,6 +38,8 @@ typedef struct vt_track {
     vt_vec3 pos, vel; /* filtered state, metres and metres per second */
     double cov[6];    /* position covariance xx, xy, xz, yy, yz, zz */
     int cams;         /* cameras of the last detection assigned to it */
+    int thermal;      /* thermal cameras among them */
+    int thermal_hits; /* detections with thermal support so far: > 0 is thermal confirmation */
     int hits;         /* updates with a detection */
     int misses;       /* consecutive updates without one */
     int age;          /* updates since birth */

@@ -62,6 +62,7 @@ struct vt_pipeline {
     vt_vote *vote;
     vt_detection_list dets;
     vt_tracker *tracker;
+    vt_camera_result *cam_results; /* per camera, for the result */
     vt_target_class *classes;
     size_t classes_cap;
     vt_track *tracks; /* the tracker's tracks as reported (status may be held back) */
@@ -174,7 +175,8 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
     p->o = o;
     s = copy_rig(rig, &p->rig);
     p->cams = s ? NULL : calloc((size_t)rig->count, sizeof *p->cams);
-    if (!s && !p->cams)
+    p->cam_results = s ? NULL : calloc((size_t)rig->count, sizeof *p->cam_results);
+    if (!s && (!p->cams || !p->cam_results))
         s = vt__error(VT_ENOMEM, "pipeline: out of memory");
     uint64_t thermal = 0;
     for (int i = 0; !s && i < rig->count; i++) {
@@ -220,6 +222,7 @@ void vt_pipeline_free(vt_pipeline *p)
         free(c->order);
     }
     free(p->cams);
+    free(p->cam_results);
     free(p->rays);
     vt_vote_free(p->vote);
     vt_detection_list_free(&p->dets);
@@ -480,10 +483,20 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
         const cam_state *c = &p->cams[i];
         if (c->status)
             return vt__error(c->status, "frame %lld: %s", (long long)fs->frame, c->error);
-        res->changes += c->changes.count;
-        res->blobs += p->o.rays == VT_RAYS_PIXELS ? c->changes.count : c->blobs.count;
+        vt_camera_result *cr = &p->cam_results[i];
+        cr->present = c->live;
+        cr->sync_error = c->live && fs->times ? fs->times[i] - fs->t : 0.0;
+        cr->changes = c->live ? c->changes.count : 0;
+        cr->blobs = !c->live                        ? 0
+                    : p->o.rays == VT_RAYS_PIXELS ? c->changes.count
+                                                  : c->blobs.count;
+        cr->rays = c->nrays;
+        res->changes += cr->changes;
+        res->blobs += cr->blobs;
         res->cameras_live += c->live;
     }
+    res->cameras = p->cam_results;
+    res->ncameras = n;
     vt_status s = join_rays(p);
     double t1 = vt__now();
     if (!s)

@@ -8,6 +8,7 @@
  * the ring; a slot is handed over whole, so neither side touches a slot the
  * other holds. Either side's failure stops both.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ static void *producer(void *arg)
             return NULL;
         vt_frame_slot *slot = &r->slots[tail];
         memset(slot->present, 0, (size_t)r->cams * sizeof *slot->present);
+        for (int c = 0; c < r->cams; c++)
+            slot->times[c] = NAN; /* unknown unless the producer says */
         bool end = false;
         vt_status s = r->produce(r->puser, slot, &end);
         pthread_mutex_lock(&r->mu);
@@ -71,6 +74,7 @@ static void free_slots(ring *r)
             vt_image_free(&r->slots[i].images[c]);
         free(r->slots[i].images);
         free(r->slots[i].present);
+        free(r->slots[i].times);
     }
     free(r->slots);
 }
@@ -83,19 +87,23 @@ static vt_status alloc_slots(ring *r)
     for (int i = 0; i < r->depth; i++) {
         r->slots[i].images = calloc((size_t)r->cams, sizeof *r->slots[i].images);
         r->slots[i].present = calloc((size_t)r->cams, sizeof *r->slots[i].present);
-        if (!r->slots[i].images || !r->slots[i].present)
+        r->slots[i].times = calloc((size_t)r->cams, sizeof *r->slots[i].times);
+        if (!r->slots[i].images || !r->slots[i].present || !r->slots[i].times)
             return vt__error(VT_ENOMEM, "pipeline: out of memory");
     }
     return VT_OK;
 }
 
 /* Processes one filled slot. */
-static vt_status process_slot(vt_pipeline *p, const vt_frame_slot *slot, const vt_image **ptrs,
+static vt_status process_slot(vt_pipeline *p, vt_frame_slot *slot, const vt_image **ptrs,
                               int cams, vt_consume_fn consume, void *cuser)
 {
-    for (int c = 0; c < cams; c++)
+    for (int c = 0; c < cams; c++) {
         ptrs[c] = slot->present[c] ? &slot->images[c] : NULL;
-    vt_frame_set fs = {.frame = slot->frame, .t = slot->t, .images = ptrs};
+        if (isnan(slot->times[c]))
+            slot->times[c] = slot->t;
+    }
+    vt_frame_set fs = {.frame = slot->frame, .t = slot->t, .images = ptrs, .times = slot->times};
     vt_pipeline_result res;
     vt_status s = vt_pipeline_process(p, &fs, &res);
     if (!s && consume)

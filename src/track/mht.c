@@ -544,7 +544,7 @@ static vt_status child_hit(vt__mht *m, const vt__dets *d, slot *s, size_t ci, in
         c->parent = s->node;
         leaf->refs++;
         dt = m->dt;
-        vt__life_hit(&c->life, &m->o, d->d[cand->det].ncameras, dt, dv);
+        vt__life_hit(&c->life, &m->o, &d->d[cand->det], dt, dv);
         m->cand_child[ci] = n;
     }
     *out = m->cand_child[ci];
@@ -587,7 +587,7 @@ static vt_status child_birth(vt__mht *m, const vt__dets *d, int j, uint64_t *nex
             return st;
         node *c = &m->nodes[n];
         vt__kf_init(&c->kf, d->d[j].pos, d->R[j], m->o.init_speed);
-        vt__life_birth(&c->life, d->d[j].ncameras);
+        vt__life_birth(&c->life, &d->d[j]);
         c->id = (*next_id)++;
         c->det = j;
         m->det_birth[j] = n;

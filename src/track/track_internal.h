@@ -67,15 +67,17 @@ void vt__sort(void *base, size_t n, size_t size,
 typedef struct vt__life {
     vt_track_status status;
     int hits, misses, age, cams;
+    int thermal, thermal_hits; /* thermal cameras of the last detection; detections with any */
     uint32_t hist;           /* bit 0: the last update; 1 = a detection */
     double acc_lp[3];        /* velocity corrections per second, low-passed */
     double acc_num, acc_den; /* exponentially weighted sum of squares and of weights */
 } vt__life;
 
-void vt__life_birth(vt__life *l, int cams);
+void vt__life_birth(vt__life *l, const vt_detection *d);
 
 /* A detection updated the track; dv is the filter's velocity correction. */
-void vt__life_hit(vt__life *l, const vt_tracker_opts *o, int cams, double dt, const double dv[3]);
+void vt__life_hit(vt__life *l, const vt_tracker_opts *o, const vt_detection *d, double dt,
+                  const double dv[3]);
 
 /* No detection. False when the track is to be deleted. */
 bool vt__life_miss(vt__life *l, const vt_tracker_opts *o);

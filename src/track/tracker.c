@@ -121,22 +121,27 @@ static int popcount32(uint32_t v)
     return n;
 }
 
-void vt__life_birth(vt__life *l, int cams)
+void vt__life_birth(vt__life *l, const vt_detection *d)
 {
     memset(l, 0, sizeof *l);
     l->status = VT_TRACK_TENTATIVE;
     l->hits = 1;
     l->hist = 1;
-    l->cams = cams;
+    l->cams = d->ncameras;
+    l->thermal = d->nthermal;
+    l->thermal_hits = d->nthermal > 0;
 }
 
-void vt__life_hit(vt__life *l, const vt_tracker_opts *o, int cams, double dt, const double dv[3])
+void vt__life_hit(vt__life *l, const vt_tracker_opts *o, const vt_detection *d, double dt,
+                  const double dv[3])
 {
     l->age++;
     l->hits++;
     l->misses = 0;
     l->hist = (l->hist << 1) | 1u;
-    l->cams = cams;
+    l->cams = d->ncameras;
+    l->thermal = d->nthermal;
+    l->thermal_hits += d->nthermal > 0;
     uint32_t window = o->confirm_n >= 32 ? 0xffffffffu : (1u << o->confirm_n) - 1u;
     if (l->status == VT_TRACK_TENTATIVE) {
         if (popcount32(l->hist & window) >= o->confirm_m)
@@ -176,6 +181,8 @@ void vt__track_export(uint64_t id, const vt__kf *kf, const vt__life *l, vt_track
     out->vel = vt_v3(kf->x[3], kf->x[4], kf->x[5]);
     vt__kf_pos_cov(kf, out->cov);
     out->cams = l->cams;
+    out->thermal = l->thermal;
+    out->thermal_hits = l->thermal_hits;
     out->hits = l->hits;
     out->misses = l->misses;
     out->age = l->age;
@@ -681,7 +688,7 @@ static size_t apply_gnn(vt_tracker *t, double dt)
             const vt__cand *c = &t->cands.c[k->det];
             double dv[3];
             vt__kf_update(&k->kf, &c->in, dv);
-            vt__life_hit(&k->life, &t->o, t->dets.d[c->det].ncameras, dt, dv);
+            vt__life_hit(&k->life, &t->o, &t->dets.d[c->det], dt, dv);
             t->assign[c->det] = k->id;
             t->det_track[c->det] = (int)i;
         } else if (!vt__life_miss(&k->life, &t->o)) {
@@ -698,7 +705,7 @@ static void birth(vt_tracker *t, gnn_track *k, size_t j)
     memset(k, 0, sizeof *k);
     k->id = t->next_id++;
     vt__kf_init(&k->kf, det->pos, t->dets.R[j], t->o.init_speed);
-    vt__life_birth(&k->life, det->ncameras);
+    vt__life_birth(&k->life, det);
     k->det = -1;
     t->assign[j] = k->id;
 }
