@@ -192,6 +192,7 @@ int cmd_run(int argc, char **argv)
     if (!job_ok)
         goto done;
     job.total_sets = cfg.max_frames;
+    mon.alerts_json = cfg.alerts_json;
     if (!cli_streams_open(CMD, &rig, &streams, &job) || !cli_monitor_open(CMD, &rig, &mon, &job))
         goto done;
     job.tracks_file = open_output(tracks ? tracks : cfg.tracks);

@@ -155,6 +155,7 @@ typedef struct vt_run_config {
     char *truth;        /* optional ground truth (truth.jsonl), or NULL */
     char *tracks;       /* output tracks.jsonl (default "tracks.jsonl" in the current folder) */
     char *detections;   /* optional detections.jsonl output, or NULL */
+    char *alerts_json;  /* the "alerts" object (rules, docs/ALERTS.md) as JSON text, or NULL */
     int64_t max_frames; /* 0: all */
 } vt_run_config;
 

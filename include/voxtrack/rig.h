@@ -35,8 +35,20 @@ typedef enum vt_media {
     VT_MEDIA_NONE = 0,   /* in memory only (simulation) */
     VT_MEDIA_FRAMES = 1, /* one image file per frame, printf pattern with one %d */
     VT_MEDIA_VIDEO = 2,  /* a video file or stream URL read through FFmpeg */
-    VT_MEDIA_RAW = 3     /* concatenated frames: width*height samples, 8 bit or 16 bit LE */
+    VT_MEDIA_RAW = 3,    /* concatenated frames: width*height samples, 8 bit or 16 bit LE */
+    VT_MEDIA_GIGE = 4    /* a GigE Vision camera (Aravis); path is its id or IP address */
 } vt_media;
+
+/* Settings of a GigE Vision camera ("gige": {...} in rig.json, docs/FORMATS.md). */
+typedef struct vt_rig_gige {
+    char pixel_format[32];   /* "": Mono8 for 8-bit cameras, Mono16 for 16-bit ones */
+    double exposure_us;      /* 0: leave the camera's */
+    double gain_db;          /* NAN: leave the camera's */
+    double fps;              /* 0: the rig's fps */
+    char trigger_source[32]; /* "": free running; else TriggerMode On, TriggerSource this */
+    bool ptp;                /* enable IEEE 1588 PTP where the camera has it */
+    int packet_size;         /* GVSP packet size, bytes; 0: negotiated */
+} vt_rig_gige;
 
 typedef struct vt_rig_camera {
     char id[32];          /* unique within the rig */
@@ -47,6 +59,7 @@ typedef struct vt_rig_camera {
     vt_media media;
     char *path;       /* frames pattern / video / raw file as written in the rig, or NULL */
     char *timestamps; /* timestamps file as written in the rig, or NULL */
+    vt_rig_gige gige; /* VT_MEDIA_GIGE only */
 } vt_rig_camera;
 
 typedef struct vt_rig {

@@ -37,11 +37,51 @@ VT_API const char *vt_frame_format_name(vt_frame_format f);
 
 typedef struct vt_source vt_source;
 
+/* Video decoding: on a GPU (NVDEC through FFmpeg's hwaccel) or on the CPU. */
+typedef enum vt_hwaccel {
+    VT_HWACCEL_AUTO = 0, /* CUDA when a device opens, software otherwise (logged once) */
+    VT_HWACCEL_NONE = 1, /* software decoding */
+    VT_HWACCEL_CUDA = 2  /* CUDA required: failing to open it is an error */
+} vt_hwaccel;
+
+/* Parses "auto", "none", "cuda". VT_EINVAL for others. */
+VT_API vt_status vt_hwaccel_parse(const char *name, vt_hwaccel *out);
+
+typedef struct vt_source_opts {
+    vt_hwaccel hwaccel;  /* default VT_HWACCEL_AUTO */
+    int decode_threads;  /* software decoding threads; 0: FFmpeg's choice (default 0) */
+    double timeout_s;    /* live sources (streams, GigE): no frame for this long is a
+                            disconnect (default 5) */
+    int reconnect_max;   /* live sources: reconnection attempts before the source fails;
+                            < 0: forever (default 10) */
+} vt_source_opts;
+
+VT_API vt_source_opts vt_source_opts_default(void);
+
+/* What a source has delivered and met so far. */
+typedef struct vt_source_stats {
+    int64_t frames;      /* frames delivered */
+    int64_t corrupt;     /* bad packets or frames skipped */
+    int64_t lost;        /* frames the camera or stream lost (gaps in its frame counter) */
+    int64_t resent;      /* packets resent (GigE Vision) */
+    int64_t disconnects; /* times the source went away */
+    int64_t reconnects;  /* times it came back */
+    bool hw;             /* frames are decoded on a GPU */
+    char backend[16];    /* "frames", "raw", "video", "gige", "sim" */
+} vt_source_stats;
+
 /*
  * Opens the frames of rig camera `camera` (its media, path and timestamps,
- * resolved against rig->dir). Errors name the camera and the file.
+ * resolved against rig->dir) with default options. Errors name the camera
+ * and the file.
  */
 VT_API vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out);
+
+/* The same with options (NULL: defaults). */
+VT_API vt_status vt_source_open_opts(const vt_rig *rig, int camera, const vt_source_opts *opts,
+                                     vt_source **out);
+
+VT_API vt_source_stats vt_source_stats_get(const vt_source *s);
 
 /*
  * Reads the next frame into *img (reallocated when its size or depth

@@ -336,8 +336,8 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
 
 static vt_status read_config(const ctx *c, json_t *root, vt_run_config *cfg)
 {
-    static const char *const keys[] = {"rig",        "volume", "truth",    "tracks",
-                                       "detections", "frames", "pipeline", NULL};
+    static const char *const keys[] = {"rig",    "volume",   "truth",  "tracks", "detections",
+                                       "frames", "pipeline", "alerts", NULL};
     vt_status s = check_keys(c, "", root, keys);
     if (!s)
         s = get_path(c, root, "rig", &cfg->rig, true);
@@ -368,6 +368,15 @@ static vt_status read_config(const ctx *c, json_t *root, vt_run_config *cfg)
     }
     if (!s)
         s = read_pipeline(c, json_object_get(root, "pipeline"), &cfg->opts);
+    json_t *alerts = json_object_get(root, "alerts");
+    if (!s && alerts) {
+        /* Kept as text: the alert rules are read (and checked) by vt_alerts_new. */
+        if (!json_is_object(alerts))
+            return bad(c, "alerts", "must be an object (docs/ALERTS.md)");
+        cfg->alerts_json = json_dumps(alerts, JSON_COMPACT);
+        if (!cfg->alerts_json)
+            return vt__error(VT_ENOMEM, "out of memory");
+    }
     if (!s && !cfg->tracks) {
         json_t *dflt = json_string("tracks.jsonl");
         json_t *tmp = json_object();
@@ -415,5 +424,6 @@ void vt_run_config_free(vt_run_config *cfg)
     free(cfg->truth);
     free(cfg->tracks);
     free(cfg->detections);
+    free(cfg->alerts_json);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -175,6 +175,9 @@ static vt_status read_stamps(const char *path, stamps *out)
 
 struct vt_source {
     char label[64]; /* "camera 2 ('m2')" */
+    const vt__source_backend *backend; /* NULL: the built-in file readers below */
+    void *state;                       /* the backend's */
+    int64_t delivered;
     vt_media media;
     int width, height, bits;
     double fps;
@@ -287,8 +290,67 @@ static vt_status open_source(const vt_rig *rig, const vt_rig_camera *c, vt_sourc
     return st ? st : open_media(s);
 }
 
+vt_status vt_hwaccel_parse(const char *name, vt_hwaccel *out)
+{
+    static const char *const names[] = {"auto", "none", "cuda"};
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = (vt_hwaccel)i;
+            return VT_OK;
+        }
+    return vt__error(VT_EINVAL, "hwaccel '%s': expected auto, none or cuda", name ? name : "");
+}
+
+vt_source_opts vt_source_opts_default(void)
+{
+    vt_source_opts o = {0};
+    o.hwaccel = VT_HWACCEL_AUTO;
+    o.timeout_s = 5.0;
+    o.reconnect_max = 10;
+    return o;
+}
+
+vt_status vt__source_wrap(const vt__source_backend *backend, void *state, const char *label,
+                          vt_source **out)
+{
+    *out = NULL;
+    vt_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        backend->free(state);
+        return vt__error(VT_ENOMEM, "source: out of memory");
+    }
+    s->backend = backend;
+    s->state = state;
+    snprintf(s->label, sizeof s->label, "%s", label);
+    *out = s;
+    return VT_OK;
+}
+
+vt_source_stats vt_source_stats_get(const vt_source *s)
+{
+    vt_source_stats st = {0};
+    if (!s)
+        return st;
+    if (s->backend && s->backend->stats)
+        s->backend->stats(s->state, &st);
+    st.frames = s->delivered;
+    if (s->backend)
+        snprintf(st.backend, sizeof st.backend, "%s", s->backend->name);
+    else
+        snprintf(st.backend, sizeof st.backend, "%s",
+                 s->media == VT_MEDIA_FRAMES ? "frames" : s->media == VT_MEDIA_RAW ? "raw" : "video");
+    return st;
+}
+
 vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out)
 {
+    return vt_source_open_opts(rig, camera, NULL, out);
+}
+
+vt_status vt_source_open_opts(const vt_rig *rig, int camera, const vt_source_opts *opts,
+                              vt_source **out)
+{
+    (void)opts; /* the video backend takes hwaccel and threads (issue 5) */
     if (!out)
         return vt__error(VT_EINVAL, "source: NULL output");
     *out = NULL;
@@ -313,6 +375,8 @@ void vt_source_free(vt_source *s)
 {
     if (!s)
         return;
+    if (s->backend)
+        s->backend->free(s->state);
     free(s->st.frame);
     free(s->st.t);
     free(s->file);
@@ -523,6 +587,12 @@ vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t,
     if (!s || !img || !frame || !t || !end)
         return vt__error(VT_EINVAL, "source: NULL argument to vt_source_read");
     *end = false;
+    if (s->backend) {
+        vt_status bs = s->backend->read(s->state, img, frame, t, end);
+        if (!bs && !*end)
+            s->delivered++;
+        return bs;
+    }
     if (s->has_stamps && (size_t)s->next >= s->st.count) {
         *end = true;
         return VT_OK;
@@ -534,7 +604,9 @@ vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t,
         st = read_frames(s, img, frame, t, end);
     else
         st = read_stream(s, img, frame, t, end);
-    if (!st && !*end)
+    if (!st && !*end) {
         s->next++;
+        s->delivered++;
+    }
     return st;
 }

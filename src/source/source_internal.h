@@ -30,6 +30,28 @@ vt_status vt__image_reshape(vt_image *img, int width, int height, int bits);
 void vt__quiet_ffmpeg_log(void);
 
 /* ------------------------------------------------------------------------ */
+/* Backends: every kind of source behind one table                          */
+
+#include "voxtrack/source.h"
+
+typedef struct vt__source_backend {
+    const char *name; /* "gige", "sim", ... (vt_source_stats.backend) */
+    /* Next frame into *img (reshape it with vt__image_reshape); *end at the end. */
+    vt_status (*read)(void *state, vt_image *img, int64_t *frame, double *t, bool *end);
+    /* Fills the counters it knows (frames is counted by the wrapper). May be NULL. */
+    void (*stats)(const void *state, vt_source_stats *st);
+    void (*free)(void *state);
+} vt__source_backend;
+
+/*
+ * Makes a vt_source of a backend's state (owned by the source from then on,
+ * freed by backend->free even on failure). `label` names the source in
+ * messages ("camera 3 ('m3')").
+ */
+vt_status vt__source_wrap(const vt__source_backend *backend, void *state, const char *label,
+                          vt_source **out);
+
+/* ------------------------------------------------------------------------ */
 /* Video (video.c)                                                           */
 
 typedef struct vt__video_writer vt__video_writer;
