@@ -57,7 +57,8 @@ static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
         *end = true;
         return VT_OK;
     }
-    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, &slot->frame, &slot->t, end);
+    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, slot->times, &slot->frame,
+                               &slot->t, end);
     if (!s && !*end)
         in->produced++;
     return s;
@@ -98,6 +99,63 @@ static void report_cameras(const vt_rig *rig, const vt_sync *sync, int64_t sets,
                 rig->cameras[i].id, (long long)st.frames, (long long)sets, (long long)st.first,
                 (long long)st.last, st.failed ? ": " : "", st.failed ? st.error : "");
     }
+}
+
+/*
+ * How well the cameras kept time: one line over all cameras, then a line per
+ * camera that lost frames to the sync (late, duplicate, backwards, outside).
+ */
+static void print_sync_text(const vt_rig *rig, const vt_sync *sync)
+{
+    int64_t lost[4] = {0}, frames = 0;
+    double mean = 0.0, max = 0.0;
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        lost[0] += st.late;
+        lost[1] += st.duplicates;
+        lost[2] += st.backwards;
+        lost[3] += st.outside;
+        mean += st.sync_error_mean * (double)st.frames;
+        frames += st.frames;
+        if (st.sync_error_max > max)
+            max = st.sync_error_max;
+    }
+    printf("sync              error mean %.3f ms, max %.3f ms; frames late %lld, duplicate "
+           "%lld, backwards %lld, outside %lld\n",
+           frames ? 1e3 * mean / (double)frames : 0.0, 1e3 * max, (long long)lost[0],
+           (long long)lost[1], (long long)lost[2], (long long)lost[3]);
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        if (st.late + st.duplicates + st.backwards + st.outside == 0)
+            continue;
+        printf("  %-8s frames %lld, drops %lld, late %lld, duplicate %lld, backwards %lld, "
+               "outside %lld\n",
+               rig->cameras[i].id, (long long)st.frames, (long long)st.drops, (long long)st.late,
+               (long long)st.duplicates, (long long)st.backwards, (long long)st.outside);
+    }
+}
+
+/* Every camera's sync statistics and source counters, as a JSON member ("cameras": [...]). */
+static void print_sync_json(const vt_rig *rig, const vt_sync *sync)
+{
+    printf(", \"cameras\": [");
+    for (int i = 0; i < rig->count; i++) {
+        vt_sync_camera_stats st = vt_sync_camera_stats_get(sync, i);
+        printf("%s{\"id\": ", i ? ", " : "");
+        cli_json_string(stdout, rig->cameras[i].id);
+        printf(", \"backend\": ");
+        cli_json_string(stdout, st.source.backend);
+        printf(", \"frames\": %lld, \"drops\": %lld, \"late\": %lld, \"duplicates\": %lld, "
+               "\"backwards\": %lld, \"outside\": %lld, \"sync_error_mean_ms\": %.4f, "
+               "\"sync_error_max_ms\": %.4f, \"corrupt\": %lld, \"lost\": %lld, "
+               "\"disconnects\": %lld, \"reconnects\": %lld, \"failed\": %s}",
+               (long long)st.frames, (long long)st.drops, (long long)st.late,
+               (long long)st.duplicates, (long long)st.backwards, (long long)st.outside,
+               1e3 * st.sync_error_mean, 1e3 * st.sync_error_max, (long long)st.source.corrupt,
+               (long long)st.source.lost, (long long)st.source.disconnects,
+               (long long)st.source.reconnects, st.failed ? "true" : "false");
+    }
+    printf("]");
 }
 
 /* The cameras that fell short, as a JSON member ("cameras_short": [...]). */
@@ -176,6 +234,7 @@ int cmd_run(int argc, char **argv)
     memset(&rig, 0, sizeof rig); /* vt_rig_load fills it whole (vt_rig_init's "." would leak) */
     vt_pipeline *pipe = NULL;
     run_input in = {.max_frames = cfg.max_frames};
+    vt_sync_opts sync_opts = vt_sync_opts_default();
     cli_track_job job;
     bool job_ok = false;
     rc = CLI_EXIT_FAIL;
@@ -183,7 +242,7 @@ int cmd_run(int argc, char **argv)
     if (!s)
         s = vt_pipeline_new(&cfg.opts, &rig, &pipe);
     if (!s)
-        s = vt_sync_open(&rig, &in.sync);
+        s = vt_sync_open(&rig, &sync_opts, &in.sync);
     if (s) {
         cli_lib_error(CMD, s);
         goto done;
@@ -232,6 +291,7 @@ int cmd_run(int argc, char **argv)
         printf("{");
         cli_track_summary_json_members(&sum, stdout);
         print_cameras_json(&rig, in.sync, sum.sets);
+        print_sync_json(&rig, in.sync);
         if (scored) {
             printf(", \"accuracy\": ");
             cli_eval_print_json(&ev, stdout);
@@ -239,6 +299,7 @@ int cmd_run(int argc, char **argv)
         printf("}\n");
     } else {
         cli_track_summary_print(&sum, stdout);
+        print_sync_text(&rig, in.sync);
         if (scored)
             cli_eval_print_text(&ev, stdout);
     }

@@ -66,6 +66,17 @@ VT_API vt_simulate_opts vt_simulate_opts_default(void);
 VT_API vt_status vt_simulate_run(const vt_scenario *s, const vt_simulate_opts *opts,
                                  vt_simulate_stats *stats);
 
+/*
+ * The simulator as a frame source (backend "sim"): camera `camera` of the
+ * scenario, rendered frame by frame in order, each at the camera's own
+ * capture time (vt_scenario_frame_time: clock offset and jitter included);
+ * frames the scenario drops are not delivered and count as lost in
+ * vt_source_stats. Frame numbers are the scenario's. The scenario must
+ * outlive the source. Each source has a renderer of its own, so sources of
+ * different cameras may be read from different threads.
+ */
+VT_API vt_status vt_source_open_sim(const vt_scenario *sc, int camera, vt_source **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,15 +1,35 @@
 /*
- * src/source/sync.c - frame sets from a rig's cameras, grouped by frame
- * number (see voxtrack/sync.h).
+ * src/source/sync.c - frame sets from N cameras, grouped by capture time on
+ * a grid of period 1 / fps (see voxtrack/sync.h and docs/SYNC.md).
  *
- * Every camera keeps one frame read ahead in a buffer of its own. A frame
- * set takes, from each camera whose pending frame has the smallest frame
- * number, that buffer, by swapping it with the caller's image: the pixels
- * never move. Cameras that end early or fail are dropped with a warning and
- * remembered in their statistics, so that a run can say what it lost. A
- * frame of the wrong size is not a camera failing but a rig that does not
- * describe its cameras: that stops the run (docs/RUN.md).
+ * Every camera keeps a short queue of frames read ahead (one, plus
+ * `reorder`), sorted by time, each in a buffer of its own. A frame set takes
+ * the nearest-to-the-grid frame of every camera whose earliest queued frame
+ * falls in the smallest set number any camera has pending, by swapping that
+ * buffer with the caller's image: the pixels never move.
+ *
+ * Why a grid rather than sets that follow their members' mean time: a grid
+ * does not shift when a camera drops a frame or when the camera that opened a
+ * set was the early one, so a frame's set depends only on its own time. The
+ * grid's phase is the median of the first frames' times, and afterwards it
+ * moves by a small fraction (`follow`) of each set's median error, so that a
+ * rig whose real frame rate differs a little from the nominal one (29.97
+ * against 30) stays on the grid; a median, so that one camera with a wrong
+ * clock does not drag the others.
+ *
+ * A frame is judged twice. On arrival against its own camera: the same time
+ * as one it already gave (duplicate) or earlier than the last one taken
+ * (backwards) is dropped. When it is next in its queue, against the grid: a
+ * set number already delivered (late) or a distance from its set's time above
+ * the tolerance (outside) drops it. Each kind is counted per camera and
+ * reported by one warning per camera, not per frame.
+ *
+ * Cameras that end early or fail are dropped with a warning and remembered
+ * in their statistics, so that a run can say what it lost. A frame of the
+ * wrong size is not a camera failing but a rig that does not describe its
+ * cameras: that stops the run (docs/RUN.md).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,96 +38,240 @@
 #include "voxtrack/source.h"
 #include "voxtrack/sync.h"
 
+enum { LATE, DUPLICATE, BACKWARDS, OUTSIDE, KINDS };
+
+static const char *const kind_text[KINDS] = {
+    "is late (its frame set was delivered already)",
+    "is a duplicate (the same time as its previous frame)",
+    "goes backwards (earlier than its previous frame)",
+    "is outside the tolerance of every frame set",
+};
+
+typedef struct pending {
+    vt_image img;
+    double t;
+} pending;
+
 typedef struct cam {
     vt_source *src;
-    vt_image ahead; /* the pending frame */
-    int64_t frame;  /* its number */
-    double t;       /* its capture time */
-    bool pending, ended;
-    bool just_ended; /* ended in this round of reads: say so once the others have read */
+    char label[96]; /* "camera 3 ('t1')" */
+    pending *q;     /* cap entries: q[0..nq) read ahead, sorted by time; the rest spare */
+    int nq;
+    bool ended, just_ended;
+    bool strict_size; /* every frame's size is checked (an image sequence) */
+    bool taken_any;   /* a frame went into a set: last_t is valid */
+    double last_t;    /* time of the last frame taken */
+    double err_sum;   /* |sync error| summed over taken frames */
+    bool warned[KINDS];
     vt_sync_camera_stats stats;
 } cam;
 
 struct vt_sync {
-    const vt_rig *rig;
+    vt_sync_opts o;
     cam *cams;
-    int count;
-    int64_t sets; /* frame sets delivered */
+    int count, cap;
+    double period, tol;
+    bool started;
+    double phase;   /* set k is at phase + k * period */
+    int64_t next_k; /* smallest set number not delivered yet */
+    int64_t sets;   /* frame sets delivered */
+    double *errs;   /* count entries: one set's sync errors, for the median */
 };
 
-vt_status vt_sync_open(const vt_rig *rig, vt_sync **out)
+vt_sync_opts vt_sync_opts_default(void)
 {
-    if (!rig || !out || rig->count <= 0)
-        return vt__error(VT_EINVAL, "vt_sync_open: no rig or no cameras");
-    *out = NULL;
-    vt_sync *s = calloc(1, sizeof *s);
-    cam *cams = calloc((size_t)rig->count, sizeof *cams);
-    if (!s || !cams) {
-        free(s);
-        free(cams);
-        return vt__error(VT_ENOMEM, "sync: out of memory");
-    }
-    s->rig = rig;
-    s->cams = cams;
-    s->count = rig->count;
-    for (int i = 0; i < rig->count; i++) {
-        cams[i].stats.first = cams[i].stats.last = -1;
-        vt_status st = vt_source_open(rig, i, &cams[i].src);
-        if (st) {
-            vt_sync_free(s);
-            return st;
-        }
-    }
-    *out = s;
-    return VT_OK;
+    vt_sync_opts o;
+    memset(&o, 0, sizeof o);
+    o.follow = 0.05;
+    return o;
 }
 
 void vt_sync_free(vt_sync *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->count; i++) {
+    for (int i = 0; s->cams && i < s->count; i++) {
         vt_source_free(s->cams[i].src);
-        vt_image_free(&s->cams[i].ahead);
+        for (int j = 0; s->cams[i].q && j < s->cap; j++)
+            vt_image_free(&s->cams[i].q[j].img);
+        free(s->cams[i].q);
     }
     free(s->cams);
+    free(s->errs);
     free(s);
+}
+
+static vt_status check_opts(const vt_sync_opts *o, double fps)
+{
+    if (!(fps > 0.0) || !isfinite(fps))
+        return vt__error(VT_EINVAL, "sync: fps must be > 0 (got %g)", fps);
+    if (!isfinite(o->tolerance_s) || o->tolerance_s > 0.5 / fps)
+        return vt__error(VT_EINVAL,
+                         "sync: tolerance_s %g s is more than half a frame period (%g s at %g fps)",
+                         o->tolerance_s, 0.5 / fps, fps);
+    if (!(o->follow >= 0.0 && o->follow <= 1.0))
+        return vt__error(VT_EINVAL, "sync: follow must be in 0..1 (got %g)", o->follow);
+    if (o->reorder < 0 || o->reorder > 64)
+        return vt__error(VT_EINVAL, "sync: reorder must be in 0..64 (got %d)", o->reorder);
+    return VT_OK;
+}
+
+vt_status vt_sync_new(const vt_sync_opts *opts, vt_source **sources, int n, double fps,
+                      vt_sync **out)
+{
+    vt_sync_opts o = opts ? *opts : vt_sync_opts_default();
+    vt_status st = VT_OK;
+    if (!out || !sources || n <= 0)
+        st = vt__error(VT_EINVAL, "vt_sync_new: no sources (n = %d) or no output", n);
+    for (int i = 0; !st && i < n; i++)
+        if (!sources[i])
+            st = vt__error(VT_EINVAL, "vt_sync_new: source %d is NULL", i);
+    if (!st)
+        st = check_opts(&o, fps);
+    vt_sync *s = st ? NULL : calloc(1, sizeof *s);
+    if (!st && s) {
+        s->count = n;
+        s->cap = 1 + o.reorder;
+        s->cams = calloc((size_t)n, sizeof *s->cams);
+        s->errs = calloc((size_t)n, sizeof *s->errs);
+    }
+    if (!st && (!s || !s->cams || !s->errs))
+        st = vt__error(VT_ENOMEM, "sync: out of memory for %d cameras", n);
+    for (int i = 0; !st && i < n; i++)
+        if (!(s->cams[i].q = calloc((size_t)s->cap, sizeof *s->cams[i].q)))
+            st = vt__error(VT_ENOMEM, "sync: out of memory for %d cameras", n);
+    if (st) {
+        vt_sync_free(s); /* holds no source yet */
+        for (int i = 0; sources && i < n; i++)
+            vt_source_free(sources[i]);
+        if (out)
+            *out = NULL;
+        return st;
+    }
+    s->o = o;
+    s->o.source = NULL; /* not needed past opening, and may not outlive the call */
+    s->period = 1.0 / fps;
+    s->tol = o.tolerance_s > 0.0 ? o.tolerance_s : 0.5 * s->period;
+    for (int i = 0; i < n; i++) {
+        cam *c = &s->cams[i];
+        c->src = sources[i];
+        snprintf(c->label, sizeof c->label, "camera %d", i);
+        c->stats.first = c->stats.last = -1;
+    }
+    *out = s;
+    return VT_OK;
+}
+
+vt_status vt_sync_open(const vt_rig *rig, const vt_sync_opts *opts, vt_sync **out)
+{
+    if (!rig || !out || rig->count <= 0)
+        return vt__error(VT_EINVAL, "vt_sync_open: no rig or no cameras");
+    *out = NULL;
+    vt_source **src = calloc((size_t)rig->count, sizeof *src);
+    if (!src)
+        return vt__error(VT_ENOMEM, "sync: out of memory");
+    vt_status st = VT_OK;
+    for (int i = 0; !st && i < rig->count; i++)
+        st = vt_source_open_opts(rig, i, opts ? opts->source : NULL, &src[i]);
+    if (st) {
+        for (int i = 0; i < rig->count; i++)
+            vt_source_free(src[i]);
+        free(src);
+        return st;
+    }
+    st = vt_sync_new(opts, src, rig->count, rig->fps > 0 ? rig->fps : 30.0, out);
+    free(src);
+    if (st)
+        return st;
+    for (int i = 0; i < rig->count; i++) {
+        cam *c = &(*out)->cams[i];
+        snprintf(c->label, sizeof c->label, "camera %d ('%s')", i, rig->cameras[i].id);
+        c->strict_size = rig->cameras[i].media == VT_MEDIA_FRAMES;
+    }
+    return VT_OK;
+}
+
+double vt_sync_tolerance(const vt_sync *s)
+{
+    return s ? s->tol : 0.0;
 }
 
 vt_sync_camera_stats vt_sync_camera_stats_get(const vt_sync *s, int camera)
 {
-    vt_sync_camera_stats none = {.first = -1, .last = -1};
+    vt_sync_camera_stats none;
+    memset(&none, 0, sizeof none);
+    none.first = none.last = -1;
     if (!s || camera < 0 || camera >= s->count)
         return none;
-    return s->cams[camera].stats;
+    const cam *c = &s->cams[camera];
+    vt_sync_camera_stats st = c->stats;
+    st.sync_error_mean = st.frames ? c->err_sum / (double)st.frames : 0.0;
+    st.source = vt_source_stats_get(c->src);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading ahead                                                             */
+
+/* Counts a dropped frame; the first of its kind per camera is reported. */
+static void drop(vt_sync *s, cam *c, int kind, double t)
+{
+    int64_t *counter[KINDS] = {&c->stats.late, &c->stats.duplicates, &c->stats.backwards,
+                               &c->stats.outside};
+    (*counter[kind])++;
+    if (c->warned[kind])
+        return;
+    c->warned[kind] = true;
+    vt__log(1,
+            "%s: frame at %.6f s %s (tolerance %.3f ms); dropped, and such frames of this "
+            "camera are only counted from now on",
+            c->label, t, kind_text[kind], s->tol * 1e3);
+}
+
+/* A camera's source failed: remember why and go on without it. */
+static void fail_camera(cam *c)
+{
+    c->ended = true;
+    c->stats.failed = true;
+    snprintf(c->stats.error, sizeof c->stats.error, "%s", vt_last_error());
+    /* The source's messages name the camera already; name it only when not. */
+    if (strncmp(c->stats.error, c->label, strlen(c->label)) == 0)
+        vt__log(1, "%s; going on without it", c->stats.error);
+    else
+        vt__log(1, "%s: %s; going on without it", c->label, c->stats.error);
+}
+
+/* Is t the time of a frame this camera already gave (queued or taken)? */
+static bool seen_time(const cam *c, double t)
+{
+    const double eps = 1e-9;
+    if (c->taken_any && fabs(t - c->last_t) < eps)
+        return true;
+    for (int j = 0; j < c->nq; j++)
+        if (fabs(t - c->q[j].t) < eps)
+            return true;
+    return false;
 }
 
 /*
- * Reads camera i's next frame into its read-ahead buffer, or ends/drops it.
- * Fails only for a frame of the wrong size: VT_EMISMATCH from an image
- * sequence (whose only mismatch is the size), or from a camera's first frame
- * (a video of another size; for a raw file or video, a mismatch later on is a
- * stream shorter than its timestamps, which is a camera ending early).
+ * Reads one frame of camera i into its first spare slot and queues it in
+ * time order, or drops it (duplicate, backwards), or ends/fails the camera.
+ * Fails only for a frame of the wrong size where that means a wrong rig: an
+ * image sequence, or a camera's first frame (for a raw file or a video, a
+ * mismatch later on is a stream shorter than its timestamps: the camera
+ * ending early).
  */
-static vt_status read_ahead(vt_sync *s, int i)
+static vt_status read_one(vt_sync *s, cam *c)
 {
-    cam *c = &s->cams[i];
-    const vt_rig_camera *rc = &s->rig->cameras[i];
+    pending *slot = &c->q[c->nq];
+    int64_t number;
     bool end = false;
-    vt_status st = vt_source_read(c->src, &c->ahead, &c->frame, &c->t, &end);
-    if (st == VT_EMISMATCH && (rc->media == VT_MEDIA_FRAMES || c->stats.frames == 0))
+    vt_status st = vt_source_read(c->src, &slot->img, &number, &slot->t, &end);
+    bool first = c->stats.frames == 0 && c->nq == 0 && !c->taken_any;
+    if (st == VT_EMISMATCH && (c->strict_size || first))
         return st;
     if (st) {
-        c->ended = true;
-        c->stats.failed = true;
-        snprintf(c->stats.error, sizeof c->stats.error, "%s", vt_last_error());
-        /* The source's messages name the camera already; name it only when not. */
-        char label[64];
-        snprintf(label, sizeof label, "camera %d ('%s')", i, rc->id);
-        if (strncmp(c->stats.error, label, strlen(label)) == 0)
-            vt__log(1, "%s; going on without it", c->stats.error);
-        else
-            vt__log(1, "%s: %s; going on without it", label, c->stats.error);
+        fail_camera(c);
         return VT_OK;
     }
     if (end) {
@@ -115,58 +279,213 @@ static vt_status read_ahead(vt_sync *s, int i)
         c->just_ended = s->sets > 0;
         return VT_OK;
     }
-    c->pending = true;
+    double t = slot->t;
+    if (!isfinite(t)) {
+        drop(s, c, OUTSIDE, t);
+        return VT_OK;
+    }
+    if (seen_time(c, t)) {
+        drop(s, c, DUPLICATE, t);
+        return VT_OK;
+    }
+    if (c->taken_any && t < c->last_t) {
+        drop(s, c, BACKWARDS, t);
+        return VT_OK;
+    }
+    /* Insertion into time order: move the struct, not the pixels. */
+    pending p = *slot;
+    int j = c->nq;
+    for (; j > 0 && c->q[j - 1].t > t; j--)
+        c->q[j] = c->q[j - 1];
+    c->q[j] = p;
+    c->nq++;
     return VT_OK;
 }
 
-vt_status vt_sync_next(vt_sync *s, vt_image *images, bool *present, int64_t *frame, double *t,
-                       bool *end)
+/* Tops up every live camera's queue. */
+static vt_status fill(vt_sync *s)
+{
+    for (int i = 0; i < s->count; i++) {
+        cam *c = &s->cams[i];
+        while (!c->ended && c->nq < s->cap) {
+            vt_status st = read_one(s, c);
+            if (st)
+                return st;
+        }
+    }
+    return VT_OK;
+}
+
+/* Removes queue entry j of camera c, keeping its buffer as a spare. */
+static void unqueue(const vt_sync *s, cam *c, int j)
+{
+    pending p = c->q[j];
+    memmove(&c->q[j], &c->q[j + 1], (size_t)(s->cap - j - 1) * sizeof *c->q);
+    c->q[s->cap - 1] = p;
+    c->nq--;
+}
+
+static int64_t set_of(const vt_sync *s, double t)
+{
+    return (int64_t)llround((t - s->phase) / s->period);
+}
+
+static double set_time(const vt_sync *s, int64_t k)
+{
+    return s->phase + (double)k * s->period;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/*
+ * The grid's phase from the first frames: the median time of the cameras'
+ * first frames that lie within half a period of the earliest one (cameras
+ * that dropped the first frame or started later do not count), reduced to
+ * within half a period of 0 so that frames at n / fps land in set n.
+ */
+static bool start_grid(vt_sync *s)
+{
+    double earliest = INFINITY;
+    for (int i = 0; i < s->count; i++)
+        if (s->cams[i].nq && s->cams[i].q[0].t < earliest)
+            earliest = s->cams[i].q[0].t;
+    if (earliest == INFINITY)
+        return false;
+    int n = 0;
+    for (int i = 0; i < s->count; i++)
+        if (s->cams[i].nq && s->cams[i].q[0].t < earliest + 0.5 * s->period)
+            s->errs[n++] = s->cams[i].q[0].t;
+    double t0 = median(s->errs, n);
+    s->phase = t0 - (double)llround(t0 / s->period) * s->period;
+    s->next_k = INT64_MIN;
+    s->started = true;
+    return true;
+}
+
+/* Drops the heads of camera c's queue that cannot land (late, outside). */
+static void prune(vt_sync *s, cam *c)
+{
+    while (c->nq) {
+        double t = c->q[0].t;
+        int64_t k = set_of(s, t);
+        int kind = k < s->next_k ? LATE : fabs(t - set_time(s, k)) > s->tol ? OUTSIDE : -1;
+        if (kind < 0)
+            return;
+        drop(s, c, kind, t);
+        unqueue(s, c, 0);
+    }
+}
+
+/* Fills and prunes until every live camera has a full queue of frames that can land. */
+static vt_status settle(vt_sync *s)
+{
+    for (;;) {
+        vt_status st = fill(s);
+        if (st)
+            return st;
+        if (!s->started && !start_grid(s))
+            return VT_OK; /* nothing left anywhere */
+        bool short_ = false;
+        for (int i = 0; i < s->count; i++) {
+            cam *c = &s->cams[i];
+            prune(s, c);
+            short_ |= !c->ended && c->nq < s->cap;
+        }
+        if (!short_)
+            return VT_OK;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frame sets                                                                */
+
+/* Takes camera c's frame for set k (the nearest of its frames in k) into *img. */
+static void take(vt_sync *s, cam *c, int64_t k, vt_image *img, double *t)
+{
+    double tk = set_time(s, k);
+    int best = 0;
+    for (int j = 1; j < c->nq && set_of(s, c->q[j].t) == k; j++)
+        if (fabs(c->q[j].t - tk) < fabs(c->q[best].t - tk))
+            best = j;
+    *t = c->q[best].t;
+    vt_image tmp = *img;
+    *img = c->q[best].img;
+    c->q[best].img = tmp;
+    unqueue(s, c, best);
+    double err = fabs(*t - tk);
+    c->taken_any = true;
+    c->last_t = *t;
+    c->err_sum += err;
+    if (err > c->stats.sync_error_max)
+        c->stats.sync_error_max = err;
+    c->stats.frames++;
+    if (c->stats.first < 0)
+        c->stats.first = k;
+    c->stats.last = k;
+}
+
+/* A camera that ran out is news only while others still have frames. */
+static void report_ended(vt_sync *s, bool others_go_on)
+{
+    for (int i = 0; i < s->count; i++) {
+        cam *c = &s->cams[i];
+        if (c->just_ended && others_go_on)
+            vt__log(2, "%s: no frames after frame %lld; going on with the others", c->label,
+                    (long long)c->stats.last);
+        c->just_ended = false;
+    }
+}
+
+vt_status vt_sync_next(vt_sync *s, vt_image *images, bool *present, double *times, int64_t *frame,
+                       double *t, bool *end)
 {
     if (!s || !images || !present || !frame || !t || !end)
         return vt__error(VT_EINVAL, "vt_sync_next: NULL argument");
     *end = false;
+    vt_status st = settle(s);
+    if (st)
+        return st;
+    int64_t k = INT64_MAX;
     for (int i = 0; i < s->count; i++)
-        if (!s->cams[i].pending && !s->cams[i].ended) {
-            vt_status st = read_ahead(s, i);
-            if (st)
-                return st;
+        if (s->cams[i].nq) {
+            int64_t ki = set_of(s, s->cams[i].q[0].t);
+            k = ki < k ? ki : k;
         }
-    int64_t n = INT64_MAX;
-    for (int i = 0; i < s->count; i++)
-        if (s->cams[i].pending && s->cams[i].frame < n)
-            n = s->cams[i].frame;
-    /* A camera that ran out is news only while others still have frames. */
-    for (int i = 0; i < s->count; i++) {
-        cam *c = &s->cams[i];
-        if (c->just_ended && n != INT64_MAX)
-            vt__log(2, "camera %d ('%s'): no frames after frame %lld; going on with the others", i,
-                    s->rig->cameras[i].id, (long long)c->stats.last);
-        c->just_ended = false;
-    }
-    if (n == INT64_MAX) {
+    report_ended(s, k != INT64_MAX);
+    if (k == INT64_MAX) {
         *end = true;
         return VT_OK;
     }
-    double sum = 0.0;
-    int k = 0;
+    double tk = set_time(s, k);
+    int n = 0;
     for (int i = 0; i < s->count; i++) {
         cam *c = &s->cams[i];
-        present[i] = c->pending && c->frame == n;
-        if (!present[i])
-            continue;
-        vt_image tmp = images[i];
-        images[i] = c->ahead;
-        c->ahead = tmp;
-        c->pending = false;
-        sum += c->t;
-        k++;
-        c->stats.frames++;
-        if (c->stats.first < 0)
-            c->stats.first = n;
-        c->stats.last = n;
+        present[i] = c->nq && set_of(s, c->q[0].t) == k;
+        double ti = tk;
+        if (present[i]) {
+            take(s, c, k, &images[i], &ti);
+            s->errs[n++] = ti - tk;
+        } else {
+            c->stats.drops++;
+        }
+        if (times)
+            times[i] = ti;
     }
-    *frame = n;
-    *t = sum / k;
+    *frame = k;
+    *t = tk;
+    s->next_k = k + 1;
     s->sets++;
+    if (s->o.follow > 0.0)
+        s->phase += s->o.follow * median(s->errs, n);
     return VT_OK;
 }
