@@ -5,11 +5,13 @@
 #define VOXTRACK_H
 
 #include "voxtrack/camera.h"
+#include "voxtrack/cot.h"
 #include "voxtrack/dda.h"
 #include "voxtrack/detect.h"
 #include "voxtrack/dotscene.h"
 #include "voxtrack/eval.h"
 #include "voxtrack/export.h"
+#include "voxtrack/geodetic.h"
 #include "voxtrack/grid.h"
 #include "voxtrack/image.h"
 #include "voxtrack/math3d.h"
