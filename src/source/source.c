@@ -356,6 +356,8 @@ vt_status vt_source_open_opts(const vt_rig *rig, int camera, const vt_source_opt
     *out = NULL;
     if (!rig || camera < 0 || camera >= rig->count)
         return vt__error(VT_EINVAL, "source: no camera %d in the rig", camera);
+    if (rig->cameras[camera].media == VT_MEDIA_GIGE)
+        return vt__gige_open(rig, camera, opts, out);
     vt_source *s = calloc(1, sizeof *s);
     if (!s)
         return vt__error(VT_ENOMEM, "source: out of memory");

@@ -83,4 +83,16 @@ vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, b
                                 bool *end);
 void vt__video_reader_free(vt__video_reader *r);
 
+/* ------------------------------------------------------------------------ */
+/* GigE (gige.c)                                                             */
+
+#include "voxtrack/rig.h"
+
+/*
+ * Opens rig camera `camera`, whose media is VT_MEDIA_GIGE, through Aravis
+ * (opts NULL: defaults) and wraps it with vt__source_wrap. Errors name the
+ * camera and its id.
+ */
+vt_status vt__gige_open(const vt_rig *rig, int camera, const vt_source_opts *opts, vt_source **out);
+
 #endif
