@@ -15,6 +15,7 @@
 #include "voxtrack/grid.h"
 #include "voxtrack/image.h"
 #include "voxtrack/math3d.h"
+#include "voxtrack/monitor.h"
 #include "voxtrack/motion.h"
 #include "voxtrack/original.h"
 #include "voxtrack/pipeline.h"

@@ -1,0 +1,651 @@
+/*
+ * src/monitor/monitor.c - the monitor's state: the latest frame set as a
+ * snapshot that HTTP threads read, counters, latency histograms, a history of
+ * stage latencies (one sample per second of wall time, a ring of the last
+ * minutes) and the alert log; and the JSON documents built from it.
+ *
+ * The idea: the pipeline's thread only copies (tracks, per-camera figures)
+ * and adds (counters, histogram buckets) under one mutex, then bumps a
+ * version and broadcasts a condition variable that the event streams wait
+ * on. Readers render JSON under the same mutex, but only once per version:
+ * the text is cached per document, so a hundred clients cost one rendering
+ * per frame set, and the pipeline waits at most for one rendering.
+ */
+#include "monitor/monitor_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double vt__hist_bounds[VT__HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                  0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+const char *const vt__stage_names[VT__STAGES] = {"motion", "voting", "detection", "tracking",
+                                                 "total"};
+
+/* ---- text buffer ---- */
+
+static bool sb_reserve(vt__sb *b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        b->failed = true;
+        return false;
+    }
+    b->s = s;
+    b->cap = cap;
+    return true;
+}
+
+void vt__sb_put(vt__sb *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void vt__sb_printf(vt__sb *b, const char *fmt, ...)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        size_t room = b->cap > b->len ? b->cap - b->len : 0;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        if (!sb_reserve(b, (size_t)n))
+            return;
+    }
+}
+
+void vt__sb_json_str(vt__sb *b, const char *s)
+{
+    vt__sb_put(b, "\"", 1);
+    for (const char *p = s ? s : ""; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            vt__sb_put(b, e, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            vt__sb_printf(b, "\\u%04x", c);
+        } else {
+            vt__sb_put(b, p, 1);
+        }
+    }
+    vt__sb_put(b, "\"", 1);
+}
+
+void vt__sb_json_num(vt__sb *b, double v)
+{
+    if (isfinite(v))
+        vt__sb_printf(b, "%.6g", v);
+    else
+        vt__sb_put(b, "null", 4);
+}
+
+/* ---- creation ---- */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+vt_monitor_opts vt_monitor_opts_default(void)
+{
+    return (vt_monitor_opts){.history_s = 600, .alerts_max = 256, .tracks_max = 4096};
+}
+
+static void camera_from_rig(vt__mon_camera *c, const vt_rig_camera *rc)
+{
+    snprintf(c->id, sizeof c->id, "%s", rc->id);
+    c->pair = rc->pair;
+    c->modality = (int)rc->modality;
+    c->width = rc->cam.width;
+    c->height = rc->cam.height;
+    c->pos = rc->cam.position;
+    c->right = vt_m3_mul_v3(rc->cam.r, vt_v3(1, 0, 0));
+    c->down = vt_m3_mul_v3(rc->cam.r, vt_v3(0, 1, 0));
+    c->fwd = vt_m3_mul_v3(rc->cam.r, vt_v3(0, 0, 1));
+    c->hfov = 2 * atan(0.5 * rc->cam.width / rc->cam.fx);
+    c->vfov = 2 * atan(0.5 * rc->cam.height / rc->cam.fy);
+}
+
+vt_status vt_monitor_new(const vt_monitor_opts *opts, const vt_rig *rig, vt_monitor **out)
+{
+    *out = NULL;
+    vt_monitor_opts o = opts ? *opts : vt_monitor_opts_default();
+    if (!(o.history_s >= 1 && o.history_s <= 86400) || o.alerts_max < 1 || o.tracks_max < 1)
+        return vt__error(VT_EINVAL, "monitor: history_s must be in [1, 86400] s, alerts_max and "
+                                    "tracks_max >= 1");
+    vt_monitor *m = calloc(1, sizeof *m);
+    if (!m)
+        return vt__error(VT_ENOMEM, "monitor: out of memory");
+    m->opts = o;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->cache_mu, NULL);
+    /* event streams wait with timeouts on the monotonic clock */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    m->ncameras = rig ? rig->count : 0;
+    m->rig_fps = rig ? rig->fps : 0;
+    if (rig && rig->has_origin) {
+        m->has_origin = true;
+        m->lat_deg = rig->lat_deg;
+        m->lon_deg = rig->lon_deg;
+        m->height_m = rig->height_m;
+    }
+    m->history_len = (int)ceil(o.history_s);
+    m->cameras = calloc(m->ncameras ? (size_t)m->ncameras : 1, sizeof *m->cameras);
+    m->history = calloc((size_t)m->history_len, sizeof *m->history);
+    m->alerts = calloc((size_t)o.alerts_max, sizeof *m->alerts);
+    if (!m->cameras || !m->history || !m->alerts) {
+        vt_monitor_free(m);
+        return vt__error(VT_ENOMEM, "monitor: out of memory");
+    }
+    for (int i = 0; i < m->ncameras; i++) {
+        camera_from_rig(&m->cameras[i], &rig->cameras[i]);
+        m->cameras[i].last_frame_t = -1;
+        m->cameras[i].win_t = NAN;
+    }
+    m->start_wall = wall_now();
+    m->start_mono = vt__now();
+    *out = m;
+    return VT_OK;
+}
+
+void vt_monitor_free(vt_monitor *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->cache_mu);
+    pthread_cond_destroy(&m->changed);
+    for (size_t i = 0; i < sizeof m->cache / sizeof m->cache[0]; i++)
+        free(m->cache[i].text);
+    free(m->tracks);
+    free(m->cameras);
+    free(m->first_t);
+    free(m->confirmed);
+    free(m->history);
+    free(m->alerts);
+    free(m);
+}
+
+/* ---- publishing (the pipeline's thread) ---- */
+
+/* Ids are dense from 1 and never reused: a table indexed by id. Huge ids (a
+ * foreign stream) are not tracked for age (age comes from the track's count). */
+enum { IDS_MAX = 1 << 24 };
+
+static bool ids_reserve(vt_monitor *m, uint64_t id)
+{
+    if (id < m->ids_cap)
+        return true;
+    if (id >= IDS_MAX)
+        return false;
+    size_t cap = m->ids_cap ? m->ids_cap : 1024;
+    while (cap <= id)
+        cap *= 2;
+    double *f = realloc(m->first_t, cap * sizeof *f);
+    if (!f)
+        return false;
+    m->first_t = f;
+    uint8_t *c = realloc(m->confirmed, cap);
+    if (!c)
+        return false;
+    m->confirmed = c;
+    for (size_t i = m->ids_cap; i < cap; i++) {
+        f[i] = NAN;
+        c[i] = 0;
+    }
+    m->ids_cap = cap;
+    return true;
+}
+
+static void hist_add(vt__mon_hist *h, double v)
+{
+    int k = 0;
+    while (k < VT__HIST_BUCKETS && v > vt__hist_bounds[k])
+        k++;
+    if (k < VT__HIST_BUCKETS)
+        h->counts[k]++;
+    h->count++;
+    h->sum += v;
+}
+
+static void history_add(vt_monitor *m, double wall, const double v[VT__STAGES])
+{
+    double sec = floor(wall);
+    vt__mon_sample *s = m->history_count ? &m->history[m->history_head] : NULL;
+    if (!s || s->wall != sec) {
+        m->history_head = m->history_count ? (m->history_head + 1) % m->history_len : 0;
+        if (m->history_count < m->history_len)
+            m->history_count++;
+        s = &m->history[m->history_head];
+        memset(s, 0, sizeof *s);
+        s->wall = sec;
+    }
+    for (int i = 0; i < VT__STAGES; i++) {
+        s->sum[i] += v[i];
+        if (v[i] > s->max[i])
+            s->max[i] = v[i];
+    }
+    s->n++;
+}
+
+static void cameras_update(vt_monitor *m, const vt_pipeline_result *r)
+{
+    for (int i = 0; i < r->ncameras; i++) {
+        vt__mon_camera *c = &m->cameras[i];
+        const vt_camera_result *cr = &r->cameras[i];
+        c->present = cr->present;
+        c->sync_error = cr->sync_error;
+        c->changes = (int64_t)cr->changes;
+        c->blobs = (int64_t)cr->blobs;
+        c->rays = (int64_t)cr->rays;
+        if (cr->present) {
+            c->frames++;
+            c->last_frame_t = r->t;
+        } else {
+            c->drops++;
+        }
+        /* fps over windows of one second of pipeline time */
+        if (isnan(c->win_t) || r->t < c->win_t) {
+            c->win_t = r->t;
+            c->win_frames = 0;
+        }
+        if (cr->present)
+            c->win_frames++;
+        double span = r->t - c->win_t;
+        if (span >= 1.0) {
+            c->fps = (double)(c->win_frames - (cr->present ? 1 : 0)) / span;
+            c->win_t = r->t;
+            c->win_frames = cr->present ? 1 : 0;
+        }
+    }
+}
+
+static void tracks_update(vt_monitor *m, const vt_pipeline_result *r)
+{
+    size_t n = r->ntracks < (size_t)m->opts.tracks_max ? r->ntracks : (size_t)m->opts.tracks_max;
+    if (n > m->tracks_cap) {
+        size_t cap = n * 2 < (size_t)m->opts.tracks_max ? n * 2 : (size_t)m->opts.tracks_max;
+        vt__mon_track *k = realloc(m->tracks, cap * sizeof *k);
+        if (!k)
+            n = m->tracks_cap; /* keep what fits; the count shows the rest */
+        else {
+            m->tracks = k;
+            m->tracks_cap = cap;
+        }
+    }
+    double dt = m->rig_fps > 0 ? 1.0 / m->rig_fps : 0;
+    for (size_t i = 0; i < r->ntracks; i++) {
+        const vt_track *k = &r->tracks[i];
+        bool known = ids_reserve(m, k->id);
+        if (known && isnan(m->first_t[k->id]))
+            m->first_t[k->id] = r->t;
+        if (k->status != VT_TRACK_TENTATIVE && known && !m->confirmed[k->id]) {
+            m->confirmed[k->id] = 1;
+            m->tracks_confirmed++;
+        }
+        if (i >= n)
+            continue;
+        m->tracks[i] = (vt__mon_track){
+            .id = k->id,
+            .status = (int)k->status,
+            .cls = r->classes ? (int)r->classes[i] : 0,
+            .pos = k->pos,
+            .vel = k->vel,
+            .cams = k->cams,
+            .thermal = k->thermal,
+            .thermal_hits = k->thermal_hits,
+            .hits = k->hits,
+            .age_s = known ? r->t - m->first_t[k->id] : k->age * dt,
+        };
+    }
+    m->ntracks = n;
+    m->ntracks_all = (int64_t)r->ntracks;
+}
+
+vt_status vt_monitor_publish(vt_monitor *m, const vt_pipeline_result *r)
+{
+    if (r->ncameras > m->ncameras)
+        return vt__error(VT_EMISMATCH, "monitor: a result with %d cameras for a rig of %d",
+                         r->ncameras, m->ncameras);
+    double mono = vt__now(), wall = wall_now();
+    double v[VT__STAGES];
+    for (int i = 0; i < 4; i++)
+        v[i] = r->stage_seconds[i];
+    v[4] = r->seconds;
+
+    pthread_mutex_lock(&m->mu);
+    m->have_frame = true;
+    m->frame = r->frame;
+    m->t = r->t;
+    m->wall = wall;
+    m->seconds = r->seconds;
+    memcpy(m->stage_seconds, r->stage_seconds, sizeof m->stage_seconds);
+    m->ndetections = (int64_t)r->ndetections;
+    m->changes = (int64_t)r->changes;
+    m->blobs = (int64_t)r->blobs;
+    m->rays = (int64_t)r->rays;
+    m->clusters = (int64_t)r->clusters;
+    m->cameras_live = r->cameras_live;
+    m->frame_sets++;
+    m->detections += (int64_t)r->ndetections;
+    if (m->last_mono > 0 && mono > m->last_mono) {
+        double inst = 1.0 / (mono - m->last_mono);
+        m->rate = m->rate > 0 ? 0.9 * m->rate + 0.1 * inst : inst;
+    }
+    m->last_mono = mono;
+    cameras_update(m, r);
+    tracks_update(m, r);
+    for (int i = 0; i < VT__STAGES; i++)
+        if (isfinite(v[i]))
+            hist_add(&m->hist[i], v[i]);
+    history_add(m, wall, v);
+    m->version++;
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->mu);
+    return VT_OK;
+}
+
+void vt_monitor_add_alert(vt_monitor *m, const vt_monitor_alert *a)
+{
+    pthread_mutex_lock(&m->mu);
+    int slot = (m->alerts_head + m->alerts_count) % m->opts.alerts_max;
+    if (m->alerts_count == m->opts.alerts_max)
+        m->alerts_head = (m->alerts_head + 1) % m->opts.alerts_max;
+    else
+        m->alerts_count++;
+    vt__mon_alert *e = &m->alerts[slot];
+    memset(e, 0, sizeof *e);
+    e->seq = ++m->alert_seq;
+    e->t = a->t;
+    e->wall = a->wall > 0 ? a->wall : wall_now();
+    snprintf(e->kind, sizeof e->kind, "%s", a->kind ? a->kind : "");
+    e->raised = a->raised;
+    snprintf(e->rule, sizeof e->rule, "%s", a->rule ? a->rule : "");
+    e->track = a->track;
+    snprintf(e->camera, sizeof e->camera, "%s", a->camera ? a->camera : "");
+    e->value = a->value;
+    e->pos = a->pos;
+    snprintf(e->message, sizeof e->message, "%s", a->message ? a->message : "");
+    if (a->raised)
+        m->alerts_raised++;
+    else
+        m->alerts_cleared++;
+    m->version++;
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->mu);
+}
+
+vt_monitor_counts vt_monitor_counts_get(vt_monitor *m)
+{
+    pthread_mutex_lock(&m->mu);
+    vt_monitor_counts c = {.frame_sets = m->frame_sets,
+                           .detections = m->detections,
+                           .tracks_confirmed = m->tracks_confirmed,
+                           .alerts = m->alerts_raised,
+                           .sse_clients = m->sse_clients,
+                           .requests = m->requests};
+    pthread_mutex_unlock(&m->mu);
+    return c;
+}
+
+void vt__monitor_count_request(vt_monitor *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->requests++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- JSON (m->mu held) ---- */
+
+static void json_vec(vt__sb *b, vt_vec3 v, int digits)
+{
+    vt__sb_printf(b, "[%.*f,%.*f,%.*f]", digits, v.x, digits, v.y, digits, v.z);
+}
+
+static const char *status_name(int s)
+{
+    return s == VT_TRACK_CONFIRMED  ? "confirmed"
+           : s == VT_TRACK_COASTING ? "coasting"
+                                    : "tentative";
+}
+
+static void json_tracks(const vt_monitor *m, vt__sb *b)
+{
+    vt__sb_printf(b, "{\"frame\":%lld,\"t\":", (long long)m->frame);
+    vt__sb_json_num(b, m->t);
+    vt__sb_printf(b, ",\"count\":%lld,\"tracks\":[", (long long)m->ntracks_all);
+    for (size_t i = 0; i < m->ntracks; i++) {
+        const vt__mon_track *k = &m->tracks[i];
+        double speed = sqrt(k->vel.x * k->vel.x + k->vel.y * k->vel.y + k->vel.z * k->vel.z);
+        vt__sb_printf(b, "%s{\"id\":%llu,\"status\":\"%s\",\"class\":\"%s\",\"pos\":", i ? "," : "",
+                      (unsigned long long)k->id, status_name(k->status),
+                      k->cls == VT_CLASS_BIRD ? "bird" : "drone");
+        json_vec(b, k->pos, 2);
+        vt__sb_printf(b, ",\"vel\":");
+        json_vec(b, k->vel, 2);
+        vt__sb_printf(b,
+                      ",\"altitude\":%.2f,\"speed\":%.2f,\"age\":%.2f,\"cams\":%d,\"thermal\":%d,"
+                      "\"thermal_hits\":%d,\"thermal_confirmed\":%s}",
+                      k->pos.z, speed, k->age_s, k->cams, k->thermal, k->thermal_hits,
+                      k->thermal_hits > 0 ? "true" : "false");
+    }
+    vt__sb_put(b, "]}", 2);
+}
+
+static void json_cameras(const vt_monitor *m, vt__sb *b)
+{
+    vt__sb_printf(b, "{\"t\":");
+    vt__sb_json_num(b, m->t);
+    vt__sb_put(b, ",\"cameras\":[", 12);
+    for (int i = 0; i < m->ncameras; i++) {
+        const vt__mon_camera *c = &m->cameras[i];
+        double silent = c->last_frame_t < 0 ? -1 : m->t - c->last_frame_t;
+        vt__sb_printf(b, "%s{\"id\":", i ? "," : "");
+        vt__sb_json_str(b, c->id);
+        vt__sb_printf(
+            b, ",\"pair\":%d,\"modality\":\"%s\",\"width\":%d,\"height\":%d,\"pos\":", c->pair,
+            c->modality == VT_MODALITY_THERMAL ? "thermal" : "mono", c->width, c->height);
+        json_vec(b, c->pos, 3);
+        vt__sb_put(b, ",\"fwd\":", 7);
+        json_vec(b, c->fwd, 5);
+        vt__sb_put(b, ",\"right\":", 9);
+        json_vec(b, c->right, 5);
+        vt__sb_put(b, ",\"down\":", 8);
+        json_vec(b, c->down, 5);
+        vt__sb_printf(b,
+                      ",\"hfov_deg\":%.3f,\"vfov_deg\":%.3f,\"present\":%s,\"fps\":%.2f,"
+                      "\"frames\":%lld,\"drops\":%lld,\"sync_error_ms\":%.3f,"
+                      "\"motion_pixels\":%lld,\"blobs\":%lld,\"rays\":%lld,\"silent_s\":%.3f}",
+                      vt_rad2deg(c->hfov), vt_rad2deg(c->vfov), c->present ? "true" : "false",
+                      c->fps, (long long)c->frames, (long long)c->drops, 1e3 * c->sync_error,
+                      (long long)c->changes, (long long)c->blobs, (long long)c->rays, silent);
+    }
+    vt__sb_put(b, "]}", 2);
+}
+
+static void json_stage_ms(vt__sb *b, const double *v, int n, double scale)
+{
+    vt__sb_put(b, "{", 1);
+    for (int i = 0; i < n; i++) {
+        vt__sb_printf(b, "%s\"%s\":", i ? "," : "", vt__stage_names[i]);
+        vt__sb_json_num(b, 1e3 * v[i] * scale);
+    }
+    vt__sb_put(b, "}", 1);
+}
+
+static void json_health(const vt_monitor *m, vt__sb *b, bool with_history)
+{
+    double now = wall_now();
+    double v[VT__STAGES] = {m->stage_seconds[0], m->stage_seconds[1], m->stage_seconds[2],
+                            m->stage_seconds[3], m->seconds};
+    vt__sb_printf(b, "{\"version\":\"%s\",\"uptime_s\":%.1f,\"frame\":%lld,\"t\":", vt_version(),
+                  now - m->start_wall, (long long)m->frame);
+    vt__sb_json_num(b, m->t);
+    vt__sb_printf(b,
+                  ",\"running\":%s,\"since_last_s\":%.3f,\"sets_per_s\":%.2f,\"frame_sets\":%lld,"
+                  "\"cameras\":%d,\"cameras_live\":%d,\"tracks\":%lld,\"detections\":%lld,"
+                  "\"tracks_confirmed_total\":%lld,\"alerts_total\":%lld,\"rays\":%lld,"
+                  "\"motion_pixels\":%lld,\"latency_ms\":",
+                  m->have_frame ? "true" : "false", m->have_frame ? now - m->wall : -1.0, m->rate,
+                  (long long)m->frame_sets, m->ncameras, m->cameras_live, (long long)m->ntracks_all,
+                  (long long)m->ndetections, (long long)m->tracks_confirmed,
+                  (long long)m->alerts_raised, (long long)m->rays, (long long)m->changes);
+    json_stage_ms(b, v, VT__STAGES, 1);
+    if (m->has_origin)
+        vt__sb_printf(b, ",\"origin\":{\"lat\":%.8f,\"lon\":%.8f,\"h\":%.3f}", m->lat_deg,
+                      m->lon_deg, m->height_m);
+    vt__sb_printf(b, ",\"alert_seq\":%llu", (unsigned long long)m->alert_seq);
+    if (with_history) {
+        vt__sb_put(b, ",\"history\":[", 12);
+        int first = (m->history_head - m->history_count + 1 + m->history_len) % m->history_len;
+        for (int i = 0; i < m->history_count; i++) {
+            const vt__mon_sample *s = &m->history[(first + i) % m->history_len];
+            vt__sb_printf(b, "%s{\"wall\":%.0f,\"n\":%d,\"mean_ms\":", i ? "," : "", s->wall, s->n);
+            json_stage_ms(b, s->sum, VT__STAGES, s->n ? 1.0 / s->n : 0);
+            vt__sb_put(b, ",\"max_ms\":", 10);
+            json_stage_ms(b, s->max, VT__STAGES, 1);
+            vt__sb_put(b, "}", 1);
+        }
+        vt__sb_put(b, "]", 1);
+    }
+    vt__sb_put(b, "}", 1);
+}
+
+void vt__monitor_alerts_json(const vt_monitor *m, uint64_t after, vt__sb *b)
+{
+    vt__sb_put(b, "[", 1);
+    bool first = true;
+    for (int i = 0; i < m->alerts_count; i++) {
+        const vt__mon_alert *e = &m->alerts[(m->alerts_head + i) % m->opts.alerts_max];
+        if (e->seq <= after)
+            continue;
+        vt__sb_printf(b, "%s{\"seq\":%llu,\"t\":", first ? "" : ",", (unsigned long long)e->seq);
+        first = false;
+        vt__sb_json_num(b, e->t);
+        vt__sb_printf(b, ",\"wall\":%.3f,\"kind\":", e->wall);
+        vt__sb_json_str(b, e->kind);
+        vt__sb_printf(b, ",\"raised\":%s,\"rule\":", e->raised ? "true" : "false");
+        vt__sb_json_str(b, e->rule);
+        vt__sb_printf(b, ",\"track\":%llu,\"camera\":", (unsigned long long)e->track);
+        vt__sb_json_str(b, e->camera);
+        vt__sb_put(b, ",\"value\":", 9);
+        vt__sb_json_num(b, e->value);
+        vt__sb_put(b, ",\"pos\":", 7);
+        json_vec(b, e->pos, 2);
+        vt__sb_put(b, ",\"message\":", 11);
+        vt__sb_json_str(b, e->message);
+        vt__sb_put(b, "}", 1);
+    }
+    vt__sb_put(b, "]", 1);
+}
+
+static const char *const doc_names[] = {"tracks", "cameras", "health",
+                                        "alerts", "state",   "metrics"};
+enum { NDOCS = sizeof doc_names / sizeof doc_names[0] };
+
+static void render_doc(const vt_monitor *m, int doc, vt__sb *b)
+{
+    switch (doc) {
+    case 0:
+        json_tracks(m, b);
+        break;
+    case 1:
+        json_cameras(m, b);
+        break;
+    case 2:
+        json_health(m, b, true);
+        break;
+    case 3:
+        vt__sb_put(b, "{\"alerts\":", 10);
+        vt__monitor_alerts_json(m, 0, b);
+        vt__sb_put(b, "}", 1);
+        break;
+    case 4:
+        vt__sb_put(b, "{\"tracks\":", 10);
+        json_tracks(m, b);
+        vt__sb_put(b, ",\"cameras\":", 11);
+        json_cameras(m, b);
+        vt__sb_put(b, ",\"health\":", 10);
+        json_health(m, b, false);
+        vt__sb_put(b, "}", 1);
+        break;
+    default:
+        vt__monitor_metrics(m, b);
+        break;
+    }
+}
+
+vt_status vt_monitor_render(vt_monitor *m, const char *what, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    int doc = -1;
+    for (int i = 0; i < NDOCS; i++)
+        if (what && strcmp(what, doc_names[i]) == 0)
+            doc = i;
+    if (doc < 0)
+        return vt__error(VT_EINVAL,
+                         "monitor: no document '%s' (tracks, cameras, health, alerts, "
+                         "state, metrics)",
+                         what ? what : "(null)");
+    /* health and metrics show the time since the last frame set: never cached */
+    bool cacheable = doc != 2 && doc != 5;
+    pthread_mutex_lock(&m->cache_mu);
+    pthread_mutex_lock(&m->mu);
+    uint64_t version = m->version;
+    bool fresh = cacheable && m->cache[doc].text && m->cache[doc].version == version;
+    vt__sb b = {0};
+    if (!fresh)
+        render_doc(m, doc, &b);
+    pthread_mutex_unlock(&m->mu);
+    vt_status st = VT_OK;
+    if (!fresh) {
+        if (b.failed) {
+            free(b.s);
+            st = vt__error(VT_ENOMEM, "monitor: out of memory rendering '%s'", what);
+        } else {
+            free(m->cache[doc].text);
+            m->cache[doc].text = b.s;
+            m->cache[doc].len = b.len;
+            m->cache[doc].version = version;
+        }
+    }
+    if (!st) {
+        *text = malloc(m->cache[doc].len + 1);
+        if (*text) {
+            memcpy(*text, m->cache[doc].text, m->cache[doc].len + 1);
+            *len = m->cache[doc].len;
+        } else {
+            st = vt__error(VT_ENOMEM, "monitor: out of memory copying '%s'", what);
+        }
+    }
+    pthread_mutex_unlock(&m->cache_mu);
+    return st;
+}
