@@ -1,0 +1,347 @@
+/*
+ * src/stream/lz4chunk.c - VoxelChunk messages: sparse blocks of votes with
+ * an LZ4-compressed payload (see voxtrack/wire.h).
+ *
+ * The payload is one LZ4 frame (the LZ4 Frame Format 1.6.x of lz4frame.h,
+ * with the content size and a content checksum in it), not raw LZ4 blocks,
+ * so that a payload written to a file reads with the `lz4` tool. The votes
+ * go in as little-endian uint32, block after block, z fastest: neighbouring
+ * voxels of a ray's path are neighbouring bytes, and empty voxels (most of
+ * them) are long zero runs that LZ4 shrinks well. Block coordinates are a
+ * packed repeated sint32 (zigzag), three per block. The compression context
+ * and both buffers are kept in the encoder, so a steady stream of chunks
+ * does not allocate.
+ *
+ * Decoding bounds everything by the message: a block needs three coordinate
+ * bytes at least, and LZ4 cannot expand a payload by more than 255 times,
+ * so a hostile message cannot ask for more memory than a few hundred times
+ * its own size (and never more than VT__VOXEL_MAX_RAW).
+ */
+#include <lz4frame.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "stream/wire_internal.h"
+
+enum { VT__VOXEL_BLOCK_BYTES = 512 * 4 };
+#define VT__VOXEL_MAX_RAW ((size_t)256 << 20)
+
+static bool grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 4096;
+    while (c < need)
+        c *= 2;
+    uint8_t *q = realloc(*p, c);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+void vt__wire_lz4_free(vt_wire_encoder *e)
+{
+    if (e->lz4ctx)
+        LZ4F_freeCompressionContext(e->lz4ctx);
+    e->lz4ctx = NULL;
+}
+
+vt_status vt__wire_lz4(vt_wire_encoder *e, size_t n)
+{
+    if (!e->lz4ctx) {
+        LZ4F_cctx *c = NULL;
+        if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))
+            return vt__error(VT_ENOMEM, "VoxelChunk: cannot create an LZ4 context");
+        e->lz4ctx = c;
+    }
+    LZ4F_preferences_t prefs;
+    memset(&prefs, 0, sizeof prefs);
+    prefs.frameInfo.contentSize = n;
+    prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+    size_t bound = LZ4F_compressBound(n, &prefs) + LZ4F_HEADER_SIZE_MAX + 8;
+    if (!grow(&e->lz, &e->lz_cap, bound))
+        return vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu bytes)", bound);
+    size_t pos = LZ4F_compressBegin(e->lz4ctx, e->lz, e->lz_cap, &prefs);
+    if (LZ4F_isError(pos))
+        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(pos));
+    size_t r = LZ4F_compressUpdate(e->lz4ctx, e->lz + pos, e->lz_cap - pos, e->raw, n, NULL);
+    if (LZ4F_isError(r))
+        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(r));
+    pos += r;
+    r = LZ4F_compressEnd(e->lz4ctx, e->lz + pos, e->lz_cap - pos, NULL);
+    if (LZ4F_isError(r))
+        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(r));
+    e->lz_len = pos + r;
+    return VT_OK;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static bool encode_coords_cb(pb_ostream_t *s, const pb_field_t *field, void *const *arg)
+{
+    const vt_wire_encoder *e = *arg;
+    if (e->nblocks == 0)
+        return true;
+    pb_ostream_t sz = PB_OSTREAM_SIZING;
+    for (size_t i = 0; i < e->nblocks; i++) {
+        const vt_wire_voxel_block *b = &e->blocks[i];
+        pb_encode_svarint(&sz, b->bx);
+        pb_encode_svarint(&sz, b->by);
+        pb_encode_svarint(&sz, b->bz);
+    }
+    if (!pb_encode_tag(s, PB_WT_STRING, field->tag) || !pb_encode_varint(s, sz.bytes_written))
+        return false;
+    for (size_t i = 0; i < e->nblocks; i++) {
+        const vt_wire_voxel_block *b = &e->blocks[i];
+        if (!pb_encode_svarint(s, b->bx) || !pb_encode_svarint(s, b->by) ||
+            !pb_encode_svarint(s, b->bz))
+            return false;
+    }
+    return true;
+}
+
+static bool encode_payload_cb(pb_ostream_t *s, const pb_field_t *field, void *const *arg)
+{
+    const vt_wire_encoder *e = *arg;
+    return pb_encode_tag_for_field(s, field) && pb_encode_string(s, e->lz, e->lz_len);
+}
+
+vt_status vt_wire_encode_voxel_chunk(vt_wire_encoder *e, const vt_wire_voxel_info *info,
+                                     const vt_wire_voxel_block *blocks, size_t count,
+                                     const uint8_t **msg, size_t *len)
+{
+    if (!e || !info || !msg || !len || (count && !blocks))
+        return vt__error(VT_EINVAL, "vt_wire_encode_voxel_chunk: NULL argument");
+    if (!(info->voxel_size > 0))
+        return vt__error(VT_EINVAL, "VoxelChunk: voxel_size must be > 0 (got %g)",
+                         info->voxel_size);
+    if (count > VT__VOXEL_MAX_RAW / VT__VOXEL_BLOCK_BYTES)
+        return vt__error(VT_ERANGE, "VoxelChunk: %zu blocks, at most %zu per chunk", count,
+                         VT__VOXEL_MAX_RAW / VT__VOXEL_BLOCK_BYTES);
+    size_t n = count * VT__VOXEL_BLOCK_BYTES;
+    if (!grow(&e->raw, &e->raw_cap, n ? n : 1))
+        return vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu bytes)", n);
+    uint8_t *p = e->raw;
+    for (size_t i = 0; i < count; i++)
+        for (int k = 0; k < 512; k++, p += 4) {
+            uint32_t v = blocks[i].votes[k];
+            p[0] = (uint8_t)v;
+            p[1] = (uint8_t)(v >> 8);
+            p[2] = (uint8_t)(v >> 16);
+            p[3] = (uint8_t)(v >> 24);
+        }
+    vt_status st = vt__wire_lz4(e, n);
+    if (st != VT_OK)
+        return st;
+    voxtrack_v1_VoxelChunk m = voxtrack_v1_VoxelChunk_init_zero;
+    m.frame = info->frame;
+    m.time_ns = vt__wire_ns(info->t);
+    m.voxel_size_m = info->voxel_size;
+    m.has_origin = true;
+    m.origin = (voxtrack_v1_Vec3){info->origin.x, info->origin.y, info->origin.z};
+    m.block_edge = 8;
+    m.vote_one = 65536;
+    m.raw_bytes = (uint32_t)n;
+    e->blocks = blocks;
+    e->nblocks = count;
+    m.block_coords.funcs.encode = encode_coords_cb;
+    m.block_coords.arg = e;
+    m.payload.funcs.encode = encode_payload_cb;
+    m.payload.arg = e;
+    st = vt__wire_encode(e, voxtrack_v1_VoxelChunk_fields, &m, "VoxelChunk", msg, len);
+    e->blocks = NULL;
+    e->nblocks = 0;
+    return st;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+typedef struct chunk_dec {
+    int32_t *coords;
+    size_t ncoords, cap;
+    const uint8_t *payload; /* points into the message */
+    size_t payload_len;
+    bool payload_seen, nomem;
+} chunk_dec;
+
+static bool decode_coord_cb(pb_istream_t *s, const pb_field_t *field, void **arg)
+{
+    (void)field;
+    chunk_dec *d = *arg;
+    int64_t v;
+    if (!pb_decode_svarint(s, &v))
+        return false;
+    if (v < INT32_MIN || v > INT32_MAX)
+        PB_RETURN_ERROR(s, "block coordinate out of range");
+    if (d->ncoords == d->cap) {
+        size_t c = d->cap ? 2 * d->cap : 48;
+        int32_t *q = realloc(d->coords, c * sizeof *q);
+        if (!q) {
+            d->nomem = true;
+            PB_RETURN_ERROR(s, "out of memory");
+        }
+        d->coords = q;
+        d->cap = c;
+    }
+    d->coords[d->ncoords++] = (int32_t)v;
+    return true;
+}
+
+static bool decode_payload_cb(pb_istream_t *s, const pb_field_t *field, void **arg)
+{
+    (void)field;
+    chunk_dec *d = *arg;
+    /* A buffer stream: the payload is the bytes left, read in place. */
+    d->payload = (const uint8_t *)s->state;
+    d->payload_len = s->bytes_left;
+    d->payload_seen = true;
+    return pb_read(s, NULL, s->bytes_left);
+}
+
+static vt_status decode_chunk(const uint8_t *msg, size_t len, voxtrack_v1_VoxelChunk *m,
+                              chunk_dec *d)
+{
+    if (!msg && len)
+        return vt__error(VT_EINVAL, "VoxelChunk: NULL message");
+    memset(d, 0, sizeof *d);
+    *m = (voxtrack_v1_VoxelChunk)voxtrack_v1_VoxelChunk_init_zero;
+    m->block_coords.funcs.decode = decode_coord_cb;
+    m->block_coords.arg = d;
+    m->payload.funcs.decode = decode_payload_cb;
+    m->payload.arg = d;
+    pb_istream_t s = pb_istream_from_buffer(msg ? msg : (const uint8_t *)"", len);
+    if (!pb_decode(&s, voxtrack_v1_VoxelChunk_fields, m)) {
+        free(d->coords);
+        d->coords = NULL;
+        if (d->nomem)
+            return vt__error(VT_ENOMEM, "VoxelChunk: out of memory decoding block coordinates");
+        return vt__error(VT_EPARSE, "VoxelChunk: %s (at byte %zu of %zu)", PB_GET_ERROR(&s),
+                         len - s.bytes_left, len);
+    }
+    if (d->ncoords % 3 != 0) {
+        free(d->coords);
+        d->coords = NULL;
+        return vt__error(VT_EPARSE, "VoxelChunk: %zu block coordinates, not a multiple of 3",
+                         d->ncoords);
+    }
+    return VT_OK;
+}
+
+vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__sbuf *b)
+{
+    voxtrack_v1_VoxelChunk m;
+    chunk_dec d;
+    vt_status st = decode_chunk(msg, len, &m, &d);
+    if (st != VT_OK)
+        return st;
+    vt__sbuf_printf(b, ",\"frame\":%lld,\"time_ns\":%lld,\"voxel_size_m\":", (long long)m.frame,
+                    (long long)m.time_ns);
+    vt__sbuf_double(b, m.voxel_size_m);
+    vt__sbuf_puts(b, ",\"origin\":{\"x\":");
+    vt__sbuf_double(b, m.origin.x);
+    vt__sbuf_puts(b, ",\"y\":");
+    vt__sbuf_double(b, m.origin.y);
+    vt__sbuf_puts(b, ",\"z\":");
+    vt__sbuf_double(b, m.origin.z);
+    vt__sbuf_printf(b,
+                    "},\"block_edge\":%u,\"vote_one\":%u,\"blocks\":%zu,\"payload_bytes\":%zu,"
+                    "\"raw_bytes\":%u",
+                    (unsigned)m.block_edge, (unsigned)m.vote_one, d.ncoords / 3, d.payload_len,
+                    (unsigned)m.raw_bytes);
+    free(d.coords);
+    return VT_OK;
+}
+
+static vt_status decompress(const chunk_dec *d, uint8_t *out, size_t n)
+{
+    LZ4F_dctx *dc = NULL;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION)))
+        return vt__error(VT_ENOMEM, "VoxelChunk: cannot create an LZ4 context");
+    size_t in_pos = 0, out_pos = 0, hint = 1;
+    vt_status st = VT_OK;
+    while (hint != 0) {
+        size_t src = d->payload_len - in_pos, dst = n - out_pos;
+        if (src == 0) {
+            st = vt__error(VT_EPARSE, "VoxelChunk: payload: LZ4 frame truncated after %zu bytes",
+                           d->payload_len);
+            break;
+        }
+        hint = LZ4F_decompress(dc, out + out_pos, &dst, d->payload + in_pos, &src, NULL);
+        if (LZ4F_isError(hint)) {
+            st = vt__error(VT_EPARSE, "VoxelChunk: payload: LZ4: %s", LZ4F_getErrorName(hint));
+            break;
+        }
+        in_pos += src;
+        out_pos += dst;
+        if (src == 0 && dst == 0 && hint != 0) {
+            /* No progress: the output is full and the frame wants to write more. */
+            st = vt__error(VT_EPARSE, "VoxelChunk: payload decompresses to more than %zu bytes", n);
+            break;
+        }
+    }
+    LZ4F_freeDecompressionContext(dc);
+    if (st == VT_OK && out_pos != n)
+        st = vt__error(VT_EPARSE, "VoxelChunk: payload decompresses to %zu bytes, expected %zu",
+                       out_pos, n);
+    return st;
+}
+
+vt_status vt_wire_decode_voxel_chunk(const uint8_t *msg, size_t len, vt_wire_voxel_info *info,
+                                     vt_wire_voxel_block **blocks, size_t *count)
+{
+    if (!info || !blocks || !count)
+        return vt__error(VT_EINVAL, "vt_wire_decode_voxel_chunk: NULL argument");
+    *blocks = NULL;
+    *count = 0;
+    voxtrack_v1_VoxelChunk m;
+    chunk_dec d;
+    vt_status st = decode_chunk(msg, len, &m, &d);
+    if (st != VT_OK)
+        return st;
+    size_t nb = d.ncoords / 3, n = nb * VT__VOXEL_BLOCK_BYTES;
+    if (m.block_edge != 8 && !(nb == 0 && m.block_edge == 0))
+        st = vt__error(VT_EPARSE, "VoxelChunk: block_edge %u, only 8 is supported",
+                       (unsigned)m.block_edge);
+    else if (m.raw_bytes != n)
+        st = vt__error(VT_EPARSE, "VoxelChunk: raw_bytes %u does not match %zu blocks (%zu bytes)",
+                       (unsigned)m.raw_bytes, nb, n);
+    else if (n > VT__VOXEL_MAX_RAW || n / 255 > d.payload_len + 64)
+        st = vt__error(VT_EPARSE, "VoxelChunk: %zu blocks cannot come from a %zu-byte payload", nb,
+                       d.payload_len);
+    uint8_t *raw = NULL;
+    vt_wire_voxel_block *out = NULL;
+    if (st == VT_OK && nb > 0) {
+        raw = malloc(n);
+        out = malloc(nb * sizeof *out);
+        if (!raw || !out)
+            st = vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu blocks)", nb);
+    }
+    if (st == VT_OK && nb > 0)
+        st = decompress(&d, raw, n);
+    if (st == VT_OK) {
+        for (size_t i = 0; i < nb; i++) {
+            out[i].bx = d.coords[3 * i];
+            out[i].by = d.coords[3 * i + 1];
+            out[i].bz = d.coords[3 * i + 2];
+            const uint8_t *p = raw + i * VT__VOXEL_BLOCK_BYTES;
+            for (int k = 0; k < 512; k++, p += 4)
+                out[i].votes[k] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                  (uint32_t)p[3] << 24;
+        }
+        info->frame = m.frame;
+        info->t = (double)m.time_ns * 1e-9;
+        info->voxel_size = m.voxel_size_m;
+        info->origin = (vt_vec3){m.origin.x, m.origin.y, m.origin.z};
+        *blocks = out;
+        *count = nb;
+        out = NULL;
+    }
+    free(raw);
+    free(out);
+    free(d.coords);
+    return st;
+}

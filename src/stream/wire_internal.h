@@ -1,0 +1,73 @@
+/*
+ * src/stream/wire_internal.h - what the wire-format sources share: the
+ * encoder's state, a growing output stream for nanopb, and a growing text
+ * buffer for JSON.
+ */
+#ifndef VOXTRACK_WIRE_INTERNAL_H
+#define VOXTRACK_WIRE_INTERNAL_H
+
+#include <pb.h>
+#include <pb_decode.h>
+#include <pb_encode.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack.pb.h"
+#include "voxtrack/wire.h"
+
+struct vt__geo; /* the geodetic conversion, when the rig has an origin */
+
+struct vt_wire_encoder {
+    uint8_t *buf; /* the last message; grown, never shrunk */
+    size_t cap;
+    int ncams;
+    char (*ids)[32]; /* camera ids of the rig */
+    uint64_t *drops; /* per camera: frame sets it missed */
+    bool has_origin;
+    double lat_deg, lon_deg, h_m;
+    void *geo;                   /* vt_geodetic when available, else NULL */
+    const vt_pipeline_result *r; /* the result being encoded */
+    /* VoxelChunk: the raw votes and their LZ4 frame, kept between calls */
+    uint8_t *raw, *lz;
+    size_t raw_cap, lz_cap, lz_len;
+    const vt_wire_voxel_block *blocks;
+    size_t nblocks;
+    void *lz4ctx; /* LZ4F_cctx */
+};
+
+/* A nanopb output stream that writes into e->buf, growing it. */
+pb_ostream_t vt__wire_out(vt_wire_encoder *e);
+
+/* Encodes `fields` from `src` into e->buf; VT_ENOMEM or VT_EINVAL naming `what`. */
+vt_status vt__wire_encode(vt_wire_encoder *e, const pb_msgdesc_t *fields, const void *src,
+                          const char *what, const uint8_t **msg, size_t *len);
+
+/* Seconds to int64 nanoseconds (saturating; NaN gives 0). */
+int64_t vt__wire_ns(double seconds);
+
+/* WGS84 of an ENU point; false when the encoder has no origin (or the conversion failed). */
+bool vt__wire_geo(vt_wire_encoder *e, vt_vec3 enu, double *lat, double *lon, double *h);
+
+/* A growing text buffer. Errors stick: once a write fails, ok stays false. */
+typedef struct vt__sbuf {
+    char *s;
+    size_t len, cap;
+    bool ok;
+} vt__sbuf;
+
+void vt__sbuf_printf(vt__sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vt__sbuf_puts(vt__sbuf *b, const char *s);
+/* A JSON string literal of n bytes (quoted; control and non-ASCII bytes as \u00XX). */
+void vt__sbuf_json_string(vt__sbuf *b, const char *s, size_t n);
+/* A JSON number (%.17g for doubles would be noisy: 12 significant digits); null for NaN/inf. */
+void vt__sbuf_double(vt__sbuf *b, double v);
+
+/* LZ4 frame compression of e->raw[0..n) into e->lz (e->lz_len). */
+vt_status vt__wire_lz4(vt_wire_encoder *e, size_t n);
+void vt__wire_lz4_free(vt_wire_encoder *e);
+
+/* A VoxelChunk as JSON members (after "type"), the payload summarised. */
+vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__sbuf *b);
+
+#endif
