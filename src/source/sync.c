@@ -222,10 +222,13 @@ static void drop(vt_sync *s, cam *c, int kind, double t)
     if (c->warned[kind])
         return;
     c->warned[kind] = true;
+    char tol[64] = "";
+    if (kind == OUTSIDE)
+        snprintf(tol, sizeof tol, " (%.3f ms)", s->tol * 1e3);
     vt__log(1,
-            "%s: frame at %.6f s %s (tolerance %.3f ms); dropped, and such frames of this "
-            "camera are only counted from now on",
-            c->label, t, kind_text[kind], s->tol * 1e3);
+            "%s: frame at %.6f s %s%s; dropped (further such frames of this camera are "
+            "counted, not reported)",
+            c->label, t, kind_text[kind], tol);
 }
 
 /* A camera's source failed: remember why and go on without it. */
@@ -434,12 +437,17 @@ static void take(vt_sync *s, cam *c, int64_t k, vt_image *img, double *t)
     c->stats.last = k;
 }
 
-/* A camera that ran out is news only while others still have frames. */
+/*
+ * A camera that ran out is news only while others still have frames, and
+ * only once its read-ahead frames are spent.
+ */
 static void report_ended(vt_sync *s, bool others_go_on)
 {
     for (int i = 0; i < s->count; i++) {
         cam *c = &s->cams[i];
-        if (c->just_ended && others_go_on)
+        if (!c->just_ended || (c->nq && others_go_on))
+            continue;
+        if (others_go_on)
             vt__log(2, "%s: no frames after frame %lld; going on with the others", c->label,
                     (long long)c->stats.last);
         c->just_ended = false;
