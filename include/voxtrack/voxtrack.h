@@ -28,7 +28,9 @@
 #include "voxtrack/source.h"
 #include "voxtrack/sparse.h"
 #include "voxtrack/status.h"
+#include "voxtrack/stream.h"
 #include "voxtrack/sync.h"
 #include "voxtrack/track.h"
+#include "voxtrack/wire.h"
 
 #endif
