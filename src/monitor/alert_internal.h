@@ -1,0 +1,115 @@
+/*
+ * src/monitor/alert_internal.h - what the alert sources share: the parsed
+ * rules and channels (alert_rules.c), the evaluation (alert.c) and the
+ * notification thread with its message formats (notify.c).
+ */
+#ifndef VOXTRACK_ALERT_INTERNAL_H
+#define VOXTRACK_ALERT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtrack/alert.h"
+
+enum { VT__ALERT_MAX_CAMERAS = 64 };
+
+typedef struct vt__alert_rule {
+    char name[64];
+    vt_alert_kind kind;
+    double raise_after, clear_after; /* hysteresis, seconds of pipeline time */
+    double repeat_s;                 /* 0: never re-sent while active */
+    /* zone */
+    double *poly; /* x0, y0, x1, y1, ... ENU metres; owned */
+    int npoly;
+    double box[4]; /* the polygon's bounding box: xmin, ymin, xmax, ymax */
+    double zmin, zmax;
+    unsigned classes; /* bit (1 << vt_target_class) per class that counts */
+    bool confirmed_only;
+    /* camera_offline */
+    uint64_t cameras; /* bit per rig camera */
+    /* fps / latency */
+    double limit;    /* fps: the floor (sets/s); latency: the ceiling (ms) */
+    double window_s; /* seconds of pipeline time */
+    bool p99;        /* latency: the 99th percentile (else the mean) */
+} vt__alert_rule;
+
+typedef enum vt__channel_kind {
+    VT__CHANNEL_WEBHOOK = 0,
+    VT__CHANNEL_EMAIL = 1,
+    VT__CHANNEL_SMS = 2
+} vt__channel_kind;
+
+typedef struct vt__channel {
+    vt__channel_kind kind;
+    char *url;
+    double timeout_s; /* per attempt */
+    int retries;      /* attempts after the first */
+    double backoff_s; /* wait before the first retry; doubles each time */
+    char **headers;   /* "Name: value" (webhook, sms) */
+    int nheaders;
+    char *from; /* email */
+    char **to;  /* email addresses or phone numbers */
+    int nto;
+    char *username, *password; /* email, optional */
+    char *tmpl;                /* sms text template */
+    bool form;                 /* sms: application/x-www-form-urlencoded (else JSON) */
+} vt__channel;
+
+typedef struct vt__alert_config {
+    vt__alert_rule *rules;
+    int nrules;
+    vt__channel *channels;
+    int nchannels;
+    int queue;         /* capacity of the notification queue, events */
+    double shutdown_s; /* how long vt_alerts_free waits for deliveries */
+    char (*camera_ids)[32];
+    int ncameras;
+} vt__alert_config;
+
+/* Parses and validates the rules text; *cfg is zeroed first and freed on failure. */
+vt_status vt__alert_config_parse(const char *json, const char *origin, const vt_rig *rig,
+                                 vt__alert_config *cfg);
+void vt__alert_config_free(vt__alert_config *cfg);
+
+/* Ray casting (crossing number); a point on an edge or a vertex counts as inside. */
+bool vt__point_in_polygon(const double *xy, int n, double x, double y);
+
+/* ---- notify.c ---------------------------------------------------------- */
+
+typedef struct vt__notify_counts {
+    atomic_llong sent, failed, retries, dropped;
+} vt__notify_counts;
+
+typedef struct vt__notifier vt__notifier;
+
+/*
+ * Starts the notification thread for these channels (kept by reference:
+ * they must outlive the notifier) with a queue of `capacity` events.
+ */
+vt_status vt__notifier_new(const vt__channel *channels, int count, int capacity,
+                           vt__notify_counts *counts, vt__notifier **out);
+
+/* Queues a copy of *e; never blocks (a full queue drops its oldest event). */
+void vt__notifier_push(vt__notifier *n, const vt_alert_event *e);
+
+/* Waits at most wait_s seconds for the queue to drain, then abandons and frees. */
+void vt__notifier_free(vt__notifier *n, double wait_s);
+
+/* The event as a JSON object (webhook body); malloc'ed, NULL when out of memory. */
+char *vt__alert_event_json(const vt_alert_event *e);
+
+/* An RFC 5322 message (CRLF lines) for the e-mail channel; returns its length. */
+size_t vt__alert_email(const vt_alert_event *e, const vt__channel *c, char *buf, size_t size);
+
+/*
+ * Expands an SMS template: {rule} {kind} {state} {track} {camera} {value}
+ * {time} {message}; unknown names are copied as they are.
+ */
+void vt__alert_template(const char *tmpl, const vt_alert_event *e, char *buf, size_t size);
+
+/* UTC time as ISO 8601 with milliseconds: 2024-05-01T12:00:00.123Z. */
+void vt__iso8601(double wall, char *buf, size_t size);
+
+#endif
