@@ -4,6 +4,7 @@
 #ifndef VOXTRACK_H
 #define VOXTRACK_H
 
+#include "voxtrack/alert.h"
 #include "voxtrack/camera.h"
 #include "voxtrack/cot.h"
 #include "voxtrack/dda.h"
