@@ -9,13 +9,13 @@
  * fields are refused rather than ignored, because a misspelt optional field
  * ("timestamp") would otherwise be silently dropped.
  *
- * Saving does not go through jansson's dumper: jansson prints every real
- * with one fixed precision, so either 0.1 comes out as 0.10000000000000001
- * or the file does not round-trip. We print each number with the fewest
- * digits (15, 16 or 17) that read back to the same double, as the shortest
- * round-trip formatting of Steele & White / Grisu does, and only use jansson
- * to escape strings. The file is written to PATH.tmp and renamed over PATH,
- * so that a reader never sees half a rig.
+ * A GigE Vision camera's settings sit in one object, "gige": {"id": ...},
+ * whose fields are checked here as well (pixel format, exposure, gain, rate,
+ * trigger, PTP, packet size); its id becomes the camera's path. Every camera
+ * starts with gain_db NAN ("leave the camera's gain"), so that a zero gain
+ * is only ever set when the file asks for it.
+ *
+ * Saving is in rig_save.c.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -31,14 +31,6 @@
 /* A quaternion this far from unit norm is a mistake, not rounding. */
 #define VT__QUAT_MIN_NORM 0.5
 #define VT__QUAT_TOLERANCE 1e-6
-
-/* strerror is not thread-safe; the XSI strerror_r is. */
-static const char *errno_text(int e, char *buf, size_t size)
-{
-    if (strerror_r(e, buf, size) != 0)
-        snprintf(buf, size, "error %d", e);
-    return buf;
-}
 
 /* What every field error needs to say where it is. */
 typedef struct where {
@@ -132,6 +124,11 @@ vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam)
     bool failed = false;
     copy.path = dup_or_null(cam->path, &failed);
     copy.timestamps = dup_or_null(cam->timestamps, &failed);
+    if (copy.media != VT_MEDIA_GIGE) {
+        /* GigE settings mean nothing elsewhere: keep them at "leave the camera's". */
+        memset(&copy.gige, 0, sizeof copy.gige);
+        copy.gige.gain_db = NAN;
+    }
     if (failed) {
         free_camera(&copy);
         return vt__error(VT_ENOMEM, "rig: out of memory adding camera '%s'", cam->id);
@@ -232,9 +229,14 @@ static vt_status get_string(const where *w, json_t *v, const char *field, const 
     return VT_OK;
 }
 
-/* Refuses keys outside `known` (a NULL-terminated list), naming all of them. */
+/*
+ * Refuses keys outside `known` (a NULL-terminated list), naming all of them.
+ * Inside a camera, `what` other than "camera" is the path of a nested object
+ * ("gige"), and its unknown keys are named with that path ("gige.exposure").
+ */
 static vt_status check_keys(const where *w, json_t *obj, const char *const *known, const char *what)
 {
+    const char *prefix = w->index >= 0 && strcmp(what, "camera") != 0 ? what : "";
     char names[512] = "";
     size_t len = 0;
     int unknown = 0;
@@ -249,7 +251,8 @@ static vt_status check_keys(const where *w, json_t *obj, const char *const *know
         if (ok)
             continue;
         if (len < sizeof names) {
-            int n = snprintf(names + len, sizeof names - len, "%s'%s'", unknown ? ", " : "", key);
+            int n = snprintf(names + len, sizeof names - len, "%s'%s%s%s'", unknown ? ", " : "",
+                             prefix, prefix[0] ? "." : "", key);
             len += n > 0 ? (size_t)n : 0;
         }
         unknown++;
@@ -381,23 +384,118 @@ static vt_status set_string(const where *w, char **dst, const char *src)
     return VT_OK;
 }
 
+/* A string of at most size - 1 bytes copied into a fixed field. */
+static vt_status get_short_string(const where *w, json_t *v, const char *field, char *dst,
+                                  size_t size)
+{
+    const char *str;
+    vt_status s = get_string(w, v, field, &str);
+    if (s)
+        return s;
+    if (strlen(str) >= size)
+        return field_error(w, field, "must be shorter than %zu characters", size);
+    memcpy(dst, str, strlen(str) + 1);
+    return VT_OK;
+}
+
+/* The monochrome GenICam pixel formats the GigE source unpacks (one sample per 1 or 2 bytes). */
+static bool is_gige_pixel_format(const char *f)
+{
+    static const char *const formats[] = {"Mono8", "Mono10", "Mono12", "Mono14", "Mono16"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(f, formats[i]) == 0)
+            return true;
+    return false;
+}
+
+static vt_status parse_gige_numbers(const where *w, json_t *g, vt_rig_gige *o)
+{
+    json_t *v;
+    vt_status s;
+    if ((v = json_object_get(g, "exposure_us")) &&
+        ((s = get_number(w, v, "gige.exposure_us", &o->exposure_us)) ||
+         (o->exposure_us <= 0 &&
+          (s = field_error(w, "gige.exposure_us", "must be > 0 (got %.17g)", o->exposure_us)))))
+        return s;
+    if ((v = json_object_get(g, "gain_db")) && (s = get_number(w, v, "gige.gain_db", &o->gain_db)))
+        return s;
+    if ((v = json_object_get(g, "fps")) &&
+        ((s = get_number(w, v, "gige.fps", &o->fps)) ||
+         (o->fps <= 0 && (s = field_error(w, "gige.fps", "must be > 0 (got %.17g)", o->fps)))))
+        return s;
+    if ((v = json_object_get(g, "packet_size")) &&
+        ((s = get_int(w, v, "gige.packet_size", &o->packet_size)) ||
+         ((o->packet_size < 576 || o->packet_size > 65535) &&
+          (s = field_error(w, "gige.packet_size", "must be in [576, 65535] bytes (got %d)",
+                           o->packet_size)))))
+        return s;
+    return VT_OK;
+}
+
+/* "gige": {"id": ADDRESS_OR_ID, optional settings}; the id becomes the camera's path. */
+static vt_status parse_gige(const where *w, json_t *g, vt_rig_camera *c)
+{
+    static const char *const keys[] = {"id",      "pixel_format", "exposure_us",
+                                       "gain_db", "fps",          "trigger_source",
+                                       "ptp",     "packet_size",  NULL};
+    vt_rig_gige *o = &c->gige;
+    if (!json_is_object(g))
+        return field_error(w, "gige",
+                           "must be an object {\"id\": \"ADDRESS or DEVICE ID\", ...} "
+                           "(docs/FORMATS.md)");
+    const char *id;
+    json_t *v;
+    vt_status s;
+    if ((s = check_keys(w, g, keys, "gige")) ||
+        (s = get_string(w, json_object_get(g, "id"), "gige.id", &id)) ||
+        (s = parse_gige_numbers(w, g, o)))
+        return s;
+    if ((v = json_object_get(g, "pixel_format"))) {
+        if ((s = get_short_string(w, v, "gige.pixel_format", o->pixel_format,
+                                  sizeof o->pixel_format)))
+            return s;
+        if (!is_gige_pixel_format(o->pixel_format))
+            return field_error(w, "gige.pixel_format",
+                               "must be Mono8, Mono10, Mono12, Mono14 or Mono16 (got \"%s\")",
+                               o->pixel_format);
+    }
+    if ((v = json_object_get(g, "trigger_source")) &&
+        (s = get_short_string(w, v, "gige.trigger_source", o->trigger_source,
+                              sizeof o->trigger_source)))
+        return s;
+    if ((v = json_object_get(g, "ptp"))) {
+        if (!json_is_boolean(v))
+            return field_error(w, "gige.ptp", "must be true or false");
+        o->ptp = json_is_true(v);
+    }
+    return set_string(w, &c->path, id);
+}
+
 static vt_status parse_media(const where *w, json_t *cam, vt_rig_camera *c)
 {
-    static const char *const names[] = {"frames", "video", "raw"};
-    static const vt_media media[] = {VT_MEDIA_FRAMES, VT_MEDIA_VIDEO, VT_MEDIA_RAW};
+    static const char *const names[] = {"frames", "video", "raw", "gige"};
+    static const vt_media media[] = {VT_MEDIA_FRAMES, VT_MEDIA_VIDEO, VT_MEDIA_RAW, VT_MEDIA_GIGE};
     int found = -1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!json_object_get(cam, names[i]))
             continue;
         if (found >= 0)
             return field_error(w, names[i],
                                "cannot be given together with '%s' (one of "
-                               "'frames', 'video', 'raw')",
+                               "'frames', 'video', 'raw', 'gige')",
                                names[found]);
         found = i;
     }
     const char *str;
     vt_status s;
+    json_t *ts = json_object_get(cam, "timestamps");
+    if (found >= 0 && media[found] == VT_MEDIA_GIGE) {
+        if (ts)
+            return field_error(w, "timestamps",
+                               "cannot be given with 'gige' (a GigE camera stamps its own frames)");
+        c->media = VT_MEDIA_GIGE;
+        return parse_gige(w, json_object_get(cam, "gige"), c);
+    }
     if (found >= 0) {
         if ((s = get_string(w, json_object_get(cam, names[found]), names[found], &str)))
             return s;
@@ -410,7 +508,6 @@ static vt_status parse_media(const where *w, json_t *cam, vt_rig_camera *c)
             return s;
         c->media = media[found];
     }
-    json_t *ts = json_object_get(cam, "timestamps");
     if (!ts)
         return VT_OK;
     if ((s = get_string(w, ts, "timestamps", &str)))
@@ -432,14 +529,16 @@ static vt_status parse_bits(const where *w, json_t *cam, vt_rig_camera *c)
     return VT_OK;
 }
 
-static const char *const camera_keys[] = {
-    "id",   "pair",     "modality",   "width",  "height", "fx",  "fy",   "cx",         "cy",
-    "dist", "position", "quaternion", "frames", "video",  "raw", "bits", "timestamps", NULL};
+static const char *const camera_keys[] = {"id",       "pair",       "modality",   "width", "height",
+                                          "fx",       "fy",         "cx",         "cy",    "dist",
+                                          "position", "quaternion", "frames",     "video", "raw",
+                                          "gige",     "bits",       "timestamps", NULL};
 
 static vt_status parse_camera(const char *file, int index, json_t *cam, vt_rig *rig,
                               vt_rig_camera *c)
 {
     where w = {file, index, NULL};
+    c->gige.gain_db = NAN; /* leave the camera's gain unless the file sets one */
     if (!json_is_object(cam))
         return vt__error(VT_EPARSE, "%s: camera %d: must be an object", file, index);
     vt_status s;
@@ -574,179 +673,5 @@ vt_status vt_rig_load(const char *path, vt_rig *out)
     json_decref(root);
     if (s)
         vt_rig_free(out);
-    return s;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Saving                                                                     */
-
-/* The shortest of %.15g, %.16g, %.17g that reads back as the same double. */
-static void put_number(FILE *fp, double v)
-{
-    char buf[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    fputs(buf, fp);
-}
-
-static void put_numbers(FILE *fp, const double *v, int n)
-{
-    fputc('[', fp);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            fputs(", ", fp);
-        put_number(fp, v[i]);
-    }
-    fputc(']', fp);
-}
-
-static vt_status put_string(FILE *fp, const char *s)
-{
-    json_t *j = json_string(s);
-    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    if (!text)
-        return vt__error(VT_EINVAL, "rig: string \"%s\" is not valid UTF-8", s);
-    fputs(text, fp);
-    free(text);
-    return VT_OK;
-}
-
-static vt_status put_key_string(FILE *fp, const char *key, const char *value)
-{
-    fprintf(fp, ",\n      \"%s\": ", key);
-    return put_string(fp, value);
-}
-
-static bool all_finite(const double *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return false;
-    return true;
-}
-
-static vt_status check_saveable(const vt_rig *rig, const char *path)
-{
-    double top[3] = {rig->fps, rig->lat_deg, rig->lon_deg};
-    if (!all_finite(top, 3) || !isfinite(rig->height_m))
-        return vt__error(VT_EINVAL, "%s: fps and origin must be finite numbers", path);
-    for (int i = 0; i < rig->count; i++) {
-        const vt_rig_camera *c = &rig->cameras[i];
-        const vt_camera *k = &c->cam;
-        double v[16] = {k->fx,         k->fy,         k->cx,         k->cy,
-                        k->position.x, k->position.y, k->position.z, k->q.w,
-                        k->q.x,        k->q.y,        k->q.z,        k->dist[0],
-                        k->dist[1],    k->dist[2],    k->dist[3],    k->dist[4]};
-        if (memchr(c->id, '\0', sizeof c->id) == NULL)
-            return vt__error(VT_EINVAL, "%s: camera %d: id is not terminated", path, i);
-        if (!all_finite(v, 16))
-            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): intrinsics and pose must be finite",
-                             path, i, c->id);
-        if (c->media != VT_MEDIA_NONE && (!c->path || !c->path[0]))
-            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): media is set but path is empty",
-                             path, i, c->id);
-    }
-    return VT_OK;
-}
-
-static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
-{
-    static const char *const media_keys[] = {NULL, "frames", "video", "raw"};
-    const vt_camera *k = &c->cam;
-    vt_status s;
-    fputs("    {\n      \"id\": ", fp);
-    if ((s = put_string(fp, c->id)))
-        return s;
-    fprintf(fp, ",\n      \"pair\": %d,\n      \"modality\": \"%s\",\n", c->pair,
-            c->modality == VT_MODALITY_THERMAL ? "thermal" : "mono");
-    fprintf(fp, "      \"width\": %d,\n      \"height\": %d,\n", k->width, k->height);
-    const char *names[4] = {"fx", "fy", "cx", "cy"};
-    double values[4] = {k->fx, k->fy, k->cx, k->cy};
-    for (int i = 0; i < 4; i++) {
-        fprintf(fp, "      \"%s\": ", names[i]);
-        put_number(fp, values[i]);
-        fputs(",\n", fp);
-    }
-    double pos[3] = {k->position.x, k->position.y, k->position.z};
-    double q[4] = {k->q.w, k->q.x, k->q.y, k->q.z};
-    fputs("      \"dist\": ", fp);
-    put_numbers(fp, k->dist, 5);
-    fputs(",\n      \"position\": ", fp);
-    put_numbers(fp, pos, 3);
-    fputs(",\n      \"quaternion\": ", fp);
-    put_numbers(fp, q, 4);
-    if (c->media >= VT_MEDIA_FRAMES && c->media <= VT_MEDIA_RAW &&
-        (s = put_key_string(fp, media_keys[c->media], c->path)))
-        return s;
-    fprintf(fp, ",\n      \"bits\": %d", c->bits);
-    if (c->timestamps && (s = put_key_string(fp, "timestamps", c->timestamps)))
-        return s;
-    fputs("\n    }", fp);
-    return VT_OK;
-}
-
-static vt_status write_rig(FILE *fp, const vt_rig *rig)
-{
-    fputs("{\n", fp);
-    if (rig->has_origin) {
-        fputs("  \"origin\": {\"lat\": ", fp);
-        put_number(fp, rig->lat_deg);
-        fputs(", \"lon\": ", fp);
-        put_number(fp, rig->lon_deg);
-        fputs(", \"h\": ", fp);
-        put_number(fp, rig->height_m);
-        fputs("},\n", fp);
-    }
-    fputs("  \"fps\": ", fp);
-    put_number(fp, rig->fps);
-    fputs(",\n  \"cameras\": [\n", fp);
-    for (int i = 0; i < rig->count; i++) {
-        vt_status s = write_camera(fp, &rig->cameras[i]);
-        if (s)
-            return s;
-        fputs(i + 1 < rig->count ? ",\n" : "\n", fp);
-    }
-    fputs("  ]\n}\n", fp);
-    return VT_OK;
-}
-
-vt_status vt_rig_save(const vt_rig *rig, const char *path)
-{
-    if (!rig || !path)
-        return vt__error(VT_EINVAL, "rig: NULL argument to vt_rig_save");
-    vt_status s = check_saveable(rig, path);
-    if (s)
-        return s;
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return vt__error(VT_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) {
-        char msg[128];
-        s = vt__error(VT_EIO, "%s: cannot create: %s", tmp, errno_text(errno, msg, sizeof msg));
-        free(tmp);
-        return s;
-    }
-    s = write_rig(fp, rig);
-    /* A full disk may only show at fclose, when stdio flushes. */
-    bool bad = ferror(fp) != 0;
-    int e = errno;
-    if (fclose(fp) != 0 && !bad)
-        bad = true, e = errno;
-    char msg[128];
-    if (!s && bad)
-        s = vt__error(VT_EIO, "%s: cannot write: %s", tmp, errno_text(e, msg, sizeof msg));
-    if (!s && rename(tmp, path) != 0)
-        s = vt__error(VT_EIO, "%s: cannot rename to %s: %s", tmp, path,
-                      errno_text(errno, msg, sizeof msg));
-    if (s)
-        remove(tmp);
-    free(tmp);
     return s;
 }

@@ -1,0 +1,249 @@
+/*
+ * src/camera/rig_save.c - writing rig.json (see voxtrack/rig.h and
+ * docs/FORMATS.md); src/camera/rig.c reads it.
+ *
+ * Saving does not go through jansson's dumper: jansson prints every real
+ * with one fixed precision, so either 0.1 comes out as 0.10000000000000001
+ * or the file does not round-trip. We print each number with the fewest
+ * digits (15, 16 or 17) that read back to the same double, as the shortest
+ * round-trip formatting of Steele & White / Grisu does, and only use jansson
+ * to escape strings. The file is written to PATH.tmp and renamed over PATH,
+ * so that a reader never sees half a rig.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "voxtrack/rig.h"
+
+/* strerror is not thread-safe; the XSI strerror_r is. */
+static const char *errno_text(int e, char *buf, size_t size)
+{
+    if (strerror_r(e, buf, size) != 0)
+        snprintf(buf, size, "error %d", e);
+    return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Saving                                                                     */
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double. */
+static void put_number(FILE *fp, double v)
+{
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, fp);
+}
+
+static void put_numbers(FILE *fp, const double *v, int n)
+{
+    fputc('[', fp);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", fp);
+        put_number(fp, v[i]);
+    }
+    fputc(']', fp);
+}
+
+static vt_status put_string(FILE *fp, const char *s)
+{
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!text)
+        return vt__error(VT_EINVAL, "rig: string \"%s\" is not valid UTF-8", s);
+    fputs(text, fp);
+    free(text);
+    return VT_OK;
+}
+
+static vt_status put_key_string(FILE *fp, const char *key, const char *value)
+{
+    fprintf(fp, ",\n      \"%s\": ", key);
+    return put_string(fp, value);
+}
+
+static bool all_finite(const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+static vt_status check_saveable(const vt_rig *rig, const char *path)
+{
+    double top[3] = {rig->fps, rig->lat_deg, rig->lon_deg};
+    if (!all_finite(top, 3) || !isfinite(rig->height_m))
+        return vt__error(VT_EINVAL, "%s: fps and origin must be finite numbers", path);
+    for (int i = 0; i < rig->count; i++) {
+        const vt_rig_camera *c = &rig->cameras[i];
+        const vt_camera *k = &c->cam;
+        double v[16] = {k->fx,         k->fy,         k->cx,         k->cy,
+                        k->position.x, k->position.y, k->position.z, k->q.w,
+                        k->q.x,        k->q.y,        k->q.z,        k->dist[0],
+                        k->dist[1],    k->dist[2],    k->dist[3],    k->dist[4]};
+        if (memchr(c->id, '\0', sizeof c->id) == NULL)
+            return vt__error(VT_EINVAL, "%s: camera %d: id is not terminated", path, i);
+        if (!all_finite(v, 16))
+            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): intrinsics and pose must be finite",
+                             path, i, c->id);
+        if (c->media != VT_MEDIA_NONE && (!c->path || !c->path[0]))
+            return vt__error(VT_EINVAL, "%s: camera %d ('%s'): media is set but path is empty",
+                             path, i, c->id);
+        const vt_rig_gige *g = &c->gige;
+        if (c->media == VT_MEDIA_GIGE &&
+            (!(g->exposure_us >= 0) || !(g->fps >= 0) || isinf(g->gain_db) ||
+             memchr(g->pixel_format, '\0', sizeof g->pixel_format) == NULL ||
+             memchr(g->trigger_source, '\0', sizeof g->trigger_source) == NULL))
+            return vt__error(VT_EINVAL,
+                             "%s: camera %d ('%s'): gige settings must be finite, >= 0 "
+                             "(gain_db: finite or NAN) and terminated strings",
+                             path, i, c->id);
+    }
+    return VT_OK;
+}
+
+/* "gige": {"id": ..., then only the settings that differ from "leave the camera's"}. */
+static vt_status write_gige(FILE *fp, const vt_rig_camera *c)
+{
+    const vt_rig_gige *g = &c->gige;
+    vt_status s;
+    fputs(",\n      \"gige\": {\"id\": ", fp);
+    if ((s = put_string(fp, c->path)))
+        return s;
+    if (g->pixel_format[0]) {
+        fputs(", \"pixel_format\": ", fp);
+        if ((s = put_string(fp, g->pixel_format)))
+            return s;
+    }
+    const char *names[3] = {"exposure_us", "gain_db", "fps"};
+    double values[3] = {g->exposure_us, g->gain_db, g->fps};
+    bool set[3] = {g->exposure_us > 0, !isnan(g->gain_db), g->fps > 0};
+    for (int i = 0; i < 3; i++) {
+        if (!set[i])
+            continue;
+        fprintf(fp, ", \"%s\": ", names[i]);
+        put_number(fp, values[i]);
+    }
+    if (g->trigger_source[0]) {
+        fputs(", \"trigger_source\": ", fp);
+        if ((s = put_string(fp, g->trigger_source)))
+            return s;
+    }
+    if (g->ptp)
+        fputs(", \"ptp\": true", fp);
+    if (g->packet_size > 0)
+        fprintf(fp, ", \"packet_size\": %d", g->packet_size);
+    fputc('}', fp);
+    return VT_OK;
+}
+
+static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
+{
+    static const char *const media_keys[] = {NULL, "frames", "video", "raw"};
+    const vt_camera *k = &c->cam;
+    vt_status s;
+    fputs("    {\n      \"id\": ", fp);
+    if ((s = put_string(fp, c->id)))
+        return s;
+    fprintf(fp, ",\n      \"pair\": %d,\n      \"modality\": \"%s\",\n", c->pair,
+            c->modality == VT_MODALITY_THERMAL ? "thermal" : "mono");
+    fprintf(fp, "      \"width\": %d,\n      \"height\": %d,\n", k->width, k->height);
+    const char *names[4] = {"fx", "fy", "cx", "cy"};
+    double values[4] = {k->fx, k->fy, k->cx, k->cy};
+    for (int i = 0; i < 4; i++) {
+        fprintf(fp, "      \"%s\": ", names[i]);
+        put_number(fp, values[i]);
+        fputs(",\n", fp);
+    }
+    double pos[3] = {k->position.x, k->position.y, k->position.z};
+    double q[4] = {k->q.w, k->q.x, k->q.y, k->q.z};
+    fputs("      \"dist\": ", fp);
+    put_numbers(fp, k->dist, 5);
+    fputs(",\n      \"position\": ", fp);
+    put_numbers(fp, pos, 3);
+    fputs(",\n      \"quaternion\": ", fp);
+    put_numbers(fp, q, 4);
+    if (c->media >= VT_MEDIA_FRAMES && c->media <= VT_MEDIA_RAW &&
+        (s = put_key_string(fp, media_keys[c->media], c->path)))
+        return s;
+    if (c->media == VT_MEDIA_GIGE && (s = write_gige(fp, c)))
+        return s;
+    fprintf(fp, ",\n      \"bits\": %d", c->bits);
+    if (c->timestamps && (s = put_key_string(fp, "timestamps", c->timestamps)))
+        return s;
+    fputs("\n    }", fp);
+    return VT_OK;
+}
+
+static vt_status write_rig(FILE *fp, const vt_rig *rig)
+{
+    fputs("{\n", fp);
+    if (rig->has_origin) {
+        fputs("  \"origin\": {\"lat\": ", fp);
+        put_number(fp, rig->lat_deg);
+        fputs(", \"lon\": ", fp);
+        put_number(fp, rig->lon_deg);
+        fputs(", \"h\": ", fp);
+        put_number(fp, rig->height_m);
+        fputs("},\n", fp);
+    }
+    fputs("  \"fps\": ", fp);
+    put_number(fp, rig->fps);
+    fputs(",\n  \"cameras\": [\n", fp);
+    for (int i = 0; i < rig->count; i++) {
+        vt_status s = write_camera(fp, &rig->cameras[i]);
+        if (s)
+            return s;
+        fputs(i + 1 < rig->count ? ",\n" : "\n", fp);
+    }
+    fputs("  ]\n}\n", fp);
+    return VT_OK;
+}
+
+vt_status vt_rig_save(const vt_rig *rig, const char *path)
+{
+    if (!rig || !path)
+        return vt__error(VT_EINVAL, "rig: NULL argument to vt_rig_save");
+    vt_status s = check_saveable(rig, path);
+    if (s)
+        return s;
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return vt__error(VT_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) {
+        char msg[128];
+        s = vt__error(VT_EIO, "%s: cannot create: %s", tmp, errno_text(errno, msg, sizeof msg));
+        free(tmp);
+        return s;
+    }
+    s = write_rig(fp, rig);
+    /* A full disk may only show at fclose, when stdio flushes. */
+    bool bad = ferror(fp) != 0;
+    int e = errno;
+    if (fclose(fp) != 0 && !bad)
+        bad = true, e = errno;
+    char msg[128];
+    if (!s && bad)
+        s = vt__error(VT_EIO, "%s: cannot write: %s", tmp, errno_text(e, msg, sizeof msg));
+    if (!s && rename(tmp, path) != 0)
+        s = vt__error(VT_EIO, "%s: cannot rename to %s: %s", tmp, path,
+                      errno_text(errno, msg, sizeof msg));
+    if (s)
+        remove(tmp);
+    free(tmp);
+    return s;
+}
