@@ -32,6 +32,7 @@
 #include "voxtrack/stream.h"
 #include "voxtrack/sync.h"
 #include "voxtrack/track.h"
+#include "voxtrack/transport.h"
 #include "voxtrack/wire.h"
 
 #endif
