@@ -358,6 +358,38 @@ static bool safe_path(const char *url)
     return !strstr(url, "..") && !strstr(url, "//");
 }
 
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/*
+ * MHD's percent-decoding, except that an encoded NUL becomes 0x01: MHD's
+ * own would cut "/app.js%00.html" to "/app.js"; this way safe_path sees a
+ * control character and refuses the request.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        int hi, lo;
+        if (*r == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
+            int v = hi * 16 + lo;
+            *w++ = (char)(v ? v : 1);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
@@ -456,7 +488,7 @@ vt_status vt_monitor_server_start(vt_monitor *m, const vt_monitor_server_opts *o
         NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o.header_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(512 * 1024), MHD_OPTION_END);
+        (size_t)(512 * 1024), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->d) {
         close(fd);
         free(s);
