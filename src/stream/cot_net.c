@@ -234,15 +234,30 @@ static void udp_send(vt__cot_net *n, const char *xml, size_t len)
 
 /* ---- TCP ---- */
 
-/* Waits on the condition variable for up to `seconds`, in stop-aware slices. Call locked. */
+static void deadline_in(struct timespec *ts, double seconds)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    long long ns = ts->tv_nsec + (long long)(seconds * 1e9);
+    ts->tv_sec += (time_t)(ns / 1000000000LL);
+    ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+/* Waits on the condition variable (a new event or stop) for up to `seconds`. Call locked. */
 static void wait_locked(vt__cot_net *n, double seconds)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long ns = ts.tv_nsec + (long long)(seconds * 1e9);
-    ts.tv_sec += (time_t)(ns / 1000000000LL);
-    ts.tv_nsec = (long)(ns % 1000000000LL);
+    deadline_in(&ts, seconds);
     pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+}
+
+/* Sleeps `seconds` unless stop is set; new events do not cut it short. Call locked. */
+static void backoff_locked(vt__cot_net *n, double seconds)
+{
+    struct timespec ts;
+    deadline_in(&ts, seconds);
+    while (!atomic_load(&n->stop))
+        if (pthread_cond_timedwait(&n->cv, &n->mu, &ts) == ETIMEDOUT)
+            break;
 }
 
 /* Non-blocking connect with a deadline of 2 s, abandoned when stop is set. */
@@ -352,7 +367,7 @@ static void *tcp_thread(void *arg)
             int fd = tcp_connect(n);
             pthread_mutex_lock(&n->mu);
             if (fd < 0) {
-                wait_locked(n, backoff); /* free() signals cv: no long wait at stop */
+                backoff_locked(n, backoff); /* free() signals cv: no long wait at stop */
                 backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
                 continue;
             }
