@@ -229,6 +229,7 @@ typedef struct cli_monitor_opts {
     const char *token;       /* --token: bearer token for every route, or NULL */
     const char *alerts_file; /* --alerts FILE: alert rules (JSON), or NULL */
     const char *alerts_json; /* alert rules from the run configuration, or NULL */
+    double linger;           /* --linger S: keep the dashboard up S seconds after the run */
 } cli_monitor_opts;
 
 /*

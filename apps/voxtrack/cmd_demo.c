@@ -36,7 +36,8 @@ static void usage(FILE *f)
                "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
                "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
                "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-               "  --alerts FILE       alert rules (JSON, docs/MONITOR.md)\n"
+               "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
+               "  --linger S          keep the dashboard up S seconds after the last frame set\n"
                "  --quiet             no progress line\n"
                "  --json              print the summary as one JSON object\n"
                "  -h, --help          this text\n"
@@ -170,6 +171,7 @@ int cmd_demo(int argc, char **argv)
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
         {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
         {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
+        {"--linger", CLI_DOUBLE, &mon.linger},
     };
     cli_args args;
     for (int i = 1; i < argc; i++)

@@ -36,7 +36,8 @@ static void usage(FILE *f)
                "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
                "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
                "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-               "  --alerts FILE       alert rules (JSON, docs/MONITOR.md)\n"
+               "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
+               "  --linger S          keep the dashboard up S seconds after the last frame set\n"
                "  --no-eval           do not score against the configuration's truth\n"
                "  --quiet             no progress line\n"
                "  --json              print the summary as one JSON object\n"
@@ -195,6 +196,7 @@ int cmd_run(int argc, char **argv)
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
         {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
         {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
+        {"--linger", CLI_DOUBLE, &mon.linger},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
