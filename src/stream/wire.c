@@ -131,8 +131,10 @@ int64_t vt__wire_ns(double seconds)
 
 static bool out_write(pb_ostream_t *s, const pb_byte_t *buf, size_t count)
 {
+    /* Submessages are written through substreams that count their bytes_written from 0 but
+       share this state, so the position lives in the encoder. */
     vt_wire_encoder *e = s->state;
-    size_t need = s->bytes_written + count;
+    size_t need = e->pos + count;
     if (need > e->cap) {
         size_t cap = e->cap ? e->cap : 4096;
         while (cap < need)
@@ -143,13 +145,15 @@ static bool out_write(pb_ostream_t *s, const pb_byte_t *buf, size_t count)
         e->buf = b;
         e->cap = cap;
     }
-    memcpy(e->buf + s->bytes_written, buf, count);
+    memcpy(e->buf + e->pos, buf, count);
+    e->pos += count;
     return true;
 }
 
 pb_ostream_t vt__wire_out(vt_wire_encoder *e)
 {
     pb_ostream_t s = {0};
+    e->pos = 0;
     s.callback = out_write;
     s.state = e;
     s.max_size = SIZE_MAX;

@@ -19,8 +19,8 @@
 struct vt__geo; /* the geodetic conversion, when the rig has an origin */
 
 struct vt_wire_encoder {
-    uint8_t *buf; /* the last message; grown, never shrunk */
-    size_t cap;
+    uint8_t *buf;    /* the last message; grown, never shrunk */
+    size_t cap, pos; /* pos: bytes written so far */
     int ncams;
     char (*ids)[32]; /* camera ids of the rig */
     uint64_t *drops; /* per camera: frame sets it missed */

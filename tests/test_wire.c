@@ -1,0 +1,578 @@
+/*
+ * tests/test_wire.c - the wire format: a TrackBatch decodes back to what was
+ * encoded (any number of tracks), decodes with protoc (a decoder nobody here
+ * wrote) into the expected values, carries WGS84 only with a rig origin;
+ * every message type becomes valid JSON; VoxelChunk payloads read with the
+ * `lz4` tool; garbage and truncated messages give clean errors.
+ *
+ * protoc and lz4 are required (scripts/install-deps installs them): a test
+ * that cannot run them fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "voxtrack/voxtrack.h"
+#include "vt_test.h"
+#include "vt_test_wire.h"
+#define VT_TEST_NAME "test_wire"
+#include "vt_test_tmp.h"
+
+/* proto/ of the source tree, from this file's path. */
+static const char *proto_dir(void)
+{
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s", __FILE__);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    strncat(dir, "/../proto", sizeof dir - strlen(dir) - 1);
+    return dir;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs a shell command and returns its stdout (malloc'ed); fails the test on a non-zero exit. */
+static char *run_capture(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    size_t n;
+    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 4096)
+            out = realloc(out, cap *= 2);
+    }
+    out[len] = '\0';
+    int rc = pclose(p);
+    if (rc != 0) {
+        print_error("'%s' failed (status %d): is it installed? (scripts/install-deps)\n", cmd, rc);
+        fail();
+    }
+    return out;
+}
+
+static void encode_batch(vt_wire_encoder *e, const vt_test_result *t, const uint8_t **msg,
+                         size_t *len)
+{
+    assert_int_equal(vt_wire_encode_tracks(e, &t->r, msg, len), VT_OK);
+}
+
+/* ---- TrackBatch -------------------------------------------------------- */
+
+static void track_batch_round_trips_every_field_of_300_tracks(void **state)
+{
+    (void)state;
+    vt_test_seed(6);
+    vt_test_result t;
+    vt_test_result_make(&t, 300, 4, 77);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    vt_wire_track_batch b = {0};
+    assert_int_equal(vt_wire_decode_tracks(msg, len, &b), VT_OK);
+    assert_int_equal(b.frame, 77);
+    assert_int_equal(b.time_ns, llround(t.r.t * 1e9));
+    assert_int_equal(b.count, 300);
+    for (size_t i = 0; i < b.count; i++) {
+        const vt_track *a = &t.tracks[i], *d = &b.tracks[i].track;
+        assert_int_equal(d->id, a->id);
+        assert_int_equal(d->status, a->status);
+        assert_true(d->pos.x == a->pos.x && d->pos.y == a->pos.y && d->pos.z == a->pos.z);
+        assert_true(d->vel.x == a->vel.x && d->vel.y == a->vel.y && d->vel.z == a->vel.z);
+        assert_memory_equal(d->cov, a->cov, sizeof a->cov);
+        assert_int_equal(d->cams, a->cams);
+        assert_int_equal(d->thermal, a->thermal);
+        assert_int_equal(d->thermal_hits, a->thermal_hits);
+        assert_int_equal(d->hits, a->hits);
+        assert_int_equal(d->misses, a->misses);
+        assert_int_equal(d->age, a->age);
+        assert_true(d->accel_rms == a->accel_rms);
+        assert_true(b.tracks[i].flicker == t.flicker[i]);
+        assert_int_equal(b.tracks[i].thermal_confirmed, a->thermal_hits > 0);
+        vt_wire_class want = a->status == VT_TRACK_TENTATIVE ? VT_WIRE_CLASS_UNKNOWN
+                             : t.classes[i] == VT_CLASS_BIRD ? VT_WIRE_CLASS_BIRD
+                                                             : VT_WIRE_CLASS_DRONE;
+        assert_int_equal(b.tracks[i].cls, want);
+        assert_true(b.tracks[i].confidence >= 0 && b.tracks[i].confidence <= 1);
+        assert_false(b.tracks[i].has_geo);
+    }
+    vt_wire_track_batch_free(&b);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+}
+
+static void encoder_reuses_its_buffer_from_frame_to_frame(void **state)
+{
+    (void)state;
+    vt_test_seed(7);
+    vt_test_result t;
+    vt_test_result_make(&t, 250, 4, 1);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *first, *msg;
+    size_t len;
+    encode_batch(e, &t, &first, &len);
+    for (int k = 0; k < 5; k++) {
+        t.r.frame++;
+        encode_batch(e, &t, &msg, &len);
+        assert_ptr_equal(msg, first);
+    }
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+}
+
+static void empty_batch_is_a_valid_message(void **state)
+{
+    (void)state;
+    vt_test_result t;
+    vt_test_result_make(&t, 0, 0, 0);
+    t.r.t = 0;
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    assert_non_null(msg);
+    vt_wire_track_batch b = {0};
+    assert_int_equal(vt_wire_decode_tracks(msg, len, &b), VT_OK);
+    assert_int_equal(b.count, 0);
+    vt_wire_track_batch_free(&b);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+}
+
+static void track_batch_decodes_with_protoc_into_the_expected_values(void **state)
+{
+    (void)state;
+    vt_test_seed(8);
+    vt_test_result t;
+    vt_test_result_make(&t, 8, 4, 42);
+    t.tracks[0].pos = (vt_vec3){12.5, -3.25, 150.0};
+    t.tracks[0].status = VT_TRACK_CONFIRMED;
+    t.classes[0] = VT_CLASS_BIRD;
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    write_file(vt_test_tmp_path("batch.pb"), msg, len);
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd,
+             "protoc --decode=voxtrack.v1.TrackBatch -I'%s' voxtrack.proto < '%s' 2>&1",
+             proto_dir(), vt_test_tmp_path("batch.pb"));
+    char *text = run_capture(cmd);
+    assert_non_null(strstr(text, "frame: 42\n"));
+    assert_non_null(strstr(text, "id: 1000\n"));
+    assert_non_null(strstr(text, "id: 1007\n"));
+    assert_non_null(strstr(text, "status: TRACK_STATUS_CONFIRMED"));
+    assert_non_null(strstr(text, "target_class: TARGET_CLASS_BIRD"));
+    assert_non_null(strstr(text, "x: 12.5\n"));
+    assert_non_null(strstr(text, "y: -3.25\n"));
+    assert_non_null(strstr(text, "z: 150\n"));
+    assert_null(strstr(text, "latitude_deg")); /* no origin: no WGS84 */
+    /* protoc counts the tracks too. */
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, "tracks {")); p++)
+        n++;
+    assert_int_equal(n, 8);
+    free(text);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+}
+
+static void rig_with_origin_adds_wgs84_and_camera_ids(void **state)
+{
+    (void)state;
+    vt_test_seed(9);
+    vt_rig rig;
+    vt_test_rig_make(&rig, 3, true);
+    vt_test_result t;
+    vt_test_result_make(&t, 2, 3, 5);
+    t.tracks[0].pos = (vt_vec3){0, 0, 0};
+    t.tracks[1].pos = (vt_vec3){0, 1000, 0};
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(&rig, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    vt_wire_track_batch b = {0};
+    assert_int_equal(vt_wire_decode_tracks(msg, len, &b), VT_OK);
+    assert_true(b.tracks[0].has_geo);
+    assert_near(b.tracks[0].lat_deg, 51.5, 1e-9);
+    assert_near(b.tracks[0].lon_deg, -1.25, 1e-9);
+    assert_near(b.tracks[0].h_m, 100.0, 1e-6);
+    /* 1 km north: about 0.009 degrees of latitude, the same longitude. */
+    assert_near(b.tracks[1].lat_deg, 51.5 + 1000.0 / 111257.0, 1e-4);
+    assert_near(b.tracks[1].lon_deg, -1.25, 1e-6);
+    vt_wire_track_batch_free(&b);
+
+    char *json = NULL;
+    assert_int_equal(vt_wire_encode_stats(e, &t.r, &msg, &len), VT_OK);
+    assert_int_equal(vt_wire_to_json(VT_MSG_FRAME_SET_STATS, msg, len, &json), VT_OK);
+    assert_non_null(strstr(json, "\"id\":\"c2\""));
+    free(json);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+    vt_rig_free(&rig);
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static json_t *parse_json(const char *text)
+{
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    if (!j) {
+        print_error("invalid JSON (%s at %d): %s\n", err.text, err.position, text);
+        fail();
+    }
+    return j;
+}
+
+static void every_message_becomes_valid_json(void **state)
+{
+    (void)state;
+    vt_test_seed(10);
+    vt_rig rig;
+    vt_test_rig_make(&rig, 4, false);
+    vt_test_result t;
+    vt_test_result_make(&t, 3, 4, 9);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(&rig, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    char *text;
+
+    encode_batch(e, &t, &msg, &len);
+    assert_int_equal(vt_wire_to_json(VT_MSG_TRACK_BATCH, msg, len, &text), VT_OK);
+    json_t *j = parse_json(text);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "TrackBatch");
+    assert_int_equal(json_integer_value(json_object_get(j, "frame")), 9);
+    json_t *tracks = json_object_get(j, "tracks");
+    assert_int_equal(json_array_size(tracks), 3);
+    json_t *t0 = json_array_get(tracks, 0);
+    assert_int_equal(json_integer_value(json_object_get(t0, "id")), 1000);
+    assert_near(json_real_value(json_object_get(json_object_get(t0, "position"), "x")),
+                t.tracks[0].pos.x, 1e-6);
+    assert_int_equal(json_array_size(json_object_get(t0, "covariance")), 6);
+    assert_string_equal(json_string_value(json_object_get(t0, "status")), "tentative");
+    json_decref(j);
+    free(text);
+
+    assert_int_equal(vt_wire_encode_detections(e, &t.r, &msg, &len), VT_OK);
+    assert_int_equal(vt_wire_to_json(VT_MSG_DETECTION_BATCH, msg, len, &text), VT_OK);
+    j = parse_json(text);
+    assert_int_equal(json_array_size(json_object_get(j, "detections")), 3);
+    json_decref(j);
+    free(text);
+
+    /* Camera 1 is absent in every set: its drops count up, frame set by frame set. */
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(vt_wire_encode_stats(e, &t.r, &msg, &len), VT_OK);
+    assert_int_equal(vt_wire_to_json(VT_MSG_FRAME_SET_STATS, msg, len, &text), VT_OK);
+    j = parse_json(text);
+    json_t *cams = json_object_get(j, "cameras");
+    assert_int_equal(json_array_size(cams), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(cams, 1), "drops")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(cams, 0), "drops")), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cams, 3), "id")), "c3");
+    assert_near(json_real_value(json_object_get(j, "voting_s")), 0.002, 1e-12);
+    json_decref(j);
+    free(text);
+
+    vt_wire_health h = {.uptime_s = 3.5,
+                        .frame_sets = 100,
+                        .frame_sets_per_s = 29.5,
+                        .cameras_live = 3,
+                        .cameras_total = 4,
+                        .tracks = 7,
+                        .confirmed_tracks = 5,
+                        .stream_errors = 2};
+    assert_int_equal(vt_wire_encode_health(e, &h, &msg, &len), VT_OK);
+    assert_int_equal(vt_wire_to_json(VT_MSG_HEALTH, msg, len, &text), VT_OK);
+    j = parse_json(text);
+    assert_string_equal(json_string_value(json_object_get(j, "version")), vt_version());
+    assert_int_equal(json_integer_value(json_object_get(j, "frame_sets")), 100);
+    assert_int_equal(json_integer_value(json_object_get(j, "confirmed_tracks")), 5);
+    json_decref(j);
+    free(text);
+
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+    vt_rig_free(&rig);
+}
+
+/* ---- VoxelChunk -------------------------------------------------------- */
+
+static vt_wire_voxel_block *make_blocks(size_t n)
+{
+    vt_wire_voxel_block *b = calloc(n, sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        b[i].bx = (int32_t)i - 3;
+        b[i].by = -(int32_t)i;
+        b[i].bz = 7;
+        /* A ray's path: a line of voted voxels in an otherwise empty block. */
+        for (int k = 0; k < 8; k++)
+            b[i].votes[(k * 8 + (k + (int)i) % 8) * 8 + 3] = 65536u * (uint32_t)(k + 1);
+    }
+    return b;
+}
+
+/* The bytes of field 8 (payload) of a VoxelChunk, by walking the protobuf by hand. */
+static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
+{
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t key = 0, v = 0;
+        for (int s = 0; p < end; s += 7) {
+            key |= (uint64_t)(*p & 0x7f) << s;
+            if (!(*p++ & 0x80))
+                break;
+        }
+        int wt = (int)(key & 7);
+        if (wt == 0) {
+            while (p < end && (*p++ & 0x80))
+                ;
+        } else if (wt == 1) {
+            p += 8;
+        } else if (wt == 5) {
+            p += 4;
+        } else if (wt == 2) {
+            for (int s = 0; p < end; s += 7) {
+                v |= (uint64_t)(*p & 0x7f) << s;
+                if (!(*p++ & 0x80))
+                    break;
+            }
+            if (key >> 3 == 8) {
+                *plen = (size_t)v;
+                return p;
+            }
+            p += v;
+        }
+    }
+    return NULL;
+}
+
+static void voxel_chunk_round_trips_and_its_payload_reads_with_lz4(void **state)
+{
+    (void)state;
+    size_t n = 20;
+    vt_wire_voxel_block *blocks = make_blocks(n);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    vt_wire_voxel_info info = {.frame = 3, .t = 0.1, .voxel_size = 0.5, .origin = {-100, -50, 0}};
+    const uint8_t *msg;
+    size_t len;
+    assert_int_equal(vt_wire_encode_voxel_chunk(e, &info, blocks, n, &msg, &len), VT_OK);
+    assert_true(len < n * 2048 / 4); /* mostly zeros: it must compress well */
+
+    vt_wire_voxel_info back;
+    vt_wire_voxel_block *got = NULL;
+    size_t count = 0;
+    assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &back, &got, &count), VT_OK);
+    assert_int_equal(count, n);
+    assert_int_equal(back.frame, 3);
+    assert_near(back.voxel_size, 0.5, 0);
+    assert_near(back.origin.x, -100, 0);
+    assert_memory_equal(got, blocks, n * sizeof *blocks);
+    free(got);
+
+    char *text;
+    assert_int_equal(vt_wire_to_json(VT_MSG_VOXEL_CHUNK, msg, len, &text), VT_OK);
+    json_t *j = parse_json(text);
+    assert_int_equal(json_integer_value(json_object_get(j, "blocks")), 20);
+    assert_int_equal(json_integer_value(json_object_get(j, "raw_bytes")), 20 * 2048);
+    json_decref(j);
+    free(text);
+
+    size_t plen = 0;
+    const uint8_t *payload = find_payload(msg, len, &plen);
+    assert_non_null(payload);
+    write_file(vt_test_tmp_path("votes.lz4"), payload, plen);
+    char cmd[2400], lz[1100];
+    snprintf(lz, sizeof lz, "%s", vt_test_tmp_path("votes.lz4"));
+    snprintf(cmd, sizeof cmd, "lz4 -d -f -q '%s' '%s'", lz, vt_test_tmp_path("votes.raw"));
+    free(run_capture(cmd));
+    FILE *f = fopen(vt_test_tmp_path("votes.raw"), "rb");
+    assert_non_null(f);
+    uint8_t *raw = malloc(n * 2048 + 1);
+    assert_int_equal(fread(raw, 1, n * 2048 + 1, f), n * 2048);
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 512; k++) {
+            const uint8_t *p = raw + i * 2048 + 4 * (size_t)k;
+            uint32_t v =
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            assert_int_equal(v, blocks[i].votes[k]);
+        }
+    free(raw);
+    vt_wire_encoder_free(e);
+    free(blocks);
+}
+
+static void voxel_chunk_with_a_corrupt_payload_is_refused(void **state)
+{
+    (void)state;
+    vt_wire_voxel_block *blocks = make_blocks(4);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    vt_wire_voxel_info info = {.voxel_size = 1};
+    const uint8_t *msg;
+    size_t len;
+    assert_int_equal(vt_wire_encode_voxel_chunk(e, &info, blocks, 4, &msg, &len), VT_OK);
+    uint8_t *bad = malloc(len);
+    memcpy(bad, msg, len);
+    size_t plen;
+    uint8_t *payload = (uint8_t *)find_payload(bad, len, &plen);
+    payload[plen - 1] ^= 0x5a; /* the frame's content checksum */
+    vt_wire_voxel_info back;
+    vt_wire_voxel_block *got = NULL;
+    size_t count = 7;
+    assert_int_equal(vt_wire_decode_voxel_chunk(bad, len, &back, &got, &count), VT_EPARSE);
+    assert_null(got);
+    assert_int_equal(count, 0);
+    assert_non_null(strstr(vt_last_error(), "VoxelChunk"));
+    info.voxel_size = 0;
+    assert_int_equal(vt_wire_encode_voxel_chunk(e, &info, blocks, 4, &msg, &len), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "voxel_size"));
+    free(bad);
+    vt_wire_encoder_free(e);
+    free(blocks);
+}
+
+/* ---- bad input --------------------------------------------------------- */
+
+static void truncated_track_batch_is_a_clean_error_naming_the_type(void **state)
+{
+    (void)state;
+    vt_test_seed(11);
+    vt_test_result t;
+    vt_test_result_make(&t, 5, 2, 1);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, msg, len);
+    vt_wire_track_batch b = {0};
+    size_t errors = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        /* A fresh allocation of exactly `cut` bytes, so ASan sees any read past it. */
+        uint8_t *p = malloc(cut ? cut : 1);
+        memcpy(p, copy, cut);
+        vt_status s = vt_wire_decode_tracks(p, cut, &b);
+        if (s != VT_OK) {
+            assert_int_equal(s, VT_EPARSE);
+            assert_non_null(strstr(vt_last_error(), "TrackBatch"));
+            assert_int_equal(b.count, 0);
+            errors++;
+        }
+        char *json = NULL;
+        s = vt_wire_to_json(VT_MSG_TRACK_BATCH, p, cut, &json);
+        assert_true(s == VT_OK || s == VT_EPARSE);
+        assert_true((s == VT_OK) == (json != NULL));
+        free(json);
+        free(p);
+    }
+    /* Every cut inside a track is an error (only cuts between fields decode). */
+    assert_true(errors > len / 2);
+    vt_wire_track_batch_free(&b);
+    free(copy);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+}
+
+static void random_garbage_never_crashes_any_decoder(void **state)
+{
+    (void)state;
+    vt_test_seed(12);
+    vt_wire_track_batch b = {0};
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (size_t)(vt_test_uniform01() * 200);
+        uint8_t *p = malloc(n ? n : 1);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (uint8_t)(vt_test_uniform01() * 256);
+        for (int type = 0; type <= 6; type++) {
+            char *json = NULL;
+            vt_status s = vt_wire_to_json((vt_msg_type)type, p, n, &json);
+            if (type < 1 || type > 5)
+                assert_int_equal(s, VT_EINVAL);
+            else if (s == VT_OK)
+                json_decref(parse_json(json));
+            else
+                assert_int_equal(s, VT_EPARSE);
+            free(json);
+        }
+        vt_status s = vt_wire_decode_tracks(p, n, &b);
+        assert_true(s == VT_OK || s == VT_EPARSE);
+        vt_wire_voxel_info info;
+        vt_wire_voxel_block *blocks = NULL;
+        size_t count;
+        s = vt_wire_decode_voxel_chunk(p, n, &info, &blocks, &count);
+        assert_true(s == VT_OK || s == VT_EPARSE);
+        free(blocks);
+        free(p);
+    }
+    vt_wire_track_batch_free(&b);
+}
+
+static void bad_arguments_are_refused(void **state)
+{
+    (void)state;
+    char *json = (char *)"x";
+    assert_int_equal(vt_wire_to_json((vt_msg_type)9, (const uint8_t *)"", 0, &json), VT_EINVAL);
+    assert_null(json);
+    assert_non_null(strstr(vt_last_error(), "unknown type 9"));
+    assert_string_equal(vt_msg_type_name(VT_MSG_HEALTH), "Health");
+    assert_string_equal(vt_msg_type_name((vt_msg_type)0), "?");
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    assert_int_equal(vt_wire_encode_tracks(e, NULL, &msg, &len), VT_EINVAL);
+    vt_pipeline_result r = {0};
+    r.ntracks = 3;
+    assert_int_equal(vt_wire_encode_tracks(e, &r, &msg, &len), VT_EINVAL);
+    vt_wire_encoder_free(e);
+    vt_wire_encoder_free(NULL);
+    vt_wire_track_batch_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(track_batch_round_trips_every_field_of_300_tracks),
+        cmocka_unit_test(encoder_reuses_its_buffer_from_frame_to_frame),
+        cmocka_unit_test(empty_batch_is_a_valid_message),
+        cmocka_unit_test(track_batch_decodes_with_protoc_into_the_expected_values),
+        cmocka_unit_test(rig_with_origin_adds_wgs84_and_camera_ids),
+        cmocka_unit_test(every_message_becomes_valid_json),
+        cmocka_unit_test(voxel_chunk_round_trips_and_its_payload_reads_with_lz4),
+        cmocka_unit_test(voxel_chunk_with_a_corrupt_payload_is_refused),
+        cmocka_unit_test(truncated_track_batch_is_a_clean_error_naming_the_type),
+        cmocka_unit_test(random_garbage_never_crashes_any_decoder),
+        cmocka_unit_test(bad_arguments_are_refused),
+    };
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
+}
