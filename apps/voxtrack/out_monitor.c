@@ -127,8 +127,6 @@ static bool open_alerts(const char *cmd, const vt_rig *rig, const cli_monitor_op
 bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts *o,
                       cli_track_job *job)
 {
-    if (!o->serve && !o->alerts_file && !o->alerts_json)
-        return true;
     if (!(o->linger >= 0 && o->linger <= 86400)) {
         cli_usage_error(cmd, "--linger must be in [0, 86400] seconds");
         return false;
@@ -137,6 +135,8 @@ bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts
         cli_usage_error(cmd, "--token needs --serve");
         return false;
     }
+    if (!o->serve && !o->alerts_file && !o->alerts_json)
+        return true;
     monitor_sink *s = calloc(1, sizeof *s);
     if (!s) {
         cli_error(cmd, "out of memory");
