@@ -111,6 +111,15 @@ static void sbuf_member_double(vt__sbuf *b, const char *name, double v)
     vt__sbuf_double(b, v);
 }
 
+/* A float field: 7 significant digits are all a float has. */
+static void sbuf_member_float(vt__sbuf *b, const char *name, float v)
+{
+    if (isfinite(v))
+        vt__sbuf_printf(b, ",\"%s\":%.7g", name, (double)v);
+    else
+        vt__sbuf_printf(b, ",\"%s\":null", name);
+}
+
 static void sbuf_vec3(vt__sbuf *b, const char *name, bool has, const voxtrack_v1_Vec3 *v)
 {
     if (!has)
@@ -178,7 +187,7 @@ static void track_json(vt__sbuf *b, const voxtrack_v1_TrackUpdate *m)
     sbuf_cov(b, m->covariance, m->covariance_count);
     sbuf_geo(b, m->has_latitude_deg, m->latitude_deg, m->has_longitude_deg, m->longitude_deg,
              m->has_height_m, m->height_m);
-    sbuf_member_double(b, "confidence", m->confidence);
+    sbuf_member_float(b, "confidence", m->confidence);
     sbuf_enum(b, "target_class", class_name(m->target_class), m->target_class);
     vt__sbuf_printf(b,
                     ",\"cameras\":%u,\"thermal_cameras\":%u,\"thermal_confirmed\":%s,"
@@ -186,8 +195,8 @@ static void track_json(vt__sbuf *b, const voxtrack_v1_TrackUpdate *m)
                     (unsigned)m->cameras, (unsigned)m->thermal_cameras,
                     m->thermal_confirmed ? "true" : "false", (unsigned)m->thermal_hits,
                     (unsigned)m->hits, (unsigned)m->misses, (unsigned)m->age);
-    sbuf_member_double(b, "accel_rms", m->accel_rms);
-    sbuf_member_double(b, "flicker", m->flicker);
+    sbuf_member_float(b, "accel_rms", m->accel_rms);
+    sbuf_member_float(b, "flicker", m->flicker);
     vt__sbuf_puts(b, "}");
 }
 
@@ -221,14 +230,13 @@ static bool json_detection_cb(pb_istream_t *s, const pb_field_t *field, void **a
     if (!pb_decode(s, voxtrack_v1_Detection_fields, &m))
         return false;
     vt__sbuf *b = l->b;
-    vt__sbuf_puts(b, l->n++ ? ",{\"kind\":\"detection\"" : "{\"kind\":\"detection\"");
+    vt__sbuf_printf(b, "%s{\"camera_mask\":%llu,\"cameras\":%u,\"thermal_cameras\":%u,\"rays\":%u",
+                    l->n++ ? "," : "", (unsigned long long)m.camera_mask, (unsigned)m.cameras,
+                    (unsigned)m.thermal_cameras, (unsigned)m.rays);
     sbuf_vec3(b, "position", m.has_position, &m.position);
     sbuf_cov(b, m.covariance, m.covariance_count);
     sbuf_member_double(b, "residual_m", m.residual_m);
-    sbuf_member_double(b, "weight", m.weight);
-    vt__sbuf_printf(b, ",\"camera_mask\":%llu,\"cameras\":%u,\"thermal_cameras\":%u,\"rays\":%u",
-                    (unsigned long long)m.camera_mask, (unsigned)m.cameras,
-                    (unsigned)m.thermal_cameras, (unsigned)m.rays);
+    sbuf_member_float(b, "weight", m.weight);
     sbuf_geo(b, m.has_latitude_deg, m.latitude_deg, m.has_longitude_deg, m.longitude_deg,
              m.has_height_m, m.height_m);
     vt__sbuf_puts(b, "}");
