@@ -48,12 +48,12 @@ typedef enum vt_hwaccel {
 VT_API vt_status vt_hwaccel_parse(const char *name, vt_hwaccel *out);
 
 typedef struct vt_source_opts {
-    vt_hwaccel hwaccel;  /* default VT_HWACCEL_AUTO */
-    int decode_threads;  /* software decoding threads; 0: FFmpeg's choice (default 0) */
-    double timeout_s;    /* live sources (streams, GigE): no frame for this long is a
-                            disconnect (default 5) */
-    int reconnect_max;   /* live sources: reconnection attempts before the source fails;
-                            < 0: forever (default 10) */
+    vt_hwaccel hwaccel; /* default VT_HWACCEL_AUTO */
+    int decode_threads; /* software decoding threads; 0: FFmpeg's choice (default 0) */
+    double timeout_s;   /* live sources (streams, GigE): no frame for this long is a
+                           disconnect (default 5) */
+    int reconnect_max;  /* live sources: reconnection attempts before the source fails;
+                           < 0: forever (default 10) */
 } vt_source_opts;
 
 VT_API vt_source_opts vt_source_opts_default(void);
@@ -73,7 +73,9 @@ typedef struct vt_source_stats {
 /*
  * Opens the frames of rig camera `camera` (its media, path and timestamps,
  * resolved against rig->dir) with default options. Errors name the camera
- * and the file.
+ * and the file. A network URL is retried until timeout_s (the server may
+ * start after us); hwaccel cuda without a usable CUDA device is
+ * VT_EUNSUPPORTED, auto falls back to software with one line on stderr.
  */
 VT_API vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out);
 
@@ -85,10 +87,15 @@ VT_API vt_source_stats vt_source_stats_get(const vt_source *s);
 
 /*
  * Reads the next frame into *img (reallocated when its size or depth
- * differs; the camera's bits are kept: 16-bit video comes back as 16-bit).
- * Sets *end and returns VT_OK at the end of the frames. A frame whose size
- * differs from the rig's, a truncated file or an undecodable frame is an
- * error naming the camera and the frame.
+ * differs; the camera's bits are kept: 16-bit video comes back as 16-bit;
+ * of a colour video only the luma plane is kept). Sets *end and returns
+ * VT_OK at the end of the frames. A frame whose size differs from the
+ * rig's, a truncated image or raw file or an unreadable image is an error
+ * naming the camera and the frame. A video skips damaged packets and frames
+ * (counted in vt_source_stats.corrupt) and a video cut short ends early
+ * (the frames its timestamps list beyond its end count as lost, with one
+ * warning on stderr). A network stream that sends nothing for timeout_s is
+ * VT_EIO naming the URL (docs/SOURCES.md).
  */
 VT_API vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end);
 

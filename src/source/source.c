@@ -7,8 +7,13 @@
  * the camera delivered: "FRAME SECONDS" per line. It is read whole at open,
  * and then says which file to load for a sequence (frame F is the pattern
  * printed with F) and which frame number and time the k-th frame of a raw
- * file or a video has. Without it, frame n is the n-th frame and its time is
- * n / fps (a video's own presentation times are used when it has them).
+ * file or a video has. A video may skip damaged frames (video_read.c); after
+ * a skip, its stamp is found again by presentation time: the first frame's
+ * PTS is the first stamp's time, and the frame is the stamp nearest to
+ * first stamp + (PTS - first PTS). Without a timestamps file, frame n is the
+ * n-th frame and its time is n / fps, or for a video its presentation time
+ * since the stream's start (the previous time + 1 / fps for a frame without
+ * one).
  *
  * Reading reuses the caller's image when its size and depth fit, so a loop
  * over a raw file or a video allocates nothing per frame. PGM files with
@@ -174,7 +179,7 @@ static vt_status read_stamps(const char *path, stamps *out)
 /* The source                                                                */
 
 struct vt_source {
-    char label[64]; /* "camera 2 ('m2')" */
+    char label[64];                    /* "camera 2 ('m2')" */
     const vt__source_backend *backend; /* NULL: the built-in file readers below */
     void *state;                       /* the backend's */
     int64_t delivered;
@@ -194,7 +199,13 @@ struct vt_source {
     /* Raw */
     FILE *raw;
     /* Video */
+    vt_source_opts opts;
     vt__video_reader *video;
+    int64_t corrupt_seen; /* the reader's skipped frames at the last delivery */
+    double last_t;        /* time of the last frame delivered */
+    double last_pts;      /* presentation time of the last video frame, */
+    bool last_pts_ok;     /* when it had one */
+    int64_t lost;         /* stamps a video ended before */
 };
 
 /*
@@ -254,7 +265,7 @@ static vt_status open_media(vt_source *s)
                              errno == ENOENT ? "no such file" : "not readable");
         return VT_OK;
     case VT_MEDIA_VIDEO:
-        return vt__video_reader_open(s->path, &s->video);
+        return vt__video_reader_open(s->path, &s->opts, &s->video);
     default:
         return vt__error(VT_EINVAL, "no frames on disk (media none)");
     }
@@ -333,13 +344,33 @@ vt_source_stats vt_source_stats_get(const vt_source *s)
         return st;
     if (s->backend && s->backend->stats)
         s->backend->stats(s->state, &st);
+    if (s->video)
+        vt__video_reader_stats(s->video, &st);
+    st.lost += s->lost;
     st.frames = s->delivered;
     if (s->backend)
         snprintf(st.backend, sizeof st.backend, "%s", s->backend->name);
     else
         snprintf(st.backend, sizeof st.backend, "%s",
-                 s->media == VT_MEDIA_FRAMES ? "frames" : s->media == VT_MEDIA_RAW ? "raw" : "video");
+                 s->media == VT_MEDIA_FRAMES ? "frames"
+                 : s->media == VT_MEDIA_RAW  ? "raw"
+                                             : "video");
     return st;
+}
+
+static vt_status check_opts(const vt_source_opts *o)
+{
+    if (!o)
+        return VT_OK;
+    if ((unsigned)o->hwaccel > VT_HWACCEL_CUDA)
+        return vt__error(VT_EINVAL, "source options: hwaccel %d is not auto, none or cuda",
+                         (int)o->hwaccel);
+    if (o->decode_threads < 0 || o->decode_threads > 1024)
+        return vt__error(VT_EINVAL, "source options: decode_threads %d is not in 0..1024",
+                         o->decode_threads);
+    if (!(o->timeout_s > 0) || !isfinite(o->timeout_s))
+        return vt__error(VT_EINVAL, "source options: timeout_s must be > 0 (got %g)", o->timeout_s);
+    return VT_OK;
 }
 
 vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out)
@@ -350,20 +381,23 @@ vt_status vt_source_open(const vt_rig *rig, int camera, vt_source **out)
 vt_status vt_source_open_opts(const vt_rig *rig, int camera, const vt_source_opts *opts,
                               vt_source **out)
 {
-    (void)opts; /* the video backend takes hwaccel and threads (issue 5) */
     if (!out)
         return vt__error(VT_EINVAL, "source: NULL output");
     *out = NULL;
     if (!rig || camera < 0 || camera >= rig->count)
         return vt__error(VT_EINVAL, "source: no camera %d in the rig", camera);
+    vt_status st = check_opts(opts);
+    if (st)
+        return st;
     if (rig->cameras[camera].media == VT_MEDIA_GIGE)
         return vt__gige_open(rig, camera, opts, out);
     vt_source *s = calloc(1, sizeof *s);
     if (!s)
         return vt__error(VT_ENOMEM, "source: out of memory");
+    s->opts = opts ? *opts : vt_source_opts_default();
     const vt_rig_camera *c = &rig->cameras[camera];
     snprintf(s->label, sizeof s->label, "camera %d ('%s')", camera, c->id);
-    vt_status st = open_source(rig, c, s);
+    st = open_source(rig, c, s);
     if (st) {
         vt__error_prefix(st, "%s", s->label);
         vt_source_free(s);
@@ -562,6 +596,40 @@ static vt_status read_raw(vt_source *s, vt_image *img, int64_t frame, bool *end)
     return VT_OK;
 }
 
+/*
+ * Moves s->next to the stamp of a video frame at presentation time pts
+ * (seconds since the stream's first PTS): the next stamp, unless frames were
+ * skipped since the last (counted, or a gap in the PTS wider than the gap in
+ * the stamps), when it is the stamp nearest to the first stamp's time + pts.
+ */
+static void video_stamp(vt_source *s, double pts, bool has_pts)
+{
+    int64_t corrupt = vt__video_reader_corrupt(s->video);
+    bool skipped = corrupt != s->corrupt_seen;
+    s->corrupt_seen = corrupt;
+    if (has_pts && s->next > 0 && s->last_pts_ok) {
+        double gap = s->st.t[s->next] - s->st.t[s->next - 1];
+        skipped |= pts - s->last_pts > 1.5 * gap + 1e-3;
+    }
+    s->last_pts = pts;
+    s->last_pts_ok = has_pts;
+    if (!skipped || !has_pts)
+        return;
+    double want = s->st.t[0] + pts;
+    size_t k = (size_t)s->next;
+    while (k + 1 < s->st.count && fabs(s->st.t[k + 1] - want) <= fabs(s->st.t[k] - want))
+        k++;
+    s->next = (int64_t)k;
+}
+
+/* The time of an unstamped video frame (see the top of the file). */
+static double video_time(vt_source *s, double pts, bool has_pts)
+{
+    if (has_pts)
+        return pts;
+    return s->delivered == 0 ? 0.0 : s->last_t + 1.0 / s->fps;
+}
+
 static vt_status read_stream(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end)
 {
     vt_status st;
@@ -574,13 +642,27 @@ static vt_status read_stream(vt_source *s, vt_image *img, int64_t *frame, double
         return vt__error_prefix(st, "%s", s->label);
     if (st)
         return st;
-    if (*end && s->has_stamps)
+    if (!*end && s->video && s->has_stamps)
+        video_stamp(s, pts, has_pts);
+    if (*end && s->has_stamps && (size_t)s->next < s->st.count && s->raw)
         return vt__error(VT_EMISMATCH, "%s: %s ends after %lld frames, the timestamps list %zu",
                          s->label, s->path, (long long)s->next, s->st.count);
+    /* A video cut short (a crash while recording, a damaged copy) is read to its end. */
+    if (*end && s->has_stamps && (size_t)s->next < s->st.count && s->lost == 0) {
+        s->lost = (int64_t)s->st.count - s->next;
+        vt__log(1, "%s: %s ends after %lld frames, the timestamps list %zu (%lld counted as lost)",
+                s->label, s->path, (long long)s->delivered, s->st.count, (long long)s->lost);
+    }
     if (*end)
         return VT_OK;
-    *frame = f;
-    *t = s->has_stamps ? s->st.t[s->next] : has_pts ? pts : (double)s->next / s->fps;
+    if (s->has_stamps) {
+        *frame = s->st.frame[s->next];
+        *t = s->st.t[s->next];
+    } else {
+        *frame = f;
+        *t = s->video ? video_time(s, pts, has_pts) : (double)s->next / s->fps;
+    }
+    s->last_t = *t;
     return VT_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * src/source/source_internal.h - what the frame sources (source.c), the frame
- * writers (writer.c) and the FFmpeg video code (video.c) share. Never
- * installed.
+ * writers (writer.c) and the FFmpeg video code (video.c writes, video_read.c
+ * reads) share. Never installed.
  */
 #ifndef VOXTRACK_SOURCE_INTERNAL_H
 #define VOXTRACK_SOURCE_INTERNAL_H
@@ -28,6 +28,12 @@ vt_status vt__image_reshape(vt_image *img, int width, int height, int bits);
 
 /* Quiets FFmpeg's own log once per process (our messages carry the same facts). */
 void vt__quiet_ffmpeg_log(void);
+
+/*
+ * Sets the last error to "PATH: WHAT: FFmpeg's message for err" and returns
+ * s (VT_ENOENT for a missing file, VT_ENOMEM when FFmpeg ran out of memory).
+ */
+vt_status vt__av_error(vt_status s, const char *path, const char *what, int err);
 
 /* ------------------------------------------------------------------------ */
 /* Backends: every kind of source behind one table                          */
@@ -70,17 +76,32 @@ vt_status vt__video_writer_close(vt__video_writer *w);
 
 typedef struct vt__video_reader vt__video_reader;
 
-/* Opens any video file or stream URL FFmpeg reads. */
-vt_status vt__video_reader_open(const char *path, vt__video_reader **out);
+/*
+ * Opens any video file or stream URL FFmpeg reads, with the decoding options
+ * of opts (NULL: defaults): hwaccel, decode_threads, and for network URLs
+ * (rtsp://, tcp://, udp://, http://) timeout_s, the longest wait for data
+ * before a disconnect error (VT_EIO). rtsp:// goes over TCP.
+ */
+vt_status vt__video_reader_open(const char *path, const vt_source_opts *opts,
+                                vt__video_reader **out);
 
 /*
- * Decodes the next frame into *img, which holds the expected size and bits:
- * a frame of another size is an error (VT_EMISMATCH). *t is its presentation
- * time in seconds and *has_t false when the stream has none. Sets *end at the
- * end of the stream. Errors say "PATH: frame N: ...".
+ * Decodes the next good frame into *img, which holds the expected size and
+ * bits: a frame of another size is an error (VT_EMISMATCH). Damaged packets
+ * and frames are skipped and counted (vt__video_reader_corrupt). *t is the
+ * frame's presentation time in seconds since the stream's start and *has_t
+ * false when the stream has none. Sets *end at the end of the stream (or of
+ * a file cut short). Errors say "PATH: frame N: ...".
  */
 vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, bool *has_t,
                                 bool *end);
+
+/* Packets and frames skipped so far. */
+int64_t vt__video_reader_corrupt(const vt__video_reader *r);
+
+/* Fills corrupt, disconnects and hw of *st. */
+void vt__video_reader_stats(const vt__video_reader *r, vt_source_stats *st);
+
 void vt__video_reader_free(vt__video_reader *r);
 
 /* ------------------------------------------------------------------------ */
