@@ -248,5 +248,6 @@ int cmd_demo_project(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
 
 #endif

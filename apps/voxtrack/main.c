@@ -21,6 +21,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "the built-in scene, end to end: tracks and their accuracy"},
     {"demo-project", cmd_demo_project, "the original projector on a built-in moving-dot dataset"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
+    {"listen", cmd_listen, "print a stream (udp://, tcp://, shm://, file://) as JSON lines"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
     {"run", cmd_run, "track what a rig's cameras recorded: config.json -> tracks.jsonl"},
     {"simulate", cmd_simulate, "render a scenario or preset: frames, rig.json, ground truth"},
