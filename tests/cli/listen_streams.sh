@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `voxtrack listen` on what `voxtrack demo --stream` publishes: a binary file
+# log replayed to its end (every message decodes, sequence numbers 0..N-1),
+# the same log cut short (one truncated record counted, the rest printed),
+# a shared-memory ring the listener waits for before the demo starts, and a
+# TCP sender the listener connects to (retrying until it is up).
+set -euo pipefail
+VT=$1
+TMP=$2
+rm -rf "$TMP"
+mkdir -p "$TMP"
+
+# shellcheck source=tests/cli/common.bash
+source "$(dirname "$0")/common.bash"
+
+demo() {
+    run "$VT" demo --preset small --quiet "$@"
+    [[ $rc == 0 ]] || fail "demo $* exited $rc: $(cat "$TMP/err")"
+}
+
+# Checks the JSON lines in $1: at least $2 messages, all decoded, sequence numbers
+# increasing by one, and the summary's figures ("key=value" ...).
+check_lines() {
+    python3 - "$@" <<'PY' || fail "listen output $1: $(head -c 2000 "$1")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+msgs, summary = lines[:-1], lines[-1]["summary"]
+assert len(msgs) >= int(sys.argv[2]), (len(msgs), summary)
+seqs = [m["seq"] for m in msgs]
+assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+types = {m["type"] for m in msgs}
+assert {"TrackBatch", "DetectionBatch", "FrameSetStats"} <= types, types
+for m in msgs:
+    assert isinstance(m["msg"], dict) and m["msg"]["type"] == m["type"], m
+assert summary["received"] == len(msgs), summary
+for kv in sys.argv[3:]:
+    k, v = kv.split("=")
+    assert summary[k] == (int(v) if v.isdigit() else v), (k, summary)
+PY
+}
+
+# File log: written by the demo, replayed to its end.
+demo --frames 10 --stream "file://$TMP/log.bin"
+run "$VT" listen "file://$TMP/log.bin" --json
+[[ $rc == 0 ]] || fail "listen file exited $rc: $(cat "$TMP/err")"
+check_lines "$TMP/out" 30 stopped="end of file" lost=0 garbage=0
+n=$(($(wc -l <"$TMP/out") - 1))
+grep -q "end of file: received $n, lost 0, garbage 0" "$TMP/err" ||
+    fail "summary on stderr: $(cat "$TMP/err")"
+
+# The same log cut in its last record.
+size=$(stat -c %s "$TMP/log.bin")
+head -c $((size - 3)) "$TMP/log.bin" >"$TMP/cut.bin"
+run "$VT" listen "file://$TMP/cut.bin" --json --count 1000
+[[ $rc == 0 ]] || fail "listen cut file exited $rc: $(cat "$TMP/err")"
+check_lines "$TMP/out" $((n - 1)) truncated=1 garbage=1 received=$((n - 1))
+
+# Shared memory: the listener starts first and waits for the ring.
+ring="vt_cli_listen_$$"
+"$VT" listen "shm://$ring" --count 20 --timeout 60 --json >"$TMP/shm.out" 2>"$TMP/shm.err" &
+pid=$!
+sleep 0.3
+demo --frames 60 --stream "shm://$ring"
+wait "$pid" || fail "listen shm exited $?: $(cat "$TMP/shm.err")"
+check_lines "$TMP/shm.out" 20 stopped="count reached" lost=0 overruns=0
+
+# TCP: the listener connects to the demo's server, retrying until it is up.
+port=$((20000 + ($$ % 20000)))
+"$VT" listen "tcp://127.0.0.1:$port" --count 20 --timeout 60 --json >"$TMP/tcp.out" \
+    2>"$TMP/tcp.err" &
+pid=$!
+demo --frames 150 --stream "tcp://127.0.0.1:$port"
+wait "$pid" || fail "listen tcp exited $?: $(cat "$TMP/tcp.err")"
+check_lines "$TMP/tcp.out" 20 stopped="count reached" garbage=0
+echo ok
