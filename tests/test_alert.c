@@ -560,6 +560,33 @@ static void bad_rules_are_refused_with_origin_rule_and_field(void **state)
                    "field 'headers'");
 }
 
+static void zone_polygon_wgs84_is_converted_with_the_rigs_origin(void **state)
+{
+    (void)state;
+    const char *json = "{\"rules\": [{\"name\": \"geo\", \"kind\": \"zone\", \"polygon_wgs84\": "
+                       "[[51.499, -0.001], [51.499, 0.001], [51.501, 0.001], [51.501, -0.001]]}]}";
+    vt_alerts *a = NULL;
+    assert_int_equal(vt_alerts_new(json, "geo.json", &rig3, &a), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "needs a rig with a geodetic origin"));
+    rig3.has_origin = true;
+    rig3.lat_deg = 51.5;
+    rig3.lon_deg = 0;
+    rig3.height_m = 30;
+    a = make(json);
+    rig3.has_origin = false;
+    scene s;
+    scene_init(&s);
+    scene_track(&s, 1, 60, 100, 50); /* 0.001 deg of longitude is 69.4 m here... */
+    scene_track(&s, 2, 75, 100, 50); /* ...so this one is out */
+    scene_track(&s, 3, 0, 105, 50);  /* 0.001 deg of latitude is 111.3 m */
+    scene_track(&s, 4, 0, -115, 50);
+    update(a, &s, 0);
+    assert_int_equal(nevents, 2);
+    assert_int_equal(events[0].track, 1);
+    assert_int_equal(events[1].track, 3);
+    vt_alerts_free(a);
+}
+
 static void camera_rules_need_a_rig_to_default_to_all(void **state)
 {
     (void)state;
@@ -591,6 +618,7 @@ int main(void)
         cmocka_unit_test(latency_ceiling_on_p99_and_on_mean),
         cmocka_unit_test(update_refuses_time_going_back),
         cmocka_unit_test(bad_rules_are_refused_with_origin_rule_and_field),
+        cmocka_unit_test(zone_polygon_wgs84_is_converted_with_the_rigs_origin),
         cmocka_unit_test(camera_rules_need_a_rig_to_default_to_all),
     };
     return cmocka_run_group_tests(tests, rig_setup, rig_teardown);

@@ -73,9 +73,10 @@ typedef struct vt_alerts vt_alerts;
  * thread when there are channels. `origin` names the text in errors
  * ("alerts.json", "config.json: alerts"); errors name the origin, the rule
  * (index and name) or channel and the field, and unknown fields are refused.
- * Camera ids of camera_offline rules are checked against the rig; `rig` may
- * be NULL when no rule names cameras (ids are then "cam<index>"). Nothing of
- * the rig is kept but its camera ids.
+ * Camera ids of camera_offline rules are checked against the rig, and
+ * "polygon_wgs84" corners are converted with its geodetic origin; `rig` may
+ * be NULL when there is neither. Nothing of the rig is kept but its camera
+ * ids and origin.
  */
 VT_API vt_status vt_alerts_new(const char *json, const char *origin, const vt_rig *rig,
                                vt_alerts **out);

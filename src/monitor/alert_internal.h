@@ -66,6 +66,8 @@ typedef struct vt__alert_config {
     double shutdown_s; /* how long vt_alerts_free waits for deliveries */
     char (*camera_ids)[32];
     int ncameras;
+    bool has_origin; /* the rig's geodetic origin, for "polygon_wgs84" */
+    double lat_deg, lon_deg, height_m;
 } vt__alert_config;
 
 /* Parses and validates the rules text; *cfg is zeroed first and freed on failure. */

@@ -17,6 +17,7 @@
 
 #include "core/internal.h"
 #include "monitor/alert_internal.h"
+#include "voxtrack/geodetic.h"
 
 /* Where we are: the origin ("alerts.json") and the object ("rules[2] 'airfield'"). */
 typedef struct pctx {
@@ -135,49 +136,78 @@ static bool collinear(const double *xy, int n)
     return true;
 }
 
-/* "polygon": [[x, y], ...] with at least 3 points not on one line. */
-static vt_status read_polygon(const pctx *p, json_t *rule, vt__alert_rule *r)
+/*
+ * "polygon": [[x, y], ...] (ENU metres) or "polygon_wgs84": [[lat, lon], ...]
+ * (degrees, converted to ENU at the origin's height through geodetic.h),
+ * with at least 3 points not on one line.
+ */
+static vt_status read_polygon(const pctx *p, json_t *rule, const vt__alert_config *cfg,
+                              vt__alert_rule *r)
 {
     json_t *poly = json_object_get(rule, "polygon");
-    if (json_object_get(rule, "polygon_wgs84"))
-        return bad(p, "polygon_wgs84", "is not supported yet: give 'polygon' in ENU metres");
-    if (!poly)
-        return bad(p, "polygon", "is required: [[x, y], ...] in ENU metres");
+    json_t *wgs = json_object_get(rule, "polygon_wgs84");
+    const char *field = wgs ? "polygon_wgs84" : "polygon";
+    if (poly && wgs)
+        return bad(p, "polygon_wgs84", "and 'polygon' are both given: choose one");
+    if (!poly && !wgs)
+        return bad(p, "polygon", "is required: [[x, y], ...] in ENU metres (or 'polygon_wgs84')");
+    if (wgs && !cfg->has_origin)
+        return bad(p, "polygon_wgs84", "needs a rig with a geodetic origin (rig.json 'origin')");
+    if (wgs)
+        poly = wgs;
     size_t n = json_is_array(poly) ? json_array_size(poly) : 0;
     if (n < 3)
-        return bad(p, "polygon", "must be an array of at least 3 points [x, y]");
+        return bad(p, field, "must be an array of at least 3 points");
     r->poly = malloc(2 * n * sizeof *r->poly);
     if (!r->poly)
         return vt__error(VT_ENOMEM, "%s: out of memory", p->origin);
     r->npoly = (int)n;
-    r->box[0] = r->box[1] = INFINITY;
-    r->box[2] = r->box[3] = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
+    vt_geodetic *geo = NULL;
+    vt_status s = wgs ? vt_geodetic_new(cfg->lat_deg, cfg->lon_deg, cfg->height_m, &geo) : VT_OK;
+    if (s)
+        s = vt__error_prefix(s, "%s: %s: the rig's origin", p->origin, p->where);
+    for (size_t i = 0; i < n && !s; i++) {
         json_t *pt = json_array_get(poly, i);
         json_t *x = json_array_get(pt, 0), *y = json_array_get(pt, 1);
+        double a = json_number_value(x), b = json_number_value(y);
+        char where[48];
+        snprintf(where, sizeof where, "%s[%zu]", field, i);
         if (!json_is_array(pt) || json_array_size(pt) != 2 || !json_is_number(x) ||
-            !json_is_number(y) || !isfinite(json_number_value(x)) ||
-            !isfinite(json_number_value(y))) {
-            char field[48];
-            snprintf(field, sizeof field, "polygon[%zu]", i);
-            return bad(p, field, "must be a point [x, y] of two finite numbers (metres)");
+            !json_is_number(y) || !isfinite(a) || !isfinite(b) ||
+            (wgs && (fabs(a) > 90 || fabs(b) > 180)))
+            s = bad(p, where,
+                    wgs ? "must be a point [lat, lon] in degrees"
+                        : "must be a point [x, y] of two finite numbers (metres)");
+        if (!s && wgs) {
+            vt_vec3 enu;
+            if ((s = vt_geodetic_to_enu(geo, a, b, cfg->height_m, &enu)))
+                s = vt__error_prefix(s, "%s: %s: %s", p->origin, p->where, where);
+            a = enu.x;
+            b = enu.y;
         }
-        double px = json_number_value(x), py = json_number_value(y);
-        r->poly[2 * i] = px;
-        r->poly[2 * i + 1] = py;
-        r->box[0] = fmin(r->box[0], px);
-        r->box[1] = fmin(r->box[1], py);
-        r->box[2] = fmax(r->box[2], px);
-        r->box[3] = fmax(r->box[3], py);
+        r->poly[2 * i] = a;
+        r->poly[2 * i + 1] = b;
+    }
+    vt_geodetic_free(geo);
+    if (s)
+        return s;
+    r->box[0] = r->box[1] = INFINITY;
+    r->box[2] = r->box[3] = -INFINITY;
+    for (int i = 0; i < r->npoly; i++) {
+        r->box[0] = fmin(r->box[0], r->poly[2 * i]);
+        r->box[1] = fmin(r->box[1], r->poly[2 * i + 1]);
+        r->box[2] = fmax(r->box[2], r->poly[2 * i]);
+        r->box[3] = fmax(r->box[3], r->poly[2 * i + 1]);
     }
     if (collinear(r->poly, r->npoly))
-        return bad(p, "polygon", "has no area (all points on one line)");
+        return bad(p, field, "has no area (all points on one line)");
     return VT_OK;
 }
 
-static vt_status read_zone(const pctx *p, json_t *rule, vt__alert_rule *r)
+static vt_status read_zone(const pctx *p, json_t *rule, const vt__alert_config *cfg,
+                           vt__alert_rule *r)
 {
-    vt_status s = read_polygon(p, rule, r);
+    vt_status s = read_polygon(p, rule, cfg, r);
     if (s)
         return s;
     r->zmin = -1e9;
@@ -325,7 +355,7 @@ static vt_status read_rule(const char *origin, int index, json_t *rule, vt__aler
         return s;
     switch (r->kind) {
     case VT_ALERT_ZONE:
-        return read_zone(&p, rule, r);
+        return read_zone(&p, rule, cfg, r);
     case VT_ALERT_CAMERA_OFFLINE:
         return read_cameras(&p, rule, cfg, r);
     case VT_ALERT_FPS:
@@ -479,6 +509,10 @@ static vt_status copy_rig_ids(const char *origin, const vt_rig *rig, vt__alert_c
     for (int i = 0; i < rig->count; i++)
         snprintf(cfg->camera_ids[i], sizeof cfg->camera_ids[i], "%s", rig->cameras[i].id);
     cfg->ncameras = rig->count;
+    cfg->has_origin = rig->has_origin;
+    cfg->lat_deg = rig->lat_deg;
+    cfg->lon_deg = rig->lon_deg;
+    cfg->height_m = rig->height_m;
     return VT_OK;
 }
 
