@@ -249,5 +249,6 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const command commands[] = {
     {"listen", cmd_listen, "print a stream (udp://, tcp://, shm://, file://) as JSON lines"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
     {"run", cmd_run, "track what a rig's cameras recorded: config.json -> tracks.jsonl"},
+    {"serve", cmd_serve, "the dashboard, /metrics and alerts for a stream (--from URL)"},
     {"simulate", cmd_simulate, "render a scenario or preset: frames, rig.json, ground truth"},
 };
 
