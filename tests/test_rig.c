@@ -7,6 +7,7 @@
  * Files go to a fresh folder under $VT_TEST_TMP (or /tmp).
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -416,6 +417,130 @@ static void test_save_refuses_unwritable_places_and_nan(void **state)
     vt_rig_free(&rig);
 }
 
+/* ------------------------------------------------------------------------ */
+/* GigE Vision cameras                                                       */
+
+static void assert_same_gige(const vt_rig_gige *a, const vt_rig_gige *b)
+{
+    assert_string_equal(a->pixel_format, b->pixel_format);
+    assert_true(a->exposure_us == b->exposure_us && a->fps == b->fps);
+    assert_true(a->gain_db == b->gain_db || (isnan(a->gain_db) && isnan(b->gain_db)));
+    assert_string_equal(a->trigger_source, b->trigger_source);
+    assert_int_equal(a->ptp, b->ptp);
+    assert_int_equal(a->packet_size, b->packet_size);
+}
+
+static void test_gige_settings_save_and_load_back(void **state)
+{
+    (void)state;
+    vt_rig want = sample_rig(), got;
+    vt_rig_camera g = random_camera("g0", 2, VT_MODALITY_MONO);
+    snprintf(g.gige.pixel_format, sizeof g.gige.pixel_format, "Mono12");
+    g.gige.exposure_us = 1234.5;
+    g.gige.gain_db = 0.0; /* a real setting, unlike NAN */
+    g.gige.fps = 29.97;
+    snprintf(g.gige.trigger_source, sizeof g.gige.trigger_source, "Line0");
+    g.gige.ptp = true;
+    g.gige.packet_size = 8192;
+    add_camera(&want, g, VT_MEDIA_GIGE, "192.168.1.20", NULL);
+    vt_rig_camera plain = random_camera("g1", 2, VT_MODALITY_THERMAL);
+    plain.gige.gain_db = NAN;
+    add_camera(&want, plain, VT_MEDIA_GIGE, "FLIR-A70-0042", NULL);
+    const char *path = vt_test_tmp_path("gige.json");
+    assert_int_equal(vt_rig_save(&want, path), VT_OK);
+    char *text = read_text(path);
+    assert_non_null(strstr(text, "\"gige\": {\"id\": \"FLIR-A70-0042\"}"));
+    free(text);
+    assert_int_equal(vt_rig_load(path, &got), VT_OK);
+    assert_int_equal(got.count, want.count);
+    for (int i = 0; i < want.count; i++) {
+        assert_same_camera(&got.cameras[i], &want.cameras[i]);
+        assert_same_gige(&got.cameras[i].gige, &want.cameras[i].gige);
+    }
+    assert_true(got.cameras[4].gige.gain_db == 0.0);
+    assert_true(isnan(got.cameras[5].gige.gain_db));
+    vt_rig_free(&want);
+    vt_rig_free(&got);
+}
+
+static void test_gige_defaults_leave_the_camera_alone(void **state)
+{
+    (void)state;
+    const char *path = vt_test_tmp_path("gige-defaults.json");
+    write_text(path, one_camera("\"gige\": {\"id\": \"127.0.0.1\"}"));
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    const vt_rig_camera *c = &rig.cameras[0];
+    assert_int_equal(c->media, VT_MEDIA_GIGE);
+    assert_string_equal(c->path, "127.0.0.1");
+    assert_null(c->timestamps);
+    assert_string_equal(c->gige.pixel_format, "");
+    assert_true(c->gige.exposure_us == 0 && c->gige.fps == 0 && isnan(c->gige.gain_db));
+    assert_string_equal(c->gige.trigger_source, "");
+    assert_false(c->gige.ptp);
+    assert_int_equal(c->gige.packet_size, 0);
+    vt_rig_free(&rig);
+}
+
+static void test_cameras_without_gige_have_no_gain_setting(void **state)
+{
+    (void)state;
+    const char *path = vt_test_tmp_path("no-gige.json");
+    write_text(path, one_camera("\"raw\": \"m0.raw\""));
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    assert_true(isnan(rig.cameras[0].gige.gain_db));
+    /* A camera built in memory with zeroed settings gets the same meaning. */
+    vt_rig_camera c = random_camera("m9", 0, VT_MODALITY_MONO);
+    add_camera(&rig, c, VT_MEDIA_FRAMES, "m9/%06d.png", NULL);
+    assert_true(isnan(rig.cameras[1].gige.gain_db));
+    vt_rig_free(&rig);
+}
+
+static void test_bad_gige_settings_are_refused_with_their_path(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra, *message;
+    } cases[] = {
+        {"\"gige\": \"127.0.0.1\"", "camera 0 ('m0'): field 'gige' must be an object"},
+        {"\"gige\": {\"id\": \"a\", \"exposure\": 5}", "unknown field 'gige.exposure'"},
+        {"\"gige\": {\"pixel_format\": \"Mono8\"}", "field 'gige.id' is missing"},
+        {"\"gige\": {\"id\": \"\"}", "field 'gige.id' must be a non-empty string"},
+        {"\"gige\": {\"id\": \"a\", \"pixel_format\": \"RGB8\"}",
+         "field 'gige.pixel_format' must be Mono8, Mono10"},
+        {"\"gige\": {\"id\": \"a\", \"exposure_us\": 0}", "field 'gige.exposure_us' must be > 0"},
+        {"\"gige\": {\"id\": \"a\", \"gain_db\": \"3\"}", "field 'gige.gain_db' must be a number"},
+        {"\"gige\": {\"id\": \"a\", \"fps\": -1}", "field 'gige.fps' must be > 0"},
+        {"\"gige\": {\"id\": \"a\", \"packet_size\": 100}",
+         "field 'gige.packet_size' must be in [576, 65535]"},
+        {"\"gige\": {\"id\": \"a\", \"packet_size\": 1500.5}",
+         "field 'gige.packet_size' must be an integer"},
+        {"\"gige\": {\"id\": \"a\", \"ptp\": 1}", "field 'gige.ptp' must be true or false"},
+        {"\"gige\": {\"id\": \"a\", \"trigger_source\": \"Line0123456789012345678901234567\"}",
+         "field 'gige.trigger_source' must be shorter than 32"},
+        {"\"raw\": \"a.raw\", \"gige\": {\"id\": \"a\"}",
+         "field 'gige' cannot be given together with 'raw'"},
+        {"\"gige\": {\"id\": \"a\"}, \"timestamps\": \"t.txt\"",
+         "field 'timestamps' cannot be given with 'gige'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_refused(one_camera(cases[i].extra), VT_EPARSE, cases[i].message);
+}
+
+static void test_save_refuses_infinite_gige_settings(void **state)
+{
+    (void)state;
+    vt_rig rig;
+    vt_rig_init(&rig);
+    vt_rig_camera g = random_camera("g0", 0, VT_MODALITY_MONO);
+    g.gige.gain_db = INFINITY;
+    add_camera(&rig, g, VT_MEDIA_GIGE, "127.0.0.1", NULL);
+    assert_int_equal(vt_rig_save(&rig, vt_test_tmp_path("inf.json")), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "camera 0 ('g0'): gige settings"));
+    vt_rig_free(&rig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +560,11 @@ int main(void)
         cmocka_unit_test(test_add_refuses_a_used_id_and_find_finds),
         cmocka_unit_test(test_resolve_joins_relative_paths_only),
         cmocka_unit_test(test_save_refuses_unwritable_places_and_nan),
+        cmocka_unit_test(test_gige_settings_save_and_load_back),
+        cmocka_unit_test(test_gige_defaults_leave_the_camera_alone),
+        cmocka_unit_test(test_cameras_without_gige_have_no_gain_setting),
+        cmocka_unit_test(test_bad_gige_settings_are_refused_with_their_path),
+        cmocka_unit_test(test_save_refuses_infinite_gige_settings),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }
