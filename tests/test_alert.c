@@ -552,6 +552,9 @@ static void bad_rules_are_refused_with_origin_rule_and_field(void **state)
                    "\"format\": \"xml\"}]}",
                    "channels[0] (sms): field 'format'");
     assert_refused("{\"channels\": [{\"kind\": \"pager\"}]}", "channels[0] (pager): field 'kind'");
+    assert_refused("{\"channels\": [{\"kind\": \"email\", \"url\": \"smtp://h\", "
+                   "\"from\": \"a@b\", \"to\": [\"c@d\"], \"starttls\": \"yes\"}]}",
+                   "channels[0] (email): field 'starttls' must be");
     assert_refused("{\"channels\": [{\"kind\": \"webhook\", \"url\": \"http://h\", "
                    "\"retries\": 1.5}]}",
                    "field 'retries' must be a whole number");

@@ -53,6 +53,7 @@ typedef struct vt__channel {
     char **to;  /* email addresses or phone numbers */
     int nto;
     char *username, *password; /* email, optional */
+    int starttls;              /* email on smtp://: 0 never, 1 when offered, 2 required */
     char *tmpl;                /* sms text template */
     bool form;                 /* sms: application/x-www-form-urlencoded (else JSON) */
 } vt__channel;

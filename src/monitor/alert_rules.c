@@ -439,8 +439,9 @@ static vt_status read_channel(const char *origin, int index, json_t *ch, vt__cha
     snprintf(p.where, sizeof p.where, "channels[%d] (%s)", index, kind);
     static const char *const web[] = {"kind",    "url",       "timeout_s", "retries",
                                       "headers", "backoff_s", NULL};
-    static const char *const mail[] = {"kind", "url",      "timeout_s", "retries",   "from",
-                                       "to",   "username", "password",  "backoff_s", NULL};
+    static const char *const mail[] = {"kind",      "url",      "timeout_s", "retries",
+                                       "from",      "to",       "username",  "password",
+                                       "backoff_s", "starttls", NULL};
     static const char *const sms[] = {"kind", "url",      "timeout_s", "retries",   "headers",
                                       "to",   "template", "format",    "backoff_s", NULL};
     if (strcmp(kind, "webhook") == 0)
@@ -475,6 +476,15 @@ static vt_status read_channel(const char *origin, int index, json_t *ch, vt__cha
             return s;
         if (strpbrk(c->from, "<>,"))
             return bad(&p, "from", "must be a bare address (no '<', '>' or ',')");
+        const char *tls = NULL;
+        if ((s = get_string(&p, ch, "starttls", false, &tls)))
+            return s;
+        c->starttls = !tls || strcmp(tls, "try") == 0 ? 1
+                      : strcmp(tls, "required") == 0  ? 2
+                      : strcmp(tls, "never") == 0     ? 0
+                                                      : -1;
+        if (c->starttls < 0)
+            return bad(&p, "starttls", "must be \"try\", \"required\" or \"never\"");
         return VT_OK;
     }
     if ((s = check_scheme(&p, c->url, "http://", "https://")) || (s = read_headers(&p, ch, c)))

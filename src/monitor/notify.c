@@ -279,6 +279,11 @@ static outcome send_email(vt__notifier *n, const vt__channel *c, const vt_alert_
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
     curl_easy_setopt(h, CURLOPT_READDATA, &u);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    /* smtp:// upgrades with STARTTLS when the server offers it (or must); smtps:// is TLS. */
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     c->starttls == 2   ? (long)CURLUSESSL_ALL
+                     : c->starttls == 1 ? (long)CURLUSESSL_TRY
+                                        : (long)CURLUSESSL_NONE);
     if (c->username)
         curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
     if (c->password)
