@@ -31,6 +31,10 @@ static void usage(FILE *f)
                "  --frames N          stop after N frame sets\n"
                "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
                "  --threads N         worker threads (default: all cores)\n"
+               "  --hwaccel MODE      video decoding: auto (CUDA when a GPU opens, else\n"
+               "                      software, said once), none, cuda (docs/SOURCES.md)\n"
+               "  --decode-threads N  software video decoding threads per camera (default 0:\n"
+               "                      FFmpeg's choice)\n"
                "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
                "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
                "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
@@ -184,8 +188,8 @@ static void print_cameras_json(const vt_rig *rig, const vt_sync *sync, int64_t s
 
 int cmd_run(int argc, char **argv)
 {
-    const char *tracks = NULL, *detections = NULL, *tracker = NULL;
-    int frames = 0, threads = 0;
+    const char *tracks = NULL, *detections = NULL, *tracker = NULL, *hwaccel = NULL;
+    int frames = 0, threads = 0, decode_threads = 0;
     bool quiet = false, json = false, no_eval = false;
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
@@ -196,7 +200,8 @@ int cmd_run(int argc, char **argv)
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
         {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
         {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
-        {"--linger", CLI_DOUBLE, &mon.linger},
+        {"--linger", CLI_DOUBLE, &mon.linger}, {"--hwaccel", CLI_STRING, &hwaccel},
+        {"--decode-threads", CLI_INT, &decode_threads},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -210,8 +215,14 @@ int cmd_run(int argc, char **argv)
         cli_usage_error(CMD, "expected one CONFIG file");
         return CLI_EXIT_USAGE;
     }
-    if (frames < 0 || threads < 0) {
-        cli_usage_error(CMD, "--frames and --threads must be >= 0");
+    if (frames < 0 || threads < 0 || decode_threads < 0) {
+        cli_usage_error(CMD, "--frames, --threads and --decode-threads must be >= 0");
+        return CLI_EXIT_USAGE;
+    }
+    vt_source_opts source_opts = vt_source_opts_default();
+    source_opts.decode_threads = decode_threads;
+    if (hwaccel && vt_hwaccel_parse(hwaccel, &source_opts.hwaccel) != VT_OK) {
+        cli_usage_error(CMD, "--hwaccel must be auto, none or cuda, not '%s'", hwaccel);
         return CLI_EXIT_USAGE;
     }
     if (tracker && strcmp(tracker, "gnn") != 0 && strcmp(tracker, "mht") != 0) {
@@ -237,6 +248,7 @@ int cmd_run(int argc, char **argv)
     vt_pipeline *pipe = NULL;
     run_input in = {.max_frames = cfg.max_frames};
     vt_sync_opts sync_opts = vt_sync_opts_default();
+    sync_opts.source = &source_opts;
     cli_track_job job;
     bool job_ok = false;
     rc = CLI_EXIT_FAIL;
