@@ -412,13 +412,18 @@ static void tcp_delivers_in_order_to_every_client(void **state)
     vt_sender_free(s);
 }
 
-/* Seconds for n sends of 1 kB. */
-static double time_sends(vt_sender *s, int n)
+/* Seconds for n sends of 1 kB; *worst: the longest single send. */
+static double time_sends(vt_sender *s, int n, double *worst)
 {
     uint8_t m[1024] = {1};
-    double t0 = vt__now();
-    for (int i = 0; i < n; i++)
+    double t0 = vt__now(), prev = t0;
+    *worst = 0;
+    for (int i = 0; i < n; i++) {
         assert_int_equal(vt_sender_send(s, VT_MSG_TRACK_BATCH, m, sizeof m), VT_OK);
+        double now = vt__now();
+        *worst = now - prev > *worst ? now - prev : *worst;
+        prev = now;
+    }
     return vt__now() - t0;
 }
 
@@ -428,7 +433,8 @@ static void tcp_stalled_client_loses_its_oldest_and_never_slows_the_producer(voi
     enum { N = 20000 };
     int port = 0;
     vt_sender *s = tcp_sender("?queue=64", &port);
-    double alone = time_sends(s, N);
+    double worst_alone, worst;
+    double alone = time_sends(s, N, &worst_alone);
     /* A client that connects and never reads. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int small = 4096;
@@ -437,17 +443,20 @@ static void tcp_stalled_client_loses_its_oldest_and_never_slows_the_producer(voi
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     wait_clients(s, NULL, 1);
-    double stalled = time_sends(s, N);
+    double stalled = time_sends(s, N, &worst);
     sleep_ms(50);
     vt_sender_stats st;
     vt_sender_get_stats(s, &st);
     printf("tcp: %d sends of 1 kB: %.1f ms with no client, %.1f ms with a stalled client "
-           "(%llu dropped for it)\n",
-           N, alone * 1e3, stalled * 1e3, (unsigned long long)st.dropped);
+           "(%llu dropped for it; slowest send %.2f ms)\n",
+           N, alone * 1e3, stalled * 1e3, (unsigned long long)st.dropped, worst * 1e3);
     assert_true(st.dropped > N / 2);
     assert_true(st.dropped < N);
     assert_int_equal(st.sent, 2 * N);
-    assert_true(stalled < 10 * alone + 0.5);
+    /* A send that waited for the client would wait for ever: it never reads. The bounds
+       only leave room for a loaded machine (and the sanitizers). */
+    assert_true(stalled < 5.0);
+    assert_true(worst < 0.5);
     close(fd);
     vt_sender_free(s);
 }
