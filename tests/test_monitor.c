@@ -5,6 +5,7 @@
  * path traversal in its encoded forms, oversized headers, methods, Server-Sent
  * Events delivering frame sets and alerts, and the Prometheus text.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "monitor/monitor_internal.h"
 #include "voxtrack/voxtrack.h"
 
 /* ---- a rig of two cameras and synthetic frame sets ---- */
@@ -581,6 +583,24 @@ static void bad_addresses_are_named(void **state)
     vt_monitor_free(m);
 }
 
+static void numbers_are_formatted_without_printf(void **state)
+{
+    (void)state;
+    struct {
+        double v;
+        int digits;
+        const char *want;
+    } cases[] = {{0, 2, "0.00"},          {-0.001, 2, "0.00"},       {1.5, 0, "2"},
+                 {-12.3456, 2, "-12.35"}, {123456.7, 1, "123456.7"}, {0.04, 1, "0.0"},
+                 {-7, 3, "-7.000"},       {1e13, 2, "1e+13"},        {NAN, 2, "null"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vt__sb b = {0};
+        vt__sb_fixed(&b, cases[i].v, cases[i].digits);
+        assert_string_equal(b.s, cases[i].want);
+        free(b.s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +615,7 @@ int main(void)
         cmocka_unit_test(events_end_when_the_server_stops),
         cmocka_unit_test(metrics_follow_the_prometheus_format),
         cmocka_unit_test(bad_addresses_are_named),
+        cmocka_unit_test(numbers_are_formatted_without_printf),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -23,6 +23,8 @@ void vt__sb_printf(vt__sb *b, const char *fmt, ...) VT__PRINTF(2, 3);
 void vt__sb_put(vt__sb *b, const char *s, size_t n);
 /* A JSON string literal (quoted, escaped; control characters as \u00XX). */
 void vt__sb_json_str(vt__sb *b, const char *s);
+/* A number with `digits` (0..6) decimals, without printf; NaN and infinities: null. */
+void vt__sb_fixed(vt__sb *b, double v, int digits);
 /* A JSON number; NaN and infinities become null. */
 void vt__sb_json_num(vt__sb *b, double v);
 
@@ -125,8 +127,14 @@ struct vt_monitor {
     int alerts_head, alerts_count;
     uint64_t alert_seq;
 
-    /* rendered documents, one per kind, rebuilt when the version moved */
+    /* rendered documents, one per kind, rebuilt when the version moved; the
+       snapshot they are rendered from (copied under mu, rendered without it) */
     pthread_mutex_t cache_mu;
+    vt__mon_track *snap_tracks;
+    size_t snap_tracks_cap;
+    vt__mon_camera *snap_cameras;
+    vt__mon_sample *snap_history;
+    vt__mon_alert *snap_alerts;
     struct {
         uint64_t version;
         char *text;
@@ -134,7 +142,7 @@ struct vt_monitor {
     } cache[8];
 };
 
-/* Renders under m->mu (held by the caller). */
+/* Renders a snapshot (a copy of the monitor made under m->mu). */
 void vt__monitor_metrics(const vt_monitor *m, vt__sb *b);
 
 /* The alerts with seq > after as one JSON array (m->mu held). */
