@@ -8,8 +8,9 @@
  * compiled-in limit on the count. The output goes through a nanopb stream
  * whose callback appends to the encoder's buffer, growing it when needed:
  * once the buffer has seen the largest message, encoding allocates nothing.
- * nanopb sizes each submessage before writing it (a second pass over that
- * track), which is the price of its single-buffer design.
+ * nanopb would size each submessage before writing it (a second pass over
+ * it); tracks, detections and cameras are instead encoded once each into a
+ * stack buffer (their size is bounded) and copied out with their length.
  */
 #include <math.h>
 #include <stdint.h>
@@ -240,14 +241,36 @@ static void fill_track(vt_wire_encoder *e, size_t i, voxtrack_v1_TrackUpdate *m)
     m->flicker = r->flicker ? r->flicker[i] : 0.0f;
 }
 
+/*
+ * One element of a repeated message field. pb_encode_submessage() would encode it twice
+ * (once to size it, once to write it); every element has a bounded size, so it is
+ * encoded once into a stack buffer and copied out with its length instead.
+ */
+static bool encode_element(pb_ostream_t *s, const pb_field_t *field, const pb_msgdesc_t *fields,
+                           const void *m)
+{
+    pb_byte_t tmp[256];
+    pb_ostream_t sub = pb_ostream_from_buffer(tmp, sizeof tmp);
+    if (!pb_encode(&sub, fields, m)) {
+#ifndef PB_NO_ERRMSG
+        s->errmsg = sub.errmsg;
+#endif
+        return false;
+    }
+    return pb_encode_tag_for_field(s, field) && pb_encode_string(s, tmp, sub.bytes_written);
+}
+
+_Static_assert(voxtrack_v1_TrackUpdate_size <= 256 && voxtrack_v1_Detection_size <= 256 &&
+                   voxtrack_v1_CameraStats_size <= 256,
+               "encode_element's buffer holds any element");
+
 static bool encode_tracks_cb(pb_ostream_t *s, const pb_field_t *field, void *const *arg)
 {
     vt_wire_encoder *e = *arg;
     voxtrack_v1_TrackUpdate m;
     for (size_t i = 0; i < e->r->ntracks; i++) {
         fill_track(e, i, &m);
-        if (!pb_encode_tag_for_field(s, field) ||
-            !pb_encode_submessage(s, voxtrack_v1_TrackUpdate_fields, &m))
+        if (!encode_element(s, field, voxtrack_v1_TrackUpdate_fields, &m))
             return false;
     }
     return true;
@@ -300,8 +323,7 @@ static bool encode_detections_cb(pb_ostream_t *s, const pb_field_t *field, void 
     voxtrack_v1_Detection m;
     for (size_t i = 0; i < e->r->ndetections; i++) {
         fill_detection(e, &e->r->detections[i], &m);
-        if (!pb_encode_tag_for_field(s, field) ||
-            !pb_encode_submessage(s, voxtrack_v1_Detection_fields, &m))
+        if (!encode_element(s, field, voxtrack_v1_Detection_fields, &m))
             return false;
     }
     return true;
@@ -346,8 +368,7 @@ static bool encode_cameras_cb(pb_ostream_t *s, const pb_field_t *field, void *co
         m.changes = c->changes;
         m.blobs = (uint32_t)c->blobs;
         m.rays = (uint32_t)c->rays;
-        if (!pb_encode_tag_for_field(s, field) ||
-            !pb_encode_submessage(s, voxtrack_v1_CameraStats_fields, &m))
+        if (!encode_element(s, field, voxtrack_v1_CameraStats_fields, &m))
             return false;
     }
     return true;
