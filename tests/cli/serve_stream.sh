@@ -24,7 +24,7 @@ run "$VT" serve --from bogus://x --serve 127.0.0.1:0
 [[ $rc == 1 ]] || fail "serve from bogus:// exited $rc"
 
 rm -f "$TMP/log.bin"
-run "$VT" demo --preset small --quiet --stream "file://$TMP/log.bin"
+run "$VT" demo --preset small --frames 32 --quiet --stream "file://$TMP/log.bin"
 [[ $rc == 0 ]] || fail "demo --stream failed: $(cat "$TMP/err")"
 
 "$VT" serve --from "file://$TMP/log.bin" --serve 127.0.0.1:0 --linger 30 --quiet \
@@ -42,7 +42,7 @@ curl -sf "$base/api/tracks" >"$TMP/tracks.json" || fail "GET /api/tracks failed"
 python3 - "$TMP/tracks.json" <<'P' || fail "bad /api/tracks: $(head -c 400 "$TMP/tracks.json")"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["frame"] == 63, j["frame"]
+assert j["frame"] == 31, j["frame"]
 assert len(j["tracks"]) > 0
 for k in j["tracks"]:
     for f in ("id", "pos", "altitude", "speed", "age", "cams", "thermal_confirmed", "class"):
@@ -52,7 +52,7 @@ curl -sf "$base/api/health" >"$TMP/health.json" || fail "GET /api/health failed"
 python3 - "$TMP/health.json" <<'P' || fail "bad /api/health: $(head -c 400 "$TMP/health.json")"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["frame_sets"] == 64, j["frame_sets"]
+assert j["frame_sets"] == 32, j["frame_sets"]
 assert j["latency_ms"]["total"] > 0, j["latency_ms"]
 assert j["cameras_live"] == 6, j["cameras_live"]
 P
@@ -61,5 +61,4 @@ promtool check metrics <"$TMP/metrics.txt" >"$TMP/promtool.txt" 2>&1 ||
     fail "promtool: $(cat "$TMP/promtool.txt")"
 kill -TERM $pid
 wait $pid || fail "serve exited $? on SIGTERM"
-grep -q "64 frame sets served" "$TMP/serve.err" || true
 echo ok
