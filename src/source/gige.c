@@ -9,7 +9,7 @@
  * format, size check, exposure, gain, frame rate, trigger (Aravis' frame
  * rate setter turns the trigger off on some cameras), PTP, packet size.
  *
- * Frames: a pool of a handful of buffers (together about 256 MB, so three
+ * Frames: a pool of a handful of buffers (together about 256 MB, so four
  * 8K Mono16 frames or sixteen small ones) is queued on the stream; a popped
  * buffer is copied once into the caller's image and queued again at once.
  * Buffers with a status other than SUCCESS (missing packets, timeouts) are
