@@ -316,6 +316,58 @@ static void gige_camera_that_stays_away_fails_after_reconnect_max(void **state)
     vt_rig_free(&rig);
 }
 
+static void gige_settings_apply_and_a_camera_without_ptp_warns(void **state)
+{
+    (void)state;
+    ensure_camera();
+    vt_rig rig;
+    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 8);
+    vt_rig_gige *g = &rig.cameras[0].gige;
+    g->exposure_us = 2000;
+    g->gain_db = 2;
+    g->fps = 40;
+    g->ptp = true;
+    g->packet_size = 1400;
+    vt_source_opts o = quick_opts(5, 0);
+    vt_source *s = NULL;
+    const char *log = vt_test_tmp_path("ptp.txt");
+    int saved = stderr_to(log);
+    vt_status st = vt_source_open_opts(&rig, 0, &o, &s);
+    stderr_back(saved);
+    if (st)
+        print_error("open: %s\n", vt_last_error());
+    assert_int_equal(st, VT_OK);
+    const char *text = slurp(log);
+    if (!strstr(text, "camera 0 ('g0')") || !strstr(text, "has no PTP")) {
+        print_error("stderr was: %s\n", text);
+        fail();
+    }
+    int64_t frame = -1;
+    double t = 0;
+    read_frames(s, 2, 8, &frame, &t);
+    vt_source_free(s);
+    vt_rig_free(&rig);
+}
+
+static void gige_refused_settings_are_named(void **state)
+{
+    (void)state;
+    ensure_camera();
+    vt_rig rig;
+    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 8);
+    snprintf(rig.cameras[0].gige.pixel_format, sizeof rig.cameras[0].gige.pixel_format,
+             "Mono12"); /* the fake camera has Mono8 and Mono16 only */
+    vt_source_opts o = quick_opts(2, 0);
+    const char *format[] = {"camera 0 ('g0')", "pixel format Mono12", NULL};
+    assert_open_fails(&rig, &o, VT_EUNSUPPORTED, format);
+    rig.cameras[0].gige.pixel_format[0] = '\0';
+    snprintf(rig.cameras[0].gige.trigger_source, sizeof rig.cameras[0].gige.trigger_source,
+             "Line7");
+    const char *trigger[] = {"camera 0 ('g0')", "gige.trigger_source", NULL};
+    assert_open_fails(&rig, &o, VT_EUNSUPPORTED, trigger);
+    vt_rig_free(&rig);
+}
+
 static void gige_wrong_frame_size_names_camera_and_both_sizes(void **state)
 {
     (void)state;
@@ -364,6 +416,8 @@ int main(void)
         cmocka_unit_test(gige_16_bit_camera_gets_mono16_frames),
         cmocka_unit_test(gige_killed_camera_is_a_disconnect_and_its_return_a_reconnect),
         cmocka_unit_test(gige_camera_that_stays_away_fails_after_reconnect_max),
+        cmocka_unit_test(gige_settings_apply_and_a_camera_without_ptp_warns),
+        cmocka_unit_test(gige_refused_settings_are_named),
         cmocka_unit_test(gige_wrong_frame_size_names_camera_and_both_sizes),
         cmocka_unit_test(gige_unknown_id_fails_in_bounded_time),
         cmocka_unit_test(gige_bad_options_and_empty_id_are_refused),
