@@ -12,6 +12,8 @@ TMP=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$TMP" && mkdir -p "$TMP"
 source "$HERE/common.bash"
+# A failing check must not leave a listener behind.
+trap 'touch "$TMP/stop"' EXIT
 command -v python3 >/dev/null || fail "python3 is needed (scripts/install-deps)"
 command -v cs2cs >/dev/null || fail "cs2cs is needed (proj-bin, scripts/install-deps)"
 
