@@ -302,7 +302,8 @@ static read_result read_record(vt_receiver *r, shm_reader *q, uint8_t *type, uin
             q->buf = b;
             q->buf_cap = n;
         }
-        memcpy(q->buf, q->data + off + SHM_REC_HEADER, n);
+        if (n)
+            memcpy(q->buf, q->data + off + SHM_REC_HEADER, n);
     }
     /* Was any of it overwritten while we copied? */
     atomic_thread_fence(memory_order_acquire);
