@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `voxtrack listen` on what `voxtrack demo --stream` publishes: a binary file
-# log replayed to its end (every message decodes, sequence numbers 0..N-1),
-# the same log cut short (one truncated record counted, the rest printed),
-# a shared-memory ring the listener waits for before the demo starts, and a
-# TCP sender the listener connects to (retrying until it is up).
+# `voxtrack listen` on what one `voxtrack demo --stream ...` run publishes: a
+# shared-memory ring the listener waits for before the demo starts, a TCP
+# sender the listener connects to (retrying until it is up), and a binary
+# file log replayed to its end (every message decodes, sequence numbers
+# consecutive), then the same log cut short (one truncated record counted).
 set -euo pipefail
 VT=$1
 TMP=$2
@@ -39,11 +39,27 @@ for kv in sys.argv[3:]:
 PY
 }
 
-# File log: written by the demo, replayed to its end.
-demo --frames 10 --stream "file://$TMP/log.bin"
+# One demo run publishes to all three; the shm and TCP listeners start first (the
+# shm one waits for the ring, the TCP one retries until the demo's server is up).
+ring="vt_cli_listen_$$"
+port=$((20000 + ($$ % 20000)))
+"$VT" listen "shm://$ring" --count 10 --timeout 60 --json >"$TMP/shm.out" 2>"$TMP/shm.err" &
+shm_pid=$!
+"$VT" listen "tcp://127.0.0.1:$port" --count 10 --timeout 60 --json >"$TMP/tcp.out" \
+    2>"$TMP/tcp.err" &
+tcp_pid=$!
+sleep 0.3
+demo --frames 20 --stream "file://$TMP/log.bin" --stream "shm://$ring" \
+    --stream "tcp://127.0.0.1:$port"
+wait "$shm_pid" || fail "listen shm exited $?: $(cat "$TMP/shm.err")"
+check_lines "$TMP/shm.out" 10 stopped="count reached" lost=0 overruns=0
+wait "$tcp_pid" || fail "listen tcp exited $?: $(cat "$TMP/tcp.err")"
+check_lines "$TMP/tcp.out" 10 stopped="count reached" garbage=0
+
+# The file log, replayed to its end.
 run "$VT" listen "file://$TMP/log.bin" --json
 [[ $rc == 0 ]] || fail "listen file exited $rc: $(cat "$TMP/err")"
-check_lines "$TMP/out" 30 stopped="end of file" lost=0 garbage=0
+check_lines "$TMP/out" 60 stopped="end of file" lost=0 garbage=0
 n=$(($(wc -l <"$TMP/out") - 1))
 grep -q "end of file: received $n, lost 0, garbage 0" "$TMP/err" ||
     fail "summary on stderr: $(cat "$TMP/err")"
@@ -54,22 +70,4 @@ head -c $((size - 3)) "$TMP/log.bin" >"$TMP/cut.bin"
 run "$VT" listen "file://$TMP/cut.bin" --json --count 1000
 [[ $rc == 0 ]] || fail "listen cut file exited $rc: $(cat "$TMP/err")"
 check_lines "$TMP/out" $((n - 1)) truncated=1 garbage=1 received=$((n - 1))
-
-# Shared memory: the listener starts first and waits for the ring.
-ring="vt_cli_listen_$$"
-"$VT" listen "shm://$ring" --count 20 --timeout 60 --json >"$TMP/shm.out" 2>"$TMP/shm.err" &
-pid=$!
-sleep 0.3
-demo --frames 60 --stream "shm://$ring"
-wait "$pid" || fail "listen shm exited $?: $(cat "$TMP/shm.err")"
-check_lines "$TMP/shm.out" 20 stopped="count reached" lost=0 overruns=0
-
-# TCP: the listener connects to the demo's server, retrying until it is up.
-port=$((20000 + ($$ % 20000)))
-"$VT" listen "tcp://127.0.0.1:$port" --count 20 --timeout 60 --json >"$TMP/tcp.out" \
-    2>"$TMP/tcp.err" &
-pid=$!
-demo --frames 150 --stream "tcp://127.0.0.1:$port"
-wait "$pid" || fail "listen tcp exited $?: $(cat "$TMP/tcp.err")"
-check_lines "$TMP/tcp.out" 20 stopped="count reached" garbage=0
 echo ok
