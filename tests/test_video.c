@@ -330,6 +330,8 @@ static void assert_damage_survived(const char *video, const readout *r, int at_l
                     (long long)r->stats.lost);
         fail();
     }
+    print_message("%s: %d of %d frames, %lld corrupt, %lld lost\n", strrchr(video, '/') + 1,
+                  r->count, FRAMES, (long long)r->stats.corrupt, (long long)r->stats.lost);
     for (int i = 1; i < r->count; i++)
         assert_true(r->frame[i] > r->frame[i - 1]);
     for (int i = 0; i < r->count; i++)

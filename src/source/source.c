@@ -205,7 +205,7 @@ struct vt_source {
     double last_t;        /* time of the last frame delivered */
     double last_pts;      /* presentation time of the last video frame, */
     bool last_pts_ok;     /* when it had one */
-    int64_t lost;         /* stamps a video ended before */
+    int64_t lost;         /* stamped frames a video does not have */
 };
 
 /*
@@ -619,6 +619,7 @@ static void video_stamp(vt_source *s, double pts, bool has_pts)
     size_t k = (size_t)s->next;
     while (k + 1 < s->st.count && fabs(s->st.t[k + 1] - want) <= fabs(s->st.t[k] - want))
         k++;
+    s->lost += (int64_t)k - s->next; /* stamped frames the video does not have */
     s->next = (int64_t)k;
 }
 
@@ -648,10 +649,12 @@ static vt_status read_stream(vt_source *s, vt_image *img, int64_t *frame, double
         return vt__error(VT_EMISMATCH, "%s: %s ends after %lld frames, the timestamps list %zu",
                          s->label, s->path, (long long)s->next, s->st.count);
     /* A video cut short (a crash while recording, a damaged copy) is read to its end. */
-    if (*end && s->has_stamps && (size_t)s->next < s->st.count && s->lost == 0) {
-        s->lost = (int64_t)s->st.count - s->next;
+    if (*end && s->has_stamps && (size_t)s->next < s->st.count) {
+        int64_t rest = (int64_t)s->st.count - s->next;
+        s->lost += rest;
+        s->next = (int64_t)s->st.count; /* said once: the next read ends at once */
         vt__log(1, "%s: %s ends after %lld frames, the timestamps list %zu (%lld counted as lost)",
-                s->label, s->path, (long long)s->delivered, s->st.count, (long long)s->lost);
+                s->label, s->path, (long long)s->delivered, s->st.count, (long long)rest);
     }
     if (*end)
         return VT_OK;
