@@ -34,6 +34,7 @@
  * requests by Aravis' retries, the backoff by reconnect_max.
  */
 #include <arv.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -91,7 +92,7 @@ typedef struct gige {
     /* Frame numbers and time */
     bool have_id, anchored, delivered;
     uint64_t last_id;
-    int64_t last_frame, cam0_ns, sys0_ns;
+    int64_t last_frame, cam0_ns, sys0_ns, last_cam_ns;
     /* Counters (resent: of streams already released) */
     int64_t corrupt, lost, resent, disconnects, reconnects;
     /* A source that gave up keeps saying why */
@@ -109,7 +110,7 @@ static const char *gerr(const GError *e)
 static void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 
@@ -235,34 +236,39 @@ static vt_status set_format_and_check_size(gige *g, ArvCamera *cam)
     return VT_OK;
 }
 
+/* A setting the camera refused, named by its rig field (the GError is consumed). */
+static vt_status refused(const gige *g, const char *field, GError **e)
+{
+    vt_status st = vt__error(VT_EUNSUPPORTED, "GigE camera '%s': cannot set gige.%s: %s", g->id,
+                             field, gerr(*e));
+    g_clear_error(e);
+    return st;
+}
+
 /* Exposure, gain, frame rate and trigger: each only when the rig asks (see the top). */
 static vt_status apply_settings(gige *g, ArvCamera *cam)
 {
     GError *e = NULL;
-    const char *what = NULL;
     bool trigger = g->set.trigger_source[0] != '\0';
     double fps = g->set.fps > 0 ? g->set.fps : trigger ? 0 : g->rig_fps;
     if (g->set.exposure_us > 0 && (arv_camera_set_exposure_time(cam, g->set.exposure_us, &e), e))
-        what = "exposure_us";
-    else if (isfinite(g->set.gain_db) && (arv_camera_set_gain(cam, g->set.gain_db, &e), e))
-        what = "gain_db";
-    else if (fps > 0 && (arv_camera_set_frame_rate(cam, fps, &e), e)) {
-        /* A rate only inherited from the rig is a wish, not an order. */
+        return refused(g, "exposure_us", &e);
+    if (isfinite(g->set.gain_db) && (arv_camera_set_gain(cam, g->set.gain_db, &e), e))
+        return refused(g, "gain_db", &e);
+    if (fps > 0 && (arv_camera_set_frame_rate(cam, fps, &e), e)) {
         if (g->set.fps > 0)
-            what = "fps";
-        else
-            vt__log(1, "%s: GigE camera '%s' keeps its own frame rate (%s)", g->label, g->id,
-                    gerr(e));
-    } else if (trigger && (arv_camera_set_trigger(cam, g->set.trigger_source, &e), e))
-        what = "trigger_source";
-    else if (!trigger) {
-        arv_camera_clear_triggers(cam, &e); /* free running; cameras without triggers fail */
+            return refused(g, "fps", &e);
+        /* A rate only inherited from the rig is a wish, not an order. */
+        vt__log(1, "%s: GigE camera '%s' keeps its own frame rate (%s)", g->label, g->id, gerr(e));
+        g_clear_error(&e);
     }
-    vt_status st = what ? vt__error(VT_EUNSUPPORTED, "GigE camera '%s': cannot set gige.%s: %s",
-                                    g->id, what, gerr(e))
-                        : VT_OK;
-    g_clear_error(&e);
-    return st;
+    if (trigger && (arv_camera_set_trigger(cam, g->set.trigger_source, &e), e))
+        return refused(g, "trigger_source", &e);
+    if (!trigger) {
+        arv_camera_clear_triggers(cam, &e); /* free running; cameras without triggers fail */
+        g_clear_error(&e);
+    }
+    return VT_OK;
 }
 
 /* IEEE 1588 where the camera has it (SFNC PtpEnable, or the older GevIEEE1588). */
@@ -461,6 +467,10 @@ static int64_t id_step(uint64_t last, uint64_t id)
 
 static double frame_time(gige *g, int64_t cam, int64_t sys)
 {
+    /* A camera clock that went back (the camera restarted within the timeout) is anchored again. */
+    if (g->anchored && !g->ptp_on && cam && cam < g->last_cam_ns)
+        g->anchored = false;
+    g->last_cam_ns = cam;
     pthread_mutex_lock(&clock_lock);
     if (!have_origin) {
         origin_ns = sys;
