@@ -286,9 +286,11 @@ static void *tcp_thread(void *arg)
             break;
         if (pfd[0].revents & POLLIN) {
             char buf[64];
-            atomic_store(&t->wake_pending, false);
             while (read(t->wake[0], buf, sizeof buf) > 0)
                 ;
+            /* Only after draining: a wake-up byte written after this store stays in the
+               pipe, and one sent before it found its messages queued already. */
+            atomic_store(&t->wake_pending, false);
         }
         if (pfd[1].revents & POLLIN)
             accept_clients(t);
