@@ -18,12 +18,7 @@
 #include <jansson.h>
 
 #include "voxtrack/voxtrack.h"
-#if defined(__has_include)
-#if __has_include("voxtrack/transport.h")
 #include "voxtrack/transport.h"
-#define HAVE_TRANSPORT 1
-#endif
-#endif
 #include "vt_test.h"
 #include "vt_test_wire.h"
 #define VT_TEST_NAME "test_streamer"
@@ -153,7 +148,6 @@ static void binary_file_log_replays_the_messages(void **state)
         return;
     }
     assert_int_equal(st, VT_OK);
-#ifdef HAVE_TRANSPORT
     vt_test_result t;
     vt_test_result_make(&t, 6, 2, 40);
     assert_int_equal(vt_streamer_publish(s, &t.r), VT_OK);
@@ -175,9 +169,6 @@ static void binary_file_log_replays_the_messages(void **state)
     vt_wire_track_batch_free(&b);
     vt_receiver_free(r);
     vt_test_result_free(&t);
-#else
-    vt_streamer_free(s);
-#endif
 }
 
 int main(void)

@@ -20,16 +20,8 @@
 #include "voxtrack/stream.h"
 #include "voxtrack/wire.h"
 
-#if defined(__has_include)
-#if __has_include("voxtrack/transport.h")
 #include "voxtrack/transport.h"
-#define VT_STREAM_HAVE_TRANSPORT 1
-#endif
-#if __has_include("voxtrack/cot.h")
 #include "voxtrack/cot.h"
-#define VT_STREAM_HAVE_COT 1
-#endif
-#endif
 
 typedef enum out_kind { OUT_TRANSPORT, OUT_JSONL, OUT_COT } out_kind;
 
@@ -69,21 +61,12 @@ static vt_status open_out(const vt_rig *rig, const char *url, out *o)
     }
     if (has_prefix(url, "cot+udp://") || has_prefix(url, "cot+tcp://")) {
         o->kind = OUT_COT;
-#ifdef VT_STREAM_HAVE_COT
         return vt_cot_sender_open(url, rig, NULL, (vt_cot_sender **)&o->h);
-#else
-        (void)rig;
-        return vt__error(VT_EUNSUPPORTED, "Cursor-on-Target is not in this build");
-#endif
     }
     if (has_prefix(url, "udp://") || has_prefix(url, "tcp://") || has_prefix(url, "shm://") ||
         has_prefix(url, "file://")) {
         o->kind = OUT_TRANSPORT;
-#ifdef VT_STREAM_HAVE_TRANSPORT
         return vt_sender_open(url, (vt_sender **)&o->h);
-#else
-        return vt__error(VT_EUNSUPPORTED, "the byte transports are not in this build");
-#endif
     }
     return vt__error(VT_EINVAL, "unknown kind of stream (expected udp://, tcp://, shm://, file://, "
                                 "file://PATH.jsonl, cot+udp:// or cot+tcp://)");
@@ -98,14 +81,10 @@ static void close_out(out *o)
         vt__jsonl_close(o->h);
         break;
     case OUT_COT:
-#ifdef VT_STREAM_HAVE_COT
         vt_cot_sender_free(o->h);
-#endif
         break;
     case OUT_TRANSPORT:
-#ifdef VT_STREAM_HAVE_TRANSPORT
         vt_sender_free(o->h);
-#endif
         break;
     }
     o->h = NULL;
@@ -166,10 +145,8 @@ static void send_all(vt_streamer *s, vt_msg_type type, const uint8_t *msg, size_
         out *o = &s->outs[i];
         if (o->kind == OUT_JSONL)
             account(s, o, vt__jsonl_write(o->h, type, msg, len));
-#ifdef VT_STREAM_HAVE_TRANSPORT
         else if (o->kind == OUT_TRANSPORT)
             account(s, o, vt_sender_send(o->h, type, msg, len));
-#endif
     }
 }
 
@@ -221,10 +198,8 @@ vt_status vt_streamer_publish(vt_streamer *s, const vt_pipeline_result *r)
         vt_status fs;
         if (o->kind == OUT_JSONL && (fs = vt__jsonl_flush(o->h)) != VT_OK)
             account(s, o, fs);
-#ifdef VT_STREAM_HAVE_COT
         else if (o->kind == OUT_COT)
             account(s, o, vt_cot_publish(o->h, r));
-#endif
     }
     return VT_OK;
 }

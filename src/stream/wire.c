@@ -21,12 +21,7 @@
 #include "core/internal.h"
 #include "stream/wire_internal.h"
 
-#if defined(__has_include)
-#if __has_include("voxtrack/geodetic.h")
 #include "voxtrack/geodetic.h"
-#define VT_WIRE_HAVE_GEODETIC 1
-#endif
-#endif
 
 const char *vt_msg_type_name(vt_msg_type t)
 {
@@ -71,7 +66,6 @@ vt_status vt_wire_encoder_new(const vt_rig *rig, vt_wire_encoder **out)
         e->lat_deg = rig->lat_deg;
         e->lon_deg = rig->lon_deg;
         e->h_m = rig->height_m;
-#ifdef VT_WIRE_HAVE_GEODETIC
         vt_geodetic *g = NULL;
         vt_status s = vt_geodetic_new(rig->lat_deg, rig->lon_deg, rig->height_m, &g);
         if (s != VT_OK) {
@@ -79,7 +73,6 @@ vt_status vt_wire_encoder_new(const vt_rig *rig, vt_wire_encoder **out)
             return vt__error_prefix(s, "wire encoder: rig origin");
         }
         e->geo = g;
-#endif
     }
     *out = e;
     return VT_OK;
@@ -89,9 +82,7 @@ void vt_wire_encoder_free(vt_wire_encoder *e)
 {
     if (!e)
         return;
-#ifdef VT_WIRE_HAVE_GEODETIC
     vt_geodetic_free(e->geo);
-#endif
     vt__wire_lz4_free(e);
     free(e->raw);
     free(e->lz);
@@ -103,16 +94,8 @@ void vt_wire_encoder_free(vt_wire_encoder *e)
 
 bool vt__wire_geo(vt_wire_encoder *e, vt_vec3 enu, double *lat, double *lon, double *h)
 {
-#ifdef VT_WIRE_HAVE_GEODETIC
     if (e->geo && vt_geodetic_from_enu(e->geo, enu, lat, lon, h) == VT_OK)
         return true;
-#else
-    (void)e;
-    (void)enu;
-    (void)lat;
-    (void)lon;
-    (void)h;
-#endif
     return false;
 }
 
