@@ -259,6 +259,12 @@ static void gige_killed_camera_is_a_disconnect_and_its_return_a_reconnect(void *
     const char *log = vt_test_tmp_path("stderr.txt");
     int saved = stderr_to(log);
     double t0 = vt_gige_now();
+    /* Frames that arrived before the kill are still queued: read through them. */
+    int queued = 0;
+    while (vt_source_stats_get(s).disconnects == 0 && queued < 40) {
+        read_frames(s, 1, 8, &frame, &t);
+        queued++;
+    }
     read_frames(s, 3, 8, &frame, &t);
     double took = vt_gige_now() - t0;
     stderr_back(saved);
@@ -266,7 +272,7 @@ static void gige_killed_camera_is_a_disconnect_and_its_return_a_reconnect(void *
     vt_source_stats stats = vt_source_stats_get(s);
     assert_true(stats.disconnects >= 1);
     assert_true(stats.reconnects >= 1);
-    assert_int_equal(stats.frames, 6);
+    assert_int_equal(stats.frames, 3 + queued + 3);
     assert_true(took < 20);
     const char *text = slurp(log);
     if (!strstr(text, "camera 0 ('g0')") || !strstr(text, "disconnected") ||
@@ -298,7 +304,9 @@ static void gige_camera_that_stays_away_fails_after_reconnect_max(void **state)
     bool end;
     int saved = stderr_to(vt_test_tmp_path("stderr.txt"));
     double t0 = vt_gige_now();
-    vt_status st = vt_source_read(s, &img, &f, &ft, &end);
+    vt_status st = VT_OK;
+    for (int i = 0; i < 40 && st == VT_OK; i++) /* through the frames queued before the kill */
+        st = vt_source_read(s, &img, &f, &ft, &end);
     double took = vt_gige_now() - t0;
     stderr_back(saved);
     assert_int_equal(st, VT_EIO);

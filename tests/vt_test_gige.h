@@ -3,7 +3,7 @@
  * Debian package aravis-tools) as a child process on 127.0.0.1, for the GigE
  * tests and the GigE benchmark. It serves a 512x512 Mono8 camera, serial
  * GV01, on the standard GVCP port 3956, so only one can run per host: we
- * tell whether the port is taken by trying to bind it ourselves.
+ * tell whether the port is taken from the kernel's socket table.
  *
  * The child is forked (not spawned) so that it can ask the kernel to kill it
  * when its parent dies (PR_SET_PDEATHSIG): a crashed test leaves no camera
@@ -13,17 +13,14 @@
 #ifndef VT_TEST_GIGE_H
 #define VT_TEST_GIGE_H
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,19 +58,27 @@ static inline bool vt_gige_fake_path(char *buf, size_t size)
     return false;
 }
 
-/* True when something holds UDP 127.0.0.1:3956 (a fake camera, most likely). */
+/*
+ * True when a UDP socket is bound to port 3956 (a fake camera, most likely).
+ * Read from /proc/net/udp rather than by binding the port ourselves: a probe
+ * socket that held the port for an instant would make a camera starting at
+ * that moment fail to bind and exit.
+ */
 static inline bool vt_gige_port_busy(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0)
+    FILE *fp = fopen("/proc/net/udp", "r");
+    if (!fp)
         return false;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(VT_GIGE_GVCP_PORT);
-    a.sin_addr.s_addr = inet_addr(VT_GIGE_FAKE_ADDRESS);
-    bool busy = bind(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno == EADDRINUSE;
-    close(fd);
+    char line[512], port[16];
+    snprintf(port, sizeof port, ":%04X ", VT_GIGE_GVCP_PORT);
+    bool busy = false;
+    if (fgets(line, sizeof line, fp)) /* the header */
+        while (!busy && fgets(line, sizeof line, fp)) {
+            /* "  12: 0100007F:0F74 00000000:0000 07 ...": the local address comes first. */
+            char *local = strchr(line, ':');
+            busy = local && strncmp(local + 1 + strspn(local + 1, " ") + 8, port, 6) == 0;
+        }
+    fclose(fp);
     return busy;
 }
 
