@@ -151,6 +151,28 @@ static void read_frames(vt_source *s, int n, int bits, int64_t *frame, double *t
     vt_image_free(&img);
 }
 
+/*
+ * The fake camera (started if need be) as rig camera 0 of `bits`, opened with
+ * these options; n frames read and checked, the last one's number and time
+ * in *frame and *t.
+ */
+static vt_source *open_fake(vt_rig *rig, int bits, double timeout_s, int reconnect_max, int n,
+                            int64_t *frame, double *t)
+{
+    ensure_camera();
+    gige_rig(rig, VT_GIGE_FAKE_ADDRESS, 512, 512, bits);
+    vt_source_opts o = quick_opts(timeout_s, reconnect_max);
+    vt_source *s = NULL;
+    vt_status st = vt_source_open_opts(rig, 0, &o, &s);
+    if (st)
+        print_error("open: %s\n", vt_last_error());
+    assert_int_equal(st, VT_OK);
+    *frame = -1;
+    *t = 0;
+    read_frames(s, n, bits, frame, t);
+    return s;
+}
+
 /* Opens the rig's camera with opts and expects failure with `status`, naming `words`. */
 static void assert_open_fails(const vt_rig *rig, const vt_source_opts *o, vt_status status,
                               const char *const *words)
@@ -204,18 +226,10 @@ static char *slurp(const char *path)
 static void gige_captures_frames_with_increasing_numbers_and_times(void **state)
 {
     (void)state;
-    ensure_camera();
     vt_rig rig;
-    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 8);
-    vt_source_opts o = quick_opts(5, 0);
-    vt_source *s = NULL;
-    vt_status st = vt_source_open_opts(&rig, 0, &o, &s);
-    if (st)
-        print_error("open: %s\n", vt_last_error());
-    assert_int_equal(st, VT_OK);
-    int64_t frame = -1;
-    double t = 0;
-    read_frames(s, 10, 8, &frame, &t);
+    int64_t frame;
+    double t;
+    vt_source *s = open_fake(&rig, 8, 5, 0, 10, &frame, &t);
     vt_source_stats stats = vt_source_stats_get(s);
     assert_string_equal(stats.backend, "gige");
     assert_int_equal(stats.frames, 10);
@@ -228,15 +242,10 @@ static void gige_captures_frames_with_increasing_numbers_and_times(void **state)
 static void gige_16_bit_camera_gets_mono16_frames(void **state)
 {
     (void)state;
-    ensure_camera();
     vt_rig rig;
-    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 16);
-    vt_source_opts o = quick_opts(5, 0);
-    vt_source *s = NULL;
-    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &s), VT_OK);
-    int64_t frame = -1;
-    double t = 0;
-    read_frames(s, 3, 16, &frame, &t);
+    int64_t frame;
+    double t;
+    vt_source *s = open_fake(&rig, 16, 5, 0, 3, &frame, &t);
     vt_source_free(s);
     vt_rig_free(&rig);
 }
@@ -244,15 +253,10 @@ static void gige_16_bit_camera_gets_mono16_frames(void **state)
 static void gige_killed_camera_is_a_disconnect_and_its_return_a_reconnect(void **state)
 {
     (void)state;
-    ensure_camera();
     vt_rig rig;
-    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 8);
-    vt_source_opts o = quick_opts(0.5, 20);
-    vt_source *s = NULL;
-    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &s), VT_OK);
-    int64_t frame = -1;
-    double t = 0;
-    read_frames(s, 3, 8, &frame, &t);
+    int64_t frame;
+    double t;
+    vt_source *s = open_fake(&rig, 8, 0.5, 20, 3, &frame, &t);
 
     stop_camera();
     camera_pid = vt_gige_fake_start(tool, 1.0); /* back in a second */
@@ -287,15 +291,10 @@ static void gige_killed_camera_is_a_disconnect_and_its_return_a_reconnect(void *
 static void gige_camera_that_stays_away_fails_after_reconnect_max(void **state)
 {
     (void)state;
-    ensure_camera();
     vt_rig rig;
-    gige_rig(&rig, VT_GIGE_FAKE_ADDRESS, 512, 512, 8);
-    vt_source_opts o = quick_opts(0.3, 1);
-    vt_source *s = NULL;
-    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &s), VT_OK);
-    int64_t frame = -1;
-    double t = 0;
-    read_frames(s, 2, 8, &frame, &t);
+    int64_t frame;
+    double t;
+    vt_source *s = open_fake(&rig, 8, 0.3, 1, 2, &frame, &t);
     stop_camera();
 
     vt_image img = {0};

@@ -493,11 +493,12 @@ static double frame_time(gige *g, int64_t cam, int64_t sys)
     return (double)(host - origin) * 1e-9;
 }
 
-static bool little_endian_host(void)
-{
-    const uint16_t one = 1;
-    return *(const uint8_t *)&one == 1;
-}
+/* GVSP sends 16-bit samples little-endian; a little-endian host copies them as they are. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GIGE_LE_HOST true
+#else
+#define GIGE_LE_HOST false
+#endif
 
 /* Copies the buffer's pixels into img, once (MSB-aligned when the depths differ). */
 static vt_status copy_pixels(gige *g, ArvBuffer *b, vt_image *img)
@@ -514,7 +515,7 @@ static vt_status copy_pixels(gige *g, ArvBuffer *b, vt_image *img)
         return vt__error(VT_EFORMAT,
                          "%s: GigE camera '%s' sent a frame of another format or size (%zu bytes)",
                          g->label, g->id, size);
-    bool same = g->depth == img->bits && (g->depth == 8 || little_endian_host());
+    bool same = g->depth == img->bits && (g->depth == 8 || GIGE_LE_HOST);
     if (same && img->stride == row) {
         memcpy(img->data, data, row * (size_t)h);
         return VT_OK;
