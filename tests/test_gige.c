@@ -25,6 +25,7 @@
 #include <arv.h>
 #include <cmocka.h>
 
+#include "source/gige_internal.h"
 #include "voxtrack/rig.h"
 #include "voxtrack/source.h"
 #include "vt_test_gige.h"
@@ -416,6 +417,20 @@ static void gige_bad_options_and_empty_id_are_refused(void **state)
     vt_rig_free(&rig);
 }
 
+static void gige_block_ids_count_lost_frames_across_the_16_bit_wrap(void **state)
+{
+    (void)state;
+    assert_int_equal(vt__gige_id_step(10, 11), 1);
+    assert_int_equal(vt__gige_id_step(10, 13), 3);       /* two lost */
+    assert_int_equal(vt__gige_id_step(65535, 1), 1);     /* 0 is never sent */
+    assert_int_equal(vt__gige_id_step(65534, 2), 3);     /* 65535 and 1 lost */
+    assert_int_equal(vt__gige_id_step(65535, 0), 1);     /* a camera that sends 0 anyway */
+    assert_int_equal(vt__gige_id_step(5000, 1), 1);      /* restarted its count */
+    assert_int_equal(vt__gige_id_step(5, 60000), 1);     /* restarted, not 59994 lost */
+    assert_int_equal(vt__gige_id_step(7, 7), 1);         /* a repeat */
+    assert_int_equal(vt__gige_id_step(70000, 70004), 4); /* 64-bit ids do not wrap */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +443,7 @@ int main(void)
         cmocka_unit_test(gige_wrong_frame_size_names_camera_and_both_sizes),
         cmocka_unit_test(gige_unknown_id_fails_in_bounded_time),
         cmocka_unit_test(gige_bad_options_and_empty_id_are_refused),
+        cmocka_unit_test(gige_block_ids_count_lost_frames_across_the_16_bit_wrap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "core/internal.h"
+#include "source/gige_internal.h"
 #include "source/source_internal.h"
 
 #define GIGE_POOL_BYTES ((size_t)256 << 20) /* the buffers together, about */
@@ -455,16 +456,6 @@ static ArvBuffer *next_buffer(gige *g, char *why, size_t size)
 /* ------------------------------------------------------------------------ */
 /* Frames                                                                    */
 
-/* Frames between two GVSP block ids: 16-bit ids count 1..65535 and wrap to 1. */
-static int64_t id_step(uint64_t last, uint64_t id)
-{
-    if (id > last)
-        return (int64_t)(id - last);
-    if (last <= 65535 && last - id > 32768)
-        return (int64_t)(id + 65535 - last) > 0 ? (int64_t)(id + 65535 - last) : 1;
-    return 1; /* a repeat or a reset: count it as the next frame */
-}
-
 static double frame_time(gige *g, int64_t cam, int64_t sys)
 {
     /* A camera clock that went back (the camera restarted within the timeout) is anchored again. */
@@ -538,7 +529,7 @@ static vt_status deliver(gige *g, ArvBuffer *b, vt_image *img, int64_t *frame, d
     arv_stream_push_buffer(g->c->stream, b);
     if (st)
         return fail(g, st); /* the camera was reconfigured under us */
-    int64_t step = g->have_id ? id_step(g->last_id, id) : 1;
+    int64_t step = g->have_id ? vt__gige_id_step(g->last_id, id) : 1;
     g->lost += step - 1;
     g->last_frame = g->delivered ? g->last_frame + step : 0;
     g->have_id = g->delivered = true;
