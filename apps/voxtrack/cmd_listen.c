@@ -28,6 +28,7 @@ typedef struct listen_flags {
     uint64_t count;
     double timeout;
     bool json, quiet;
+    const char *save; /* --save DIR: each message's bytes to DIR/SEQ-TYPE.pb */
 } listen_flags;
 
 static void usage(void)
@@ -55,6 +56,8 @@ static void usage(void)
            "  --timeout S     stop after S seconds (default: run until interrupted)\n"
            "  --json          the summary as a last JSON line on stdout, too\n"
            "  --quiet         no message lines\n"
+           "  --save DIR      also write each message's protobuf bytes to\n"
+           "                  DIR/SEQ-TYPE.pb (decode with protoc --decode=voxtrack.v1.TYPE)\n"
            "  -h, --help      show this help\n"
            "\n"
            "Exit status: 0 when it stopped as asked (count, timeout, Ctrl-C, end of\n"
@@ -98,6 +101,21 @@ static void print_summary(const vt_receiver_stats *st, bool json, double seconds
            ", \"reconnects\": %" PRIu64 ", \"restarts\": %" PRIu64 "}}\n",
            seconds, st->received, st->bytes, st->lost, st->garbage, st->truncated, st->overruns,
            st->duplicates, st->reordered, st->reconnects, st->restarts);
+}
+
+/* Writes one message's bytes to DIR/SEQ-TYPE.pb. Prints any error. */
+static bool save_message(const char *cmd, const char *dir, uint64_t seq, vt_msg_type type,
+                         const uint8_t *msg, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%06" PRIu64 "-%s.pb", dir, seq, vt_msg_type_name(type));
+    FILE *fp = fopen(path, "wb");
+    bool ok = fp && fwrite(msg, 1, len, fp) == len;
+    if (fp && fclose(fp) != 0)
+        ok = false;
+    if (!ok)
+        cli_error(cmd, "--save: cannot write '%s'", path);
+    return ok;
 }
 
 /* Receives until a stop condition; returns the exit status. */
@@ -144,6 +162,11 @@ static int listen_loop(const char *cmd, vt_receiver *r, const listen_flags *f)
         n++;
         if (!f->quiet)
             print_message(r, type, msg, len);
+        if (f->save && !save_message(cmd, f->save, vt_receiver_seq(r), type, msg, len)) {
+            why = "error";
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
     }
     vt_receiver_stats st;
     vt_receiver_get_stats(r, &st);
@@ -158,10 +181,9 @@ int cmd_listen(int argc, char **argv)
     const char *cmd = "listen";
     listen_flags f = {0};
     const cli_option opts[] = {
-        {"--count", CLI_U64, &f.count},
-        {"--timeout", CLI_DOUBLE, &f.timeout},
-        {"--json", CLI_BOOL, &f.json},
-        {"--quiet", CLI_BOOL, &f.quiet},
+        {"--count", CLI_U64, &f.count},  {"--timeout", CLI_DOUBLE, &f.timeout},
+        {"--json", CLI_BOOL, &f.json},   {"--quiet", CLI_BOOL, &f.quiet},
+        {"--save", CLI_STRING, &f.save},
     };
     cli_args args;
     int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -179,6 +201,8 @@ int cmd_listen(int argc, char **argv)
         cli_usage_error(cmd, "--timeout: %g must be >= 0 (0 = no timeout)", f.timeout);
         return CLI_EXIT_USAGE;
     }
+    if (f.save && !cli_ensure_dir(cmd, f.save))
+        return CLI_EXIT_FAIL;
     const char *url = args.positional[0];
     vt_receiver *r = NULL;
     vt_clear_error();

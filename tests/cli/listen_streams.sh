@@ -4,6 +4,8 @@
 # sender the listener connects to (retrying until it is up), and a binary
 # file log replayed to its end (every message decodes, sequence numbers
 # consecutive), then the same log cut short (one truncated record counted).
+# The TrackBatch messages captured from each transport (UDP too) decode with
+# protoc, a decoder nobody here wrote, into the values listen printed.
 set -euo pipefail
 VT=$1
 TMP=$2
@@ -43,23 +45,40 @@ PY
 # shm one waits for the ring, the TCP one retries until the demo's server is up).
 ring="vt_cli_listen_$$"
 port=$((20000 + ($$ % 20000)))
-"$VT" listen "shm://$ring" --count 10 --timeout 60 --json >"$TMP/shm.out" 2>"$TMP/shm.err" &
+udp_port=$((port + 1))
+"$VT" listen "shm://$ring" --count 30 --timeout 60 --json --save "$TMP/shm.pb" \
+    >"$TMP/shm.out" 2>"$TMP/shm.err" &
 shm_pid=$!
-"$VT" listen "tcp://127.0.0.1:$port" --count 10 --timeout 60 --json >"$TMP/tcp.out" \
-    2>"$TMP/tcp.err" &
+"$VT" listen "tcp://127.0.0.1:$port" --count 30 --timeout 60 --json --save "$TMP/tcp.pb" \
+    >"$TMP/tcp.out" 2>"$TMP/tcp.err" &
 tcp_pid=$!
+"$VT" listen "udp://127.0.0.1:$udp_port" --count 30 --timeout 60 --json --save "$TMP/udp.pb" \
+    >"$TMP/udp.out" 2>"$TMP/udp.err" &
+udp_pid=$!
 sleep 0.3
 demo --frames 20 --stream "file://$TMP/log.bin" --stream "shm://$ring" \
-    --stream "tcp://127.0.0.1:$port"
+    --stream "tcp://127.0.0.1:$port" --stream "udp://127.0.0.1:$udp_port"
+proto="$(dirname "$0")/../../proto/voxtrack.proto"
+protoc_check() { # NAME: the TrackBatch messages saved by that listener decode with protoc
+    python3 "$(dirname "$0")/protoc_check.py" "$proto" "$TMP/$1.pb" "$TMP/$1.out" 5 ||
+        fail "protoc on the TrackBatch messages of $1"
+}
 wait "$shm_pid" || fail "listen shm exited $?: $(cat "$TMP/shm.err")"
-check_lines "$TMP/shm.out" 10 stopped="count reached" lost=0 overruns=0
+check_lines "$TMP/shm.out" 30 stopped="count reached" lost=0 overruns=0
+protoc_check shm
 wait "$tcp_pid" || fail "listen tcp exited $?: $(cat "$TMP/tcp.err")"
-check_lines "$TMP/tcp.out" 10 stopped="count reached" garbage=0
+check_lines "$TMP/tcp.out" 30 stopped="count reached" garbage=0
+protoc_check tcp
+wait "$udp_pid" || fail "listen udp exited $?: $(cat "$TMP/udp.err")"
+check_lines "$TMP/udp.out" 30 stopped="count reached" garbage=0 lost=0
+protoc_check udp
 
 # The file log, replayed to its end.
-run "$VT" listen "file://$TMP/log.bin" --json
+run "$VT" listen "file://$TMP/log.bin" --json --save "$TMP/file.pb"
 [[ $rc == 0 ]] || fail "listen file exited $rc: $(cat "$TMP/err")"
 check_lines "$TMP/out" 60 stopped="end of file" lost=0 garbage=0
+cp "$TMP/out" "$TMP/file.out"
+protoc_check file
 n=$(($(wc -l <"$TMP/out") - 1))
 grep -q "end of file: received $n, lost 0, garbage 0" "$TMP/err" ||
     fail "summary on stderr: $(cat "$TMP/err")"
