@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -471,6 +472,112 @@ static void test_live_mpegts_over_udp_is_read_as_it_comes(void **state)
     vt_rig_free(&rig);
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Whether something accepts TCP connections on 127.0.0.1:port. */
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Runs argv with its output thrown away. */
+static pid_t spawn_quiet(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err)
+        fail_msg("cannot run %s (scripts/install-deps installs it)", argv[0]);
+    return pid;
+}
+
+/*
+ * A real RTSP server from Debian's packages (rtsp-server-perl): ffmpeg
+ * publishes the clip to its source port (ANNOUNCE/RECORD), over and over;
+ * voxtrack plays it from the client port. The server sends RTP over UDP only,
+ * so this also covers rtsp://'s transport negotiation.
+ */
+static void test_live_stream_from_an_rtsp_server(void **state)
+{
+    (void)state;
+    const char *video = encode("rtsp.ts", "libx264", "-g 5");
+    int cport = free_port(SOCK_STREAM), sport = free_port(SOCK_STREAM);
+    char c[16], s[16], pub[128], url[128];
+    snprintf(c, sizeof c, "%d", cport);
+    snprintf(s, sizeof s, "%d", sport);
+    char *server_argv[] = {"rtsp-server-perl",
+                           "-c",
+                           c,
+                           "-s",
+                           s,
+                           "--client_listen_address",
+                           "127.0.0.1",
+                           "--source_listen_address",
+                           "127.0.0.1",
+                           NULL};
+    pid_t server = spawn_quiet(server_argv);
+    double give_up = (double)time(NULL) + 20;
+    while (!port_open(sport) && (double)time(NULL) < give_up)
+        sleep_ms(50);
+    assert_true(port_open(sport));
+    snprintf(pub, sizeof pub, "rtsp://127.0.0.1:%d/cam0", sport);
+    char *pub_argv[] = {"ffmpeg", "-nostdin", "-re", "-stream_loop", "-1", "-i", (char *)video,
+                        "-c",     "copy",     "-f",  "rtsp",         pub,  NULL};
+    pid_t publisher = spawn_quiet(pub_argv);
+
+    snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/cam0", cport);
+    vt_rig rig = rig_for(url, NULL);
+    vt_source_opts o = vt_source_opts_default();
+    o.timeout_s = 5;
+    vt_source *src = NULL;
+    vt_status st;
+    /* Until the publisher has announced its stream the server answers 404. */
+    while ((st = vt_source_open_opts(&rig, 0, &o, &src)) != VT_OK && (double)time(NULL) < give_up)
+        sleep_ms(200);
+    int got = 0, exact = 0;
+    double last_t = -1;
+    vt_image img = {0};
+    while (!st && got < 10) {
+        int64_t frame;
+        double t;
+        bool end;
+        st = vt_source_read(src, &img, &frame, &t, &end);
+        if (st || end)
+            break;
+        got++;
+        assert_true(t > last_t);
+        last_t = t;
+        for (int k = 0; k < FRAMES; k++)
+            if (frame_is_exact(&img, k)) {
+                exact++;
+                break;
+            }
+    }
+    stop(publisher);
+    stop(server);
+    assert_int_equal(st, VT_OK);
+    assert_int_equal(got, 10);
+    assert_int_equal(exact, 10); /* every frame is one of the clip's, pixel for pixel */
+    vt_source_free(src);
+    vt_image_free(&img);
+    vt_rig_free(&rig);
+}
+
 /* Accepts one connection and says nothing. */
 static int silent_server(int *port)
 {
@@ -571,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_garbage_in_the_middle_is_skipped_and_counted),
         cmocka_unit_test(test_live_mpegts_over_tcp_is_read_as_it_comes),
         cmocka_unit_test(test_live_mpegts_over_udp_is_read_as_it_comes),
+        cmocka_unit_test(test_live_stream_from_an_rtsp_server),
         cmocka_unit_test(test_dead_stream_is_a_disconnect_naming_the_url),
         cmocka_unit_test(test_hwaccel_auto_decodes_without_a_gpu_and_cuda_needs_one),
         cmocka_unit_test(test_bad_options_are_refused),

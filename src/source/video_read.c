@@ -124,13 +124,30 @@ static vt_status open_input(vt__video_reader *r)
             return vt__error(VT_ENOMEM, "%s: out of memory for the demuxer", r->path);
         r->fmt->interrupt_callback = (AVIOInterruptCB){interrupted, r};
         AVDictionary *o = NULL;
-        if (strncmp(r->path, "rtsp://", 7) == 0)
+        /*
+         * rtsp:// lets FFmpeg negotiate (RTP over UDP, then interleaved in
+         * the TCP connection when the server refuses UDP); rtsp+tcp://
+         * insists on TCP, which crosses firewalls and lossy links better.
+         */
+        const char *url = r->path;
+        char *tcp_url = NULL;
+        if (strncmp(r->path, "rtsp+tcp://", 11) == 0) {
+            size_t n = strlen(r->path);
+            if (!(tcp_url = malloc(n))) {
+                avformat_free_context(r->fmt);
+                r->fmt = NULL;
+                return vt__error(VT_ENOMEM, "%s: out of memory", r->path);
+            }
+            snprintf(tcp_url, n, "rtsp://%s", r->path + 11); /* 4 characters shorter */
+            url = tcp_url;
             av_dict_set(&o, "rtsp_transport", "tcp", 0);
+        }
         if (strncmp(r->path, "udp://", 6) == 0)
             av_dict_set(&o, "overrun_nonfatal", "1", 0);
         arm(r);
-        int err = avformat_open_input(&r->fmt, r->path, NULL, &o); /* frees fmt on failure */
+        int err = avformat_open_input(&r->fmt, url, NULL, &o); /* frees fmt on failure */
         av_dict_free(&o);
+        free(tcp_url);
         if (err >= 0)
             return VT_OK;
         if (r->timed_out || (r->live && vt__now() > give_up))
