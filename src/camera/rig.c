@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/json_keys.h"
 #include "voxtrack/rig.h"
 
 /* A quaternion this far from unit norm is a mistake, not rounding. */
@@ -245,10 +246,7 @@ static vt_status check_keys(const where *w, json_t *obj, const char *const *know
     json_object_foreach(obj, key, value)
     {
         (void)value;
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(key, *k) == 0;
-        if (ok)
+        if (vt__json_key_known(key, known))
             continue;
         if (len < sizeof names) {
             int n = snprintf(names + len, sizeof names - len, "%s'%s%s%s'", unknown ? ", " : "",

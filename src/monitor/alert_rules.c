@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "core/internal.h"
+#include "core/json_keys.h"
 #include "monitor/alert_internal.h"
 #include "voxtrack/geodetic.h"
 
@@ -33,17 +34,10 @@ static vt_status bad(const pctx *p, const char *field, const char *what)
 
 static vt_status check_keys(const pctx *p, json_t *obj, const char *const *keys)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        bool known = false;
-        for (const char *const *k = keys; *k && !known; k++)
-            known = strcmp(*k, key) == 0;
-        if (!known)
-            return vt__error(VT_EPARSE, "%s: %s%sunknown field '%s'", p->origin, p->where,
-                             *p->where ? ": " : "", key);
-    }
+    const char *key = vt__json_unknown_key(obj, keys);
+    if (key)
+        return vt__error(VT_EPARSE, "%s: %s%sunknown field '%s'", p->origin, p->where,
+                         *p->where ? ": " : "", key);
     return VT_OK;
 }
 

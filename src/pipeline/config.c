@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "core/internal.h"
+#include "core/json_keys.h"
 #include "voxtrack/pipeline.h"
 
 /* The context of one file: its name, for messages, and its folder. */
@@ -34,17 +35,10 @@ static vt_status check_keys(const ctx *c, const char *path, json_t *obj, const c
 {
     if (!json_is_object(obj))
         return bad(c, path, "must be an object");
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        bool known = false;
-        for (const char *const *k = keys; *k && !known; k++)
-            known = strcmp(*k, key) == 0;
-        if (!known)
-            return vt__error(VT_EPARSE, "%s: unknown field '%s%s%s'", c->file, path,
-                             *path ? "." : "", key);
-    }
+    const char *key = vt__json_unknown_key(obj, keys);
+    if (key)
+        return vt__error(VT_EPARSE, "%s: unknown field '%s%s%s'", c->file, path, *path ? "." : "",
+                         key);
     return VT_OK;
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/json_keys.h"
 #include "sim/sim_internal.h"
 
 enum { PATH_MAX_LEN = 192, MAX_PAIRS = 1024, MAX_TARGETS = 1000000, MAX_STEPS = 100000 };
@@ -70,21 +71,14 @@ static vt_status check_keys(const parser *P, json_t *obj, const char *path,
 {
     if (!json_is_object(obj))
         return bad(P, path, "must be an object");
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, key) == 0;
-        if (!ok) {
-            char p[PATH_MAX_LEN], list[256] = "";
-            child(p, path, key);
-            for (const char *const *a = allowed; *a; a++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                         a == allowed ? "" : ", ", *a);
-            return bad(P, p, "unknown field (expected one of: %s)", list);
-        }
+    const char *key = vt__json_unknown_key(obj, allowed);
+    if (key) {
+        char p[PATH_MAX_LEN], list[256] = "";
+        child(p, path, key);
+        for (const char *const *a = allowed; *a; a++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     a == allowed ? "" : ", ", *a);
+        return bad(P, p, "unknown field (expected one of: %s)", list);
     }
     return VT_OK;
 }
