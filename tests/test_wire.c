@@ -103,6 +103,7 @@ static void track_batch_round_trips_every_field_of_300_tracks(void **state)
         assert_int_equal(d->cams, a->cams);
         assert_int_equal(d->thermal, a->thermal);
         assert_int_equal(d->thermal_hits, a->thermal_hits);
+        assert_int_equal(d->camera_mask, a->camera_mask);
         assert_int_equal(d->hits, a->hits);
         assert_int_equal(d->misses, a->misses);
         assert_int_equal(d->age, a->age);

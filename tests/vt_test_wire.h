@@ -44,6 +44,7 @@ static inline void vt_test_result_make(vt_test_result *t, size_t n, int ncams, i
         k->cams = 3 + (int)(i % 5);
         k->thermal = (int)(i % 2);
         k->thermal_hits = (int)(i % 4);
+        k->camera_mask = 0x5ull << (i % 40);
         k->hits = 1 + (int)i;
         k->misses = (int)(i % 3 == 2);
         k->age = 2 + (int)i;

@@ -35,16 +35,17 @@ typedef enum vt_track_status {
 typedef struct vt_track {
     uint64_t id; /* stable, from 1, never reused */
     vt_track_status status;
-    vt_vec3 pos, vel; /* filtered state, metres and metres per second */
-    double cov[6];    /* position covariance xx, xy, xz, yy, yz, zz */
-    int cams;         /* cameras of the last detection assigned to it */
-    int thermal;      /* thermal cameras among them */
-    int thermal_hits; /* detections with thermal support so far: > 0 is thermal confirmation */
-    int hits;         /* updates with a detection */
-    int misses;       /* consecutive updates without one */
-    int age;          /* updates since birth */
-    float accel_rms;  /* RMS of the innovation-implied acceleration, m/s^2: erratic
-                         movers (birds) score high */
+    vt_vec3 pos, vel;     /* filtered state, metres and metres per second */
+    double cov[6];        /* position covariance xx, xy, xz, yy, yz, zz */
+    int cams;             /* cameras of the last detection assigned to it */
+    uint64_t camera_mask; /* which: bit i for rig camera i */
+    int thermal;          /* thermal cameras among them */
+    int thermal_hits;     /* detections with thermal support so far: > 0 is thermal confirmation */
+    int hits;             /* updates with a detection */
+    int misses;           /* consecutive updates without one */
+    int age;              /* updates since birth */
+    float accel_rms;      /* RMS of the innovation-implied acceleration, m/s^2: erratic
+                             movers (birds) score high */
 } vt_track;
 
 typedef enum vt_tracker_kind { VT_TRACKER_GNN = 0, VT_TRACKER_MHT = 1 } vt_tracker_kind;

@@ -214,6 +214,7 @@ static void fill_track(vt_wire_encoder *e, size_t i, voxtrack_v1_TrackUpdate *m)
                               ? voxtrack_v1_TargetClass_TARGET_CLASS_BIRD
                               : voxtrack_v1_TargetClass_TARGET_CLASS_DRONE;
     m->cameras = (uint32_t)(t->cams > 0 ? t->cams : 0);
+    m->camera_mask = t->camera_mask;
     m->thermal_cameras = (uint32_t)(t->thermal > 0 ? t->thermal : 0);
     m->thermal_confirmed = t->thermal_hits > 0;
     m->thermal_hits = (uint32_t)(t->thermal_hits > 0 ? t->thermal_hits : 0);

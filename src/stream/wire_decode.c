@@ -197,7 +197,7 @@ static void track_json(vt__sbuf *b, const voxtrack_v1_TrackUpdate *m)
                     (unsigned)m->hits, (unsigned)m->misses, (unsigned)m->age);
     sbuf_member_float(b, "accel_rms", m->accel_rms);
     sbuf_member_float(b, "flicker", m->flicker);
-    vt__sbuf_puts(b, "}");
+    vt__sbuf_printf(b, ",\"camera_mask\":%llu}", (unsigned long long)m->camera_mask);
 }
 
 /* Elements of a repeated field written as a JSON array: the first one opens nothing, the
@@ -403,6 +403,7 @@ static void track_from_msg(const voxtrack_v1_TrackUpdate *m, vt_wire_track *w)
     for (pb_size_t i = 0; i < m->covariance_count && i < 6; i++)
         t->cov[i] = m->covariance[i];
     t->cams = (int)(m->cameras > 1000000u ? 1000000u : m->cameras);
+    t->camera_mask = m->camera_mask;
     t->thermal = (int)(m->thermal_cameras > 1000000u ? 1000000u : m->thermal_cameras);
     t->thermal_hits = (int)(m->thermal_hits > INT32_MAX ? INT32_MAX : m->thermal_hits);
     t->hits = (int)(m->hits > INT32_MAX ? INT32_MAX : m->hits);

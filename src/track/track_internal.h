@@ -68,9 +68,10 @@ typedef struct vt__life {
     vt_track_status status;
     int hits, misses, age, cams;
     int thermal, thermal_hits; /* thermal cameras of the last detection; detections with any */
-    uint32_t hist;           /* bit 0: the last update; 1 = a detection */
-    double acc_lp[3];        /* velocity corrections per second, low-passed */
-    double acc_num, acc_den; /* exponentially weighted sum of squares and of weights */
+    uint64_t camera_mask;      /* cameras of the last detection */
+    uint32_t hist;             /* bit 0: the last update; 1 = a detection */
+    double acc_lp[3];          /* velocity corrections per second, low-passed */
+    double acc_num, acc_den;   /* exponentially weighted sum of squares and of weights */
 } vt__life;
 
 void vt__life_birth(vt__life *l, const vt_detection *d);

@@ -128,6 +128,7 @@ void vt__life_birth(vt__life *l, const vt_detection *d)
     l->hits = 1;
     l->hist = 1;
     l->cams = d->ncameras;
+    l->camera_mask = d->cameras;
     l->thermal = d->nthermal;
     l->thermal_hits = d->nthermal > 0;
 }
@@ -140,6 +141,7 @@ void vt__life_hit(vt__life *l, const vt_tracker_opts *o, const vt_detection *d, 
     l->misses = 0;
     l->hist = (l->hist << 1) | 1u;
     l->cams = d->ncameras;
+    l->camera_mask = d->cameras;
     l->thermal = d->nthermal;
     l->thermal_hits += d->nthermal > 0;
     uint32_t window = o->confirm_n >= 32 ? 0xffffffffu : (1u << o->confirm_n) - 1u;
@@ -181,6 +183,7 @@ void vt__track_export(uint64_t id, const vt__kf *kf, const vt__life *l, vt_track
     out->vel = vt_v3(kf->x[3], kf->x[4], kf->x[5]);
     vt__kf_pos_cov(kf, out->cov);
     out->cams = l->cams;
+    out->camera_mask = l->camera_mask;
     out->thermal = l->thermal;
     out->thermal_hits = l->thermal_hits;
     out->hits = l->hits;
