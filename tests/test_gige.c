@@ -113,7 +113,7 @@ static void gige_rig(vt_rig *rig, const char *id, int width, int height, int bit
     assert_int_equal(vt_camera_init(&c.cam), VT_OK);
     c.media = VT_MEDIA_GIGE;
     c.path = (char *)id;
-    c.gige.gain_db = NAN;
+    c.gige = vt_rig_gige_default();
     assert_int_equal(vt_rig_add(rig, &c), VT_OK);
 }
 

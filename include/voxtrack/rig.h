@@ -50,6 +50,9 @@ typedef struct vt_rig_gige {
     int packet_size;         /* GVSP packet size, bytes; 0: negotiated */
 } vt_rig_gige;
 
+/* Settings that change nothing on the camera (gain_db NAN, everything else 0/""). */
+VT_API vt_rig_gige vt_rig_gige_default(void);
+
 typedef struct vt_rig_camera {
     char id[32];          /* unique within the rig */
     int pair;             /* index of the mono/thermal pair, >= 0 */

@@ -127,8 +127,7 @@ vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam)
     copy.timestamps = dup_or_null(cam->timestamps, &failed);
     if (copy.media != VT_MEDIA_GIGE) {
         /* GigE settings mean nothing elsewhere: keep them at "leave the camera's". */
-        memset(&copy.gige, 0, sizeof copy.gige);
-        copy.gige.gain_db = NAN;
+        copy.gige = vt_rig_gige_default();
     }
     if (failed) {
         free_camera(&copy);
@@ -532,11 +531,19 @@ static const char *const camera_keys[] = {"id",       "pair",       "modality", 
                                           "position", "quaternion", "frames",     "video", "raw",
                                           "gige",     "bits",       "timestamps", NULL};
 
+vt_rig_gige vt_rig_gige_default(void)
+{
+    vt_rig_gige g;
+    memset(&g, 0, sizeof g);
+    g.gain_db = NAN;
+    return g;
+}
+
 static vt_status parse_camera(const char *file, int index, json_t *cam, vt_rig *rig,
                               vt_rig_camera *c)
 {
     where w = {file, index, NULL};
-    c->gige.gain_db = NAN; /* leave the camera's gain unless the file sets one */
+    c->gige = vt_rig_gige_default(); /* leave the camera's gain unless the file sets one */
     if (!json_is_object(cam))
         return vt__error(VT_EPARSE, "%s: camera %d: must be an object", file, index);
     vt_status s;
