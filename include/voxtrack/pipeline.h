@@ -100,6 +100,10 @@ typedef struct vt_pipeline_result {
     int ncameras;                          /* rig->count */
     double seconds;                        /* processing time of this set */
     double stage_seconds[4];               /* motion+blobs+rays, voting, detection, tracking */
+    /* Added after the first release (appended): the sparse vote grid of this set, owned by
+       the pipeline, valid until the next call; read its coarse blocks with
+       vt_vote_block_get() (sparse.h). NULL where no grid is at hand. */
+    const vt_vote *vote;
 } vt_pipeline_result;
 
 typedef struct vt_pipeline vt_pipeline;

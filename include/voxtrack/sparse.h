@@ -124,6 +124,43 @@ VT_API void vt_vote_voxel(const vt_vote *v, int level, vt_vec3 p, uint64_t *weig
 /* The voxel edge at a level: coarse_voxel / 2^level. */
 VT_API double vt_vote_level_size(const vt_vote *v, int level);
 
+/* The options the grid was made with (defaults for NULL). */
+VT_API vt_vote_opts vt_vote_get_opts(const vt_vote *v);
+
+/*
+ * ---- reading the coarse level out, block by block ----
+ *
+ * Level 0 is stored as 8x8x8-cell blocks; these give the blocks that the
+ * last vt_vote_cast() touched, with every cell's fixed-point votes and camera
+ * mask, e.g. to stream them (VoxelChunk, wire.h) or to look at a cast in a
+ * tool. Block (bx, by, bz) holds the coarse cells [8 * bx, 8 * bx + 8) x ...
+ * counted from opts.min in cells of opts.coarse_voxel (vt_vote_get_opts);
+ * cell (x, y, z) of the block is at index (x * 8 + y) * 8 + z. Finer levels
+ * are not read out this way (they are scattered 2x2x2 nodes, not blocks):
+ * vt_vote_voxel() reads their voxels one at a time.
+ * Reading does not change the grid and costs vt_vote_cast() nothing.
+ */
+typedef struct vt_vote_block {
+    int32_t bx, by, bz;         /* block coordinates */
+    int max_cameras;            /* the most distinct cameras of any one cell */
+    uint64_t cameras;           /* union of the cells' camera masks */
+    uint64_t weight[512];       /* per cell: fixed-point votes (VT_VOTE_ONE = 1.0) */
+    uint64_t cell_cameras[512]; /* per cell: bit c set when camera c voted in it */
+} vt_vote_block;
+
+/*
+ * The number of level-0 blocks of the last cast (0 before the first cast or
+ * after a failed one). Blocks are numbered 0..count-1 in the order pass 0
+ * first touched them, which depends on the rays only (never on threads).
+ */
+VT_API size_t vt_vote_block_count(const vt_vote *v);
+
+/*
+ * Copies block i (0 <= i < vt_vote_block_count) into *out. VT_ERANGE for a
+ * bad i, VT_EINVAL for NULL. Valid until the next cast; not while one runs.
+ */
+VT_API vt_status vt_vote_block_get(const vt_vote *v, size_t i, vt_vote_block *out);
+
 #ifdef __cplusplus
 }
 #endif

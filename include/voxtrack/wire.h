@@ -84,9 +84,9 @@ VT_API vt_status vt_wire_encode_health(vt_wire_encoder *e, const vt_wire_health 
                                        const uint8_t **msg, size_t *len);
 
 /*
- * A block of 8x8x8 voxel votes for a VoxelChunk. (The sparse grid exposes no
- * block iterator, so the caller hands plain blocks.) votes are fixed point,
+ * A block of 8x8x8 voxel votes for a VoxelChunk. votes are fixed point,
  * VT_VOTE_ONE units per 1.0, indexed (x * 8 + y) * 8 + z.
+ * vt_wire_encode_vote_chunk() makes them from a sparse vote grid.
  */
 typedef struct vt_wire_voxel_block {
     int32_t bx, by, bz; /* block coordinates: voxels [8 * bx, 8 * bx + 8) ... */
@@ -108,6 +108,20 @@ typedef struct vt_wire_voxel_info {
 VT_API vt_status vt_wire_encode_voxel_chunk(vt_wire_encoder *e, const vt_wire_voxel_info *info,
                                             const vt_wire_voxel_block *blocks, size_t count,
                                             const uint8_t **msg, size_t *len);
+
+/*
+ * VoxelChunk of the coarse level of a vote grid's last cast (sparse.h): the
+ * level-0 blocks that hold a cell seen by >= min_cameras distinct cameras, in
+ * the grid's block order, at most max_blocks of them (0: all; the rest are
+ * left out, their number in *left_out when it is not NULL). Votes above
+ * UINT32_MAX (65536 votes of weight 1) are clamped to it. voxel_size and
+ * origin come from the grid (coarse_voxel, min); frame and t are the caller's.
+ * The blocks are converted in a buffer the encoder keeps. Each block costs
+ * 2 KiB before compression.
+ */
+VT_API vt_status vt_wire_encode_vote_chunk(vt_wire_encoder *e, const vt_vote *v, int min_cameras,
+                                           size_t max_blocks, int64_t frame, double t,
+                                           const uint8_t **msg, size_t *len, size_t *left_out);
 
 /* ---- decoding ---------------------------------------------------------- */
 

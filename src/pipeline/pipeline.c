@@ -530,6 +530,7 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     res->ndetections = p->dets.count;
     res->rays = p->nrays;
     res->clusters = nclusters;
+    res->vote = p->vote;
     res->stage_seconds[0] = t1 - t0;
     res->stage_seconds[1] = t2 - t1;
     res->stage_seconds[2] = t3 - t2;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "stream/lz4frame_internal.h"
 #include "stream/wire_internal.h"
 
 enum { VT__VOXEL_BLOCK_BYTES = 512 * 4 };
@@ -44,39 +45,15 @@ static bool grow(uint8_t **p, size_t *cap, size_t need)
 
 void vt__wire_lz4_free(vt_wire_encoder *e)
 {
-    if (e->lz4ctx)
-        LZ4F_freeCompressionContext(e->lz4ctx);
-    e->lz4ctx = NULL;
+    vt__lz4_free(&e->lz);
+    free(e->vblocks);
+    e->vblocks = NULL;
+    e->vblocks_cap = 0;
 }
 
 vt_status vt__wire_lz4(vt_wire_encoder *e, size_t n)
 {
-    if (!e->lz4ctx) {
-        LZ4F_cctx *c = NULL;
-        if (LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)))
-            return vt__error(VT_ENOMEM, "VoxelChunk: cannot create an LZ4 context");
-        e->lz4ctx = c;
-    }
-    LZ4F_preferences_t prefs;
-    memset(&prefs, 0, sizeof prefs);
-    prefs.frameInfo.contentSize = n;
-    prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-    prefs.frameInfo.blockSizeID = LZ4F_max256KB;
-    size_t bound = LZ4F_compressBound(n, &prefs) + LZ4F_HEADER_SIZE_MAX + 8;
-    if (!grow(&e->lz, &e->lz_cap, bound))
-        return vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu bytes)", bound);
-    size_t pos = LZ4F_compressBegin(e->lz4ctx, e->lz, e->lz_cap, &prefs);
-    if (LZ4F_isError(pos))
-        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(pos));
-    size_t r = LZ4F_compressUpdate(e->lz4ctx, e->lz + pos, e->lz_cap - pos, e->raw, n, NULL);
-    if (LZ4F_isError(r))
-        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(r));
-    pos += r;
-    r = LZ4F_compressEnd(e->lz4ctx, e->lz + pos, e->lz_cap - pos, NULL);
-    if (LZ4F_isError(r))
-        return vt__error(VT_EIO, "VoxelChunk: LZ4: %s", LZ4F_getErrorName(r));
-    e->lz_len = pos + r;
-    return VT_OK;
+    return vt__lz4_compress(&e->lz, e->raw, n, "VoxelChunk");
 }
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -107,7 +84,7 @@ static bool encode_coords_cb(pb_ostream_t *s, const pb_field_t *field, void *con
 static bool encode_payload_cb(pb_ostream_t *s, const pb_field_t *field, void *const *arg)
 {
     const vt_wire_encoder *e = *arg;
-    return pb_encode_tag_for_field(s, field) && pb_encode_string(s, e->lz, e->lz_len);
+    return pb_encode_tag_for_field(s, field) && pb_encode_string(s, e->lz.buf, e->lz.len);
 }
 
 vt_status vt_wire_encode_voxel_chunk(vt_wire_encoder *e, const vt_wire_voxel_info *info,
@@ -156,6 +133,57 @@ vt_status vt_wire_encode_voxel_chunk(vt_wire_encoder *e, const vt_wire_voxel_inf
     e->blocks = NULL;
     e->nblocks = 0;
     return st;
+}
+
+/* One grid block as a wire block: votes clamped to 32 bits. */
+static void to_wire(const vt_vote_block *b, vt_wire_voxel_block *w)
+{
+    w->bx = b->bx;
+    w->by = b->by;
+    w->bz = b->bz;
+    for (int k = 0; k < 512; k++)
+        w->votes[k] = b->weight[k] > UINT32_MAX ? UINT32_MAX : (uint32_t)b->weight[k];
+}
+
+vt_status vt_wire_encode_vote_chunk(vt_wire_encoder *e, const vt_vote *v, int min_cameras,
+                                    size_t max_blocks, int64_t frame, double t, const uint8_t **msg,
+                                    size_t *len, size_t *left_out)
+{
+    if (!e || !v || !msg || !len)
+        return vt__error(VT_EINVAL, "vt_wire_encode_vote_chunk: NULL argument");
+    size_t n = vt_vote_block_count(v), kept = 0, left = 0;
+    vt_vote_block *b = malloc(sizeof *b); /* 8 KiB: not on the stack */
+    if (!b)
+        return vt__error(VT_ENOMEM, "VoxelChunk: out of memory");
+    vt_status st = VT_OK;
+    for (size_t i = 0; i < n && st == VT_OK; i++) {
+        if ((st = vt_vote_block_get(v, i, b)) != VT_OK || b->max_cameras < min_cameras)
+            continue;
+        if (max_blocks && kept == max_blocks) {
+            left++;
+            continue;
+        }
+        if (kept == e->vblocks_cap) {
+            size_t c = e->vblocks_cap ? 2 * e->vblocks_cap : 64;
+            vt_wire_voxel_block *q = realloc(e->vblocks, c * sizeof *q);
+            if (!q) {
+                st = vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu blocks)", c);
+                break;
+            }
+            e->vblocks = q;
+            e->vblocks_cap = c;
+        }
+        to_wire(b, &e->vblocks[kept++]);
+    }
+    free(b);
+    if (left_out)
+        *left_out = left;
+    if (st != VT_OK)
+        return st;
+    vt_vote_opts o = vt_vote_get_opts(v);
+    vt_wire_voxel_info info = {
+        .frame = frame, .t = t, .voxel_size = o.coarse_voxel, .origin = o.min};
+    return vt_wire_encode_voxel_chunk(e, &info, e->vblocks, kept, msg, len);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -256,40 +284,6 @@ vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__sbuf *b)
     return VT_OK;
 }
 
-static vt_status decompress(const chunk_dec *d, uint8_t *out, size_t n)
-{
-    LZ4F_dctx *dc = NULL;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION)))
-        return vt__error(VT_ENOMEM, "VoxelChunk: cannot create an LZ4 context");
-    size_t in_pos = 0, out_pos = 0, hint = 1;
-    vt_status st = VT_OK;
-    while (hint != 0) {
-        size_t src = d->payload_len - in_pos, dst = n - out_pos;
-        if (src == 0) {
-            st = vt__error(VT_EPARSE, "VoxelChunk: payload: LZ4 frame truncated after %zu bytes",
-                           d->payload_len);
-            break;
-        }
-        hint = LZ4F_decompress(dc, out + out_pos, &dst, d->payload + in_pos, &src, NULL);
-        if (LZ4F_isError(hint)) {
-            st = vt__error(VT_EPARSE, "VoxelChunk: payload: LZ4: %s", LZ4F_getErrorName(hint));
-            break;
-        }
-        in_pos += src;
-        out_pos += dst;
-        if (src == 0 && dst == 0 && hint != 0) {
-            /* No progress: the output is full and the frame wants to write more. */
-            st = vt__error(VT_EPARSE, "VoxelChunk: payload decompresses to more than %zu bytes", n);
-            break;
-        }
-    }
-    LZ4F_freeDecompressionContext(dc);
-    if (st == VT_OK && out_pos != n)
-        st = vt__error(VT_EPARSE, "VoxelChunk: payload decompresses to %zu bytes, expected %zu",
-                       out_pos, n);
-    return st;
-}
-
 vt_status vt_wire_decode_voxel_chunk(const uint8_t *msg, size_t len, vt_wire_voxel_info *info,
                                      vt_wire_voxel_block **blocks, size_t *count)
 {
@@ -321,7 +315,7 @@ vt_status vt_wire_decode_voxel_chunk(const uint8_t *msg, size_t len, vt_wire_vox
             st = vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu blocks)", nb);
     }
     if (st == VT_OK && nb > 0)
-        st = decompress(&d, raw, n);
+        st = vt__lz4_decompress_into(d.payload, d.payload_len, raw, n, "VoxelChunk: payload");
     if (st == VT_OK) {
         for (size_t i = 0; i < nb; i++) {
             out[i].bx = d.coords[3 * i];

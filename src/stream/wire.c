@@ -85,7 +85,6 @@ void vt_wire_encoder_free(vt_wire_encoder *e)
     vt_geodetic_free(e->geo);
     vt__wire_lz4_free(e);
     free(e->raw);
-    free(e->lz);
     free(e->ids);
     free(e->drops);
     free(e->buf);

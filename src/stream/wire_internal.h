@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream/lz4frame_internal.h"
 #include "voxtrack.pb.h"
 #include "voxtrack/wire.h"
 
@@ -29,11 +30,13 @@ struct vt_wire_encoder {
     void *geo;                   /* vt_geodetic when available, else NULL */
     const vt_pipeline_result *r; /* the result being encoded */
     /* VoxelChunk: the raw votes and their LZ4 frame, kept between calls */
-    uint8_t *raw, *lz;
-    size_t raw_cap, lz_cap, lz_len;
+    uint8_t *raw;
+    size_t raw_cap;
+    vt__lz4 lz; /* the payload's LZ4 frame and the compression context */
     const vt_wire_voxel_block *blocks;
     size_t nblocks;
-    void *lz4ctx; /* LZ4F_cctx */
+    vt_wire_voxel_block *vblocks; /* vt_wire_encode_vote_chunk's blocks, kept */
+    size_t vblocks_cap;
 };
 
 /* A nanopb output stream that writes into e->buf, growing it. */
@@ -63,7 +66,7 @@ void vt__sbuf_json_string(vt__sbuf *b, const char *s, size_t n);
 /* A JSON number (%.17g for doubles would be noisy: 12 significant digits); null for NaN/inf. */
 void vt__sbuf_double(vt__sbuf *b, double v);
 
-/* LZ4 frame compression of e->raw[0..n) into e->lz (e->lz_len). */
+/* LZ4 frame compression of e->raw[0..n) into e->lz. */
 vt_status vt__wire_lz4(vt_wire_encoder *e, size_t n);
 void vt__wire_lz4_free(vt_wire_encoder *e);
 
