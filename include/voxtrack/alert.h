@@ -12,8 +12,12 @@
  * `repeat_s` seconds when that is set (de-duplication). A zone alert is per
  * track, a camera alert per camera.
  *
+ * Rules are evaluated on frame sets, on pipeline time; a watchdog
+ * (vt_alerts_tick, vt_alerts_watchdog) raises the camera_offline and fps
+ * alerts of a stall, when frame sets stop coming, on the wall clock.
+ *
  * Every event reaches the listener (vt_alerts_on_event, called on the
- * pipeline's thread), the log (one line on stderr unless quiet) and, through
+ * pipeline's thread or the watchdog's), the log (one line on stderr unless quiet) and, through
  * a bounded queue (full: the oldest event is dropped and counted), a
  * notification thread of its own that delivers it to every channel with
  * libcurl: timeouts and retries with exponential backoff never block
@@ -58,11 +62,14 @@ typedef struct vt_alert_event {
     vt_vec3 pos;       /* zone alerts: track position (ENU metres); else zero */
     char message[256]; /* a human sentence */
     bool repeat;       /* a reminder of an alert still active (repeat_s), not a new one */
+    double stalled;    /* raised by the watchdog (vt_alerts_tick): seconds without a frame
+                          set; 0 for an event made by a frame set */
 } vt_alert_event;
 
 /*
- * Receives every event, on the thread that calls vt_alerts_update, inside
- * that call: it must not block. `e` is valid during the call only.
+ * Receives every event, inside the vt_alerts_update or vt_alerts_tick call
+ * that made it, on that call's thread (never two at once): it must not block.
+ * `e` is valid during the call only.
  */
 typedef void (*vt_alert_fn)(void *user, const vt_alert_event *e);
 
@@ -84,16 +91,49 @@ VT_API vt_status vt_alerts_new(const char *json, const char *origin, const vt_ri
 /* Sets (or, with fn NULL, removes) the listener. Call before the first update. */
 VT_API void vt_alerts_on_event(vt_alerts *a, vt_alert_fn fn, void *user);
 
-/* Quiet: no line on stderr per event (default: one line per event). */
+/*
+ * Quiet: no line on stderr per event (default: one line per event), and a
+ * failed delivery is not logged when it fails: vt_alerts_free logs one line
+ * that sums the failures up instead.
+ */
 VT_API void vt_alerts_set_quiet(vt_alerts *a, bool quiet);
 
 /*
  * Evaluates every rule on one frame set (times non-decreasing; an older set
  * is VT_EINVAL); events go to the listener, the log and, through a bounded
  * queue, to the notification thread (webhook/SMTP/SMS). Never blocks on the
- * network. Not thread-safe: one caller thread.
+ * network. One caller thread; it may run beside vt_alerts_tick (a mutex
+ * makes them take turns, each holding it for one evaluation).
  */
 VT_API vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r);
+
+/*
+ * The watchdog: evaluates the rules that a stall must raise, between frame
+ * sets, on the caller's clock `now` (seconds, non-decreasing: use a monotonic
+ * clock; VT_EINVAL when it goes back). A frame set counts as arrived at the
+ * first tick after its vt_alerts_update, so call it often (4 Hz: alerts come
+ * at most a quarter second late). Once no frame set has come for "stall_s"
+ * seconds (default 1) after the first one, pipeline time is taken to go on
+ * with the clock (the last set's time plus the seconds since it came) and
+ * every camera counts as offline: a camera_offline rule raises for each of
+ * its cameras once that camera has been missing after_s seconds, an fps rule
+ * once the frame sets left in its window fall under the floor and
+ * raise_after has passed. Zone and latency rules wait for frame sets. The
+ * events carry `stalled`. Nothing is cleared here: alerts clear on frame
+ * sets, with their hysteresis, once frame sets come again. No double raise:
+ * an alert already active is only reminded (repeat_s). Thread-safe against
+ * vt_alerts_update; one ticking thread at a time.
+ */
+VT_API vt_status vt_alerts_tick(vt_alerts *a, double now);
+
+/*
+ * Runs vt_alerts_tick on a thread of its own every period_s seconds (0.25 is
+ * a good value) on CLOCK_MONOTONIC; period_s 0 stops and joins that thread
+ * (it also stops in vt_alerts_free). Stop it when the frame sets end on
+ * purpose (the end of a file), or the end would be reported as a stall.
+ * VT_EINVAL for a period outside [0, 60]; VT_EIO when the thread cannot start.
+ */
+VT_API vt_status vt_alerts_watchdog(vt_alerts *a, double period_s);
 
 /*
  * Counters: alerts raised and cleared (repeats are counted in `repeated`),

@@ -2,7 +2,7 @@
  * src/monitor/alert.c - alert rules evaluated on every frame set: zones,
  * cameras offline, the frame-rate floor and the latency ceiling.
  *
- * Every alert is one small state machine (cond_state): the condition, the
+ * Every alert is one small state machine (vt__cond_state): the condition, the
  * pipeline time it last changed, and whether the alert is raised. It raises
  * once the condition has held for raise_after seconds, clears once it has
  * been false for clear_after seconds (hysteresis: a track flickering at the
@@ -16,6 +16,9 @@
  * no allocation once the arrays have grown to the scene. A track that
  * disappears counts as outside, so its alert clears too. The window rules
  * (fps, latency) keep the frame sets of their window in a ring.
+ *
+ * When frame sets stop, alert_watchdog.c steps the same state machines on a
+ * clock; a mutex makes vt_alerts_update and its ticks take turns.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -25,54 +28,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "core/internal.h"
 #include "monitor/alert_internal.h"
-
-typedef enum action { NONE = 0, RAISE, CLEAR, REPEAT } action;
-
-typedef struct cond_state {
-    bool on;          /* the condition at the last update */
-    bool raised;      /* the alert is active */
-    double since;     /* pipeline time `on` last changed */
-    double last_sent; /* pipeline time of the last raise or reminder */
-} cond_state;
-
-typedef struct zone_state {
-    uint64_t id;
-    cond_state c;
-    vt_vec3 pos; /* last seen position */
-} zone_state;
-
-typedef struct rule_state {
-    zone_state *zones, *next; /* sorted by track id */
-    size_t nzones, cap;
-    cond_state cams[VT__ALERT_MAX_CAMERAS];
-    cond_state global;
-    double *times, *values; /* ring of the window's frame sets */
-    size_t head, count, ring_cap;
-    double *scratch; /* ring_cap values, for the percentile */
-    double first_t;  /* time of the first frame set seen */
-} rule_state;
-
-typedef struct track_ref {
-    uint64_t id;
-    size_t index;
-} track_ref;
-
-struct vt_alerts {
-    vt__alert_config cfg;
-    rule_state *rs;
-    vt_alert_fn fn;
-    void *user;
-    bool quiet, started;
-    double last_t;
-    uint64_t seq;
-    track_ref *order; /* tracks sorted by id, this frame set */
-    size_t order_cap;
-    atomic_llong raised, cleared, repeated;
-    vt__notify_counts counts;
-    vt__notifier *notifier;
-};
 
 const char *vt_alert_kind_name(vt_alert_kind kind)
 {
@@ -134,7 +93,7 @@ static double wall_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static action step(cond_state *c, bool cond, double t, const vt__alert_rule *r)
+vt__alert_action vt__alert_step(vt__cond_state *c, bool cond, double t, const vt__alert_rule *r)
 {
     if (cond != c->on) {
         c->on = cond;
@@ -143,35 +102,36 @@ static action step(cond_state *c, bool cond, double t, const vt__alert_rule *r)
     if (!c->raised && c->on && t - c->since >= r->raise_after) {
         c->raised = true;
         c->last_sent = t;
-        return RAISE;
+        return VT__ACT_RAISE;
     }
     if (c->raised && !c->on && t - c->since >= r->clear_after) {
         c->raised = false;
-        return CLEAR;
+        return VT__ACT_CLEAR;
     }
     if (c->raised && c->on && r->repeat_s > 0 && t - c->last_sent >= r->repeat_s) {
         c->last_sent = t;
-        return REPEAT;
+        return VT__ACT_REPEAT;
     }
-    return NONE;
+    return VT__ACT_NONE;
 }
 
-static void describe(const vt__alert_rule *r, action act, vt_alert_event *e)
+static void describe(const vt__alert_rule *r, vt__alert_action act, vt_alert_event *e)
 {
     const char *n = r->name;
     const char *stat = r->p99 ? "p99" : "mean";
     switch (r->kind) {
     case VT_ALERT_ZONE:
-        if (act == CLEAR)
+        if (act == VT__ACT_CLEAR)
             snprintf(e->message, sizeof e->message, "track %" PRIu64 " left zone '%s'", e->track,
                      n);
         else
             snprintf(e->message, sizeof e->message,
                      "track %" PRIu64 " %s zone '%s' at (%.1f, %.1f) m, altitude %.1f m", e->track,
-                     act == REPEAT ? "still in" : "entered", n, e->pos.x, e->pos.y, e->pos.z);
+                     act == VT__ACT_REPEAT ? "still in" : "entered", n, e->pos.x, e->pos.y,
+                     e->pos.z);
         break;
     case VT_ALERT_CAMERA_OFFLINE:
-        if (act == CLEAR)
+        if (act == VT__ACT_CLEAR)
             snprintf(e->message, sizeof e->message, "camera '%s' back online (rule '%s')",
                      e->camera, n);
         else
@@ -181,18 +141,18 @@ static void describe(const vt__alert_rule *r, action act, vt_alert_event *e)
     case VT_ALERT_FPS:
         snprintf(e->message, sizeof e->message,
                  "frame rate %.1f/s %s the floor of %g/s (rule '%s')", e->value,
-                 act == CLEAR ? "back over" : "under", r->limit, n);
+                 act == VT__ACT_CLEAR ? "back over" : "under", r->limit, n);
         break;
     case VT_ALERT_LATENCY:
         snprintf(e->message, sizeof e->message,
                  "latency %s %.1f ms %s the ceiling of %g ms (rule '%s')", stat, e->value,
-                 act == CLEAR ? "back under" : "over", r->limit, n);
+                 act == VT__ACT_CLEAR ? "back under" : "over", r->limit, n);
         break;
     }
 }
 
-static void emit(vt_alerts *a, const vt__alert_rule *r, action act, double t, uint64_t track,
-                 const char *camera, double value, vt_vec3 pos)
+void vt__alert_emit(vt_alerts *a, const vt__alert_rule *r, vt__alert_action act, double t,
+                    uint64_t track, const char *camera, double value, vt_vec3 pos, double stalled)
 {
     vt_alert_event e;
     memset(&e, 0, sizeof e);
@@ -200,18 +160,26 @@ static void emit(vt_alerts *a, const vt__alert_rule *r, action act, double t, ui
     e.t = t;
     e.wall = wall_now();
     e.kind = r->kind;
-    e.raised = act != CLEAR;
-    e.repeat = act == REPEAT;
+    e.raised = act != VT__ACT_CLEAR;
+    e.repeat = act == VT__ACT_REPEAT;
     snprintf(e.rule, sizeof e.rule, "%s", r->name);
     e.track = track;
     snprintf(e.camera, sizeof e.camera, "%s", camera ? camera : "");
     e.value = value;
     e.pos = pos;
+    e.stalled = stalled;
     describe(r, act, &e);
-    atomic_fetch_add(act == RAISE ? &a->raised : act == CLEAR ? &a->cleared : &a->repeated, 1);
+    if (stalled > 0) {
+        size_t len = strlen(e.message);
+        snprintf(e.message + len, sizeof e.message - len, ": no frame set for %.1f s", stalled);
+    }
+    atomic_fetch_add(act == VT__ACT_RAISE   ? &a->raised
+                     : act == VT__ACT_CLEAR ? &a->cleared
+                                            : &a->repeated,
+                     1);
     if (!a->quiet)
-        vt__log(act == CLEAR ? 2 : 1, "alert %s: %s", act == CLEAR ? "cleared" : "raised",
-                e.message);
+        vt__log(act == VT__ACT_CLEAR ? 2 : 1, "alert %s: %s",
+                act == VT__ACT_CLEAR ? "cleared" : "raised", e.message);
     if (a->fn)
         a->fn(a->user, &e);
     if (a->notifier)
@@ -222,7 +190,7 @@ static void emit(vt_alerts *a, const vt__alert_rule *r, action act, double t, ui
 
 static int cmp_ref(const void *pa, const void *pb)
 {
-    const track_ref *x = pa, *y = pb;
+    const vt__track_ref *x = pa, *y = pb;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -231,7 +199,7 @@ static vt_status sort_tracks(vt_alerts *a, const vt_pipeline_result *r)
 {
     if (r->ntracks > a->order_cap) {
         size_t cap = r->ntracks * 2;
-        track_ref *o = realloc(a->order, cap * sizeof *o);
+        vt__track_ref *o = realloc(a->order, cap * sizeof *o);
         if (!o)
             return vt__error(VT_ENOMEM, "alerts: out of memory for %zu tracks", r->ntracks);
         a->order = o;
@@ -239,7 +207,7 @@ static vt_status sort_tracks(vt_alerts *a, const vt_pipeline_result *r)
     }
     bool sorted = true;
     for (size_t i = 0; i < r->ntracks; i++) {
-        a->order[i] = (track_ref){r->tracks[i].id, i};
+        a->order[i] = (vt__track_ref){r->tracks[i].id, i};
         sorted = sorted && (i == 0 || r->tracks[i].id > r->tracks[i - 1].id);
     }
     if (!sorted)
@@ -256,24 +224,24 @@ static bool counts(const vt__alert_rule *rule, const vt_pipeline_result *r, size
     return !rule->confirmed_only || tr->status != VT_TRACK_TENTATIVE;
 }
 
-static void zone_step(vt_alerts *a, const vt__alert_rule *rule, zone_state *z, bool inside,
+static void zone_step(vt_alerts *a, const vt__alert_rule *rule, vt__zone_state *z, bool inside,
                       double t)
 {
-    action act = step(&z->c, inside, t, rule);
-    if (act != NONE)
-        emit(a, rule, act, t, z->id, NULL, z->pos.z, z->pos);
+    vt__alert_action act = vt__alert_step(&z->c, inside, t, rule);
+    if (act != VT__ACT_NONE)
+        vt__alert_emit(a, rule, act, t, z->id, NULL, z->pos.z, z->pos, 0);
 }
 
-static vt_status eval_zone(vt_alerts *a, const vt__alert_rule *rule, rule_state *s,
+static vt_status eval_zone(vt_alerts *a, const vt__alert_rule *rule, vt__rule_state *s,
                            const vt_pipeline_result *r)
 {
     size_t need = s->nzones + r->ntracks;
     if (need > s->cap) {
         size_t cap = need * 2;
-        zone_state *z = realloc(s->zones, cap * sizeof *z);
+        vt__zone_state *z = realloc(s->zones, cap * sizeof *z);
         if (z)
             s->zones = z;
-        zone_state *n = z ? realloc(s->next, cap * sizeof *n) : NULL;
+        vt__zone_state *n = z ? realloc(s->next, cap * sizeof *n) : NULL;
         if (!n)
             return vt__error(VT_ENOMEM, "alerts: rule '%s': out of memory", rule->name);
         s->next = n;
@@ -283,7 +251,7 @@ static vt_status eval_zone(vt_alerts *a, const vt__alert_rule *rule, rule_state 
     while (i < s->nzones || j < r->ntracks) {
         uint64_t sid = i < s->nzones ? s->zones[i].id : UINT64_MAX;
         uint64_t tid = j < r->ntracks ? a->order[j].id : UINT64_MAX;
-        zone_state z;
+        vt__zone_state z;
         bool inside = false;
         if (tid <= sid) {
             size_t k = a->order[j++].index;
@@ -306,7 +274,7 @@ static vt_status eval_zone(vt_alerts *a, const vt__alert_rule *rule, rule_state 
         if (z.c.on || z.c.raised)
             s->next[m++] = z;
     }
-    zone_state *tmp = s->zones;
+    vt__zone_state *tmp = s->zones;
     s->zones = s->next;
     s->next = tmp;
     s->nzones = m;
@@ -315,7 +283,7 @@ static vt_status eval_zone(vt_alerts *a, const vt__alert_rule *rule, rule_state 
 
 /* ---- cameras ----------------------------------------------------------------- */
 
-static void eval_cameras(vt_alerts *a, const vt__alert_rule *rule, rule_state *s,
+static void eval_cameras(vt_alerts *a, const vt__alert_rule *rule, vt__rule_state *s,
                          const vt_pipeline_result *r)
 {
     int n = r->cameras ? r->ncameras : 0;
@@ -324,17 +292,17 @@ static void eval_cameras(vt_alerts *a, const vt__alert_rule *rule, rule_state *s
     for (int i = 0; i < n; i++) {
         if (!(rule->cameras >> i & 1))
             continue;
-        cond_state *c = &s->cams[i];
-        action act = step(c, !r->cameras[i].present, r->t, rule);
-        if (act != NONE)
-            emit(a, rule, act, r->t, 0, a->cfg.camera_ids[i], act == CLEAR ? 0 : r->t - c->since,
-                 (vt_vec3){0, 0, 0});
+        vt__cond_state *c = &s->cams[i];
+        vt__alert_action act = vt__alert_step(c, !r->cameras[i].present, r->t, rule);
+        if (act != VT__ACT_NONE)
+            vt__alert_emit(a, rule, act, r->t, 0, a->cfg.camera_ids[i],
+                           act == VT__ACT_CLEAR ? 0 : r->t - c->since, (vt_vec3){0, 0, 0}, 0);
     }
 }
 
 /* ---- windows: fps and latency ------------------------------------------------ */
 
-static vt_status ring_push(rule_state *s, const vt__alert_rule *rule, double t, double v)
+static vt_status ring_push(vt__rule_state *s, const vt__alert_rule *rule, double t, double v)
 {
     while (s->count && s->times[s->head] <= t - rule->window_s) {
         s->head = (s->head + 1) % s->ring_cap;
@@ -397,7 +365,7 @@ static double select_kth(double *v, ptrdiff_t n, ptrdiff_t k)
     return v[k];
 }
 
-static double latency_stat(rule_state *s, const vt__alert_rule *rule)
+static double latency_stat(vt__rule_state *s, const vt__alert_rule *rule)
 {
     double sum = 0;
     for (size_t k = 0; k < s->count; k++) {
@@ -410,7 +378,7 @@ static double latency_stat(rule_state *s, const vt__alert_rule *rule)
     return select_kth(s->scratch, (ptrdiff_t)s->count, k ? (ptrdiff_t)k - 1 : 0);
 }
 
-static vt_status eval_window(vt_alerts *a, const vt__alert_rule *rule, rule_state *s,
+static vt_status eval_window(vt_alerts *a, const vt__alert_rule *rule, vt__rule_state *s,
                              const vt_pipeline_result *r)
 {
     if (!a->started)
@@ -428,9 +396,9 @@ static vt_status eval_window(vt_alerts *a, const vt__alert_rule *rule, rule_stat
         value = latency_stat(s, rule);
         cond = value > rule->limit;
     }
-    action act = step(&s->global, cond, r->t, rule);
-    if (act != NONE)
-        emit(a, rule, act, r->t, 0, NULL, value, (vt_vec3){0, 0, 0});
+    vt__alert_action act = vt__alert_step(&s->global, cond, r->t, rule);
+    if (act != VT__ACT_NONE)
+        vt__alert_emit(a, rule, act, r->t, 0, NULL, value, (vt_vec3){0, 0, 0}, 0);
     return VT_OK;
 }
 
@@ -444,6 +412,8 @@ vt_status vt_alerts_new(const char *json, const char *origin, const vt_rig *rig,
     vt_alerts *a = calloc(1, sizeof *a);
     if (!a)
         return vt__error(VT_ENOMEM, "alerts: out of memory");
+    pthread_mutex_init(&a->mu, NULL);
+    a->wd_last = -INFINITY;
     vt_status s = vt__alert_config_parse(json, origin, rig, &a->cfg);
     if (!s && !(a->rs = calloc((size_t)a->cfg.nrules + 1, sizeof *a->rs)))
         s = vt__error(VT_ENOMEM, "alerts: out of memory");
@@ -466,20 +436,15 @@ void vt_alerts_on_event(vt_alerts *a, vt_alert_fn fn, void *user)
 
 void vt_alerts_set_quiet(vt_alerts *a, bool quiet)
 {
+    pthread_mutex_lock(&a->mu);
     a->quiet = quiet;
+    pthread_mutex_unlock(&a->mu);
+    if (a->notifier)
+        vt__notifier_set_quiet(a->notifier, quiet);
 }
 
-vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r)
+static vt_status evaluate(vt_alerts *a, const vt_pipeline_result *r)
 {
-    if (!a || !r)
-        return vt__error(VT_EINVAL, "vt_alerts_update: NULL argument");
-    if (!isfinite(r->t) || (a->started && r->t < a->last_t))
-        return vt__error(VT_EINVAL,
-                         "alerts: frame set %" PRId64 " at %.6f s goes back in time (last %.6f s)",
-                         r->frame, r->t, a->last_t);
-    if (r->ntracks && !r->tracks)
-        return vt__error(VT_EINVAL, "alerts: frame set %" PRId64 " has tracks but no array",
-                         r->frame);
     vt_status s = VT_OK;
     bool sorted = false;
     for (int i = 0; i < a->cfg.nrules && !s; i++) {
@@ -502,6 +467,27 @@ vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r)
     }
     a->started = true;
     a->last_t = r->t;
+    a->sets++;
+    return s;
+}
+
+vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r)
+{
+    if (!a || !r)
+        return vt__error(VT_EINVAL, "vt_alerts_update: NULL argument");
+    if (r->ntracks && !r->tracks)
+        return vt__error(VT_EINVAL, "alerts: frame set %" PRId64 " has tracks but no array",
+                         r->frame);
+    /* Held for the few microseconds of one evaluation; the watchdog's tick takes no longer. */
+    pthread_mutex_lock(&a->mu);
+    vt_status s;
+    if (!isfinite(r->t) || (a->started && r->t < a->last_t))
+        s = vt__error(VT_EINVAL,
+                      "alerts: frame set %" PRId64 " at %.6f s goes back in time (last %.6f s)",
+                      r->frame, r->t, a->last_t);
+    else
+        s = evaluate(a, r);
+    pthread_mutex_unlock(&a->mu);
     return s;
 }
 
@@ -525,6 +511,7 @@ void vt_alerts_free(vt_alerts *a)
 {
     if (!a)
         return;
+    vt__alert_watchdog_stop(a);
     if (a->notifier)
         vt__notifier_free(a->notifier, a->cfg.shutdown_s);
     for (int i = 0; a->rs && i < a->cfg.nrules; i++) {
@@ -537,5 +524,6 @@ void vt_alerts_free(vt_alerts *a)
     free(a->rs);
     free(a->order);
     vt__alert_config_free(&a->cfg);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }

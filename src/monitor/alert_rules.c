@@ -524,16 +524,18 @@ static vt_status parse_root(const char *origin, json_t *root, vt__alert_config *
 {
     pctx p = {origin, ""};
     static const char *const keys[] = {"rules", "hysteresis", "repeat_s", "channels",
-                                       "queue", "shutdown_s", NULL};
+                                       "queue", "shutdown_s", "stall_s",  NULL};
     if (!json_is_object(root))
         return vt__error(VT_EPARSE, "%s: must be an object {\"rules\": [...], ...}", origin);
     double raise = 0, clear = 2, repeat = 0, queue = 256;
     cfg->shutdown_s = 2;
+    cfg->stall_s = 1;
     vt_status s;
     if ((s = check_keys(&p, root, keys)) || (s = read_hysteresis(&p, root, &raise, &clear)) ||
         (s = get_number(&p, root, "repeat_s", 0, 1e9, &repeat)) ||
         (s = get_number(&p, root, "queue", 1, 1e6, &queue)) ||
-        (s = get_number(&p, root, "shutdown_s", 0, 60, &cfg->shutdown_s)))
+        (s = get_number(&p, root, "shutdown_s", 0, 60, &cfg->shutdown_s)) ||
+        (s = get_number(&p, root, "stall_s", 0.05, 86400, &cfg->stall_s)))
         return s;
     cfg->queue = (int)queue;
     json_t *rules = json_object_get(root, "rules");

@@ -11,7 +11,9 @@
  * Transfers run on a curl multi handle polled in short slices, so that
  * shutdown can abandon one at once (curl_multi_wakeup) instead of waiting
  * for its timeout: vt__notifier_free waits a bounded time for the queue to
- * drain, then abandons and counts what is left as dropped.
+ * drain, then abandons and counts what is left as dropped. When quiet, a
+ * failed delivery is not logged as it fails; one line at the end sums the
+ * failures up.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -38,6 +40,8 @@ struct vt__notifier {
     int cap, head, count;
     bool stopping, done;
     atomic_bool abandon;
+    atomic_bool quiet;      /* failures are summed up at the end, not logged one by one */
+    char last_failure[512]; /* the last failed delivery (notification thread; read after join) */
     CURLM *multi;
     pthread_t thread;
 };
@@ -72,6 +76,7 @@ char *vt__alert_event_json(const vt_alert_event *e)
     json_object_set_new(o, "camera", *e->camera ? json_string(e->camera) : json_null());
     json_object_set_new(o, "position",
                         zone ? json_pack("[fff]", e->pos.x, e->pos.y, e->pos.z) : json_null());
+    json_object_set_new(o, "stalled_s", json_real(e->stalled));
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;
@@ -373,8 +378,11 @@ static bool deliver(vt__notifier *n, const vt__channel *c, const vt_alert_event 
         }
         if (o == FAILED || attempt >= c->retries) {
             atomic_fetch_add(&n->counts->failed, 1);
-            vt__log(1, "alert %" PRIu64 " ('%s') not delivered to %s after %d attempt%s: %s",
-                    e->seq, e->rule, c->url, attempt + 1, attempt ? "s" : "", err);
+            snprintf(n->last_failure, sizeof n->last_failure,
+                     "alert %" PRIu64 " ('%s') not delivered to %s after %d attempt%s: %s", e->seq,
+                     e->rule, c->url, attempt + 1, attempt ? "s" : "", err);
+            if (!atomic_load(&n->quiet))
+                vt__log(1, "%s", n->last_failure);
             return true;
         }
         atomic_fetch_add(&n->counts->retries, 1);
@@ -437,6 +445,7 @@ vt_status vt__notifier_new(const vt__channel *channels, int count, int capacity,
     n->cap = capacity;
     n->counts = counts;
     atomic_init(&n->abandon, false);
+    atomic_init(&n->quiet, false);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -453,6 +462,11 @@ vt_status vt__notifier_new(const vt__channel *channels, int count, int capacity,
     }
     *out = n;
     return VT_OK;
+}
+
+void vt__notifier_set_quiet(vt__notifier *n, bool quiet)
+{
+    atomic_store(&n->quiet, quiet);
 }
 
 void vt__notifier_push(vt__notifier *n, const vt_alert_event *e)
@@ -486,6 +500,10 @@ void vt__notifier_free(vt__notifier *n, double wait_s)
     }
     pthread_mutex_unlock(&n->mu);
     pthread_join(n->thread, NULL);
+    long long failed = atomic_load(&n->counts->failed);
+    if (atomic_load(&n->quiet) && failed > 0)
+        vt__log(1, "alerts: %lld deliver%s failed; the last: %s", failed, failed > 1 ? "ies" : "y",
+                n->last_failure);
     if (n->count) {
         atomic_fetch_add(&n->counts->dropped, n->count);
         vt__log(1, "alerts: %d notification%s abandoned at shutdown", n->count,
