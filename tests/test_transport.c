@@ -509,7 +509,7 @@ static void tcp_bad_record_is_skipped_and_a_bad_length_reconnects(void **state)
     assert_true(c >= 0);
     uint8_t rec[3][VT__RECORD_PREFIX + VT__FRAME_HEADER + 3];
     for (int i = 0; i < 3; i++) {
-        vt__record_header(rec[i], VT_MSG_HEALTH, 5, (uint64_t)i, (const uint8_t *)"abc", 3);
+        vt__record_header(rec[i], VT_MSG_HEALTH, 0, 5, (uint64_t)i, (const uint8_t *)"abc", 3);
         memcpy(rec[i] + VT__RECORD_PREFIX + VT__FRAME_HEADER, "abc", 3);
     }
     rec[1][sizeof rec[1] - 1] = 'X'; /* bad CRC: skipped, framing kept */

@@ -32,7 +32,7 @@ static vt_status file_send(vt_sender *s, uint8_t type, uint64_t seq, const uint8
 {
     file_sender *w = s->impl;
     uint8_t head[VT__RECORD_PREFIX + VT__FRAME_HEADER];
-    vt__record_header(head, type, s->stream_id, seq, msg, len);
+    vt__record_header(head, type, s->frame_flags, s->stream_id, seq, msg, len);
     if (fwrite(head, 1, sizeof head, w->f) != sizeof head ||
         (len && fwrite(msg, 1, len, w->f) != len))
         return vt__error(VT_EIO, "%s: writing: %s", s->url, strerror(errno));
@@ -99,6 +99,7 @@ static vt_status file_next(vt_receiver *r, int timeout_ms, uint8_t *type, const 
             if (!vt__receiver_accept(r, f.stream_id, f.seq))
                 continue;
             *type = f.type;
+            r->frame_flags = f.flags;
             *msg = payload;
             *len = f.msg_len;
             return VT_OK;

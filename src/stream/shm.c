@@ -119,6 +119,7 @@ static vt_status shm_send(vt_sender *s, uint8_t type, uint64_t seq, const uint8_
     uint8_t hdr[SHM_REC_HEADER] = {0};
     memcpy(hdr, &len32, 4);
     hdr[4] = type;
+    hdr[5] = s->frame_flags;
     memcpy(hdr + 8, &seq, 8);
     memcpy(rec, hdr, SHM_REC_HEADER);
     if (len)
@@ -321,6 +322,7 @@ static read_result read_record(vt_receiver *r, shm_reader *q, uint8_t *type, uin
         return READ_AGAIN;
     }
     *type = hdr[4];
+    r->frame_flags = hdr[5];
     memcpy(seq, hdr + 8, 8);
     *len = n;
     q->pos += rec_size(n);

@@ -11,7 +11,15 @@
  * stderr the first time only, so one dead receiver cannot flood the log or
  * stop the pipeline. The transports and CoT come from colleagues' modules;
  * where a build lacks one, opening such a URL says so (VT_EUNSUPPORTED).
+ *
+ * VoxelChunks are asked for per URL (?voxels=N&voxel_cameras=K&voxel_blocks=M,
+ * taken off the URL before the transport sees it): every Nth frame set, the
+ * coarse blocks of the result's vote grid that hold a cell seen by >= K
+ * cameras, at most M of them, so a chunk stays small (M blocks are M * 2 KiB
+ * before LZ4) however busy the scene. They are encoded for the URLs that want
+ * them only, on the frame sets that want them only.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +28,8 @@
 #include "voxtrack/stream.h"
 #include "voxtrack/wire.h"
 
-#include "voxtrack/transport.h"
 #include "voxtrack/cot.h"
+#include "voxtrack/transport.h"
 
 typedef enum out_kind { OUT_TRANSPORT, OUT_JSONL, OUT_COT } out_kind;
 
@@ -30,7 +38,12 @@ typedef struct out {
     out_kind kind;
     void *h; /* vt_sender, vt__jsonl or vt_cot_sender */
     uint64_t errors;
+    uint64_t voxel_every;   /* VoxelChunk every this many frame sets; 0: none */
+    uint64_t voxel_cameras; /* blocks with a cell of >= this many cameras; 0: the grid's K */
+    uint64_t voxel_blocks;  /* at most this many blocks per chunk */
 } out;
+
+enum { VOXEL_BLOCKS_DEFAULT = 1024 };
 
 struct vt_streamer {
     vt_wire_encoder *enc;
@@ -52,7 +65,7 @@ static bool has_suffix(const char *s, const char *x)
     return n >= m && strcmp(s + n - m, x) == 0;
 }
 
-static vt_status open_out(const vt_rig *rig, const char *url, out *o)
+static vt_status open_kind(const vt_rig *rig, const char *url, out *o)
 {
     if (has_suffix(url, ".jsonl") && (has_prefix(url, "file://") || !strstr(url, "://"))) {
         o->kind = OUT_JSONL;
@@ -70,6 +83,87 @@ static vt_status open_out(const vt_rig *rig, const char *url, out *o)
     }
     return vt__error(VT_EINVAL, "unknown kind of stream (expected udp://, tcp://, shm://, file://, "
                                 "file://PATH.jsonl, cot+udp:// or cot+tcp://)");
+}
+
+/* Reads NAME=VALUE (a whole number in lo..hi) when name is one of the streamer's own. */
+static vt_status take_voxel_param(const char *url, const char *p, size_t n, out *o, bool *mine)
+{
+    static const char *const names[] = {"voxels", "voxel_cameras", "voxel_blocks"};
+    uint64_t *const dst[] = {&o->voxel_every, &o->voxel_cameras, &o->voxel_blocks};
+    static const uint64_t hi[] = {1000000, 64, 1 << 16};
+    *mine = false;
+    for (int i = 0; i < 3; i++) {
+        size_t k = strlen(names[i]);
+        if (n <= k || strncmp(p, names[i], k) != 0 || p[k] != '=')
+            continue;
+        *mine = true;
+        char v[32] = "";
+        size_t vn = n - k - 1;
+        if (vn == 0 || vn >= sizeof v)
+            return vt__error(VT_EINVAL, "%s: %s= needs a whole number", url, names[i]);
+        memcpy(v, p + k + 1, vn);
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (*end || errno || v[0] == '-' || x > hi[i] || (i > 0 && x == 0))
+            return vt__error(VT_EINVAL, "%s: %s=%s is not a whole number in %d..%llu", url,
+                             names[i], v, i > 0, (unsigned long long)hi[i]);
+        *dst[i] = x;
+    }
+    return VT_OK;
+}
+
+/*
+ * Takes the streamer's own parameters (voxels, voxel_cameras, voxel_blocks)
+ * off the URL's query into o, leaving the rest for the transport in *rest
+ * (malloc'ed). A file:// path may hold '?': its query is after the last one.
+ */
+static vt_status split_url(const char *url, out *o, char **rest)
+{
+    o->voxel_blocks = VOXEL_BLOCKS_DEFAULT;
+    *rest = NULL;
+    const char *q = has_prefix(url, "file://") ? strrchr(url, '?') : strchr(url, '?');
+    char *r = malloc(strlen(url) + 1);
+    if (!r)
+        return vt__error(VT_ENOMEM, "vt_streamer_new: out of memory");
+    size_t len = q ? (size_t)(q - url) : strlen(url);
+    memcpy(r, url, len);
+    r[len] = '\0';
+    bool first = true;
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        bool mine;
+        vt_status st = take_voxel_param(url, p, n, o, &mine);
+        if (st != VT_OK) {
+            free(r);
+            return st;
+        }
+        if (!mine) {
+            r[len++] = first ? '?' : '&';
+            memcpy(r + len, p, n);
+            len += n;
+            r[len] = '\0';
+            first = false;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    *rest = r;
+    return VT_OK;
+}
+
+static vt_status open_out(const vt_rig *rig, const char *full, out *o)
+{
+    char *url;
+    vt_status st = split_url(full, o, &url);
+    if (st != VT_OK)
+        return st;
+    if (o->voxel_every && (has_prefix(url, "cot+udp://") || has_prefix(url, "cot+tcp://")))
+        st = vt__error(VT_EINVAL, "voxels= is for udp://, tcp://, shm:// and file:// streams");
+    if (st == VT_OK)
+        st = open_kind(rig, url, o);
+    free(url);
+    return st;
 }
 
 static void close_out(out *o)
@@ -139,15 +233,40 @@ static void account(vt_streamer *s, out *o, vt_status st)
     s->errors++;
 }
 
+static void send_one(vt_streamer *s, out *o, vt_msg_type type, const uint8_t *msg, size_t len)
+{
+    if (o->kind == OUT_JSONL)
+        account(s, o, vt__jsonl_write(o->h, type, msg, len));
+    else if (o->kind == OUT_TRANSPORT)
+        account(s, o, vt_sender_send(o->h, type, msg, len));
+}
+
 static void send_all(vt_streamer *s, vt_msg_type type, const uint8_t *msg, size_t len)
 {
+    for (int i = 0; i < s->n; i++)
+        send_one(s, &s->outs[i], type, msg, len);
+}
+
+/* VoxelChunks for the URLs whose turn it is (none without a vote grid). */
+static vt_status send_voxels(vt_streamer *s, const vt_pipeline_result *r)
+{
+    if (!r->vote)
+        return VT_OK;
+    int k = vt_vote_get_opts(r->vote).min_cameras;
     for (int i = 0; i < s->n; i++) {
         out *o = &s->outs[i];
-        if (o->kind == OUT_JSONL)
-            account(s, o, vt__jsonl_write(o->h, type, msg, len));
-        else if (o->kind == OUT_TRANSPORT)
-            account(s, o, vt_sender_send(o->h, type, msg, len));
+        if (!o->voxel_every || (s->sets - 1) % o->voxel_every != 0)
+            continue;
+        const uint8_t *msg;
+        size_t len;
+        vt_status st =
+            vt_wire_encode_vote_chunk(s->enc, r->vote, o->voxel_cameras ? (int)o->voxel_cameras : k,
+                                      (size_t)o->voxel_blocks, r->frame, r->t, &msg, &len, NULL);
+        if (st != VT_OK)
+            return st;
+        send_one(s, o, VT_MSG_VOXEL_CHUNK, msg, len);
     }
+    return VT_OK;
 }
 
 static vt_status send_health(vt_streamer *s, const vt_pipeline_result *r, double now)
@@ -188,6 +307,8 @@ vt_status vt_streamer_publish(vt_streamer *s, const vt_pipeline_result *r)
         send_all(s, VT_MSG_DETECTION_BATCH, msg, len);
     if (st == VT_OK && (st = vt_wire_encode_stats(s->enc, r, &msg, &len)) == VT_OK)
         send_all(s, VT_MSG_FRAME_SET_STATS, msg, len);
+    if (st == VT_OK)
+        st = send_voxels(s, r);
     double now = vt__now();
     if (st == VT_OK && (s->sets == 1 || now - s->last_health >= 1.0))
         st = send_health(s, r, now);

@@ -118,7 +118,7 @@ static vt_status tcp_send(vt_sender *s, uint8_t type, uint64_t seq, const uint8_
         return vt__error(VT_ENOMEM, "%s: record of %zu bytes", s->url, n);
     rec->len = n;
     atomic_init(&rec->refs, 1);
-    vt__record_header(rec->data, type, s->stream_id, seq, msg, len);
+    vt__record_header(rec->data, type, s->frame_flags, s->stream_id, seq, msg, len);
     if (len)
         memcpy(rec->data + VT__RECORD_PREFIX + VT__FRAME_HEADER, msg, len);
     pthread_mutex_lock(&t->lock);
@@ -467,6 +467,7 @@ static vt_status tcp_next(vt_receiver *r, int timeout_ms, uint8_t *type, const u
                 if (!vt__receiver_accept(r, f.stream_id, f.seq))
                     continue;
                 *type = f.type;
+                r->frame_flags = f.flags;
                 *msg = payload;
                 *len = f.msg_len;
                 return VT_OK;

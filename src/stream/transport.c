@@ -100,11 +100,16 @@ vt_status vt__url_parse(const char *text, vt__url *u)
     memcpy(u->scheme, text, (size_t)(sep - text));
     const char *rest = sep + 3;
     if (strcmp(u->scheme, "file") == 0) {
-        /* A path may hold '?' and ':': take it whole. */
-        if (!*rest || strlen(rest) >= sizeof u->path)
+        /* A path may hold '?' and ':': take it whole, but for a last "?lz4=N". */
+        const char *fq = strrchr(rest, '?');
+        size_t n = fq && strncmp(fq, "?lz4=", 5) == 0 && !strchr(fq, '&') && fq > rest
+                       ? (size_t)(fq - rest)
+                       : strlen(rest);
+        if (!*rest || n >= sizeof u->path)
             return vt__error(VT_EINVAL, "%s: %s path", text, *rest ? "too long a" : "no");
-        strcpy(u->path, rest);
-        return VT_OK;
+        memcpy(u->path, rest, n);
+        u->path[n] = '\0';
+        return rest[n] ? parse_params(rest + n + 1, u) : VT_OK;
     }
     const char *q = strchr(rest, '?');
     size_t n = q ? (size_t)(q - rest) : strlen(rest);
@@ -235,7 +240,7 @@ uint32_t vt__stream_id(void)
 void vt__frame_write(uint8_t *out, const vt__frame *f, const uint8_t *payload)
 {
     memcpy(out, VT__FRAME_MAGIC, 4);
-    out[4] = VT__FRAME_VERSION;
+    out[4] = (uint8_t)(VT__FRAME_VERSION | f->flags);
     out[5] = f->type;
     vt__put_u16(out + 6, VT__FRAME_HEADER);
     vt__put_u32(out + 8, f->stream_id);
@@ -255,9 +260,12 @@ vt__frame_check vt__frame_read(const uint8_t *buf, size_t n, vt__frame *f)
     if (n < VT__FRAME_HEADER)
         return n >= 4 && memcmp(buf, VT__FRAME_MAGIC, 4) == 0 ? VT__FRAME_TRUNCATED
                                                               : VT__FRAME_GARBAGE;
-    if (memcmp(buf, VT__FRAME_MAGIC, 4) != 0 || buf[4] != VT__FRAME_VERSION ||
+    if (memcmp(buf, VT__FRAME_MAGIC, 4) != 0 ||
+        (buf[4] & VT__FRAME_VERSION_MASK) != VT__FRAME_VERSION ||
+        (buf[4] & ~VT__FRAME_VERSION_MASK & ~VT__FRAME_KNOWN_FLAGS) != 0 ||
         vt__get_u16(buf + 6) != VT__FRAME_HEADER)
         return VT__FRAME_GARBAGE;
+    f->flags = buf[4] & ~VT__FRAME_VERSION_MASK & 0xFF;
     f->type = buf[5];
     f->stream_id = vt__get_u32(buf + 8);
     f->msg_len = vt__get_u32(buf + 12);
@@ -279,10 +287,11 @@ vt__frame_check vt__frame_read(const uint8_t *buf, size_t n, vt__frame *f)
 
 /* ---- length-prefixed records ------------------------------------------- */
 
-void vt__record_header(uint8_t *out, uint8_t type, uint32_t stream_id, uint64_t seq,
+void vt__record_header(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream_id, uint64_t seq,
                        const uint8_t *msg, size_t len)
 {
     vt__frame f = {.type = type,
+                   .flags = flags,
                    .stream_id = stream_id,
                    .msg_len = (uint32_t)len,
                    .seq = seq,
@@ -426,7 +435,11 @@ vt_status vt_sender_open(const char *url, vt_sender **out)
                    : vt__error(VT_EINVAL, "vt_sender_open: no URL");
     }
     s->stream_id = vt__stream_id();
+    uint64_t lz4 = 0;
     vt_status st = vt__url_parse(url, u);
+    if (st == VT_OK)
+        st = vt__url_param_u64(u, "lz4", 0, 1, 0, &lz4);
+    s->lz4 = lz4 != 0;
     if (st == VT_OK) {
         if (strcmp(u->scheme, "udp") == 0)
             st = vt__udp_sender_open(u, s);
@@ -456,7 +469,21 @@ vt_status vt_sender_send(vt_sender *s, vt_msg_type type, const uint8_t *msg, siz
     if (len > VT_TRANSPORT_MAX_MESSAGE)
         return vt__error(VT_ERANGE, "%s: message of %zu bytes is over the limit of %zu", s->url,
                          len, VT_TRANSPORT_MAX_MESSAGE);
-    vt_status st = s->ops->send(s, (uint8_t)type, s->seq, msg, len);
+    /* Compressed only where it pays: the receiver cannot tell the difference. */
+    const uint8_t *out = msg;
+    size_t out_len = len;
+    s->frame_flags = 0;
+    if (s->lz4 && len > 0) {
+        vt_status zs = vt__lz4_compress(&s->z, msg, len, s->url);
+        if (zs != VT_OK)
+            return zs;
+        if (s->z.len < len) {
+            out = s->z.buf;
+            out_len = s->z.len;
+            s->frame_flags = VT__FRAME_LZ4;
+        }
+    }
+    vt_status st = s->ops->send(s, (uint8_t)type, s->seq, out, out_len);
     if (st == VT_OK) {
         s->seq++;
         atomic_fetch_add_explicit(&s->sent, 1, memory_order_relaxed);
@@ -487,6 +514,7 @@ void vt_sender_free(vt_sender *s)
     if (!s)
         return;
     s->ops->free(s);
+    vt__lz4_free(&s->z);
     free(s->url);
     free(s);
 }
@@ -504,7 +532,10 @@ vt_status vt_receiver_open(const char *url, vt_receiver **out)
         return url ? vt__error(VT_ENOMEM, "%s: out of memory", url)
                    : vt__error(VT_EINVAL, "vt_receiver_open: no URL");
     }
+    uint64_t lz4; /* the sender's to choose: accepted so that one URL serves both */
     vt_status st = vt__url_parse(url, u);
+    if (st == VT_OK)
+        st = vt__url_param_u64(u, "lz4", 0, 1, 0, &lz4);
     if (st == VT_OK) {
         if (strcmp(u->scheme, "udp") == 0)
             st = vt__udp_receiver_open(u, r);
@@ -534,7 +565,23 @@ vt_status vt_receiver_next(vt_receiver *r, int timeout_ms, vt_msg_type *type, co
     bool e = false;
     if (!r)
         return vt__error(VT_EINVAL, "vt_receiver_next: receiver is NULL");
-    vt_status st = r->ops->next(r, timeout_ms, &t, &m, &n, &e);
+    double deadline = vt__deadline(timeout_ms);
+    vt_status st;
+    for (;;) {
+        r->frame_flags = 0;
+        st = r->ops->next(r, timeout_ms, &t, &m, &n, &e);
+        if (st != VT_OK || t == 0 || !(r->frame_flags & VT__FRAME_LZ4))
+            break;
+        if (vt__lz4_decompress(&r->z, m, n, VT_TRANSPORT_MAX_MESSAGE, r->url) == VT_OK) {
+            m = r->z.buf;
+            n = r->z.len;
+            break;
+        }
+        /* A compressed message that does not decompress is garbage like a bad frame. */
+        r->stats.garbage++;
+        t = 0;
+        timeout_ms = vt__ms_left(deadline);
+    }
     if (st != VT_OK || t == 0) {
         t = 0;
         m = NULL;
@@ -577,6 +624,7 @@ void vt_receiver_free(vt_receiver *r)
     if (!r)
         return;
     r->ops->free(r);
+    vt__lz4_free(&r->z);
     free(r->url);
     free(r);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream/lz4frame_internal.h"
 #include "voxtrack/transport.h"
 
 /* ---- URLs --------------------------------------------------------------- */
@@ -53,8 +54,17 @@ vt_status vt__url_resolve(const vt__url *u, void *addr);
 #define VT__FRAME_MAGIC "VXT1"
 enum { VT__FRAME_HEADER = 40, VT__FRAME_VERSION = 1 };
 
+/*
+ * Flags ride in the high 4 bits of the version byte (byte 4), so that a
+ * receiver that predates them sees another version and skips the frame
+ * rather than misread it. VT__FRAME_LZ4: the message is one LZ4 frame of the
+ * real message (msg_len and the fragments count the compressed bytes).
+ */
+enum { VT__FRAME_VERSION_MASK = 0x0F, VT__FRAME_LZ4 = 0x80, VT__FRAME_KNOWN_FLAGS = 0x80 };
+
 typedef struct vt__frame {
     uint8_t type;
+    uint8_t flags;      /* VT__FRAME_LZ4 or 0 */
     uint32_t stream_id; /* random per sender */
     uint32_t msg_len;   /* the whole message */
     uint64_t seq;
@@ -113,8 +123,8 @@ static inline uint64_t vt__get_u64(const uint8_t *p)
 /* A record: 4-byte little-endian length N, then N bytes: a frame (header + whole message). */
 enum { VT__RECORD_PREFIX = 4 };
 
-/* Fills out[0..4+40) for a whole message; the payload follows. */
-void vt__record_header(uint8_t *out, uint8_t type, uint32_t stream_id, uint64_t seq,
+/* Fills out[0..4+40) for a whole message (flags: VT__FRAME_LZ4 or 0); the payload follows. */
+void vt__record_header(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream_id, uint64_t seq,
                        const uint8_t *msg, size_t len);
 
 /* Bytes of a stream, cut into records. */
@@ -151,6 +161,11 @@ struct vt_sender {
     uint32_t stream_id;
     uint64_t seq; /* of the next message */
     atomic_uint_fast64_t sent, bytes, dropped, clients, accepted;
+    /* ?lz4=1: whole messages go as LZ4 frames when that makes them smaller. The backend
+       writes frame_flags (VT__FRAME_LZ4 or 0) into the header of the message it sends. */
+    bool lz4;
+    uint8_t frame_flags;
+    vt__lz4 z;
 };
 
 typedef struct vt__receiver_ops {
@@ -175,6 +190,10 @@ struct vt_receiver {
     uint64_t next_seq; /* newest seen + 1 */
     uint64_t last_seq; /* of the message returned last */
     uint64_t seen[VT__SEQ_WINDOW / 64];
+    /* The backend sets frame_flags to the flags of the message it returns; an LZ4 one is
+       decompressed into z by vt_receiver_next. */
+    uint8_t frame_flags;
+    vt__lz4 z;
 };
 
 /* The backends' constructors (url parsed, params checked by them). */

@@ -81,6 +81,7 @@ static vt_status udp_send(vt_sender *s, uint8_t type, uint64_t seq, const uint8_
                          "65535); raise mtu=",
                          s->url, len, count, u->mtu);
     vt__frame f = {.type = type,
+                   .flags = s->frame_flags,
                    .stream_id = s->stream_id,
                    .msg_len = (uint32_t)len,
                    .seq = seq,
@@ -180,6 +181,7 @@ vt_status vt__udp_sender_open(vt__url *url, vt_sender *s)
 typedef struct partial {
     bool used;
     uint8_t type;
+    uint8_t flags; /* VT__FRAME_LZ4 or 0 */
     uint32_t stream_id, msg_len;
     uint64_t seq;
     uint16_t count, got;
@@ -242,6 +244,7 @@ static partial *partial_find(udp_receiver *u, const vt__frame *f)
     }
     p->used = true;
     p->type = f->type;
+    p->flags = f->flags;
     p->stream_id = f->stream_id;
     p->msg_len = f->msg_len;
     p->seq = f->seq;
@@ -255,7 +258,8 @@ static partial *partial_find(udp_receiver *u, const vt__frame *f)
 static bool partial_add(vt_receiver *r, udp_receiver *u, partial *p, const vt__frame *f,
                         const uint8_t *payload)
 {
-    if (p->type != f->type || p->msg_len != f->msg_len || p->count != f->frag_count) {
+    if (p->type != f->type || p->flags != f->flags || p->msg_len != f->msg_len ||
+        p->count != f->frag_count) {
         r->stats.garbage++; /* fragments that disagree about their message */
         return false;
     }
@@ -323,6 +327,7 @@ static vt_status udp_next(vt_receiver *r, int timeout_ms, uint8_t *type, const u
         if (!vt__receiver_accept(r, f.stream_id, f.seq))
             continue;
         *type = f.type;
+        r->frame_flags = f.flags;
         *msg = data;
         *len = f.msg_len;
         return VT_OK;
