@@ -3,8 +3,9 @@
  * (concave shapes, edges, vertices), zones raised once per track and cleared
  * after the hysteresis (tracks entering, leaving, flickering at the edge,
  * vanishing), class and confirmation filters, reminders, cameras offline,
- * the frame-rate floor, the latency ceiling, and rules files that are
- * refused with a message naming the origin, the rule and the field.
+ * the frame-rate floor, the latency ceiling, the watchdog that raises the
+ * alerts of a stall (a fake clock drives vt_alerts_tick), and rules files
+ * that are refused with a message naming the origin, the rule and the field.
  *
  * No channel is configured here, so no thread and no network: see
  * test_notify.c for those.
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -482,6 +484,157 @@ static void update_refuses_time_going_back(void **state)
     vt_alerts_free(a);
 }
 
+/* ---- the watchdog: frame sets that stop ------------------------------------------------ */
+
+/* Frame sets at `fps` from t0 for n sets; the fake clock is pipeline time, ticked after each. */
+static double flow(vt_alerts *a, scene *s, double t0, int n, double fps)
+{
+    double t = t0;
+    for (int i = 0; i < n; i++, t = t0 + i / fps) {
+        update(a, s, t);
+        assert_int_equal(vt_alerts_tick(a, t), VT_OK);
+    }
+    return t;
+}
+
+/* Ticks at 4 Hz from `from` (exclusive) to `to` (inclusive). */
+static void ticks(vt_alerts *a, double from, double to)
+{
+    for (double now = from + 0.25; now <= to + 1e-9; now += 0.25)
+        assert_int_equal(vt_alerts_tick(a, now), VT_OK);
+}
+
+static const char *stall_rules =
+    "{\"hysteresis\": {\"clear_after\": 0.5}, \"rules\": ["
+    "{\"name\": \"down\", \"kind\": \"camera_offline\", \"after_s\": 2},"
+    "{\"name\": \"slow\", \"kind\": \"fps\", \"min\": 20, \"window_s\": 2}]}";
+
+static void watchdog_raises_camera_offline_and_fps_when_frame_sets_stop(void **state)
+{
+    (void)state;
+    vt_alerts *a = make(stall_rules);
+    scene s;
+    scene_init(&s);
+    double last = flow(a, &s, 0, 90, 30) - 1.0 / 30; /* 3 s at 30 fps */
+    assert_int_equal(nevents, 0);
+    ticks(a, last, last + 0.75); /* under stall_s (1 s): silent */
+    assert_int_equal(nevents, 0);
+    ticks(a, last + 0.75, last + 1.0); /* 1 s: the window's rate fell under 20/s at 0.7 s */
+    assert_int_equal(nevents, 1);
+    assert_int_equal(events[0].kind, VT_ALERT_FPS);
+    assert_true(events[0].raised);
+    assert_near(events[0].stalled, 1.0, 1e-9);
+    assert_near(events[0].t, last + 1.0, 1e-9);
+    assert_true(events[0].value < 20);
+    assert_non_null(strstr(events[0].message, "no frame set for 1.0 s"));
+    ticks(a, last + 1.0, last + 1.75);
+    assert_int_equal(nevents, 1);
+    ticks(a, last + 1.75, last + 2.0); /* after_s: every camera is offline */
+    assert_int_equal(nevents, 4);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(events[i].kind, VT_ALERT_CAMERA_OFFLINE);
+        assert_true(events[i].raised);
+        assert_near(events[i].value, 2.0, 1e-9);
+        assert_near(events[i].stalled, 2.0, 1e-9);
+    }
+    assert_string_equal(events[3].camera, "m1");
+    ticks(a, last + 2.0, last + 30); /* no double raise */
+    assert_int_equal(nevents, 4);
+
+    /* Frame sets again (pipeline time went on with the clock): cleared after 0.5 s. */
+    double t = last + 30.25;
+    t = flow(a, &s, t, 15, 30);
+    assert_int_equal(nevents, 4);
+    t = flow(a, &s, t, 15, 30);
+    assert_int_equal(nevents, 7);
+    for (int i = 4; i < 7; i++) {
+        assert_int_equal(events[i].kind, VT_ALERT_CAMERA_OFFLINE);
+        assert_false(events[i].raised);
+        assert_near(events[i].stalled, 0, 0);
+    }
+    flow(a, &s, t, 60, 30); /* the fps window fills again: 40 sets in 2 s, then 0.5 s */
+    assert_int_equal(nevents, 8);
+    assert_int_equal(events[7].kind, VT_ALERT_FPS);
+    assert_false(events[7].raised);
+    vt_alerts_free(a);
+}
+
+static void watchdog_counts_a_camera_missing_before_the_stall(void **state)
+{
+    (void)state;
+    vt_alerts *a = make("{\"repeat_s\": 5, \"rules\": [{\"name\": \"down\", \"kind\": "
+                        "\"camera_offline\", \"cameras\": [\"t0\"], \"after_s\": 2}]}");
+    scene s;
+    scene_init(&s);
+    double t = flow(a, &s, 0, 10, 10);
+    s.cams[1].present = false; /* t0 missing for 1.5 s of frame sets, then nothing comes */
+    double last = flow(a, &s, t, 16, 10) - 0.1;
+    ticks(a, last, last + 0.75);
+    assert_int_equal(nevents, 0);
+    ticks(a, last + 0.75, last + 1.0); /* stall_s; missing 2.5 s by now */
+    assert_int_equal(nevents, 1);
+    assert_string_equal(events[0].camera, "t0");
+    assert_near(events[0].value, 2.5, 1e-9);
+    ticks(a, last + 1.0, last + 5.75); /* a reminder 5 s after the raise */
+    assert_int_equal(nevents, 1);
+    ticks(a, last + 5.75, last + 6.0);
+    assert_int_equal(nevents, 2);
+    assert_true(events[1].repeat);
+    /* Frame sets come back without t0: still the same alert, not a new one. */
+    flow(a, &s, last + 6.25, 20, 10);
+    assert_int_equal(nevents, 2);
+    vt_alerts_free(a);
+}
+
+static void watchdog_is_silent_between_frame_sets_and_before_the_first(void **state)
+{
+    (void)state;
+    vt_alerts *a = make("{\"rules\": [{\"name\": \"down\", \"kind\": \"camera_offline\", "
+                        "\"after_s\": 0.4}, {\"name\": \"slow\", \"kind\": \"fps\", \"min\": 1,"
+                        " \"window_s\": 2}], \"stall_s\": 0.8}");
+    ticks(a, 0, 10); /* nothing ever came: no stall */
+    assert_int_equal(nevents, 0);
+    scene s;
+    scene_init(&s);
+    for (double t = 10; t < 20; t += 0.5) { /* 2 sets a second, 4 ticks between them */
+        update(a, &s, t);
+        ticks(a, t - 0.25, t + 0.25);
+    }
+    assert_int_equal(nevents, 0);
+    ticks(a, 19.75, 20.5); /* 1 s since the last set: over stall_s */
+    assert_int_equal(nevents, 3);
+    ticks(a, 20.5, 20.75); /* the sets of 19 and 19.5 s in the window: 1/s */
+    assert_int_equal(nevents, 3);
+    ticks(a, 20.75, 21.0); /* 19 s left it */
+    assert_int_equal(nevents, 4);
+    assert_int_equal(events[3].kind, VT_ALERT_FPS);
+    assert_int_equal(vt_alerts_tick(a, 20.9), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "clock went back"));
+    vt_alerts_free(a);
+}
+
+static void watchdog_thread_raises_on_the_monotonic_clock(void **state)
+{
+    (void)state;
+    vt_alerts *a = make("{\"stall_s\": 0.1, \"rules\": [{\"name\": \"down\", \"kind\": "
+                        "\"camera_offline\", \"cameras\": [\"m0\"], \"after_s\": 0.2}]}");
+    assert_int_equal(vt_alerts_watchdog(a, -1), VT_EINVAL);
+    assert_int_equal(vt_alerts_watchdog(a, 0.02), VT_OK);
+    scene s;
+    scene_init(&s);
+    update(a, &s, 100);
+    for (int i = 0; i < 500 && vt_alerts_stats_get(a).raised == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(vt_alerts_watchdog(a, 0), VT_OK); /* joined: events are ours to read */
+    assert_int_equal(vt_alerts_stats_get(a).raised, 1);
+    assert_string_equal(events[0].camera, "m0");
+    assert_true(events[0].stalled >= 0.2);
+    assert_int_equal(vt_alerts_watchdog(a, 0.5), VT_OK); /* vt_alerts_free stops it */
+    vt_alerts_free(a);
+}
+
 /* ---- bad rules ------------------------------------------------------------------------ */
 
 static void assert_refused(const char *json, const char *message)
@@ -561,6 +714,7 @@ static void bad_rules_are_refused_with_origin_rule_and_field(void **state)
     assert_refused("{\"channels\": [{\"kind\": \"webhook\", \"url\": \"http://h\", "
                    "\"headers\": {\"X-A\": \"1\\r\\nX-B: 2\"}}]}",
                    "field 'headers'");
+    assert_refused("{\"stall_s\": 0}", "alerts.json: field 'stall_s' must be a number in");
 }
 
 static void zone_polygon_wgs84_is_converted_with_the_rigs_origin(void **state)
@@ -620,6 +774,10 @@ int main(void)
         cmocka_unit_test(fps_floor_uses_pipeline_time_over_a_full_window),
         cmocka_unit_test(latency_ceiling_on_p99_and_on_mean),
         cmocka_unit_test(update_refuses_time_going_back),
+        cmocka_unit_test(watchdog_raises_camera_offline_and_fps_when_frame_sets_stop),
+        cmocka_unit_test(watchdog_counts_a_camera_missing_before_the_stall),
+        cmocka_unit_test(watchdog_is_silent_between_frame_sets_and_before_the_first),
+        cmocka_unit_test(watchdog_thread_raises_on_the_monotonic_clock),
         cmocka_unit_test(bad_rules_are_refused_with_origin_rule_and_field),
         cmocka_unit_test(zone_polygon_wgs84_is_converted_with_the_rigs_origin),
         cmocka_unit_test(camera_rules_need_a_rig_to_default_to_all),

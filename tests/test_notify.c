@@ -224,6 +224,8 @@ static void event_json_holds_every_field(void **state)
     assert_near(json_real_value(json_array_get(json_object_get(o, "position"), 1)), 2.5, 1e-9);
     assert_string_equal(json_string_value(json_object_get(o, "time")), "2024-05-01T12:00:00.250Z");
     assert_near(json_real_value(json_object_get(o, "t")), 12.5, 1e-9);
+    assert_true(json_is_real(json_object_get(o, "stalled_s"))); /* 0: made by a frame set */
+    assert_near(json_real_value(json_object_get(o, "stalled_s")), 0, 0);
     assert_string_equal(json_string_value(json_object_get(o, "message")),
                         "track 42 entered zone 'airfield'");
     json_decref(o);
