@@ -210,6 +210,54 @@ static void point_seen_by_four_cameras_gives_one_cluster(void **state)
     vt_vote_free(v);
 }
 
+/* Every touched coarse block reads out with the votes and masks vt_vote_voxel gives. */
+static void coarse_blocks_read_out_with_their_votes_and_cameras(void **state)
+{
+    (void)state;
+    vt_test_seed(21);
+    vt_vote_opts o = small_opts();
+    vt_vote *v = make_vote(&o);
+    assert_int_equal(vt_vote_block_count(v), 0); /* nothing cast yet */
+    vt_vec3 p = vt_v3(12.3, -7.7, 55.5);
+    size_t n;
+    vt_ray *rays = rays_at_targets(&p, 1, 4, 20, 5e-4, &n);
+    assert_int_equal(vt_vote_cast(v, rays, n), VT_OK);
+    size_t nb = vt_vote_block_count(v);
+    assert_int_equal(nb, vt_vote_get_stats(v).blocks);
+    assert_true(nb > 0);
+    vt_vote_block *b = malloc(sizeof *b);
+    double e = vt_vote_level_size(v, 0);
+    int best = 0, touched = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < nb; i++) {
+        assert_int_equal(vt_vote_block_get(v, i, b), VT_OK);
+        uint64_t uni = 0;
+        for (int k = 0; k < 512; k++) {
+            vt_vec3 c = vt_v3(o.min.x + (8 * b->bx + (k >> 6) + 0.5) * e,
+                              o.min.y + (8 * b->by + ((k >> 3) & 7) + 0.5) * e,
+                              o.min.z + (8 * b->bz + (k & 7) + 0.5) * e);
+            uint64_t w, cams;
+            vt_vote_voxel(v, 0, c, &w, &cams);
+            assert_true(w == b->weight[k]);
+            assert_true(cams == b->cell_cameras[k]);
+            uni |= cams;
+            total += w;
+            touched += w > 0;
+        }
+        assert_true(uni == b->cameras);
+        best = b->max_cameras > best ? b->max_cameras : best;
+    }
+    assert_int_equal(best, 4); /* the block with the target */
+    assert_true(touched > 0 && total > 0);
+    assert_int_equal(vt_vote_block_get(v, nb, b), VT_ERANGE);
+    assert_non_null(strstr(vt_last_error(), "block"));
+    assert_int_equal(vt_vote_block_get(NULL, 0, b), VT_EINVAL);
+    assert_true(vt_vote_get_opts(v).coarse_voxel == o.coarse_voxel);
+    free(b);
+    free(rays);
+    vt_vote_free(v);
+}
+
 static const vt_vec3 three_targets[3] = {
     {-50.2, 20.7, 60.1}, {40.6, -30.3, 100.4}, {10.1, 60.9, 40.2}};
 
@@ -563,6 +611,7 @@ int main(void)
         cmocka_unit_test(finest_votes_equal_dense_dda),
         cmocka_unit_test(cells_seen_by_fewer_than_k_cameras_are_not_refined),
         cmocka_unit_test(point_seen_by_four_cameras_gives_one_cluster),
+        cmocka_unit_test(coarse_blocks_read_out_with_their_votes_and_cameras),
         cmocka_unit_test(three_targets_five_cameras_give_three_strongest_clusters),
         cmocka_unit_test(level_of_detail_stops_refinement_far_from_the_cameras),
         cmocka_unit_test(points_whose_rays_miss_by_two_sigmas_are_kept),
