@@ -9,14 +9,19 @@
  * The fake cameras are a tiny backend behind vt__source_wrap that plays a
  * scripted list of capture times; pixel 0 of each 4x4 frame holds the
  * frame's index in its script, so a test can tell which frame landed where.
+ * The cameras are read in parallel (read_threads): the same runs with 1 and
+ * 4 read threads must give the same frame sets and statistics.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -34,13 +39,29 @@ static const double FPS = 30.0;
 typedef struct fake {
     double t[MAXF];
     int n, next;
-    int fail_at; /* index whose read fails (-1: none) */
-    int width;   /* frame width (4; another to test a size mismatch) */
+    int fail_at;  /* index whose read fails (-1: none) */
+    int width;    /* frame width (4; another to test a size mismatch) */
+    int sleep_ms; /* each read takes this long (a camera that costs time) */
 } fake;
+
+/* Reads in flight at once, over all fakes, and the most seen. */
+static atomic_int in_flight, most_in_flight;
+
+static void fake_busy(const fake *f)
+{
+    int now = atomic_fetch_add(&in_flight, 1) + 1;
+    int most = atomic_load(&most_in_flight);
+    while (now > most && !atomic_compare_exchange_weak(&most_in_flight, &most, now))
+        ;
+    nanosleep(&(struct timespec){0, f->sleep_ms * 1000000L}, NULL);
+    atomic_fetch_sub(&in_flight, 1);
+}
 
 static vt_status fake_read(void *state, vt_image *img, int64_t *frame, double *t, bool *end)
 {
     fake *f = state;
+    if (f->sleep_ms)
+        fake_busy(f);
     if (f->next == f->fail_at)
         return vt__error(VT_EIO, "fake camera: broken at frame %d", f->next);
     if (f->next >= f->n) {
@@ -392,6 +413,129 @@ static void bad_arguments_are_refused_with_a_message(void **state)
     assert_int_equal(st.first, -1);
 }
 
+/* ---- parallel reads ------------------------------------------------------- */
+
+/*
+ * Five cameras with every fault at once: jitter, 2% drops, a duplicate, a
+ * clock going back, a slipped frame (late), frames out of order, one camera
+ * ending early and one failing.
+ */
+static void messy_scripts(fake **f)
+{
+    vt_test_seed(77);
+    for (int c = 0; c < 5; c++) {
+        f[c] = script(0, 0);
+        for (int i = 0; i < 120; i++)
+            if (vt_test_uniform01() >= 0.02)
+                f[c]->t[f[c]->n++] = (i + 0.03 * c) / FPS + 0.0007 * vt_test_gauss();
+    }
+    f[1]->t[10] = f[1]->t[9];              /* duplicate */
+    f[2]->t[20] = f[2]->t[16];             /* backwards */
+    f[2]->t[30] = f[2]->t[29] + 0.4 / FPS; /* late */
+    double swap = f[3]->t[40];             /* out of order */
+    f[3]->t[40] = f[3]->t[41];
+    f[3]->t[41] = swap;
+    f[3]->n = 90;       /* ends early */
+    f[4]->fail_at = 60; /* fails */
+}
+
+static sets *run_messy(int read_threads, vt_sync_camera_stats *stats)
+{
+    fake *f[5];
+    messy_scripts(f);
+    vt_sync_opts o = vt_sync_opts_default();
+    o.reorder = 1;
+    o.read_threads = read_threads;
+    vt_sync *s = sync_of(f, 5, &o);
+    assert_int_equal(vt_sync_read_threads(s), read_threads);
+    sets *r = run_all(s, 5);
+    for (int c = 0; c < 5; c++)
+        stats[c] = vt_sync_camera_stats_get(s, c);
+    vt_sync_free(s);
+    return r;
+}
+
+static void assert_same_stats(const vt_sync_camera_stats *a, const vt_sync_camera_stats *b)
+{
+    assert_int_equal(a->frames, b->frames);
+    assert_int_equal(a->first, b->first);
+    assert_int_equal(a->last, b->last);
+    assert_int_equal(a->drops, b->drops);
+    assert_int_equal(a->late, b->late);
+    assert_int_equal(a->duplicates, b->duplicates);
+    assert_int_equal(a->backwards, b->backwards);
+    assert_int_equal(a->outside, b->outside);
+    assert_true(a->sync_error_mean == b->sync_error_mean);
+    assert_true(a->sync_error_max == b->sync_error_max);
+    assert_int_equal(a->failed, b->failed);
+    assert_string_equal(a->error, b->error);
+    assert_int_equal(a->source.frames, b->source.frames);
+    assert_int_equal(a->source.lost, b->source.lost);
+}
+
+static void parallel_reads_give_the_same_sets_and_stats(void **state)
+{
+    (void)state;
+    vt_sync_camera_stats one[5], four[5];
+    sets *a = run_messy(1, one), *b = run_messy(4, four);
+    assert_int_equal(a->count, b->count);
+    assert_true(a->count >= 119);
+    assert_memory_equal(a->k, b->k, sizeof a->k);
+    assert_memory_equal(a->present, b->present, sizeof a->present);
+    assert_memory_equal(a->times, b->times, sizeof a->times);
+    assert_memory_equal(a->index, b->index, sizeof a->index);
+    for (int c = 0; c < 5; c++)
+        assert_same_stats(&one[c], &four[c]);
+    /* The faults did happen, so the comparison covers them. */
+    assert_int_equal(one[1].duplicates, 1);
+    assert_true(one[2].backwards >= 1 && one[2].late >= 1);
+    assert_int_equal(one[3].frames, 90);
+    assert_true(one[4].failed);
+    assert_non_null(strstr(one[4].error, "broken at frame 60"));
+    free(a);
+    free(b);
+}
+
+static void cameras_are_read_at_the_same_time(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 4; threads += 3) {
+        fake *f[4];
+        for (int c = 0; c < 4; c++) {
+            f[c] = script(3, 0);
+            f[c]->sleep_ms = 20;
+        }
+        vt_sync_opts o = vt_sync_opts_default();
+        o.read_threads = threads;
+        vt_sync *s = sync_of(f, 4, &o);
+        atomic_store(&most_in_flight, 0);
+        sets *r = run_all(s, 4);
+        assert_int_equal(r->count, 3);
+        /* Sleeping reads overlap however loaded the cores are. */
+        if (threads == 1)
+            assert_int_equal(atomic_load(&most_in_flight), 1);
+        else
+            assert_true(atomic_load(&most_in_flight) >= 2);
+        free(r);
+        vt_sync_free(s);
+    }
+}
+
+static void read_threads_default_to_the_cameras_capped_at_the_cores(void **state)
+{
+    (void)state;
+    fake *f[2] = {script(1, 0), script(1, 0)};
+    vt_sync *s = sync_of(f, 2, NULL);
+    assert_true(vt_sync_read_threads(s) >= 1 && vt_sync_read_threads(s) <= 2);
+    vt_sync_free(s);
+    vt_source *src[1];
+    assert_int_equal(vt__source_wrap(&fake_backend, script(1, 0), "fake", &src[0]), VT_OK);
+    vt_sync_opts o = vt_sync_opts_default();
+    o.read_threads = 100000;
+    assert_int_equal(vt_sync_new(&o, src, 1, FPS, &s), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "read_threads"));
+}
+
 /* ---- end to end: the simulator's sources ------------------------------------ */
 
 static const char *const SCENE =
@@ -411,9 +555,25 @@ static const char *const SCENE =
     " \"targets\": {\"drones\": [{\"size\": 0.5, \"speed\": 10,"
     "   \"waypoints\": [[0, 0, 50], [50, 0, 60]]}]}}";
 
-static void simulated_frames_within_tolerance_land_in_their_true_sets(void **state)
+/* A checksum of an image's pixels (FNV-1a), to compare runs without keeping every frame. */
+static uint64_t pixels_hash(const vt_image *img)
 {
-    (void)state;
+    uint64_t h = 1469598103934665603ull;
+    size_t row = (size_t)img->width * (img->bits == 16 ? 2 : 1);
+    for (int y = 0; y < img->height; y++) {
+        const uint8_t *p = (const uint8_t *)img->data + (size_t)y * img->stride;
+        for (size_t x = 0; x < row; x++)
+            h = (h ^ p[x]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/*
+ * The scene through its sim sources with `threads` read threads, checked
+ * against the truth; returns a hash of every set's frames, times and stats.
+ */
+static uint64_t run_simulated(int threads)
+{
     vt_scenario *sc = NULL;
     assert_int_equal(vt_scenario_parse(SCENE, "sync scene", &sc), VT_OK);
     int n = vt_scenario_rig(sc)->count;
@@ -422,13 +582,16 @@ static void simulated_frames_within_tolerance_land_in_their_true_sets(void **sta
     vt_source *src[MAXC];
     for (int c = 0; c < n; c++)
         assert_int_equal(vt_source_open_sim(sc, c, &src[c]), VT_OK);
+    vt_sync_opts o = vt_sync_opts_default();
+    o.read_threads = threads;
     vt_sync *s = NULL;
-    assert_int_equal(vt_sync_new(NULL, src, n, vt_scenario_fps(sc), &s), VT_OK);
+    assert_int_equal(vt_sync_new(&o, src, n, vt_scenario_fps(sc), &s), VT_OK);
     vt_image img[MAXC];
     memset(img, 0, sizeof img);
     bool present[MAXC], end = false;
     double times[MAXC], t;
     int64_t k, landed[MAXC] = {0}, expected[MAXC] = {0}, dropped = 0, sets_seen = 0;
+    uint64_t h = 0;
     while (!vt_sync_next(s, img, present, times, &k, &t, &end) && !end) {
         sets_seen++;
         for (int c = 0; c < n; c++) {
@@ -436,8 +599,10 @@ static void simulated_frames_within_tolerance_land_in_their_true_sets(void **sta
             bool delivered = vt_scenario_frame_time(sc, c, k, &truth);
             /* Within tolerance of its nominal time, so it must be here, and be that frame. */
             assert_int_equal(present[c], delivered);
-            if (present[c])
+            if (present[c]) {
                 assert_near(times[c], truth, 1e-12);
+                h = h * 31 + pixels_hash(&img[c]) + (uint64_t)llround(times[c] * 1e9);
+            }
             landed[c] += present[c];
         }
     }
@@ -454,12 +619,21 @@ static void simulated_frames_within_tolerance_land_in_their_true_sets(void **sta
         assert_int_equal(st.source.lost, frames - expected[c]);
         assert_string_equal(st.source.backend, "sim");
         assert_int_equal(st.late + st.duplicates + st.backwards + st.outside, 0);
+        h = h * 31 + (uint64_t)st.drops + (uint64_t)llround(st.sync_error_max * 1e12);
         vt_image_free(&img[c]);
     }
     assert_int_equal(sets_seen, frames);
     assert_true(dropped > 0); /* the 2% did drop frames */
     vt_sync_free(s);
     vt_scenario_free(sc);
+    return h;
+}
+
+static void simulated_frames_within_tolerance_land_in_their_true_sets(void **state)
+{
+    (void)state;
+    uint64_t one = run_simulated(1), four = run_simulated(4);
+    assert_true(one == four); /* the same pixels, times and stats read in parallel */
 }
 
 int main(void)
@@ -477,6 +651,9 @@ int main(void)
         cmocka_unit_test(a_first_frame_of_the_wrong_size_stops_the_run),
         cmocka_unit_test(the_grid_follows_a_slightly_slow_clock),
         cmocka_unit_test(bad_arguments_are_refused_with_a_message),
+        cmocka_unit_test(parallel_reads_give_the_same_sets_and_stats),
+        cmocka_unit_test(cameras_are_read_at_the_same_time),
+        cmocka_unit_test(read_threads_default_to_the_cameras_capped_at_the_cores),
         cmocka_unit_test(simulated_frames_within_tolerance_land_in_their_true_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,11 @@ typedef struct vt_sync_opts {
     int reorder;                  /* frames held per camera beyond the next one, so that frames
                                      delivered out of order by up to this many are put back in
                                      order (default 0: each camera's frames must come in order) */
+    int read_threads;             /* cameras read at the same time when the sync needs frames of
+                                     several (each source on one thread at a time): <= 0, the
+                                     number of cameras capped at the cores (the default); 1, one
+                                     camera after another. The frame sets, statistics and
+                                     messages are the same for any value. */
     const vt_source_opts *source; /* vt_sync_open's source options (NULL: defaults) */
 } vt_sync_opts;
 
@@ -77,13 +82,18 @@ VT_API void vt_sync_free(vt_sync *s);
  * k and *t its time t_k. Sets *end when every camera has ended. A frame of
  * the wrong size from an image sequence, or as a camera's first frame, is
  * an error (the rig does not describe its cameras); any other failure of a
- * camera drops it. Not thread safe: one caller at a time.
+ * camera drops it. The cameras are read in parallel (opts.read_threads,
+ * OpenMP), then their frames are grouped in camera order, so the result does
+ * not depend on the thread count. Not thread safe: one caller at a time.
  */
 VT_API vt_status vt_sync_next(vt_sync *s, vt_image *images, bool *present, double *times,
                               int64_t *frame, double *t, bool *end);
 
 /* The tolerance in use, seconds. */
 VT_API double vt_sync_tolerance(const vt_sync *s);
+
+/* The number of threads that read the cameras (opts.read_threads resolved), >= 1. */
+VT_API int vt_sync_read_threads(const vt_sync *s);
 
 typedef struct vt_sync_camera_stats {
     int64_t frames;      /* frames delivered in frame sets */

@@ -24,6 +24,16 @@
  * the tolerance (outside) drops it. Each kind is counted per camera and
  * reported by one warning per camera, not per frame.
  *
+ * Reading is the costly part (decoding an 8K frame, rendering a simulated
+ * one), and the cameras are independent, so when the sync needs frames it
+ * reads them in rounds: every camera that needs a frame reads one into its
+ * spare slot, in parallel (OpenMP, `read_threads`); then the frames are
+ * judged and queued one camera after another in camera order. Only the reads
+ * run in parallel, and each source is read by one thread at a time, so the
+ * frame sets, the statistics and the warnings are the same for any thread
+ * count. A failed read keeps its error message with the camera (the last
+ * error is per thread) until its turn comes.
+ *
  * Cameras that end early or fail are dropped with a warning and remembered
  * in their statistics, so that a run can say what it lost. A frame of the
  * wrong size is not a camera failing but a rig that does not describe its
@@ -33,6 +43,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <omp.h>
 
 #include "core/internal.h"
 #include "voxtrack/source.h"
@@ -52,8 +64,17 @@ typedef struct pending {
     double t;
 } pending;
 
+/* The outcome of one read, kept until the camera's turn to be judged. */
+typedef struct read_result {
+    bool wanted; /* this round reads the camera */
+    vt_status st;
+    bool end;
+    char error[256]; /* the reading thread's last error when st != 0 */
+} read_result;
+
 typedef struct cam {
     vt_source *src;
+    read_result rd;
     char label[96]; /* "camera 3 ('t1')" */
     pending *q;     /* cap entries: q[0..nq) read ahead, sorted by time; the rest spare */
     int nq;
@@ -70,6 +91,7 @@ struct vt_sync {
     vt_sync_opts o;
     cam *cams;
     int count, cap;
+    int threads; /* read_threads resolved */
     double period, tol;
     bool started;
     double phase;   /* set k is at phase + k * period */
@@ -113,6 +135,8 @@ static vt_status check_opts(const vt_sync_opts *o, double fps)
         return vt__error(VT_EINVAL, "sync: follow must be in 0..1 (got %g)", o->follow);
     if (o->reorder < 0 || o->reorder > 64)
         return vt__error(VT_EINVAL, "sync: reorder must be in 0..64 (got %d)", o->reorder);
+    if (o->read_threads > 1024)
+        return vt__error(VT_EINVAL, "sync: read_threads must be <= 1024 (got %d)", o->read_threads);
     return VT_OK;
 }
 
@@ -152,6 +176,11 @@ vt_status vt_sync_new(const vt_sync_opts *opts, vt_source **sources, int n, doub
     s->o.source = NULL; /* not needed past opening, and may not outlive the call */
     s->period = 1.0 / fps;
     s->tol = o.tolerance_s > 0.0 ? o.tolerance_s : 0.5 * s->period;
+    s->threads = o.read_threads > 0 ? o.read_threads : omp_get_num_procs();
+    if (s->threads > n)
+        s->threads = n;
+    if (s->threads < 1)
+        s->threads = 1;
     for (int i = 0; i < n; i++) {
         cam *c = &s->cams[i];
         c->src = sources[i];
@@ -194,6 +223,11 @@ vt_status vt_sync_open(const vt_rig *rig, const vt_sync_opts *opts, vt_sync **ou
 double vt_sync_tolerance(const vt_sync *s)
 {
     return s ? s->tol : 0.0;
+}
+
+int vt_sync_read_threads(const vt_sync *s)
+{
+    return s ? s->threads : 1;
 }
 
 vt_sync_camera_stats vt_sync_camera_stats_get(const vt_sync *s, int camera)
@@ -257,27 +291,41 @@ static bool seen_time(const cam *c, double t)
 }
 
 /*
- * Reads one frame of camera i into its first spare slot and queues it in
- * time order, or drops it (duplicate, backwards), or ends/fails the camera.
- * Fails only for a frame of the wrong size where that means a wrong rig: an
- * image sequence, or a camera's first frame (for a raw file or a video, a
- * mismatch later on is a stream shorter than its timestamps: the camera
- * ending early).
+ * Reads one frame of camera c into its first spare slot. Runs on any
+ * thread: it touches only this camera's source, slot and read result.
  */
-static vt_status read_one(vt_sync *s, cam *c)
+static void read_slot(cam *c)
 {
+    read_result *rd = &c->rd;
     pending *slot = &c->q[c->nq];
     int64_t number;
-    bool end = false;
-    vt_status st = vt_source_read(c->src, &slot->img, &number, &slot->t, &end);
+    rd->end = false;
+    rd->st = vt_source_read(c->src, &slot->img, &number, &slot->t, &rd->end);
+    if (rd->st)
+        snprintf(rd->error, sizeof rd->error, "%s", vt_last_error());
+}
+
+/*
+ * Judges camera c's frame just read: queues it in time order, or drops it
+ * (duplicate, backwards), or ends/fails the camera. Fails only for a frame
+ * of the wrong size where that means a wrong rig: an image sequence, or a
+ * camera's first frame (for a raw file or a video, a mismatch later on is a
+ * stream shorter than its timestamps: the camera ending early).
+ */
+static vt_status accept(vt_sync *s, cam *c)
+{
+    const read_result *rd = &c->rd;
+    pending *slot = &c->q[c->nq];
     bool first = c->stats.frames == 0 && c->nq == 0 && !c->taken_any;
-    if (st == VT_EMISMATCH && (c->strict_size || first))
-        return st;
-    if (st) {
+    if (rd->st) /* the message back into this thread's last error */
+        vt__error(rd->st, "%s", rd->error);
+    if (rd->st == VT_EMISMATCH && (c->strict_size || first))
+        return rd->st;
+    if (rd->st) {
         fail_camera(c);
         return VT_OK;
     }
-    if (end) {
+    if (rd->end) {
         c->ended = true;
         c->just_ended = s->sets > 0;
         return VT_OK;
@@ -305,18 +353,48 @@ static vt_status read_one(vt_sync *s, cam *c)
     return VT_OK;
 }
 
-/* Tops up every live camera's queue. */
+/* Reads a frame of every wanted camera: in parallel when more than one is wanted. */
+static void read_round(vt_sync *s, int wanted)
+{
+    int nt = s->threads < wanted ? s->threads : wanted;
+    if (nt <= 1) { /* on this thread, so that a source may spread one frame over the cores */
+        for (int i = 0; i < s->count; i++)
+            if (s->cams[i].rd.wanted)
+                read_slot(&s->cams[i]);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int i = 0; i < s->count; i++)
+        if (s->cams[i].rd.wanted)
+            read_slot(&s->cams[i]);
+}
+
+/*
+ * Tops up every live camera's queue, a round at a time: one frame of each
+ * camera that needs one, read in parallel, then judged in camera order.
+ */
 static vt_status fill(vt_sync *s)
 {
-    for (int i = 0; i < s->count; i++) {
-        cam *c = &s->cams[i];
-        while (!c->ended && c->nq < s->cap) {
-            vt_status st = read_one(s, c);
+    for (;;) {
+        int wanted = 0;
+        for (int i = 0; i < s->count; i++) {
+            cam *c = &s->cams[i];
+            c->rd.wanted = !c->ended && c->nq < s->cap;
+            wanted += c->rd.wanted;
+        }
+        if (!wanted)
+            return VT_OK;
+        read_round(s, wanted);
+        for (int i = 0; i < s->count; i++) {
+            cam *c = &s->cams[i];
+            if (!c->rd.wanted)
+                continue;
+            c->rd.wanted = false;
+            vt_status st = accept(s, c);
             if (st)
                 return st;
         }
     }
-    return VT_OK;
 }
 
 /* Removes queue entry j of camera c, keeping its buffer as a spare. */
