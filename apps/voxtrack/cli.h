@@ -208,6 +208,15 @@ cli_track_summary cli_track_job_summary(cli_track_job *job, size_t grid_peak_byt
 void cli_track_summary_print(const cli_track_summary *s, FILE *f);
 void cli_track_summary_json_members(const cli_track_summary *s, FILE *f);
 
+/*
+ * The sync's statistics (sync_report.c): a line over all cameras (sync error,
+ * frames late, duplicate, backwards, outside) and one per camera that lost
+ * frames, on stdout; or every camera's statistics and source counters as
+ * the JSON member ', "cameras": [...]'.
+ */
+void cli_sync_print_text(const vt_rig *rig, const vt_sync *sync);
+void cli_sync_print_json(const vt_rig *rig, const vt_sync *sync);
+
 /* Scores a tracks file against a truth file (default matching). Prints any error. */
 bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_eval_result *out);
 void cli_eval_print_text(const vt_eval_result *r, FILE *f);
@@ -230,6 +239,8 @@ typedef struct cli_monitor_opts {
     const char *alerts_file; /* --alerts FILE: alert rules (JSON), or NULL */
     const char *alerts_json; /* alert rules from the run configuration, or NULL */
     double linger;           /* --linger S: keep the dashboard up S seconds after the run */
+    bool quiet;              /* --quiet: no alert log lines; failed deliveries summed up */
+    bool no_watchdog; /* frame sets have no wall-clock pace (a file replay): no stall alerts */
 } cli_monitor_opts;
 
 /*
