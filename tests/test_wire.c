@@ -3,7 +3,8 @@
  * encoded (any number of tracks), decodes with protoc (a decoder nobody here
  * wrote) into the expected values, carries WGS84 only with a rig origin;
  * every message type becomes valid JSON; VoxelChunk payloads read with the
- * `lz4` tool; garbage and truncated messages give clean errors.
+ * `lz4` tool, and a VoxelChunk made from a real vote grid carries its votes; garbage and truncated
+ * messages give clean errors.
  *
  * protoc and lz4 are required (scripts/install-deps installs them): a test
  * that cannot run them fails.
@@ -431,6 +432,131 @@ static void voxel_chunk_round_trips_and_its_payload_reads_with_lz4(void **state)
     free(blocks);
 }
 
+/* Rays from 4 cameras at the corners of a square that cross at two points, and a few rays of
+   one camera alone (their blocks never reach 3 cameras). */
+static vt_vote *cast_crossing_rays(void)
+{
+    vt_vote_opts o = vt_vote_opts_default();
+    o.min = vt_v3(-200, -200, 0);
+    o.max = vt_v3(200, 200, 200);
+    o.coarse_voxel = 8;
+    o.fine_voxel = 1;
+    vt_vote *v = NULL;
+    assert_int_equal(vt_vote_new(&o, &v), VT_OK);
+    vt_test_seed(66);
+    const vt_vec3 cams[4] = {{-190, -190, 2}, {190, -190, 2}, {190, 190, 2}, {-190, 190, 2}};
+    const vt_vec3 targets[2] = {{10.5, -20.25, 60.75}, {-40.1, 33.3, 90.9}};
+    vt_ray rays[4 * 2 * 5 + 10];
+    size_t n = 0;
+    for (int c = 0; c < 4; c++)
+        for (int t = 0; t < 2; t++)
+            for (int k = 0; k < 5; k++) {
+                vt_vec3 aim = vt_v3_add(targets[t], vt_v3(vt_test_uniform(-0.3, 0.3),
+                                                          vt_test_uniform(-0.3, 0.3),
+                                                          vt_test_uniform(-0.3, 0.3)));
+                rays[n++] = (vt_ray){.origin = cams[c],
+                                     .dir = vt_v3_normalize(vt_v3_sub(aim, cams[c])),
+                                     .weight = 1.5f,
+                                     .sigma = 1e-3f,
+                                     .camera = (uint16_t)c};
+            }
+    for (int k = 0; k < 10; k++)
+        rays[n++] =
+            (vt_ray){.origin = cams[0],
+                     .dir = vt_v3_normalize(vt_v3(vt_test_uniform(0.2, 1), vt_test_uniform(0.2, 1),
+                                                  vt_test_uniform(0.05, 0.3))),
+                     .weight = 1.0f,
+                     .sigma = 1e-3f,
+                     .camera = 0};
+    assert_int_equal(vt_vote_cast(v, rays, n), VT_OK);
+    return v;
+}
+
+static void voxel_chunk_from_a_real_vote_grid_round_trips(void **state)
+{
+    (void)state;
+    vt_vote *v = cast_crossing_rays();
+    vt_vote_block *b = malloc(sizeof *b);
+    size_t want = 0;
+    for (size_t i = 0; i < vt_vote_block_count(v); i++) {
+        assert_int_equal(vt_vote_block_get(v, i, b), VT_OK);
+        want += b->max_cameras >= 3;
+    }
+    assert_true(want >= 1 && want < vt_vote_block_count(v));
+
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len, left = 99;
+    assert_int_equal(vt_wire_encode_vote_chunk(e, v, 3, 0, 42, 4.2, &msg, &len, &left), VT_OK);
+    assert_int_equal(left, 0);
+    vt_wire_voxel_info info;
+    vt_wire_voxel_block *got = NULL;
+    size_t count = 0;
+    assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count), VT_OK);
+    assert_int_equal(count, want);
+    assert_int_equal(info.frame, 42);
+    assert_near(info.voxel_size, 8, 0);
+    assert_near(info.origin.x, -200, 0);
+    /* The same votes, block by block, in the grid's order. */
+    size_t j = 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < vt_vote_block_count(v); i++) {
+        assert_int_equal(vt_vote_block_get(v, i, b), VT_OK);
+        if (b->max_cameras < 3)
+            continue;
+        assert_int_equal(got[j].bx, b->bx);
+        assert_int_equal(got[j].by, b->by);
+        assert_int_equal(got[j].bz, b->bz);
+        for (int k = 0; k < 512; k++) {
+            assert_int_equal(got[j].votes[k], b->weight[k]);
+            sum += got[j].votes[k];
+        }
+        j++;
+    }
+    assert_true(sum > 0);
+
+    /* The payload is a frame the lz4 tool reads into the same votes. */
+    size_t plen = 0;
+    const uint8_t *payload = find_payload(msg, len, &plen);
+    assert_non_null(payload);
+    char cmd[2400], lz[1100];
+    snprintf(lz, sizeof lz, "%s", vt_test_tmp_path("grid.lz4"));
+    write_file(lz, payload, plen);
+    snprintf(cmd, sizeof cmd, "lz4 -d -f -q '%s' '%s'", lz, vt_test_tmp_path("grid.raw"));
+    free(run_capture(cmd));
+    FILE *f = fopen(vt_test_tmp_path("grid.raw"), "rb");
+    assert_non_null(f);
+    uint8_t *raw = malloc(count * 2048 + 1);
+    assert_int_equal(fread(raw, 1, count * 2048 + 1, f), count * 2048);
+    fclose(f);
+    for (size_t i = 0; i < count; i++)
+        for (int k = 0; k < 512; k++) {
+            const uint8_t *p = raw + i * 2048 + 4 * (size_t)k;
+            uint32_t x =
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            assert_int_equal(x, got[i].votes[k]);
+        }
+    free(raw);
+    free(got);
+
+    /* A cap on the blocks: the first ones, the rest counted. */
+    assert_int_equal(vt_wire_encode_vote_chunk(e, v, 3, 1, 43, 4.3, &msg, &len, &left), VT_OK);
+    assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count), VT_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(left, want - 1);
+    free(got);
+    /* More cameras than any cell has: an empty, valid chunk. */
+    assert_int_equal(vt_wire_encode_vote_chunk(e, v, 5, 0, 44, 4.4, &msg, &len, NULL), VT_OK);
+    assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count), VT_OK);
+    assert_int_equal(count, 0);
+    free(got);
+    assert_int_equal(vt_wire_encode_vote_chunk(e, NULL, 3, 0, 0, 0, &msg, &len, NULL), VT_EINVAL);
+    free(b);
+    vt_wire_encoder_free(e);
+    vt_vote_free(v);
+}
+
 static void voxel_chunk_with_a_corrupt_payload_is_refused(void **state)
 {
     (void)state;
@@ -570,6 +696,7 @@ int main(void)
         cmocka_unit_test(rig_with_origin_adds_wgs84_and_camera_ids),
         cmocka_unit_test(every_message_becomes_valid_json),
         cmocka_unit_test(voxel_chunk_round_trips_and_its_payload_reads_with_lz4),
+        cmocka_unit_test(voxel_chunk_from_a_real_vote_grid_round_trips),
         cmocka_unit_test(voxel_chunk_with_a_corrupt_payload_is_refused),
         cmocka_unit_test(truncated_track_batch_is_a_clean_error_naming_the_type),
         cmocka_unit_test(random_garbage_never_crashes_any_decoder),
