@@ -245,6 +245,7 @@ int cmd_demo(int argc, char **argv)
         goto done;
     job.total_sets = s.frames;
     s.job = &job;
+    mon.quiet = quiet;
     if (!cli_streams_open(CMD, s.rig, &streams, &job) || !cli_monitor_open(CMD, s.rig, &mon, &job))
         goto done;
     if (out) {

@@ -9,6 +9,11 @@
  * published to the monitor. A batch whose stats do not come is published
  * without them. With --rig the dashboard also shows the cameras' positions
  * and fields of view and the alert rules can name cameras.
+ *
+ * A live stream (udp://, tcp://, shm://) that goes quiet is a stall: the
+ * alerts' watchdog raises camera_offline and fps on the wall clock
+ * (docs/ALERTS.md). A file is replayed as fast as it reads and ends on
+ * purpose, so it has no watchdog.
  */
 #include "cli.h"
 
@@ -36,11 +41,13 @@ static void usage(FILE *f)
             "                      dashboard and for alert rules\n"
             "  --serve ADDR:PORT   where to listen (default 127.0.0.1:8080; port 0: any)\n"
             "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-            "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
+            "  --alerts FILE       alert rules (JSON, docs/ALERTS.md); a live stream that\n"
+            "                      stops raises their camera_offline and fps alerts\n"
             "  --linger S          after a file's end, keep serving S seconds (default: until\n"
             "                      interrupted)\n"
             "  --duration S        stop after S seconds (default: until interrupted)\n"
-            "  --quiet             no progress line\n"
+            "  --quiet             no progress line, no line per alert (failed alert\n"
+            "                      deliveries are summed up at the end)\n"
             "  -h, --help          this text\n"
             "\n"
             "Stops on SIGINT or SIGTERM. Exit status: 0 success, 1 failure, 2 bad command line.\n");
@@ -245,6 +252,8 @@ int cmd_serve(int argc, char **argv)
         cli_usage_error(CMD, "--from URL is required");
         return CLI_EXIT_USAGE;
     }
+    mon.quiet = quiet;
+    mon.no_watchdog = strncmp(from, "file://", 7) == 0;
     if (linger < 0 || duration < 0) {
         cli_usage_error(CMD, "--linger and --duration must be >= 0");
         return CLI_EXIT_USAGE;

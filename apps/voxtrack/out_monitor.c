@@ -5,13 +5,19 @@
  * pipeline's thread. Publishing only copies into the monitor's snapshot and
  * evaluates the rules; clients and notifications live on their own threads.
  * Alerts reach the dashboard through a listener that copies them into the
- * monitor's alert log.
+ * monitor's alert log. The alerts' watchdog (a thread of vt_alerts, 4 Hz)
+ * raises the stall alerts when frame sets stop; it stops before --linger,
+ * so the end of a run is not taken for a stall. --quiet silences the alert
+ * lines on stderr; failed deliveries are then summed up once at the end.
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* How often the alerts' watchdog looks for a stall: alerts come at most this late. */
+#define WATCHDOG_PERIOD_S 0.25
 
 typedef struct monitor_sink {
     const char *cmd;
@@ -42,6 +48,8 @@ static void sleep_seconds(double s)
 static void monitor_close(void *ctx)
 {
     monitor_sink *s = ctx;
+    if (s->alerts)
+        vt_alerts_watchdog(s->alerts, 0); /* the frame sets ended on purpose */
     if (s->srv && s->linger > 0) {
         fprintf(stderr, "dashboard: still serving for %g s after the last frame set\n", s->linger);
         sleep_seconds(s->linger);
@@ -121,6 +129,11 @@ static bool open_alerts(const char *cmd, const vt_rig *rig, const cli_monitor_op
     }
     if (s->mon)
         vt_alerts_on_event(s->alerts, on_alert, s->mon);
+    vt_alerts_set_quiet(s->alerts, o->quiet);
+    if (!o->no_watchdog && (st = vt_alerts_watchdog(s->alerts, WATCHDOG_PERIOD_S))) {
+        cli_lib_error(cmd, st);
+        return false;
+    }
     return true;
 }
 
