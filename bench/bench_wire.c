@@ -10,7 +10,14 @@
  * baseline for LZ4 is memcpy of the same bytes (the memory-bandwidth
  * limit of just moving the votes).
  *
- *   build-X/bench/bench_wire [ROUNDS]
+ * Then the same on REAL grids: the `default` preset is rendered and run
+ * through the pipeline for a few frame sets, and each set's vote grid is
+ * encoded as the streamer would (vt_wire_encode_vote_chunk): its coarse
+ * blocks with a cell seen by >= K cameras, and for comparison every block
+ * the rays touched (K = 1). Whole-message LZ4 (`?lz4=1` on a transport) of
+ * the TrackBatch is measured too.
+ *
+ *   build-X/bench/bench_wire [ROUNDS [FRAME_SETS]]      (default 5 4)
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "stream/lz4frame_internal.h"
 #include "voxtrack/voxtrack.h"
 
 static double now(void)
@@ -57,6 +65,101 @@ static void make_tracks(vt_track *t, vt_target_class *cls, float *flicker, size_
     }
 }
 
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_wire: %s: %s\n", what, vt_last_error());
+    exit(1);
+}
+
+/* Encodes and decodes the chunk of one grid `rounds` times; prints the best. */
+static void grid_chunk(vt_wire_encoder *e, const vt_vote *v, int k, int rounds, int64_t frame)
+{
+    const uint8_t *msg;
+    size_t len = 0, count = 0;
+    double best_c = 1e9, best_d = 1e9;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now();
+        if (vt_wire_encode_vote_chunk(e, v, k, 0, frame, 0, &msg, &len, NULL))
+            die("encode");
+        double t1 = now();
+        vt_wire_voxel_info info;
+        vt_wire_voxel_block *got = NULL;
+        if (vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count))
+            die("decode");
+        double t2 = now();
+        free(got);
+        best_c = fmin(best_c, t1 - t0);
+        best_d = fmin(best_d, t2 - t1);
+    }
+    double mb = (double)count * 2048 / 1e6;
+    printf("  set %2lld K=%d: %5zu blocks, %7.2f MB -> %8zu bytes, ratio %6.1f; encode %5.0f MB/s "
+           "(from the grid), decode %5.0f MB/s\n",
+           (long long)frame, k, count, mb, len, len ? mb * 1e6 / (double)len : 0.0, mb / best_c,
+           mb / best_d);
+}
+
+/* Renders the default preset set by set, runs the pipeline, and measures its grids' chunks. */
+static void real_grids(vt_wire_encoder *e, int rounds, int64_t sets)
+{
+    vt_scenario *sc = NULL;
+    if (vt_scenario_preset("default", &sc) || vt_scenario_set_frames(sc, sets))
+        die("preset default");
+    const vt_rig *rig = vt_scenario_rig(sc);
+    int cams = rig->count;
+    vt_render_opts ro = vt_scenario_render_opts(sc);
+    vt_renderer *rd = NULL;
+    vt_pipeline_opts o = vt_pipeline_opts_default();
+    vt_scenario_volume(sc, &o.volume_min, &o.volume_max);
+    vt_pipeline *p = NULL;
+    if (vt_renderer_new(&ro, rig, &rd) || vt_pipeline_new(&o, rig, &p))
+        die("pipeline");
+    size_t nt = vt_scenario_target_count(sc);
+    vt_render_target *tg = malloc((nt ? nt : 1) * sizeof *tg);
+    vt_image *imgs = calloc((size_t)cams, sizeof *imgs);
+    const vt_image **ptrs = calloc((size_t)cams, sizeof *ptrs);
+    printf("real grids: preset default, %d cameras, %zu targets, K = %d (voting's own)\n", cams, nt,
+           o.vote.min_cameras);
+    for (int64_t n = 0; n < sets; n++) {
+        for (int c = 0; c < cams; c++) {
+            double t;
+            ptrs[c] = NULL;
+            if (!vt_scenario_frame_time(sc, c, n, &t))
+                continue;
+            vt_scenario_targets(sc, t, tg, NULL);
+            if (vt_renderer_draw(rd, c, n, t, tg, nt, &imgs[c]) == VT_OK)
+                ptrs[c] = &imgs[c];
+        }
+        vt_frame_set fs = {.frame = n, .t = (double)n / vt_scenario_fps(sc), .images = ptrs};
+        vt_pipeline_result res;
+        if (vt_pipeline_process(p, &fs, &res))
+            die("process");
+        if (!res.vote || res.rays == 0)
+            continue; /* the first sets only initialise the background models */
+        printf("  set %2lld: %zu rays, %zu coarse blocks touched, %zu clusters\n", (long long)n,
+               res.rays, vt_vote_block_count(res.vote), res.clusters);
+        grid_chunk(e, res.vote, o.vote.min_cameras, rounds, n);
+        grid_chunk(e, res.vote, 1, rounds, n);
+        if (n == sets - 1) { /* whole-message LZ4 of this set's TrackBatch, as ?lz4=1 sends it */
+            const uint8_t *msg;
+            size_t len;
+            vt__lz4 z = {0};
+            if (vt_wire_encode_tracks(e, &res, &msg, &len) == VT_OK &&
+                vt__lz4_compress(&z, msg, len, "TrackBatch") == VT_OK)
+                printf("  whole-message LZ4: TrackBatch of %zu tracks %zu -> %zu bytes\n",
+                       res.ntracks, len, z.len);
+            vt__lz4_free(&z);
+        }
+    }
+    for (int c = 0; c < cams; c++)
+        vt_image_free(&imgs[c]);
+    free(imgs);
+    free(ptrs);
+    free(tg);
+    vt_pipeline_free(p);
+    vt_renderer_free(rd);
+    vt_scenario_free(sc);
+}
+
 static void make_blocks(vt_wire_voxel_block *b, size_t n, int rays)
 {
     memset(b, 0, n * sizeof *b);
@@ -91,6 +194,9 @@ int main(int argc, char **argv)
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
     if (rounds < 1)
         rounds = 1;
+    int64_t sets = argc > 2 ? atoll(argv[2]) : 4;
+    if (sets < 2)
+        sets = 2;
     enum { NT = 250 };
     static vt_track tracks[NT];
     static vt_target_class cls[NT];
@@ -174,11 +280,13 @@ int main(int argc, char **argv)
             best_m = fmin(best_m, t3 - t2);
         }
         double mb = (double)nb * 2048 / 1e6;
-        printf("VoxelChunk, %zu blocks, %2d rays per block: %.2f MB -> %zu bytes, ratio %.1f; "
+        printf("synthetic VoxelChunk, %zu blocks, %2d rays per block: %.2f MB -> %zu bytes, ratio "
+               "%.1f; "
                "encode %.0f MB/s, decode %.0f MB/s (memcpy %.0f MB/s)\n",
                nb, ray_counts[rc], mb, len, mb * 1e6 / (double)len, mb / best_c, mb / best_d,
                mb / best_m);
     }
+    real_grids(e, rounds, sets);
     (void)copy[0];
     free(copy);
     free(blocks);
