@@ -14,7 +14,12 @@
  *                       must have a geodetic origin
  *
  * Each frame set sends a TrackBatch, a DetectionBatch and a FrameSetStats;
- * a Health message goes out about once a second (wall clock). Publishing
+ * a Health message goes out about once a second (wall clock). A URL with
+ * ?voxels=N (and optionally voxel_cameras=K, voxel_blocks=M; taken off the
+ * URL before the transport sees it) also gets a VoxelChunk of the result's
+ * vote grid every Nth frame set: the coarse blocks with a cell of >= K
+ * cameras (default: the voting's K), at most M of them (default 1024). See
+ * docs/STREAMING.md. Publishing
  * never blocks (the transports drop and count instead), and a URL that fails
  * to send is counted and reported once on stderr, never fatal. Opening is
  * where bad URLs fail.

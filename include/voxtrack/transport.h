@@ -28,8 +28,13 @@
  *       A reader starts at the newest data, waits (within its timeout) for a
  *       producer that does not exist yet, and detects and skips the data it
  *       lost when it falls more than a ring behind (an overrun).
- *   file://PATH    sender: a length-prefixed binary log (created or
- *       truncated); receiver: replays it, *end set at its end.
+ *   file://PATH[?lz4=N]    sender: a length-prefixed binary log (created or
+ *       truncated); receiver: replays it, *end set at its end. The path is
+ *       taken whole but for a last "?lz4=N".
+ *   Any sender: lz4=1 sends each message as one LZ4 frame (flagged in its
+ *       header) when that makes it smaller; receivers decompress flagged
+ *       messages by themselves (whatever their URL says) and count one that
+ *       does not decompress as garbage. docs/TRANSPORTS.md has the bytes.
  *
  * Thread safety: a sender or receiver is used by one thread at a time; the
  * stats functions of a sender may be called from any thread.
