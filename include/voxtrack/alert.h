@@ -17,11 +17,11 @@
  * alerts of a stall, when frame sets stop coming, on the wall clock.
  *
  * Every event reaches the listener (vt_alerts_on_event, called on the
- * pipeline's thread or the watchdog's), the log (one line on stderr unless quiet) and, through
- * a bounded queue (full: the oldest event is dropped and counted), a
- * notification thread of its own that delivers it to every channel with
- * libcurl: timeouts and retries with exponential backoff never block
- * vt_alerts_update.
+ * pipeline's thread or the watchdog's), the log (one line on stderr unless
+ * quiet) and, through a bounded queue (full: the oldest event is dropped and
+ * counted), a notification thread of its own that delivers it to every
+ * channel with libcurl: timeouts and retries with exponential backoff never
+ * block vt_alerts_update.
  */
 #ifndef VOXTRACK_ALERT_H
 #define VOXTRACK_ALERT_H
@@ -131,7 +131,9 @@ VT_API vt_status vt_alerts_tick(vt_alerts *a, double now);
  * a good value) on CLOCK_MONOTONIC; period_s 0 stops and joins that thread
  * (it also stops in vt_alerts_free). Stop it when the frame sets end on
  * purpose (the end of a file), or the end would be reported as a stall.
- * VT_EINVAL for a period outside [0, 60]; VT_EIO when the thread cannot start.
+ * While it runs, do not call vt_alerts_tick yourself. Start and stop it on
+ * the thread that owns `a`. VT_EINVAL for a period outside [0, 60]; VT_EIO
+ * when the thread cannot start.
  */
 VT_API vt_status vt_alerts_watchdog(vt_alerts *a, double period_s);
 
