@@ -266,7 +266,11 @@ int cmd_serve(int argc, char **argv)
     cli_track_job job;
     bool job_ok = false;
     rc = CLI_EXIT_FAIL;
-    vt_status st = rig_path ? vt_rig_load(rig_path, &rig) : VT_OK;
+    vt_status st = VT_OK;
+    if (rig_path) { /* vt_rig_load starts from nothing: what vt_rig_init holds would leak */
+        vt_rig_free(&rig);
+        st = vt_rig_load(rig_path, &rig);
+    }
     if (!st)
         st = vt_receiver_open(from, &rx);
     if (st) {
