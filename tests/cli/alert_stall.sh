@@ -43,9 +43,9 @@ PORT=$(head -n 1 "$TMP/port")
 DEAD=$(free_port tcp) # nothing listens there: every delivery fails at once
 
 cat >"$TMP/alerts.json" <<EOF
-{"stall_s": 1.5, "hysteresis": {"clear_after": 1},
+{"stall_s": 2, "hysteresis": {"clear_after": 1},
  "rules": [{"name": "stream-fps", "kind": "fps", "min": 5, "window_s": 1},
-           {"name": "cams", "kind": "camera_offline", "after_s": 2}],
+           {"name": "cams", "kind": "camera_offline", "after_s": 2.5}],
  "channels": [{"kind": "webhook", "url": "http://127.0.0.1:$PORT/hook", "timeout_s": 2},
               {"kind": "webhook", "url": "http://127.0.0.1:$DEAD/dead", "timeout_s": 1,
                "retries": 0}]}
@@ -73,7 +73,8 @@ base=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/serve.err")
 run "$VT" demo --preset small --frames 30 --quiet --stream "udp://127.0.0.1:$UDP"
 [[ $rc == 0 ]] || fail "demo --stream failed: $(cat "$TMP/err")"
 
-# fps after stall_s (1.5 s), the cameras after after_s (2 s): 7 alerts.
+# fps after stall_s (2 s: far over a gap between the demo's frame sets, even
+# under the sanitizers), the cameras after after_s (2.5 s): 7 alerts.
 for _ in $(seq 100); do
     [[ -s $TMP/hook.jsonl ]] && (($(wc -l <"$TMP/hook.jsonl") >= 7)) && break
     kill -0 "$SERVE" 2>/dev/null || fail "serve ended: $(cat "$TMP/serve.err")"
@@ -99,10 +100,10 @@ cams = sorted(b["camera"] for b in raised if b["kind"] == "camera_offline")
 assert len(fps) == 1 and fps[0]["rule"] == "stream-fps" and fps[0]["value"] < 5, fps
 assert cams == sorted(["m0", "t0", "m1", "t1", "m2", "t2"]), cams
 for b in raised:
-    assert b["stalled_s"] >= 1.5 and "no frame set for" in b["message"], b
+    assert b["stalled_s"] >= 2 and "no frame set for" in b["message"], b
 for b in raised:
     if b["kind"] == "camera_offline":
-        assert b["stalled_s"] >= 2 and b["value"] >= 2, b
+        assert b["stalled_s"] >= 2.5 and b["value"] >= 2.5, b
 api = json.load(open(sys.argv[2]))["alerts"]
 assert len(api) == len(raised), api
 print(f"ok: {len(raised)} stall alerts: fps {fps[0]['value']:.1f}/s after "
