@@ -484,6 +484,41 @@ static void update_refuses_time_going_back(void **state)
     vt_alerts_free(a);
 }
 
+static void restart_clears_zone_alerts_and_carries_camera_timers_over(void **state)
+{
+    (void)state;
+    vt_alerts *a =
+        make("{\"hysteresis\": {\"clear_after\": 0}, \"rules\": [{\"name\": \"sq\","
+             " \"kind\": \"zone\", \"polygon\": [[0, 0], [100, 0], [100, 100], [0, 100]],"
+             " \"altitude\": [0, 200]}, {\"name\": \"down\", \"kind\": "
+             "\"camera_offline\", \"cameras\": [\"t0\"], \"after_s\": 2}]}");
+    scene s;
+    scene_init(&s);
+    s.cams[1].present = false;
+    scene_track(&s, 7, 50, 50, 100);
+    double t = 10.0;
+    for (int i = 0; i < 8; i++, t += 0.125) /* t0 offline for 0.875 s */
+        update(a, &s, t);
+    assert_int_equal(nevents, 1); /* track 7 in the zone */
+    assert_true(events[0].raised);
+    vt_alerts_restart(a, 0.0); /* a new run: time and track ids start again */
+    assert_int_equal(nevents, 2);
+    assert_false(events[1].raised);
+    assert_int_equal(events[1].track, 7);
+    scene_drop(&s, 7);
+    scene_track(&s, 7, 500, 500, 100); /* the new run's track 7 is elsewhere */
+    t = 0.0;
+    for (int i = 0; i < 8; i++, t += 0.125) /* 0.875 + 0.875 s: not yet 2 s */
+        update(a, &s, t);
+    assert_int_equal(nevents, 2);
+    for (int i = 0; i < 3; i++, t += 0.125)
+        update(a, &s, t);
+    assert_int_equal(nevents, 3); /* 2 s of t0 offline, across the restart */
+    assert_int_equal(events[2].kind, VT_ALERT_CAMERA_OFFLINE);
+    assert_near(events[2].value, 2.0, 1e-9);
+    vt_alerts_free(a);
+}
+
 /* ---- the watchdog: frame sets that stop ------------------------------------------------ */
 
 /* Frame sets at `fps` from t0 for n sets; the fake clock is pipeline time, ticked after each. */
@@ -774,6 +809,7 @@ int main(void)
         cmocka_unit_test(fps_floor_uses_pipeline_time_over_a_full_window),
         cmocka_unit_test(latency_ceiling_on_p99_and_on_mean),
         cmocka_unit_test(update_refuses_time_going_back),
+        cmocka_unit_test(restart_clears_zone_alerts_and_carries_camera_timers_over),
         cmocka_unit_test(watchdog_raises_camera_offline_and_fps_when_frame_sets_stop),
         cmocka_unit_test(watchdog_counts_a_camera_missing_before_the_stall),
         cmocka_unit_test(watchdog_is_silent_between_frame_sets_and_before_the_first),

@@ -168,6 +168,8 @@ typedef struct cli_sink {
     void *ctx;
     vt_status (*publish)(void *ctx, const vt_pipeline_result *r);
     void (*close)(void *ctx);
+    /* The frame sets' clock starts again at t (a stream's producer restarted); may be NULL. */
+    void (*restart)(void *ctx, double t);
 } cli_sink;
 
 enum { CLI_SINKS_MAX = 4 };
@@ -201,6 +203,8 @@ bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet);
 void cli_track_job_free(cli_track_job *job);
 /* Adds an output; false (with a message) when there are CLI_SINKS_MAX already. */
 bool cli_track_job_add_sink(cli_track_job *job, cli_sink sink);
+/* Tells every output that the frame sets' clock starts again at t. */
+void cli_track_job_restart(cli_track_job *job, double t);
 /* Writes the set's tracks (and detections), keeps figures, updates the progress line. */
 vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r);
 /* Ends the progress line and computes the figures. */
@@ -230,8 +234,7 @@ void cli_eval_print_json(const vt_eval_result *r, FILE *f);
  * frame set's tracks to all of them. Prints any error; false on failure.
  * Nothing is done when urls->count is 0. (out_stream.c)
  */
-bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls,
-                      cli_track_job *job);
+bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job);
 
 typedef struct cli_monitor_opts {
     const char *serve;       /* --serve ADDR:PORT, or NULL: no dashboard */

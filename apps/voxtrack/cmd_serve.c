@@ -72,6 +72,8 @@ typedef struct feed {
     vt_camera_result *cameras;
     int ncameras;
     vt_pipeline_result res;
+    bool published; /* a frame set was published; last_t is its time */
+    double last_t;
 } feed;
 
 static bool feed_grow(feed *f, size_t n)
@@ -162,11 +164,25 @@ static void feed_stats(feed *f, const char *text)
     json_decref(j);
 }
 
+/*
+ * Publishes the pending frame set. A frame set older than the last one means
+ * that the stream's producer started again (a new run: time and track ids
+ * begin anew): the outputs are told, and serving goes on.
+ */
 static vt_status feed_publish(feed *f, cli_track_job *job)
 {
     if (!f->pending)
         return VT_OK;
     f->pending = false;
+    if (f->published && f->res.t < f->last_t) {
+        fprintf(stderr,
+                "voxtrack serve: the stream started again (frame set %lld at %.3f s after "
+                "%.3f s); alert timers follow the new clock\n",
+                (long long)f->res.frame, f->res.t, f->last_t);
+        cli_track_job_restart(job, f->res.t);
+    }
+    f->published = true;
+    f->last_t = f->res.t;
     return cli_track_job_consume(job, &f->res);
 }
 

@@ -38,6 +38,13 @@ static vt_status monitor_publish(void *ctx, const vt_pipeline_result *r)
     return st;
 }
 
+static void monitor_restart(void *ctx, double t)
+{
+    monitor_sink *s = ctx;
+    if (s->alerts)
+        vt_alerts_restart(s->alerts, t);
+}
+
 static void sleep_seconds(double s)
 {
     struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
@@ -180,7 +187,8 @@ bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts
     if (s->srv)
         fprintf(stderr, "dashboard: http://%s:%d/%s\n", vt_monitor_server_addr(s->srv),
                 vt_monitor_server_port(s->srv), o->token ? " (token required)" : "");
-    if (!cli_track_job_add_sink(job, (cli_sink){s, monitor_publish, monitor_close})) {
+    if (!cli_track_job_add_sink(job,
+                                (cli_sink){s, monitor_publish, monitor_close, monitor_restart})) {
         s->linger = 0;
         monitor_close(s);
         return false;

@@ -51,7 +51,7 @@ bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, 
         free(k);
         return false;
     }
-    cli_sink sink = {k, stream_publish, stream_close};
+    cli_sink sink = {k, stream_publish, stream_close, NULL};
     if (!cli_track_job_add_sink(job, sink)) {
         vt_streamer_free(k->streamer);
         free(k);

@@ -69,6 +69,13 @@ bool cli_track_job_add_sink(cli_track_job *job, cli_sink sink)
     return true;
 }
 
+void cli_track_job_restart(cli_track_job *job, double t)
+{
+    for (int i = 0; i < job->nsinks; i++)
+        if (job->sinks[i].restart)
+            job->sinks[i].restart(job->sinks[i].ctx, t);
+}
+
 void cli_track_job_free(cli_track_job *job)
 {
     for (int i = 0; i < job->nsinks; i++)

@@ -108,6 +108,18 @@ VT_API void vt_alerts_set_quiet(vt_alerts *a, bool quiet);
 VT_API vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r);
 
 /*
+ * The frame sets' clock starts again at t (the producer of a stream was
+ * restarted, so time and track ids begin anew). The timers of the camera,
+ * fps and latency rules carry on across the restart as if the new frame set
+ * came right after the last one (their stored times are shifted by t minus
+ * the last frame set's time); zone alerts raised for the old tracks are
+ * cleared at once (those tracks are gone, and their ids will be reused).
+ * The next vt_alerts_update may then start at t. Nothing happens before the
+ * first frame set.
+ */
+VT_API void vt_alerts_restart(vt_alerts *a, double t);
+
+/*
  * The watchdog: evaluates the rules that a stall must raise, between frame
  * sets, on the caller's clock `now` (seconds, non-decreasing: use a monotonic
  * clock; VT_EINVAL when it goes back). A frame set counts as arrived at the

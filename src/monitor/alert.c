@@ -491,6 +491,40 @@ vt_status vt_alerts_update(vt_alerts *a, const vt_pipeline_result *r)
     return s;
 }
 
+static void shift_cond(vt__cond_state *c, double dt)
+{
+    c->since += dt;
+    c->last_sent += dt;
+}
+
+void vt_alerts_restart(vt_alerts *a, double t)
+{
+    if (!a || !isfinite(t))
+        return;
+    pthread_mutex_lock(&a->mu);
+    if (a->started) {
+        double dt = t - a->last_t;
+        for (int i = 0; i < a->cfg.nrules; i++) {
+            const vt__alert_rule *rule = &a->cfg.rules[i];
+            vt__rule_state *s = &a->rs[i];
+            for (size_t k = 0; k < s->nzones; k++) {
+                vt__zone_state *z = &s->zones[k];
+                if (z->c.raised)
+                    vt__alert_emit(a, rule, VT__ACT_CLEAR, t, z->id, NULL, z->pos.z, z->pos, 0);
+            }
+            s->nzones = 0;
+            for (int c = 0; c < VT__ALERT_MAX_CAMERAS; c++)
+                shift_cond(&s->cams[c], dt);
+            shift_cond(&s->global, dt);
+            for (size_t k = 0; k < s->count; k++)
+                s->times[(s->head + k) % s->ring_cap] += dt;
+            s->first_t += dt;
+        }
+        a->last_t = t;
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
 vt_alerts_stats vt_alerts_stats_get(const vt_alerts *a)
 {
     vt_alerts_stats st = {0};
