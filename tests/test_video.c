@@ -7,8 +7,10 @@
  * at 60% and a file with garbage in the middle are read to their end with
  * the damage counted; a live MPEG-TS stream over TCP from `ffmpeg` is read
  * as it comes; a dead stream is a disconnect error naming the URL within
- * the timeout; hwaccel auto decodes without a GPU and cuda is an error
- * (where a GPU is there, cuda must decode on it instead).
+ * the timeout; a TCP stream whose server is killed and started again is
+ * reconnected with frame numbers and times going on, and one whose server
+ * never comes back fails after reconnect_max attempts; hwaccel auto decodes without a GPU and cuda
+ * is an error (where a GPU is there, cuda must decode on it instead).
  *
  * Frames are 64x48 (a moving gradient with a bright square), 25 fps, so
  * that every encode and decode takes milliseconds. The `ffmpeg` tool is
@@ -426,10 +428,13 @@ static void test_live_mpegts_over_tcp_is_read_as_it_comes(void **state)
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
     vt_rig rig = rig_for(url, NULL);
     double start = (double)time(NULL);
-    readout r = read_all(&rig, NULL); /* connects as soon as ffmpeg listens */
+    vt_source_opts o = vt_source_opts_default();
+    o.reconnect_max = 0;            /* the sender closing the stream is its end */
+    readout r = read_all(&rig, &o); /* connects as soon as ffmpeg listens */
     stop(pid);
     assert_int_equal(r.status, VT_OK);
     assert_int_equal(r.count, FRAMES);
+    assert_int_equal(r.stats.reconnects, 0);
     for (int k = 0; k < FRAMES; k++) {
         assert_true(r.exact[k]);
         assert_near(r.t[k], (double)k / FPS, 1.5e-3);
@@ -504,6 +509,133 @@ static pid_t spawn_quiet(char *const argv[])
     if (err)
         fail_msg("cannot run %s (scripts/install-deps installs it)", argv[0]);
     return pid;
+}
+
+/* Seconds on the monotonic clock. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Whether the image is one of the clip's frames, pixel for pixel. */
+static bool is_a_clip_frame(const vt_image *img)
+{
+    for (int k = 0; k < FRAMES; k++)
+        if (frame_is_exact(img, k))
+            return true;
+    return false;
+}
+
+/* A live reading: frame numbers, times, and when each frame came. */
+typedef struct live_read {
+    vt_source *src;
+    vt_image img;
+    int count, exact;
+    int64_t frame[4 * FRAMES];
+    double t[4 * FRAMES];
+} live_read;
+
+static vt_status read_live(live_read *l, bool *end)
+{
+    int64_t frame;
+    double t;
+    vt_status s = vt_source_read(l->src, &l->img, &frame, &t, end);
+    if (s || *end)
+        return s;
+    assert_true(l->count < 4 * FRAMES);
+    l->frame[l->count] = frame;
+    l->t[l->count] = t;
+    l->exact += is_a_clip_frame(&l->img);
+    l->count++;
+    return VT_OK;
+}
+
+static void test_killed_tcp_server_started_again_is_reconnected(void **state)
+{
+    (void)state;
+    const char *video = encode("live-again.ts", "libx264", "-g 5");
+    char listen_url[128], url[128];
+    int port = free_port(SOCK_STREAM);
+    snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d?listen=1", port);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+    pid_t pid = spawn_ffmpeg(video, listen_url);
+    vt_rig rig = rig_for(url, NULL);
+    vt_source_opts o = vt_source_opts_default();
+    o.timeout_s = 5;
+    o.reconnect_max = 8; /* 0.1 + 0.2 + ... + 2 s: time for ffmpeg to start again */
+    live_read l = {0};
+    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &l.src), VT_OK);
+    bool end = false;
+    while (l.count < 10)
+        assert_int_equal(read_live(&l, &end), VT_OK);
+    kill(pid, SIGKILL); /* mid-stream: the clip lasts 1.6 s at -re */
+    waitpid(pid, NULL, 0);
+    pid = spawn_ffmpeg(video, listen_url);
+    vt_status s = VT_OK;
+    while (!s && !end && vt_source_stats_get(l.src).reconnects == 0)
+        s = read_live(&l, &end);
+    int before = l.count;
+    while (!s && !end && l.count < before + 10)
+        s = read_live(&l, &end);
+    stop(pid);
+    assert_int_equal(s, VT_OK);
+    assert_false(end);
+    vt_source_stats st = vt_source_stats_get(l.src);
+    assert_true(st.disconnects >= 1);
+    assert_true(st.reconnects >= 1);
+    assert_int_equal(l.count, before + 10);
+    for (int i = 1; i < l.count; i++) {
+        assert_int_equal(l.frame[i], l.frame[i - 1] + 1); /* numbers go on */
+        assert_true(l.t[i] > l.t[i - 1]);                 /* so do times */
+    }
+    assert_int_equal(l.exact, l.count);
+    print_message("reconnected: %d frames before, 10 after; %lld disconnects, %lld reconnects\n",
+                  before, (long long)st.disconnects, (long long)st.reconnects);
+    vt_source_free(l.src);
+    vt_image_free(&l.img);
+    vt_rig_free(&rig);
+}
+
+static void test_tcp_server_that_never_comes_back_fails_after_the_attempts(void **state)
+{
+    (void)state;
+    const char *video = encode("live-gone.ts", "libx264", "-g 5");
+    char listen_url[128], url[128];
+    int port = free_port(SOCK_STREAM);
+    snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d?listen=1", port);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+    pid_t pid = spawn_ffmpeg(video, listen_url);
+    vt_rig rig = rig_for(url, NULL);
+    vt_source_opts o = vt_source_opts_default();
+    o.timeout_s = 1;
+    o.reconnect_max = 3;
+    live_read l = {0};
+    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &l.src), VT_OK);
+    bool end = false;
+    while (l.count < 5)
+        assert_int_equal(read_live(&l, &end), VT_OK);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    double killed = now_s();
+    vt_status s = VT_OK;
+    while (!s && !end)
+        s = read_live(&l, &end);
+    double waited = now_s() - killed;
+    assert_false(end);
+    assert_status(s, VT_EIO, url, "no reconnection in 3 attempts");
+    /* Backoff 0.1 + 0.2 + 0.4 s, each attempt refused at once, and the timeout at most. */
+    assert_true(waited >= 0.6 && waited < 6.0);
+    vt_source_stats st = vt_source_stats_get(l.src);
+    assert_int_equal(st.disconnects, 1);
+    assert_int_equal(st.reconnects, 0);
+    /* A source that has failed stays failed. */
+    s = read_live(&l, &end);
+    assert_status(s, VT_EIO, url, "gone");
+    vt_source_free(l.src);
+    vt_image_free(&l.img);
+    vt_rig_free(&rig);
 }
 
 /*
@@ -680,6 +812,8 @@ int main(void)
         cmocka_unit_test(test_live_mpegts_over_udp_is_read_as_it_comes),
         cmocka_unit_test(test_live_stream_from_an_rtsp_server),
         cmocka_unit_test(test_dead_stream_is_a_disconnect_naming_the_url),
+        cmocka_unit_test(test_killed_tcp_server_started_again_is_reconnected),
+        cmocka_unit_test(test_tcp_server_that_never_comes_back_fails_after_the_attempts),
         cmocka_unit_test(test_hwaccel_auto_decodes_without_a_gpu_and_cuda_needs_one),
         cmocka_unit_test(test_bad_options_are_refused),
     };

@@ -22,8 +22,21 @@
  * interrupt callback that fires when no packet came for timeout_s, which is
  * a disconnect error naming the URL.
  *
+ * A live stream that disconnects (nothing received for timeout_s, a read
+ * error, or the sender closing a tcp://, udp:// or rtsp:// stream: a live
+ * camera has no end) is opened again with exponential backoff, 0.1 s
+ * doubling to 2 s, up to reconnect_max attempts (as the GigE source does),
+ * with one line on stderr per disconnect and per reconnect; after the last
+ * attempt it fails naming the URL. An http:// resource that ends has ended
+ * (opening it again would play it again). reconnect_max 0: no reconnection,
+ * a closed stream ends and a disconnect is an error.
+ *
  * Times are the frames' presentation times (best effort) in seconds since
- * the stream's start, unwrapped when a 33-bit MPEG-TS clock wraps.
+ * the stream's start, unwrapped when a 33-bit MPEG-TS clock wraps. A stream
+ * opened again starts a clock of its own, so its times are offset to carry
+ * on from the last frame's time plus the wall-clock time the stream was
+ * away (at least one frame period): times keep increasing, and the gap says
+ * how long the camera was gone.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -43,6 +56,9 @@
 
 /* Consecutive unreadable packets or frames after which a file is given up. */
 enum { MAX_BAD_IN_A_ROW = 256 };
+
+/* Reconnection backoff: the first wait, doubling up to the longest (seconds). */
+static const double BACKOFF_MIN_S = 0.1, BACKOFF_MAX_S = 2.0;
 
 struct vt__video_reader {
     AVFormatContext *fmt;
@@ -64,10 +80,19 @@ struct vt__video_reader {
     int64_t packets; /* packets the decoder took */
     int64_t decoded; /* frames it gave back, good or not */
     int64_t corrupt; /* packets and frames skipped */
-    int64_t disconnects;
-    /* Presentation times: unwrapped, relative to start_pts. */
+    int64_t disconnects, reconnects;
+    vt_source_opts opts; /* to open the decoder again */
+    bool closed_is_gone; /* the sender closing the stream is a disconnect */
+    int attempts;        /* reconnection attempts since the last frame delivered */
+    /* Presentation times: unwrapped, relative to start_pts, plus t_offset. */
     int64_t start_pts, last_pts, wrap_offset;
     int wrap_bits;
+    double period;    /* the stream's frame period, s (0.04 when it has no rate) */
+    double t_offset;  /* added to the times since the last (re)connection */
+    bool rebase;      /* reconnected: t_offset is set by the next frame */
+    bool delivered;   /* a frame was delivered: last_t, last_wall are valid */
+    double last_t;    /* its time */
+    double last_wall; /* vt__now() when it was delivered */
     char path[];
 };
 
@@ -113,11 +138,12 @@ static void sleep_s(double s)
 
 /*
  * Opens the input. A live stream may not be there yet (a server that starts
- * with us), so refused connections are retried until timeout_s has passed.
+ * with us), so refused connections are retried until `patience` seconds
+ * have passed (0: one try, as a reconnection attempt makes).
  */
-static vt_status open_input(vt__video_reader *r)
+static vt_status open_input(vt__video_reader *r, double patience)
 {
-    double give_up = vt__now() + r->timeout_s;
+    double give_up = vt__now() + patience;
     for (;;) {
         r->fmt = avformat_alloc_context();
         if (!r->fmt)
@@ -229,6 +255,8 @@ static vt_status open_decoder(vt__video_reader *r, const vt_source_opts *o)
     AVStream *st = r->fmt->streams[r->stream];
     r->wrap_bits = st->pts_wrap_bits > 0 && st->pts_wrap_bits < 63 ? st->pts_wrap_bits : 63;
     r->start_pts = st->start_time;
+    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    r->period = rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate)) : 0.04;
     r->dec = avcodec_alloc_context3(codec);
     r->pkt = av_packet_alloc();
     r->frame = av_frame_alloc();
@@ -254,17 +282,24 @@ static vt_status open_decoder(vt__video_reader *r, const vt_source_opts *o)
     return VT_OK;
 }
 
-void vt__video_reader_free(vt__video_reader *r)
+/* Closes the stream and its decoder (not the reader): before opening it again. */
+static void close_stream(vt__video_reader *r)
 {
-    if (!r)
-        return;
-    sws_freeContext(r->sws);
     av_frame_free(&r->frame);
     av_frame_free(&r->sw);
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
     av_buffer_unref(&r->hw_device);
+    r->hw_format = AV_PIX_FMT_NONE;
+}
+
+void vt__video_reader_free(vt__video_reader *r)
+{
+    if (!r)
+        return;
+    sws_freeContext(r->sws);
+    close_stream(r);
     free(r);
 }
 
@@ -279,10 +314,12 @@ vt_status vt__video_reader_open(const char *path, const vt_source_opts *opts,
         return vt__error(VT_ENOMEM, "%s: out of memory", path);
     memcpy(r->path, path, strlen(path) + 1);
     r->live = is_network_url(path);
+    r->closed_is_gone = r->live && strncmp(path, "http", 4) != 0;
     r->timeout_s = o.timeout_s;
+    r->opts = o;
     r->hw_format = AV_PIX_FMT_NONE;
     r->start_pts = r->last_pts = AV_NOPTS_VALUE;
-    vt_status s = open_input(r);
+    vt_status s = open_input(r, r->timeout_s);
     if (!s)
         s = open_decoder(r, &o);
     if (s) {
@@ -497,8 +534,98 @@ static bool frame_time(vt__video_reader *r, const AVFrame *f, double *t)
     r->last_pts = pts;
     if (r->start_pts == AV_NOPTS_VALUE || r->start_pts > pts)
         r->start_pts = pts;
-    *t = (double)(pts - r->start_pts) * av_q2d(r->fmt->streams[r->stream]->time_base);
+    double since_start =
+        (double)(pts - r->start_pts) * av_q2d(r->fmt->streams[r->stream]->time_base);
+    if (r->rebase) { /* the first frame of a stream opened again */
+        double away = vt__now() - r->last_wall;
+        r->t_offset = r->last_t + (away > r->period ? away : r->period) - since_start;
+        r->rebase = false;
+    }
+    *t = since_start + r->t_offset;
     return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reconnection                                                              */
+
+/* Opens the stream again after a disconnect: VT_OK, or the attempt's error. */
+static vt_status reopen(vt__video_reader *r)
+{
+    close_stream(r);
+    r->packets = r->decoded = 0;
+    r->bad_in_a_row = 0;
+    r->start_pts = r->last_pts = AV_NOPTS_VALUE;
+    r->wrap_offset = 0;
+    int64_t disconnects = r->disconnects; /* a failed attempt is not one more disconnect */
+    vt_status s = open_input(r, 0.0);
+    if (!s)
+        s = open_decoder(r, &r->opts);
+    r->disconnects = disconnects;
+    return s;
+}
+
+/*
+ * The stream went away: `why` is VT_OK when the sender closed it, else the
+ * error (with its message as the last error). Tries reconnect_max times
+ * with backoff; VT_OK when it is back, the error naming the URL when not.
+ * reconnect_max 0 gives back what happened (a closed stream ends).
+ */
+static vt_status reconnect(vt__video_reader *r, vt_status why, bool *end)
+{
+    int max = r->opts.reconnect_max;
+    if (max == 0)
+        return why;
+    char what[512];
+    if (why) {
+        snprintf(what, sizeof what, "%s", vt_last_error());
+    } else {
+        r->disconnects++;
+        snprintf(what, sizeof what, "%s: the sender closed the stream (disconnected)", r->path);
+    }
+    vt__log(1, "%s; reconnecting", what);
+    char last[512] = "no frame since the last reconnection";
+    /*
+     * The attempts count from the last frame delivered, not from the last
+     * connection: a server that takes the connection and sends nothing
+     * must not be reconnected forever.
+     */
+    for (; max < 0 || r->attempts < max; r->attempts++) {
+        int attempt = r->attempts;
+        double wait = BACKOFF_MIN_S * pow(2.0, attempt < 10 ? attempt : 10);
+        sleep_s(wait < BACKOFF_MAX_S ? wait : BACKOFF_MAX_S);
+        vt_status s = reopen(r);
+        if (!s) {
+            r->reconnects++;
+            r->rebase = r->delivered;
+            r->attempts++;
+            *end = false;
+            vt__log(1, "%s: reconnected (attempt %d)", r->path, attempt + 1);
+            return VT_OK;
+        }
+        snprintf(last, sizeof last, "%s", vt_last_error());
+        if (s == VT_ENOMEM || s == VT_EUNSUPPORTED)
+            return s;
+    }
+    *end = false;
+    close_stream(r);
+    return vt__error(VT_EIO, "%s: gone: no reconnection in %d attempts after %s (last: %s)",
+                     r->path, max, why ? "a disconnect" : "the sender closed the stream", last);
+}
+
+/* The next frame into r->frame: through disconnects when the stream is live. */
+static vt_status receive_live(vt__video_reader *r, bool *end)
+{
+    for (;;) {
+        if (!r->dec) /* reconnecting failed before: nothing left to read */
+            return vt__error(VT_EIO, "%s: gone (no reconnection)", r->path);
+        vt_status s = receive(r, end);
+        bool gone = r->live && (s || (*end && r->closed_is_gone));
+        if (!gone)
+            return s;
+        s = reconnect(r, s, end);
+        if (s || *end)
+            return s;
+    }
 }
 
 vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, bool *has_t,
@@ -506,7 +633,7 @@ vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, b
 {
     *end = false;
     *has_t = false;
-    vt_status s = receive(r, end);
+    vt_status s = receive_live(r, end);
     if (s || *end)
         return s;
     const AVFrame *f = r->frame;
@@ -519,6 +646,13 @@ vt_status vt__video_reader_read(vt__video_reader *r, vt_image *img, double *t, b
         s = convert(r, f, img);
     if (!s)
         *has_t = frame_time(r, r->frame, t);
+    if (!s)
+        r->attempts = 0;
+    if (!s && *has_t) {
+        r->delivered = true;
+        r->last_t = *t;
+        r->last_wall = vt__now();
+    }
     av_frame_unref(r->frame);
     r->count++;
     return s;
@@ -533,5 +667,6 @@ void vt__video_reader_stats(const vt__video_reader *r, vt_source_stats *st)
 {
     st->corrupt = r->corrupt;
     st->disconnects = r->disconnects;
+    st->reconnects = r->reconnects;
     st->hw = r->hw_frames;
 }
