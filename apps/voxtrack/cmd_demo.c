@@ -3,9 +3,16 @@
  * `default` preset: 20 cameras, 200 drones, 20 birds) rendered in memory and
  * tracked end to end, then scored against its ground truth.
  *
- * A producer thread renders each frame set (cameras in parallel) while the
- * pipeline processes the previous one; nothing touches the disk unless
- * --out asks for the tracks and the truth.
+ * Every camera is a simulator source (vt_source_open_sim: each frame at the
+ * camera's own capture time, with the scene's clock offsets and jitter, and
+ * its dropped frames never delivered), and the frame sets come from the sync
+ * over them, as `voxtrack run` gets them from real cameras: the demo
+ * exercises the sync with the scene's timing faults and prints its
+ * statistics. The producer thread renders each frame set (the sync reads
+ * the cameras in parallel) while the pipeline processes the previous one;
+ * nothing touches the disk unless --out asks for the tracks and the truth.
+ * The accuracy is scored against the truth at each set's nominal time,
+ * frame / fps.
  */
 #include "cli.h"
 
@@ -18,42 +25,42 @@ static const char *const CMD = "demo";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: voxtrack demo [options]\n"
-               "\n"
-               "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
-               "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
-               "end to end and prints the tracks' accuracy against the ground truth.\n"
-               "\n"
-               "Options:\n"
-               "  --preset NAME       default, small or 8k (default: default)\n"
-               "  --frames N          frame sets to run (default: the preset's)\n"
-               "  --seed S            the scene's random seed (default: the preset's)\n"
-               "  --tracker gnn|mht   the association (default gnn)\n"
-               "  --threads N         worker threads (default: all cores)\n"
-               "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
-               "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
-               "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
-               "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
-               "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
-               "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-               "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
-               "  --linger S          keep the dashboard up S seconds after the last frame set\n"
-               "  --quiet             no progress line\n"
-               "  --json              print the summary as one JSON object\n"
-               "  -h, --help          this text\n"
-               "\n"
-               "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+    fprintf(f,
+            "Usage: voxtrack demo [options]\n"
+            "\n"
+            "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
+            "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
+            "end to end and prints the tracks' accuracy against the ground truth.\n"
+            "\n"
+            "Options:\n"
+            "  --preset NAME       default, small or 8k (default: default)\n"
+            "  --frames N          frame sets to run (default: the preset's)\n"
+            "  --seed S            the scene's random seed (default: the preset's)\n"
+            "  --tracker gnn|mht   the association (default gnn)\n"
+            "  --threads N         worker threads (default: all cores)\n"
+            "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
+            "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
+            "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
+            "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
+            "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
+            "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
+            "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
+            "  --linger S          keep the dashboard up S seconds after the last frame set\n"
+            "  --quiet             no progress line\n"
+            "  --json              print the summary as one JSON object\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
 }
 
 /* The scene and what the producer thread keeps. */
 typedef struct scene {
     vt_scenario *sc;
-    vt_renderer *renderer;
+    vt_sync *sync; /* over one sim source per camera */
     const vt_rig *rig;
-    int64_t frames, next;
+    int64_t frames;
     size_t ntargets;
-    vt_render_target *targets; /* one array per camera: ntargets each */
-    vt_target_truth *truth;    /* ntargets, for the consumer */
+    vt_target_truth *truth; /* ntargets, for the consumer */
     vt_eval_truth *eval_truth;
     vt_eval_track *eval_tracks;
     size_t eval_tracks_cap;
@@ -65,31 +72,31 @@ typedef struct scene {
 static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
 {
     scene *s = user;
-    if (s->next >= s->frames) {
-        *end = true;
-        return VT_OK;
+    return vt_sync_next(s->sync, slot->images, slot->present, slot->times, &slot->frame, &slot->t,
+                        end);
+}
+
+/* One sim source per camera, synced at the scene's frame rate. */
+static vt_status open_sync(scene *s, int threads)
+{
+    int n = s->rig->count;
+    vt_source **src = calloc((size_t)n, sizeof *src);
+    if (!src)
+        return VT_ENOMEM;
+    vt_status st = VT_OK;
+    for (int c = 0; c < n && !st; c++)
+        st = vt_source_open_sim(s->sc, c, &src[c]);
+    if (st) {
+        for (int c = 0; c < n; c++)
+            vt_source_free(src[c]);
+        free(src);
+        return st;
     }
-    int64_t n = s->next++;
-    const int cams = s->rig->count;
-    vt_status err = VT_OK;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int c = 0; c < cams; c++) {
-        double t;
-        if (!vt_scenario_frame_time(s->sc, c, n, &t))
-            continue; /* this camera dropped the frame */
-        vt_render_target *tg = s->targets + (size_t)c * s->ntargets;
-        vt_scenario_targets(s->sc, t, tg, NULL);
-        vt_status st = vt_renderer_draw(s->renderer, c, n, t, tg, s->ntargets, &slot->images[c]);
-        if (st) {
-#pragma omp critical
-            err = st;
-        } else {
-            slot->present[c] = true;
-        }
-    }
-    slot->frame = n;
-    slot->t = (double)n / vt_scenario_fps(s->sc);
-    return err;
+    vt_sync_opts so = vt_sync_opts_default();
+    so.read_threads = threads; /* 0: the cameras capped at the cores */
+    st = vt_sync_new(&so, src, n, vt_scenario_fps(s->sc), &s->sync);
+    free(src);
+    return st;
 }
 
 static const char *kind_name(vt_target_kind k)
@@ -103,7 +110,8 @@ static vt_status consume(void *user, const vt_pipeline_result *res)
     vt_status st = cli_track_job_consume(s->job, res);
     if (st)
         return st;
-    vt_scenario_targets(s->sc, res->t, NULL, s->truth);
+    double t = (double)res->frame / vt_scenario_fps(s->sc); /* the set's nominal time */
+    vt_scenario_targets(s->sc, t, NULL, s->truth);
     for (size_t i = 0; i < s->ntargets; i++) {
         const vt_target_truth *g = &s->truth[i];
         s->eval_truth[i] = (vt_eval_truth){.id = g->id,
@@ -115,7 +123,7 @@ static vt_status consume(void *user, const vt_pipeline_result *res)
             fprintf(s->truth_file,
                     "{\"t\": %.6f, \"frame\": %lld, \"id\": %d, \"kind\": \"%s\", "
                     "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], \"size\": %.3f}\n",
-                    res->t, (long long)res->frame, g->id, kind_name(g->kind), g->pos.x, g->pos.y,
+                    t, (long long)res->frame, g->id, kind_name(g->kind), g->pos.x, g->pos.y,
                     g->pos.z, g->vel.x, g->vel.y, g->vel.z, g->size);
     }
     if (res->ntracks > s->eval_tracks_cap) {
@@ -165,12 +173,18 @@ int cmd_demo(int argc, char **argv)
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
-        {"--preset", CLI_STRING, &preset}, {"--frames", CLI_INT, &frames},
-        {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
-        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
-        {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
-        {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
+        {"--preset", CLI_STRING, &preset},
+        {"--frames", CLI_INT, &frames},
+        {"--seed", CLI_U64, &seed},
+        {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},
+        {"--out", CLI_STRING, &out},
+        {"--quiet", CLI_BOOL, &quiet},
+        {"--json", CLI_BOOL, &json},
+        {"--stream", CLI_LIST, &streams},
+        {"--serve", CLI_STRING, &mon.serve},
+        {"--token", CLI_STRING, &mon.token},
+        {"--alerts", CLI_STRING, &mon.alerts_file},
         {"--linger", CLI_DOUBLE, &mon.linger},
     };
     cli_args args;
@@ -215,9 +229,7 @@ int cmd_demo(int argc, char **argv)
     s.rig = vt_scenario_rig(s.sc);
     s.frames = vt_scenario_frames(s.sc);
     s.ntargets = vt_scenario_target_count(s.sc);
-    vt_render_opts ro = vt_scenario_render_opts(s.sc);
-    ro.threads = 1; /* cameras are rendered in parallel */
-    st = vt_renderer_new(&ro, s.rig, &s.renderer);
+    st = open_sync(&s, threads);
     vt_pipeline_opts po = scene_opts(s.sc);
     if (tracker)
         po.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
@@ -233,10 +245,9 @@ int cmd_demo(int argc, char **argv)
         cli_lib_error(CMD, st);
         goto done;
     }
-    s.targets = malloc((size_t)s.rig->count * (s.ntargets ? s.ntargets : 1) * sizeof *s.targets);
     s.truth = malloc((s.ntargets ? s.ntargets : 1) * sizeof *s.truth);
     s.eval_truth = malloc((s.ntargets ? s.ntargets : 1) * sizeof *s.eval_truth);
-    if (!s.targets || !s.truth || !s.eval_truth) {
+    if (!s.truth || !s.eval_truth) {
         cli_error(CMD, "out of memory");
         goto done;
     }
@@ -275,11 +286,17 @@ int cmd_demo(int argc, char **argv)
         cli_json_string(stdout, preset);
         printf(", \"cameras\": %d, \"targets\": %zu, ", s.rig->count, s.ntargets);
         cli_track_summary_json_members(&sum, stdout);
+        /* "cameras" is the count here: the sync's per-camera list goes under "sync". */
+        printf(", \"sync\": {\"tolerance_ms\": %.4f, \"read_threads\": %d",
+               1e3 * vt_sync_tolerance(s.sync), vt_sync_read_threads(s.sync));
+        cli_sync_print_json(s.rig, s.sync);
+        printf("}");
         printf(", \"accuracy\": ");
         cli_eval_print_json(&ev, stdout);
         printf("}\n");
     } else {
         cli_track_summary_print(&sum, stdout);
+        cli_sync_print_text(s.rig, s.sync);
         cli_eval_print_text(&ev, stdout);
     }
     rc = CLI_EXIT_OK;
@@ -292,9 +309,8 @@ done:
         cli_track_job_free(&job);
     vt_eval_free(s.eval);
     vt_pipeline_free(pipe);
-    vt_renderer_free(s.renderer);
+    vt_sync_free(s.sync);
     vt_scenario_free(s.sc);
-    free(s.targets);
     free(s.truth);
     free(s.eval_truth);
     free(s.eval_tracks);
