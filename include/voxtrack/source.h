@@ -94,8 +94,9 @@ VT_API vt_source_stats vt_source_stats_get(const vt_source *s);
  * naming the camera and the frame. A video skips damaged packets and frames
  * (counted in vt_source_stats.corrupt) and a video cut short ends early
  * (the frames its timestamps list beyond its end count as lost, with one
- * warning on stderr). A network stream that sends nothing for timeout_s is
- * VT_EIO naming the URL (docs/SOURCES.md).
+ * warning on stderr). A network stream that sends nothing for timeout_s, or
+ * that its sender closes, is reconnected with backoff up to reconnect_max
+ * times, then VT_EIO naming the URL (docs/SOURCES.md, "Reconnection").
  */
 VT_API vt_status vt_source_read(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end);
 
