@@ -10,8 +10,11 @@
  * camera's missing block ids are). So the sync meets the scenario's timing
  * faults exactly as it would meet a real rig's. Each source has a renderer
  * of its own (the renderer keeps per-camera state, and a camera on a moving
- * platform needs its pose set before each frame), which spreads one frame
- * over the OpenMP threads.
+ * platform needs its pose set before each frame), so that the sync can read
+ * the cameras on different threads at once (`voxtrack demo` does). The
+ * renderer uses OpenMP's default thread count: read alone, one frame is
+ * spread over the cores; inside the sync's parallel reads OpenMP's nested
+ * regions are inactive, so each camera is drawn on its own thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
