@@ -623,12 +623,18 @@ static void video_stamp(vt_source *s, double pts, bool has_pts)
     s->next = (int64_t)k;
 }
 
-/* The time of an unstamped video frame (see the top of the file). */
+/*
+ * The time of an unstamped video frame (see the top of the file). Two frames
+ * are never shown at once: a frame without a presentation time, or whose
+ * time does not advance (an RTP stream joined mid-way gives its first frames
+ * no time, or the same one), takes one frame period after the last.
+ */
 static double video_time(vt_source *s, double pts, bool has_pts)
 {
-    if (has_pts)
-        return pts;
-    return s->delivered == 0 ? 0.0 : s->last_t + 1.0 / s->fps;
+    double next = s->delivered == 0 ? 0.0 : s->last_t + 1.0 / s->fps;
+    if (!has_pts || (s->delivered > 0 && pts <= s->last_t))
+        return next;
+    return pts;
 }
 
 static vt_status read_stream(vt_source *s, vt_image *img, int64_t *frame, double *t, bool *end)
