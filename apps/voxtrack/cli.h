@@ -236,6 +236,16 @@ void cli_eval_print_json(const vt_eval_result *r, FILE *f);
  */
 bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job);
 
+/* The --help lines of the output options that `run` and `demo` share. */
+#define CLI_OUTPUT_OPTIONS_HELP                                                                    \
+    "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"                    \
+    "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"       \
+    "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"                              \
+    "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"                   \
+    "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"                 \
+    "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"                                   \
+    "  --linger S          keep the dashboard up S seconds after the last frame set\n"
+
 typedef struct cli_monitor_opts {
     const char *serve;       /* --serve ADDR:PORT, or NULL: no dashboard */
     const char *token;       /* --token: bearer token for every route, or NULL */

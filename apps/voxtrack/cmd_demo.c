@@ -25,33 +25,28 @@ static const char *const CMD = "demo";
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: voxtrack demo [options]\n"
-            "\n"
-            "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
-            "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
-            "end to end and prints the tracks' accuracy against the ground truth.\n"
-            "\n"
-            "Options:\n"
-            "  --preset NAME       default, small or 8k (default: default)\n"
-            "  --frames N          frame sets to run (default: the preset's)\n"
-            "  --seed S            the scene's random seed (default: the preset's)\n"
-            "  --tracker gnn|mht   the association (default gnn)\n"
-            "  --threads N         worker threads, and cameras rendered at once (default: all\n"
-            "                      cores)\n"
-            "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n"
-            "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
-            "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
-            "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
-            "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
-            "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-            "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
-            "  --linger S          keep the dashboard up S seconds after the last frame set\n"
-            "  --quiet             no progress line\n"
-            "  --json              print the summary as one JSON object\n"
-            "  -h, --help          this text\n"
-            "\n"
-            "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+    fputs("Usage: voxtrack demo [options]\n"
+          "\n"
+          "Renders a built-in scene in memory (default: 10 mono/thermal camera pairs\n"
+          "around a 2 km x 2 km area, 200 drones and 20 birds, 30 fps, 10 s), tracks it\n"
+          "end to end and prints the tracks' accuracy against the ground truth.\n"
+          "\n"
+          "Options:\n"
+          "  --preset NAME       default, small or 8k (default: default)\n"
+          "  --frames N          frame sets to run (default: the preset's)\n"
+          "  --seed S            the scene's random seed (default: the preset's)\n"
+          "  --tracker gnn|mht   the association (default gnn)\n"
+          "  --threads N         worker threads, and cameras rendered at once (default: all\n"
+          "                      cores)\n"
+          "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n",
+          f);
+    fputs(CLI_OUTPUT_OPTIONS_HELP, f);
+    fputs("  --quiet             no progress line, no alert lines\n"
+          "  --json              print the summary as one JSON object\n"
+          "  -h, --help          this text\n"
+          "\n"
+          "Exit status: 0 success, 1 failure, 2 bad command line.\n",
+          f);
 }
 
 /* The scene and what the producer thread keeps. */

@@ -17,37 +17,33 @@ static const char *const CMD = "run";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: voxtrack run CONFIG [options]\n"
-               "\n"
-               "Tracks the moving objects that the cameras of a rig see: motion, blobs, rays,\n"
-               "sparse coarse-to-fine voting, 3D detections, multi-target tracking.\n"
-               "CONFIG is a JSON run configuration (docs/RUN.md); `voxtrack simulate` writes one\n"
-               "as OUT/config.json.\n"
-               "\n"
-               "Options:\n"
-               "  --tracks FILE       write the tracks here (default: the configuration's, or\n"
-               "                      tracks.jsonl next to it)\n"
-               "  --detections FILE   also write every 3D detection\n"
-               "  --frames N          stop after N frame sets\n"
-               "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
-               "  --threads N         worker threads (default: all cores)\n"
-               "  --hwaccel MODE      video decoding: auto (CUDA when a GPU opens, else\n"
-               "                      software, said once), none, cuda (docs/SOURCES.md)\n"
-               "  --decode-threads N  software video decoding threads per camera (default 0:\n"
-               "                      FFmpeg's choice)\n"
-               "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"
-               "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"
-               "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"
-               "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"
-               "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"
-               "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"
-               "  --linger S          keep the dashboard up S seconds after the last frame set\n"
-               "  --no-eval           do not score against the configuration's truth\n"
-               "  --quiet             no progress line\n"
-               "  --json              print the summary as one JSON object\n"
-               "  -h, --help          this text\n"
-               "\n"
-               "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+    fputs("Usage: voxtrack run CONFIG [options]\n"
+          "\n"
+          "Tracks the moving objects that the cameras of a rig see: motion, blobs, rays,\n"
+          "sparse coarse-to-fine voting, 3D detections, multi-target tracking.\n"
+          "CONFIG is a JSON run configuration (docs/RUN.md); `voxtrack simulate` writes one\n"
+          "as OUT/config.json.\n"
+          "\n"
+          "Options:\n"
+          "  --tracks FILE       write the tracks here (default: the configuration's, or\n"
+          "                      tracks.jsonl next to it)\n"
+          "  --detections FILE   also write every 3D detection\n"
+          "  --frames N          stop after N frame sets\n"
+          "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
+          "  --threads N         worker threads (default: all cores)\n"
+          "  --hwaccel MODE      video decoding: auto (CUDA when a GPU opens, else\n"
+          "                      software, said once), none, cuda (docs/SOURCES.md)\n"
+          "  --decode-threads N  software video decoding threads per camera (default 0:\n"
+          "                      FFmpeg's choice)\n",
+          f);
+    fputs(CLI_OUTPUT_OPTIONS_HELP, f);
+    fputs("  --no-eval           do not score against the configuration's truth\n"
+          "  --quiet             no progress line, no alert lines\n"
+          "  --json              print the summary as one JSON object\n"
+          "  -h, --help          this text\n"
+          "\n"
+          "Exit status: 0 success, 1 failure, 2 bad command line.\n",
+          f);
 }
 
 typedef struct run_input {
@@ -137,13 +133,20 @@ int cmd_run(int argc, char **argv)
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
-        {"--tracks", CLI_STRING, &tracks}, {"--detections", CLI_STRING, &detections},
-        {"--frames", CLI_INT, &frames},    {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},  {"--no-eval", CLI_BOOL, &no_eval},
-        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
-        {"--stream", CLI_LIST, &streams},  {"--serve", CLI_STRING, &mon.serve},
-        {"--token", CLI_STRING, &mon.token}, {"--alerts", CLI_STRING, &mon.alerts_file},
-        {"--linger", CLI_DOUBLE, &mon.linger}, {"--hwaccel", CLI_STRING, &hwaccel},
+        {"--tracks", CLI_STRING, &tracks},
+        {"--detections", CLI_STRING, &detections},
+        {"--frames", CLI_INT, &frames},
+        {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},
+        {"--no-eval", CLI_BOOL, &no_eval},
+        {"--quiet", CLI_BOOL, &quiet},
+        {"--json", CLI_BOOL, &json},
+        {"--stream", CLI_LIST, &streams},
+        {"--serve", CLI_STRING, &mon.serve},
+        {"--token", CLI_STRING, &mon.token},
+        {"--alerts", CLI_STRING, &mon.alerts_file},
+        {"--linger", CLI_DOUBLE, &mon.linger},
+        {"--hwaccel", CLI_STRING, &hwaccel},
         {"--decode-threads", CLI_INT, &decode_threads},
     };
     cli_args args;
