@@ -72,16 +72,16 @@ typedef struct vt_frame_set {
     int64_t frame;                 /* frame number */
     double t;                      /* time of the set, seconds */
     const vt_image *const *images; /* rig->count entries */
-    const double *times; /* per camera: capture time of its frame, seconds; NULL: all t */
+    const double *times;           /* per camera: capture time of its frame, seconds; NULL: all t */
 } vt_frame_set;
 
 /* What one camera contributed to a frame set. */
 typedef struct vt_camera_result {
-    bool present;        /* it delivered a frame */
-    double sync_error;   /* its frame's capture time minus the set's, seconds (0 if absent) */
-    size_t changes;      /* changed pixels (motion) */
-    size_t blobs;        /* blobs found */
-    size_t rays;         /* rays cast */
+    bool present;      /* it delivered a frame */
+    double sync_error; /* its frame's capture time minus the set's, seconds (0 if absent) */
+    size_t changes;    /* changed pixels (motion) */
+    size_t blobs;      /* blobs found */
+    size_t rays;       /* rays cast */
 } vt_camera_result;
 
 /* What one frame set produced; the pointers stay valid until the next call. */

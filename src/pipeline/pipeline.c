@@ -487,9 +487,7 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
         cr->present = c->live;
         cr->sync_error = c->live && fs->times ? fs->times[i] - fs->t : 0.0;
         cr->changes = c->live ? c->changes.count : 0;
-        cr->blobs = !c->live                        ? 0
-                    : p->o.rays == VT_RAYS_PIXELS ? c->changes.count
-                                                  : c->blobs.count;
+        cr->blobs = !c->live ? 0 : p->o.rays == VT_RAYS_PIXELS ? c->changes.count : c->blobs.count;
         cr->rays = c->nrays;
         res->changes += cr->changes;
         res->blobs += cr->blobs;

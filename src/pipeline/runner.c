@@ -95,8 +95,8 @@ static vt_status alloc_slots(ring *r)
 }
 
 /* Processes one filled slot. */
-static vt_status process_slot(vt_pipeline *p, vt_frame_slot *slot, const vt_image **ptrs,
-                              int cams, vt_consume_fn consume, void *cuser)
+static vt_status process_slot(vt_pipeline *p, vt_frame_slot *slot, const vt_image **ptrs, int cams,
+                              vt_consume_fn consume, void *cuser)
 {
     for (int c = 0; c < cams; c++) {
         ptrs[c] = slot->present[c] ? &slot->images[c] : NULL;
