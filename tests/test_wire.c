@@ -2,9 +2,11 @@
  * tests/test_wire.c - the wire format: a TrackBatch decodes back to what was
  * encoded (any number of tracks), decodes with protoc (a decoder nobody here
  * wrote) into the expected values, carries WGS84 only with a rig origin;
- * every message type becomes valid JSON; VoxelChunk payloads read with the
- * `lz4` tool, and a VoxelChunk made from a real vote grid carries its votes; garbage and truncated
- * messages give clean errors.
+ * every message type becomes valid JSON; VoxelChunk payloads round-trip in
+ * each of their three layouts (u32_le, u32_shuffle4, u32_sparse), read with
+ * the `lz4` tool into the layout the docs describe, and a VoxelChunk made from
+ * a real vote grid carries its votes; garbage and truncated messages, and
+ * garbage inside a valid LZ4 frame, give clean errors.
  *
  * protoc and lz4 are required (scripts/install-deps installs them): a test
  * that cannot run them fails.
@@ -20,6 +22,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "stream/lz4chunk_internal.h"
+#include "stream/lz4frame_internal.h"
 #include "voxtrack/voxtrack.h"
 #include "vt_test.h"
 #include "vt_test_wire.h"
@@ -340,8 +344,9 @@ static vt_wire_voxel_block *make_blocks(size_t n)
     return b;
 }
 
-/* The bytes of field 8 (payload) of a VoxelChunk, by walking the protobuf by hand. */
-static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
+/* Where field `num` of a message starts (its bytes, or its varint), by walking the protobuf by
+   hand; *plen: its length for a length-delimited field. NULL when it is absent. */
+static const uint8_t *find_field(const uint8_t *p, size_t len, int num, size_t *plen)
 {
     const uint8_t *end = p + len;
     while (p < end) {
@@ -352,6 +357,8 @@ static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
                 break;
         }
         int wt = (int)(key & 7);
+        if (wt == 0 && (int)(key >> 3) == num)
+            return p;
         if (wt == 0) {
             while (p < end && (*p++ & 0x80))
                 ;
@@ -365,7 +372,7 @@ static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
                 if (!(*p++ & 0x80))
                     break;
             }
-            if (key >> 3 == 8) {
+            if ((int)(key >> 3) == num) {
                 *plen = (size_t)v;
                 return p;
             }
@@ -373,6 +380,67 @@ static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
         }
     }
     return NULL;
+}
+
+/* The bytes of field 8 (payload) of a VoxelChunk. */
+static const uint8_t *find_payload(const uint8_t *p, size_t len, size_t *plen)
+{
+    return find_field(p, len, 8, plen);
+}
+
+/* What the payload of `n` blocks holds decompressed in layout `enc`, written here from
+   docs/STREAMING.md (not from the encoder); *size: its bytes. */
+static uint8_t *expected_payload(const vt_wire_voxel_block *b, size_t n, int enc, size_t *size)
+{
+    uint8_t *out = calloc(n * 2112 + 1, 1), *p = out;
+    size_t nv = n * 512;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 512; k++) {
+            uint32_t v = b[i].votes[k];
+            for (int q = 0; q < 4; q++) {
+                uint8_t byte = (uint8_t)(v >> (8 * q));
+                if (enc == VT__VOXEL_U32_LE)
+                    out[4 * (i * 512 + k) + (size_t)q] = byte;
+                else if (enc == VT__VOXEL_U32_SHUFFLE4)
+                    out[(size_t)q * nv + i * 512 + k] = byte;
+            }
+        }
+    if (enc != VT__VOXEL_U32_SPARSE) {
+        *size = 4 * nv;
+        return out;
+    }
+    p = out + 64 * n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 512; k++)
+            if (b[i].votes[k]) {
+                out[64 * i + k / 8] |= (uint8_t)(1u << (k % 8));
+                for (int q = 0; q < 4; q++)
+                    *p++ = (uint8_t)(b[i].votes[k] >> (8 * q));
+            }
+    *size = (size_t)(p - out);
+    return out;
+}
+
+/* The payload of a VoxelChunk through `lz4 -d` is exactly `want`. */
+static void lz4_tool_reads(const uint8_t *msg, size_t len, const char *name, const uint8_t *want,
+                           size_t size)
+{
+    size_t plen = 0;
+    const uint8_t *payload = find_payload(msg, len, &plen);
+    assert_non_null(payload);
+    char cmd[2400], lz[1100], raw[1100];
+    snprintf(lz, sizeof lz, "%s.lz4", vt_test_tmp_path(name));
+    snprintf(raw, sizeof raw, "%s.raw", vt_test_tmp_path(name));
+    write_file(lz, payload, plen);
+    snprintf(cmd, sizeof cmd, "lz4 -d -f -q '%s' '%s'", lz, raw);
+    free(run_capture(cmd));
+    FILE *f = fopen(raw, "rb");
+    assert_non_null(f);
+    uint8_t *got = malloc(size + 1);
+    assert_int_equal(fread(got, 1, size + 1, f), size);
+    fclose(f);
+    assert_memory_equal(got, want, size);
+    free(got);
 }
 
 static void voxel_chunk_round_trips_and_its_payload_reads_with_lz4(void **state)
@@ -383,51 +451,51 @@ static void voxel_chunk_round_trips_and_its_payload_reads_with_lz4(void **state)
     vt_wire_encoder *e;
     assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
     vt_wire_voxel_info info = {.frame = 3, .t = 0.1, .voxel_size = 0.5, .origin = {-100, -50, 0}};
+    const char *names[] = {"u32_le", "u32_shuffle4", "u32_sparse"};
+    for (int enc = 0; enc <= 3; enc++) { /* 3: the default, vt_wire_encode_voxel_chunk */
+        const uint8_t *msg;
+        size_t len;
+        if (enc < 3)
+            assert_int_equal(vt__wire_encode_voxel_chunk_as(e, &info, blocks, n, enc, &msg, &len),
+                             VT_OK);
+        else
+            assert_int_equal(vt_wire_encode_voxel_chunk(e, &info, blocks, n, &msg, &len), VT_OK);
+        int layout = enc < 3 ? enc : VT__VOXEL_U32_SPARSE;
+        assert_true(len < n * 2048 / 4); /* mostly zeros: it must compress well */
+        /* u32_le is the proto3 default: not written, so the chunk is byte for byte what
+           encoders wrote before the field existed. */
+        size_t flen;
+        assert_true((find_field(msg, len, 10, &flen) == NULL) == (layout == VT__VOXEL_U32_LE));
+
+        vt_wire_voxel_info back;
+        vt_wire_voxel_block *got = NULL;
+        size_t count = 0;
+        assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &back, &got, &count), VT_OK);
+        assert_int_equal(count, n);
+        assert_int_equal(back.frame, 3);
+        assert_near(back.voxel_size, 0.5, 0);
+        assert_near(back.origin.x, -100, 0);
+        assert_memory_equal(got, blocks, n * sizeof *blocks);
+        free(got);
+
+        size_t size;
+        uint8_t *want = expected_payload(blocks, n, layout, &size);
+        char *text;
+        assert_int_equal(vt_wire_to_json(VT_MSG_VOXEL_CHUNK, msg, len, &text), VT_OK);
+        json_t *j = parse_json(text);
+        assert_int_equal(json_integer_value(json_object_get(j, "blocks")), 20);
+        assert_int_equal(json_integer_value(json_object_get(j, "raw_bytes")), size);
+        assert_string_equal(json_string_value(json_object_get(j, "encoding")), names[layout]);
+        json_decref(j);
+        free(text);
+
+        lz4_tool_reads(msg, len, "votes", want, size);
+        free(want);
+    }
     const uint8_t *msg;
     size_t len;
-    assert_int_equal(vt_wire_encode_voxel_chunk(e, &info, blocks, n, &msg, &len), VT_OK);
-    assert_true(len < n * 2048 / 4); /* mostly zeros: it must compress well */
-
-    vt_wire_voxel_info back;
-    vt_wire_voxel_block *got = NULL;
-    size_t count = 0;
-    assert_int_equal(vt_wire_decode_voxel_chunk(msg, len, &back, &got, &count), VT_OK);
-    assert_int_equal(count, n);
-    assert_int_equal(back.frame, 3);
-    assert_near(back.voxel_size, 0.5, 0);
-    assert_near(back.origin.x, -100, 0);
-    assert_memory_equal(got, blocks, n * sizeof *blocks);
-    free(got);
-
-    char *text;
-    assert_int_equal(vt_wire_to_json(VT_MSG_VOXEL_CHUNK, msg, len, &text), VT_OK);
-    json_t *j = parse_json(text);
-    assert_int_equal(json_integer_value(json_object_get(j, "blocks")), 20);
-    assert_int_equal(json_integer_value(json_object_get(j, "raw_bytes")), 20 * 2048);
-    json_decref(j);
-    free(text);
-
-    size_t plen = 0;
-    const uint8_t *payload = find_payload(msg, len, &plen);
-    assert_non_null(payload);
-    write_file(vt_test_tmp_path("votes.lz4"), payload, plen);
-    char cmd[2400], lz[1100];
-    snprintf(lz, sizeof lz, "%s", vt_test_tmp_path("votes.lz4"));
-    snprintf(cmd, sizeof cmd, "lz4 -d -f -q '%s' '%s'", lz, vt_test_tmp_path("votes.raw"));
-    free(run_capture(cmd));
-    FILE *f = fopen(vt_test_tmp_path("votes.raw"), "rb");
-    assert_non_null(f);
-    uint8_t *raw = malloc(n * 2048 + 1);
-    assert_int_equal(fread(raw, 1, n * 2048 + 1, f), n * 2048);
-    fclose(f);
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 512; k++) {
-            const uint8_t *p = raw + i * 2048 + 4 * (size_t)k;
-            uint32_t v =
-                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-            assert_int_equal(v, blocks[i].votes[k]);
-        }
-    free(raw);
+    assert_int_equal(vt__wire_encode_voxel_chunk_as(e, &info, blocks, n, 3, &msg, &len), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "encoding 3"));
     vt_wire_encoder_free(e);
     free(blocks);
 }
@@ -516,28 +584,11 @@ static void voxel_chunk_from_a_real_vote_grid_round_trips(void **state)
     }
     assert_true(sum > 0);
 
-    /* The payload is a frame the lz4 tool reads into the same votes. */
-    size_t plen = 0;
-    const uint8_t *payload = find_payload(msg, len, &plen);
-    assert_non_null(payload);
-    char cmd[2400], lz[1100];
-    snprintf(lz, sizeof lz, "%s", vt_test_tmp_path("grid.lz4"));
-    write_file(lz, payload, plen);
-    snprintf(cmd, sizeof cmd, "lz4 -d -f -q '%s' '%s'", lz, vt_test_tmp_path("grid.raw"));
-    free(run_capture(cmd));
-    FILE *f = fopen(vt_test_tmp_path("grid.raw"), "rb");
-    assert_non_null(f);
-    uint8_t *raw = malloc(count * 2048 + 1);
-    assert_int_equal(fread(raw, 1, count * 2048 + 1, f), count * 2048);
-    fclose(f);
-    for (size_t i = 0; i < count; i++)
-        for (int k = 0; k < 512; k++) {
-            const uint8_t *p = raw + i * 2048 + 4 * (size_t)k;
-            uint32_t x =
-                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-            assert_int_equal(x, got[i].votes[k]);
-        }
-    free(raw);
+    /* The payload is a frame the lz4 tool reads into the sparse layout of the same votes. */
+    size_t size;
+    uint8_t *expect = expected_payload(got, count, VT__VOXEL_U32_SPARSE, &size);
+    lz4_tool_reads(msg, len, "grid", expect, size);
+    free(expect);
     free(got);
 
     /* A cap on the blocks: the first ones, the rest counted. */
