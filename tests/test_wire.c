@@ -638,6 +638,124 @@ static void voxel_chunk_with_a_corrupt_payload_is_refused(void **state)
     free(blocks);
 }
 
+/* A protobuf writer just big enough for hand-made VoxelChunks. */
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *p++ = (uint8_t)(v | 0x80);
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* A VoxelChunk of nb blocks whose payload is a valid LZ4 frame of raw[0..n), with the given
+   raw_bytes and encoding: what a buggy or hostile encoder could send. */
+static uint8_t *hand_made_chunk(size_t nb, const uint8_t *raw, size_t n, uint32_t raw_bytes,
+                                int enc, size_t *len)
+{
+    vt__lz4 z = {0};
+    assert_int_equal(vt__lz4_compress(&z, raw, n, "test"), VT_OK);
+    uint8_t *msg = malloc(z.len + 64 + 3 * nb), *p = msg;
+    p = put_varint(p, 5 << 3); /* block_edge */
+    p = put_varint(p, 8);
+    p = put_varint(p, 7 << 3 | 2); /* block_coords: (i, 0, 0) zigzagged */
+    p = put_varint(p, 3 * nb);
+    for (size_t i = 0; i < nb; i++) {
+        *p++ = (uint8_t)(2 * i);
+        *p++ = 0;
+        *p++ = 0;
+    }
+    p = put_varint(p, 8 << 3 | 2); /* payload */
+    p = put_varint(p, z.len);
+    memcpy(p, z.buf, z.len);
+    p += z.len;
+    p = put_varint(p, 9 << 3); /* raw_bytes */
+    p = put_varint(p, raw_bytes);
+    p = put_varint(p, 10 << 3); /* encoding */
+    p = put_varint(p, (uint64_t)(int64_t)enc);
+    vt__lz4_free(&z);
+    *len = (size_t)(p - msg);
+    return msg;
+}
+
+/* Decodes a hand-made chunk: VT_OK or VT_EPARSE naming VoxelChunk, never a crash; JSON too. */
+static vt_status decode_hand_made(const uint8_t *msg, size_t len)
+{
+    vt_wire_voxel_info info;
+    vt_wire_voxel_block *got = NULL;
+    size_t count = 0;
+    vt_status s = vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count);
+    assert_true(s == VT_OK || s == VT_EPARSE);
+    if (s != VT_OK) {
+        assert_non_null(strstr(vt_last_error(), "VoxelChunk"));
+        assert_null(got);
+        assert_int_equal(count, 0);
+    }
+    free(got);
+    /* JSON only summarises the payload: it fails only where the protobuf does. */
+    char *json = NULL;
+    vt_status js = vt_wire_to_json(VT_MSG_VOXEL_CHUNK, msg, len, &json);
+    assert_true(js == VT_OK || (js == VT_EPARSE && s == VT_EPARSE));
+    if (js == VT_OK)
+        json_decref(parse_json(json));
+    free(json);
+    return s;
+}
+
+static void garbage_in_the_planes_is_a_clean_error_or_garbage_votes(void **state)
+{
+    (void)state;
+    vt_test_seed(13);
+    size_t nb = 3, n = nb * 2112, len;
+    uint8_t *raw = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        raw[i] = (uint8_t)(vt_test_uniform01() * 256);
+    /* Random masks (~half set) with a wrong number of votes after them. */
+    uint8_t *msg = hand_made_chunk(nb, raw, 64 * nb + 400, 64 * nb + 400, 2, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "masks mark"));
+    free(msg);
+    /* raw_bytes off the sparse layout's steps, or beyond its largest size. */
+    msg = hand_made_chunk(nb, raw, 64 * nb + 2, 64 * nb + 2, 2, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "raw_bytes"));
+    free(msg);
+    msg = hand_made_chunk(nb, raw, n, (uint32_t)n + 4, 2, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_EPARSE);
+    free(msg);
+    /* An encoding this reader does not know; JSON shows its number. */
+    msg = hand_made_chunk(nb, raw, nb * 2048, (uint32_t)(nb * 2048), 7, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "encoding 7"));
+    char *json;
+    assert_int_equal(vt_wire_to_json(VT_MSG_VOXEL_CHUNK, msg, len, &json), VT_OK);
+    assert_non_null(strstr(json, "\"encoding\":7"));
+    free(json);
+    free(msg);
+    /* A negative one: nanopb refuses the whole message (the enum has no negative values). */
+    msg = hand_made_chunk(nb, raw, nb * 2048, (uint32_t)(nb * 2048), -1, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_EPARSE);
+    free(msg);
+    /* Random planes of the right size are just votes. */
+    msg = hand_made_chunk(nb, raw, nb * 2048, (uint32_t)(nb * 2048), 1, &len);
+    assert_int_equal(decode_hand_made(msg, len), VT_OK);
+    free(msg);
+    /* Any size, any encoding, masks of any density: never a crash (ASan watches). */
+    for (int round = 0; round < 400; round++) {
+        size_t k = 1 + (size_t)(vt_test_uniform01() * 3), size = (size_t)(vt_test_uniform01() * n);
+        int enc = (int)(vt_test_uniform01() * 4);
+        double density = vt_test_uniform01();
+        for (size_t i = 0; i < 64 * k && i < size; i++)
+            for (int b = 0; b < 8; b++)
+                if (vt_test_uniform01() < density)
+                    raw[i] ^= (uint8_t)(1u << b);
+        uint32_t stated = vt_test_uniform01() < 0.5 ? (uint32_t)size : (uint32_t)(k * 2048);
+        msg = hand_made_chunk(k, raw, size, stated, enc, &len);
+        decode_hand_made(msg, len);
+        free(msg);
+    }
+    free(raw);
+}
+
 /* ---- bad input --------------------------------------------------------- */
 
 static void truncated_track_batch_is_a_clean_error_naming_the_type(void **state)
@@ -749,6 +867,7 @@ int main(void)
         cmocka_unit_test(voxel_chunk_round_trips_and_its_payload_reads_with_lz4),
         cmocka_unit_test(voxel_chunk_from_a_real_vote_grid_round_trips),
         cmocka_unit_test(voxel_chunk_with_a_corrupt_payload_is_refused),
+        cmocka_unit_test(garbage_in_the_planes_is_a_clean_error_or_garbage_votes),
         cmocka_unit_test(truncated_track_batch_is_a_clean_error_naming_the_type),
         cmocka_unit_test(random_garbage_never_crashes_any_decoder),
         cmocka_unit_test(bad_arguments_are_refused),
