@@ -10,6 +10,11 @@
  * baseline for LZ4 is memcpy of the same bytes (the memory-bandwidth
  * limit of just moving the votes).
  *
+ * Every VoxelChunk is measured in each payload encoding (u32_le, the
+ * layout before the encoding field; u32_shuffle4, byte planes; u32_sparse,
+ * masks then the nonzero votes, the default), so that the default can be
+ * checked against the others on the grids that matter.
+ *
  * Then the same on REAL grids: the `default` preset is rendered and run
  * through the pipeline for a few frame sets, and each set's vote grid is
  * encoded as the streamer would (vt_wire_encode_vote_chunk): its coarse
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "stream/lz4chunk_internal.h"
 #include "stream/lz4frame_internal.h"
 #include "voxtrack/voxtrack.h"
 
@@ -65,29 +71,33 @@ static void make_tracks(vt_track *t, vt_target_class *cls, float *flicker, size_
     }
 }
 
+static const char *const enc_names[] = {"u32_le", "u32_shuffle4", "u32_sparse"};
+
 static void die(const char *what)
 {
     fprintf(stderr, "bench_wire: %s: %s\n", what, vt_last_error());
     exit(1);
 }
 
-/* Encodes and decodes the chunk of one grid `rounds` times; prints the best. */
+/* Encodes and decodes the chunk of one grid `rounds` times; prints the best. Then the same
+   blocks in each payload encoding (from the blocks, not the grid). */
 static void grid_chunk(vt_wire_encoder *e, const vt_vote *v, int k, int rounds, int64_t frame)
 {
     const uint8_t *msg;
     size_t len = 0, count = 0;
     double best_c = 1e9, best_d = 1e9;
+    vt_wire_voxel_block *got = NULL;
     for (int r = 0; r < rounds; r++) {
         double t0 = now();
         if (vt_wire_encode_vote_chunk(e, v, k, 0, frame, 0, &msg, &len, NULL))
             die("encode");
         double t1 = now();
         vt_wire_voxel_info info;
-        vt_wire_voxel_block *got = NULL;
+        free(got);
+        got = NULL;
         if (vt_wire_decode_voxel_chunk(msg, len, &info, &got, &count))
             die("decode");
         double t2 = now();
-        free(got);
         best_c = fmin(best_c, t1 - t0);
         best_d = fmin(best_d, t2 - t1);
     }
@@ -96,6 +106,28 @@ static void grid_chunk(vt_wire_encoder *e, const vt_vote *v, int k, int rounds, 
            "(from the grid), decode %5.0f MB/s\n",
            (long long)frame, k, count, mb, len, len ? mb * 1e6 / (double)len : 0.0, mb / best_c,
            mb / best_d);
+    vt_wire_voxel_info info = {.frame = frame, .voxel_size = 1};
+    for (int enc = 0; enc < 3; enc++) {
+        double bc = 1e9, bd = 1e9;
+        for (int r = 0; r < rounds; r++) {
+            double t0 = now();
+            if (vt__wire_encode_voxel_chunk_as(e, &info, got, count, enc, &msg, &len))
+                die("encode");
+            double t1 = now();
+            vt_wire_voxel_info back;
+            vt_wire_voxel_block *again = NULL;
+            size_t n2;
+            if (vt_wire_decode_voxel_chunk(msg, len, &back, &again, &n2))
+                die("decode");
+            double t2 = now();
+            free(again);
+            bc = fmin(bc, t1 - t0);
+            bd = fmin(bd, t2 - t1);
+        }
+        printf("      %-12s -> %8zu bytes, ratio %6.2f; encode %5.0f MB/s, decode %5.0f MB/s\n",
+               enc_names[enc], len, len ? mb * 1e6 / (double)len : 0.0, mb / bc, mb / bd);
+    }
+    free(got);
 }
 
 /* Renders the default preset set by set, runs the pipeline, and measures its grids' chunks. */
@@ -262,29 +294,30 @@ int main(int argc, char **argv)
     for (int rc = 0; rc < 3; rc++) {
         make_blocks(blocks, nb, ray_counts[rc]);
         vt_wire_voxel_info info = {.frame = 1, .voxel_size = 2.0};
-        double best_c = 1e9, best_d = 1e9, best_m = 1e9;
-        for (int k = 0; k < rounds; k++) {
-            double t0 = now();
-            vt_wire_encode_voxel_chunk(e, &info, blocks, nb, &msg, &len);
-            double t1 = now();
-            vt_wire_voxel_info back;
-            vt_wire_voxel_block *got = NULL;
-            size_t count;
-            vt_wire_decode_voxel_chunk(msg, len, &back, &got, &count);
-            double t2 = now();
-            free(got);
-            memcpy(copy, blocks, nb * sizeof *blocks);
-            double t3 = now();
-            best_c = fmin(best_c, t1 - t0);
-            best_d = fmin(best_d, t2 - t1);
-            best_m = fmin(best_m, t3 - t2);
+        for (int enc = 0; enc < 3; enc++) {
+            double best_c = 1e9, best_d = 1e9, best_m = 1e9;
+            for (int k = 0; k < rounds; k++) {
+                double t0 = now();
+                vt__wire_encode_voxel_chunk_as(e, &info, blocks, nb, enc, &msg, &len);
+                double t1 = now();
+                vt_wire_voxel_info back;
+                vt_wire_voxel_block *got = NULL;
+                size_t count;
+                vt_wire_decode_voxel_chunk(msg, len, &back, &got, &count);
+                double t2 = now();
+                free(got);
+                memcpy(copy, blocks, nb * sizeof *blocks);
+                double t3 = now();
+                best_c = fmin(best_c, t1 - t0);
+                best_d = fmin(best_d, t2 - t1);
+                best_m = fmin(best_m, t3 - t2);
+            }
+            double mb = (double)nb * 2048 / 1e6;
+            printf("synthetic VoxelChunk, %zu blocks, %2d rays per block, %-12s: %.2f MB -> %zu "
+                   "bytes, ratio %.1f; encode %.0f MB/s, decode %.0f MB/s (memcpy %.0f MB/s)\n",
+                   nb, ray_counts[rc], enc_names[enc], mb, len, mb * 1e6 / (double)len, mb / best_c,
+                   mb / best_d, mb / best_m);
         }
-        double mb = (double)nb * 2048 / 1e6;
-        printf("synthetic VoxelChunk, %zu blocks, %2d rays per block: %.2f MB -> %zu bytes, ratio "
-               "%.1f; "
-               "encode %.0f MB/s, decode %.0f MB/s (memcpy %.0f MB/s)\n",
-               nb, ray_counts[rc], mb, len, mb * 1e6 / (double)len, mb / best_c, mb / best_d,
-               mb / best_m);
     }
     real_grids(e, rounds, sets);
     (void)copy[0];
