@@ -19,9 +19,9 @@
  * zero, but their second and third bytes are noise and 30-70% of the voxels
  * of a block are empty. Byte planes repeat the empty voxels' pattern in
  * every plane as one-byte gaps, too short for an LZ4 match (a match needs
- * 4 bytes), so shuffling made chunks 12-50% larger; LZ4 has no entropy
+ * 4 bytes), so shuffling made chunks 13-58% larger; LZ4 has no entropy
  * coder to make up for it. The mask says "empty" once, in one bit, and
- * leaves the nonzero votes side by side: 16-26% smaller than U32_LE on
+ * leaves the nonzero votes side by side: 16-28% smaller than U32_LE on
  * the same grids (docs/PERFORMANCE.md, bench/bench_wire.c).
  *
  * Block coordinates are a packed repeated sint32 (zigzag), three per
