@@ -103,7 +103,9 @@ typedef struct vt_wire_voxel_info {
 
 /*
  * VoxelChunk: the blocks' votes compressed in one LZ4 frame (lz4frame.h), so
- * that the payload, written to a file, reads with `lz4 -d`. count may be 0.
+ * that the payload, written to a file, reads with `lz4 -d`. The votes are
+ * laid out as encoding u32_sparse (a 64-byte occupancy mask per block, then
+ * the nonzero votes: docs/STREAMING.md); count may be 0.
  */
 VT_API vt_status vt_wire_encode_voxel_chunk(vt_wire_encoder *e, const vt_wire_voxel_info *info,
                                             const vt_wire_voxel_block *blocks, size_t count,
@@ -165,16 +167,19 @@ VT_API void vt_wire_track_batch_free(vt_wire_track_batch *b);
 /*
  * A decoded message as one JSON object, without a newline, in a malloc'ed
  * string (*json; the caller frees it): {"type": "TrackBatch", "frame": ...}
- * with the .proto's field names. VoxelChunk payloads are summarised (sizes),
- * not dumped. VT_EPARSE naming the type and the problem on bad input,
+ * with the .proto's field names. VoxelChunk payloads are summarised (sizes
+ * and encoding), not dumped. VT_EPARSE naming the type and the problem on bad input,
  * VT_EINVAL for an unknown type. Never crashes on garbage.
  */
 VT_API vt_status vt_wire_to_json(vt_msg_type type, const uint8_t *msg, size_t len, char **json);
 
 /*
  * Decompresses a VoxelChunk's payload into malloc'ed blocks (*blocks, *count;
- * the caller frees *blocks) and its info. VT_EPARSE on bad input (including
- * a payload whose size does not match its block coordinates).
+ * the caller frees *blocks) and its info, in any of its payload encodings
+ * (u32_le, which chunks from before the field use, u32_shuffle4, u32_sparse).
+ * VT_EPARSE on bad input (including a payload whose size does not fit its
+ * block coordinates, an unknown encoding, and sparse masks that mark more or
+ * fewer voxels than the payload carries votes).
  */
 VT_API vt_status vt_wire_decode_voxel_chunk(const uint8_t *msg, size_t len,
                                             vt_wire_voxel_info *info, vt_wire_voxel_block **blocks,
