@@ -246,6 +246,14 @@ bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, 
     "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"                                   \
     "  --linger S          keep the dashboard up S seconds after the last frame set\n"
 
+/* The option-table entries of those options: a cli_list and a cli_monitor_opts take them. */
+#define CLI_OUTPUT_OPTIONS(streams, mon)                                                           \
+    {"--stream", CLI_LIST, &(streams)}, {"--serve", CLI_STRING, &(mon).serve},                     \
+        {"--token", CLI_STRING, &(mon).token}, {"--alerts", CLI_STRING, &(mon).alerts_file},       \
+    {                                                                                              \
+        "--linger", CLI_DOUBLE, &(mon).linger                                                      \
+    }
+
 typedef struct cli_monitor_opts {
     const char *serve;       /* --serve ADDR:PORT, or NULL: no dashboard */
     const char *token;       /* --token: bearer token for every route, or NULL */

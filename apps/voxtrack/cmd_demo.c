@@ -169,19 +169,11 @@ int cmd_demo(int argc, char **argv)
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
-        {"--preset", CLI_STRING, &preset},
-        {"--frames", CLI_INT, &frames},
-        {"--seed", CLI_U64, &seed},
-        {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},
-        {"--out", CLI_STRING, &out},
-        {"--quiet", CLI_BOOL, &quiet},
-        {"--json", CLI_BOOL, &json},
-        {"--stream", CLI_LIST, &streams},
-        {"--serve", CLI_STRING, &mon.serve},
-        {"--token", CLI_STRING, &mon.token},
-        {"--alerts", CLI_STRING, &mon.alerts_file},
-        {"--linger", CLI_DOUBLE, &mon.linger},
+        {"--preset", CLI_STRING, &preset}, {"--frames", CLI_INT, &frames},
+        {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
+        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
+        CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
     for (int i = 1; i < argc; i++)

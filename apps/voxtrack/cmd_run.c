@@ -141,11 +141,7 @@ int cmd_run(int argc, char **argv)
         {"--no-eval", CLI_BOOL, &no_eval},
         {"--quiet", CLI_BOOL, &quiet},
         {"--json", CLI_BOOL, &json},
-        {"--stream", CLI_LIST, &streams},
-        {"--serve", CLI_STRING, &mon.serve},
-        {"--token", CLI_STRING, &mon.token},
-        {"--alerts", CLI_STRING, &mon.alerts_file},
-        {"--linger", CLI_DOUBLE, &mon.linger},
+        CLI_OUTPUT_OPTIONS(streams, mon),
         {"--hwaccel", CLI_STRING, &hwaccel},
         {"--decode-threads", CLI_INT, &decode_threads},
     };
