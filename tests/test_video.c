@@ -552,21 +552,36 @@ static vt_status read_live(live_read *l, bool *end)
     return VT_OK;
 }
 
+/*
+ * Starts ffmpeg serving `name` (made here) as a live MPEG-TS over TCP and
+ * opens a source on it with these timeout and reconnection settings. The
+ * rig, the URL and ffmpeg's listening URL are filled in for the test.
+ */
+static pid_t start_live_tcp(const char *name, double timeout_s, int reconnect_max, vt_rig *rig,
+                            char *url, char *listen_url, live_read *l)
+{
+    const char *video = encode(name, "libx264", "-g 5");
+    int port = free_port(SOCK_STREAM);
+    snprintf(listen_url, 128, "tcp://127.0.0.1:%d?listen=1", port);
+    snprintf(url, 128, "tcp://127.0.0.1:%d", port);
+    pid_t pid = spawn_ffmpeg(video, listen_url);
+    *rig = rig_for(url, NULL);
+    vt_source_opts o = vt_source_opts_default();
+    o.timeout_s = timeout_s;
+    o.reconnect_max = reconnect_max;
+    assert_int_equal(vt_source_open_opts(rig, 0, &o, &l->src), VT_OK);
+    return pid;
+}
+
 static void test_killed_tcp_server_started_again_is_reconnected(void **state)
 {
     (void)state;
-    const char *video = encode("live-again.ts", "libx264", "-g 5");
     char listen_url[128], url[128];
-    int port = free_port(SOCK_STREAM);
-    snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d?listen=1", port);
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
-    pid_t pid = spawn_ffmpeg(video, listen_url);
-    vt_rig rig = rig_for(url, NULL);
-    vt_source_opts o = vt_source_opts_default();
-    o.timeout_s = 5;
-    o.reconnect_max = 8; /* 0.1 + 0.2 + ... + 2 s: time for ffmpeg to start again */
+    vt_rig rig;
     live_read l = {0};
-    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &l.src), VT_OK);
+    /* 8 attempts: 0.1 + 0.2 + ... + 2 s, time for ffmpeg to start again */
+    pid_t pid = start_live_tcp("live-again.ts", 5, 8, &rig, url, listen_url, &l);
+    const char *video = path_in("live-again.ts");
     bool end = false;
     while (l.count < 10)
         assert_int_equal(read_live(&l, &end), VT_OK);
@@ -601,18 +616,10 @@ static void test_killed_tcp_server_started_again_is_reconnected(void **state)
 static void test_tcp_server_that_never_comes_back_fails_after_the_attempts(void **state)
 {
     (void)state;
-    const char *video = encode("live-gone.ts", "libx264", "-g 5");
     char listen_url[128], url[128];
-    int port = free_port(SOCK_STREAM);
-    snprintf(listen_url, sizeof listen_url, "tcp://127.0.0.1:%d?listen=1", port);
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
-    pid_t pid = spawn_ffmpeg(video, listen_url);
-    vt_rig rig = rig_for(url, NULL);
-    vt_source_opts o = vt_source_opts_default();
-    o.timeout_s = 1;
-    o.reconnect_max = 3;
+    vt_rig rig;
     live_read l = {0};
-    assert_int_equal(vt_source_open_opts(&rig, 0, &o, &l.src), VT_OK);
+    pid_t pid = start_live_tcp("live-gone.ts", 1, 3, &rig, url, listen_url, &l);
     bool end = false;
     while (l.count < 5)
         assert_int_equal(read_live(&l, &end), VT_OK);
