@@ -151,6 +151,115 @@ typedef vt_status (*vt_consume_fn)(void *user, const vt_pipeline_result *res);
 VT_API vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void *puser,
                                  vt_consume_fn consume, void *cuser);
 
+/*
+ * ---- the pipeline in stages (added after the first release) ----
+ *
+ * vt_pipeline_process() is three stages in a row, and each is available on
+ * its own so that they can run in different processes or on different
+ * machines (the distributed mode, docs/CLUSTER.md):
+ *
+ *   vt_camera_stage   one camera: motion (its background model), blobs, rays.
+ *                     Keeps state from frame to frame: feed it every frame of
+ *                     its camera, in order.
+ *   vt_vote_stage     one frame set: the rays of all cameras -> voting ->
+ *                     detections. No state from one frame set to the next:
+ *                     frame sets may be voted in any order, by any number of
+ *                     vote stages, with the same results.
+ *   vt_track_stage    detections -> tracks, frame sets in time order. Its
+ *                     state can be saved and loaded (vt_track_stage_save), so
+ *                     that another process goes on with identical tracks.
+ *
+ * Run in a row on the same inputs, the stages give exactly what
+ * vt_pipeline_process() gives (it is made of them). Each handle is used by
+ * one thread at a time; different handles are independent.
+ */
+
+/* What one camera made of one frame; the pointers stay valid until the stage's next call. */
+typedef struct vt_camera_rays {
+    bool present;        /* the camera delivered a frame */
+    size_t changes;      /* changed pixels */
+    size_t blobs;        /* blobs found (VT_RAYS_PIXELS: the changed pixels) */
+    float noise;         /* its background model's noise sigma after this frame */
+    const vt_ray *rays;  /* the rays cast, in the order voting takes them */
+    const int32_t *area; /* per ray: the pixels of its blob (1 for a pixel ray) */
+    size_t nrays;
+} vt_camera_rays;
+
+typedef struct vt_camera_stage vt_camera_stage;
+
+/* The stage of rig camera `camera` (opts NULL: defaults), validated as vt_pipeline_new does. */
+VT_API vt_status vt_camera_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig, int camera,
+                                     vt_camera_stage **out);
+VT_API void vt_camera_stage_free(vt_camera_stage *c);
+
+/*
+ * The camera's next frame (NULL: it delivered none; the background model is
+ * left as it is). A frame whose size or depth differs from the camera's is
+ * VT_EMISMATCH naming the camera. *out is replaced.
+ */
+VT_API vt_status vt_camera_stage_process(vt_camera_stage *c, const vt_image *img,
+                                         vt_camera_rays *out);
+
+/* What tracking needs of a ray that supports a detection. */
+typedef struct vt_detection_ray {
+    uint16_t camera; /* rig camera index */
+    float weight;    /* the ray's weight (its blob's sum) */
+    float noise;     /* its camera's noise sigma (vt_camera_rays.noise) */
+    int32_t area;    /* its blob's pixels */
+} vt_detection_ray;
+
+/* What voting and detection made of one frame set; valid until the stage's next call. */
+typedef struct vt_set_detections {
+    const vt_detection *detections;
+    size_t ndetections;
+    const vt_detection_ray *rays; /* detection d's rays: rays[d.first_ray .. + d.nrays) */
+    size_t nrays;                 /* entries of rays */
+    size_t rays_cast;             /* rays of all cameras that were voted */
+    size_t clusters;              /* vote clusters */
+    const vt_vote *vote;          /* the vote grid (see vt_pipeline_result.vote); may be NULL */
+    double seconds[2];            /* voting, detection */
+} vt_set_detections;
+
+typedef struct vt_vote_stage vt_vote_stage;
+
+VT_API vt_status vt_vote_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig,
+                                   vt_vote_stage **out);
+VT_API void vt_vote_stage_free(vt_vote_stage *v);
+
+/*
+ * Votes one frame set: cams[i] is what rig camera i gave (rig->count
+ * entries; an absent camera has present false and no rays). A ray whose
+ * camera is not its entry's index, or that fails the detection stage's
+ * checks, is VT_EINVAL naming the camera. *out is replaced.
+ */
+VT_API vt_status vt_vote_stage_process(vt_vote_stage *v, const vt_camera_rays *cams,
+                                       vt_set_detections *out);
+
+/* Peak memory held by the stage's sparse grid so far, bytes. */
+VT_API size_t vt_vote_stage_grid_peak_bytes(const vt_vote_stage *v);
+
+/* The tracks after one frame set; valid until the stage's next call. */
+typedef struct vt_track_output {
+    const vt_track *tracks;         /* live tracks (status as reported: see confirm_cameras) */
+    const vt_target_class *classes; /* per track */
+    const float *flicker;           /* per track */
+    size_t ntracks;
+} vt_track_output;
+
+typedef struct vt_track_stage vt_track_stage;
+
+VT_API vt_status vt_track_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig,
+                                    vt_track_stage **out);
+VT_API void vt_track_stage_free(vt_track_stage *t);
+
+/*
+ * Tracks one frame set's detections at time t (seconds, non-decreasing:
+ * VT_EINVAL when it goes back). A detection ray whose camera is not in the
+ * rig, or a detection whose rays lie outside dets->rays, is VT_EINVAL.
+ */
+VT_API vt_status vt_track_stage_process(vt_track_stage *t, double time,
+                                        const vt_set_detections *dets, vt_track_output *out);
+
 /* ---- run configuration ---- */
 
 typedef struct vt_run_config {

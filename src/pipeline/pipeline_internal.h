@@ -4,9 +4,18 @@
 #ifndef VOXTRACK_PIPELINE_INTERNAL_H
 #define VOXTRACK_PIPELINE_INTERNAL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "voxtrack/pipeline.h"
 
 /* The number of rig cameras the pipeline was made for. */
 int vt__pipeline_camera_count(const vt_pipeline *p);
+
+/* Checks the options against the rig as vt_pipeline_new does (the stages check the same). */
+vt_status vt__pipeline_check_opts(const vt_pipeline_opts *o, const vt_rig *rig);
+
+/* Grows *ptr (of *cap elements of size elem) to hold at least need; false when out of memory. */
+bool vt__pipeline_grow(void **ptr, size_t *cap, size_t need, size_t elem);
 
 #endif

@@ -1,0 +1,222 @@
+/*
+ * src/pipeline/stage_track.c - the last stage of the pipeline (see
+ * vt_track_stage in voxtrack/pipeline.h): the tracker, then what the
+ * pipeline adds to its tracks.
+ *
+ * Confirmation is held back until a track has taken a detection seen by
+ * confirm_cameras cameras, or confirm_hits detections: ghosts (rays of
+ * different targets that happen to cross) are nearly always seen by just K
+ * cameras and seldom last, real targets are soon seen by more, or keep being
+ * seen. A confirmed track whose motion is erratic (high accel_rms) or whose
+ * brightness flickers (flapping wings) is called a bird.
+ *
+ * The flicker follows each detection's brightness into the track that took
+ * it: for each mono camera that saw the track in this frame set and the last
+ * one, the change of the logarithm of its blob sum in units of what the
+ * sensor noise alone would give (a blob of A pixels in a camera of noise
+ * sigma sums noise of variance A sigma^2); their mean square is followed as
+ * a running mean. A drone scores about 1; a bird whose wings flap (a few Hz)
+ * and that is bright enough for it to show, far more.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "pipeline/pipeline_internal.h"
+
+/* How a track looks from frame set to frame set (see the top of the file). */
+typedef struct track_look {
+    float sum[64];    /* per camera: blob sum in the last detection, 0: not seen */
+    float relvar[64]; /* its relative variance from the noise */
+    float msq;        /* running mean of (ln change)^2 / its noise variance */
+    int n;            /* changes seen */
+} track_look;
+
+struct vt_track_stage {
+    vt_pipeline_opts o;
+    int ncams;
+    uint64_t mono; /* bit c: camera c is mono */
+    vt_tracker *tracker;
+    vt_target_class *classes;
+    size_t classes_cap;
+    vt_track *tracks; /* the tracker's tracks as reported (status may be held back) */
+    size_t tracks_cap;
+    uint8_t *max_cams; /* per track id: the most cameras of a detection it took */
+    size_t max_cams_cap;
+    track_look *looks; /* per track id: how its brightness changes */
+    size_t looks_cap;
+    float *flicker; /* per reported track */
+    size_t flicker_cap;
+};
+
+vt_status vt_track_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_track_stage **out)
+{
+    if (!out)
+        return vt__error(VT_EINVAL, "vt_track_stage_new: out is NULL");
+    *out = NULL;
+    vt_pipeline_opts o = opts ? *opts : vt_pipeline_opts_default();
+    vt_status s = vt__pipeline_check_opts(&o, rig);
+    if (s)
+        return s;
+    vt_track_stage *t = calloc(1, sizeof *t);
+    if (!t)
+        return vt__error(VT_ENOMEM, "track stage: out of memory");
+    t->o = o;
+    t->ncams = rig->count;
+    for (int i = 0; i < rig->count; i++)
+        if (rig->cameras[i].modality == VT_MODALITY_MONO)
+            t->mono |= 1ull << i;
+    s = vt_tracker_new(&o.tracker, &t->tracker);
+    if (s) {
+        free(t);
+        return s;
+    }
+    *out = t;
+    return VT_OK;
+}
+
+void vt_track_stage_free(vt_track_stage *t)
+{
+    if (!t)
+        return;
+    vt_tracker_free(t->tracker);
+    free(t->classes);
+    free(t->tracks);
+    free(t->max_cams);
+    free(t->looks);
+    free(t->flicker);
+    free(t);
+}
+
+/* Grows the per-track-id arrays to hold id top - 1, zeroing what is new. */
+static bool reserve_ids(vt_track_stage *t, size_t top)
+{
+    size_t old_looks = t->looks_cap, old_cams = t->max_cams_cap;
+    if (!vt__pipeline_grow((void **)&t->looks, &t->looks_cap, top ? top : 1, sizeof *t->looks) ||
+        !vt__pipeline_grow((void **)&t->max_cams, &t->max_cams_cap, top ? top : 1,
+                           sizeof *t->max_cams))
+        return false;
+    if (t->looks_cap > old_looks)
+        memset(t->looks + old_looks, 0, (t->looks_cap - old_looks) * sizeof *t->looks);
+    if (t->max_cams_cap > old_cams)
+        memset(t->max_cams + old_cams, 0, t->max_cams_cap - old_cams);
+    return true;
+}
+
+static vt_status check_detections(const vt_track_stage *t, const vt_set_detections *in)
+{
+    if (in->ndetections && !in->detections)
+        return vt__error(VT_EINVAL, "track stage: %zu detections but no array", in->ndetections);
+    for (size_t i = 0; i < in->ndetections; i++) {
+        const vt_detection *d = &in->detections[i];
+        if (d->nrays < 0 || d->first_ray < 0 || (size_t)d->first_ray > in->nrays ||
+            (size_t)d->nrays > in->nrays - (size_t)d->first_ray || (d->nrays && !in->rays))
+            return vt__error(VT_EINVAL, "track stage: detection %zu: rays %d..%d of %zu", i,
+                             d->first_ray, d->first_ray + d->nrays, in->nrays);
+        for (int k = 0; k < d->nrays; k++)
+            if (in->rays[d->first_ray + k].camera >= t->ncams)
+                return vt__error(VT_EINVAL, "track stage: detection %zu: camera %u not in the rig",
+                                 i, (unsigned)in->rays[d->first_ray + k].camera);
+    }
+    return VT_OK;
+}
+
+/* Follows each detection's brightness into the track that took it (see the top of the file). */
+static vt_status update_looks(vt_track_stage *t, const vt_set_detections *in)
+{
+    size_t n = 0;
+    const uint64_t *ids = vt_tracker_assignments(t->tracker, &n);
+    uint64_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] + 1 > top)
+            top = ids[i] + 1;
+    if (!reserve_ids(t, top))
+        return vt__error(VT_ENOMEM, "track stage: out of memory");
+    for (size_t i = 0; i < n && i < in->ndetections; i++) {
+        if (!ids[i])
+            continue;
+        track_look *l = &t->looks[ids[i]];
+        const vt_detection *d = &in->detections[i];
+        float sum[64] = {0}, relvar[64] = {0};
+        double z2 = 0.0;
+        int m = 0;
+        for (int k = 0; k < d->nrays; k++) {
+            const vt_detection_ray *r = &in->rays[d->first_ray + k];
+            if (!(t->mono >> r->camera & 1) || r->weight <= 0.0f)
+                continue;
+            float sigma = r->noise;
+            sum[r->camera] = r->weight;
+            relvar[r->camera] = sigma * sigma * (float)r->area / (r->weight * r->weight);
+            if (l->sum[r->camera] > 0.0f) {
+                float ch = logf(r->weight / l->sum[r->camera]);
+                /* 0.01: the part of a change that sub-pixel motion alone explains */
+                z2 += ch * ch / (relvar[r->camera] + l->relvar[r->camera] + 0.01f);
+                m++;
+            }
+        }
+        memcpy(l->sum, sum, sizeof sum);
+        memcpy(l->relvar, relvar, sizeof relvar);
+        if (m) {
+            float rate = l->n < 8 ? 1.0f / (float)(l->n + 1) : 0.125f;
+            l->msq += rate * ((float)(z2 / m) - l->msq);
+            l->n++;
+        }
+    }
+    return VT_OK;
+}
+
+/* Holds back confirmation and classifies the tracks (see the top of the file). */
+static vt_status report(vt_track_stage *t, const vt_track *tracks, size_t n)
+{
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tracks[i].id + 1 > top)
+            top = tracks[i].id + 1;
+    if (!vt__pipeline_grow((void **)&t->classes, &t->classes_cap, n ? n : 1, sizeof *t->classes) ||
+        !vt__pipeline_grow((void **)&t->tracks, &t->tracks_cap, n ? n : 1, sizeof *t->tracks) ||
+        !vt__pipeline_grow((void **)&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker) ||
+        !reserve_ids(t, top))
+        return vt__error(VT_ENOMEM, "track stage: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        vt_track k = tracks[i];
+        if (k.misses == 0 && k.cams > t->max_cams[k.id])
+            t->max_cams[k.id] = (uint8_t)(k.cams > 255 ? 255 : k.cams);
+        if (k.status != VT_TRACK_TENTATIVE && t->max_cams[k.id] < t->o.confirm_cameras &&
+            k.hits < t->o.confirm_hits)
+            k.status = VT_TRACK_TENTATIVE;
+        const track_look *l = &t->looks[k.id];
+        float flicker = l->n > 0 ? sqrtf(l->msq) : 0.0f;
+        t->flicker[i] = flicker;
+        bool old_enough = k.age >= t->o.bird_min_age && l->n >= t->o.bird_min_age / 2;
+        bool bird = old_enough && ((t->o.bird_accel > 0.0 && k.accel_rms > t->o.bird_accel) ||
+                                   (t->o.bird_flicker > 0.0 && flicker > t->o.bird_flicker));
+        t->classes[i] = bird ? VT_CLASS_BIRD : VT_CLASS_DRONE;
+        t->tracks[i] = k;
+    }
+    return VT_OK;
+}
+
+vt_status vt_track_stage_process(vt_track_stage *t, double time, const vt_set_detections *dets,
+                                 vt_track_output *out)
+{
+    if (!t || !dets || !out)
+        return vt__error(VT_EINVAL, "vt_track_stage_process: NULL argument");
+    memset(out, 0, sizeof *out);
+    vt_status s = check_detections(t, dets);
+    if (!s)
+        s = vt_tracker_update(t->tracker, time, dets->detections, dets->ndetections);
+    size_t ntracks = 0;
+    const vt_track *tracks = s ? NULL : vt_tracker_tracks(t->tracker, &ntracks);
+    if (!s)
+        s = update_looks(t, dets);
+    if (!s)
+        s = report(t, tracks, ntracks);
+    if (s)
+        return s;
+    out->tracks = t->tracks;
+    out->classes = t->classes;
+    out->flicker = t->flicker;
+    out->ntracks = ntracks;
+    return VT_OK;
+}
