@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bytes.h"
 #include "stream/lz4frame_internal.h"
 #include "voxtrack/transport.h"
 
@@ -89,34 +90,6 @@ uint32_t vt__crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* A random 32-bit stream id (never 0). */
 uint32_t vt__stream_id(void);
-
-static inline void vt__put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void vt__put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void vt__put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint16_t vt__get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t vt__get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static inline uint64_t vt__get_u64(const uint8_t *p)
-{
-    return (uint64_t)vt__get_u32(p) | ((uint64_t)vt__get_u32(p + 4) << 32);
-}
 
 /* ---- length-prefixed records (TCP, file log) ---------------------------- */
 
