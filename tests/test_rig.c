@@ -368,6 +368,78 @@ static void test_bad_top_level_is_refused(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Cameras with 2D detections                                                 */
+
+static void test_detections_cameras_save_and_load_back_with_their_clock(void **state)
+{
+    (void)state;
+    vt_rig want = sample_rig(), got;
+    vt_rig_camera c = random_camera("d0", 2, VT_MODALITY_MONO);
+    c.clock_scale = 1.0 / 25.003;
+    c.clock_offset = -0.1234;
+    add_camera(&want, c, VT_MEDIA_DETECTIONS, "dets/d0.csv", NULL);
+    vt_rig_camera d = random_camera("d1", 3, VT_MODALITY_MONO);
+    add_camera(&want, d, VT_MEDIA_DETECTIONS, "d1.jsonl", "d1/timestamps.txt");
+    const char *path = vt_test_tmp_path("dets_rig.json");
+    assert_int_equal(vt_rig_save(&want, path), VT_OK);
+    assert_int_equal(vt_rig_load(path, &got), VT_OK);
+    assert_int_equal(got.count, want.count);
+    for (int i = 0; i < want.count; i++) {
+        assert_same_camera(&got.cameras[i], &want.cameras[i]);
+        assert_true(got.cameras[i].clock_scale == want.cameras[i].clock_scale);
+        assert_true(got.cameras[i].clock_offset == want.cameras[i].clock_offset);
+    }
+    char *text = read_text(path);
+    assert_non_null(strstr(text, "\"detections\": \"dets/d0.csv\""));
+    /* d1's default clock is not written: one "clock" in the file, d0's. */
+    const char *clock = strstr(text, "\"clock\": {\"scale\": ");
+    assert_non_null(clock);
+    assert_null(strstr(clock + 1, "\"clock\""));
+    free(text);
+    vt_rig_free(&want);
+    vt_rig_free(&got);
+}
+
+static void test_a_camera_fps_and_t0_give_its_clock(void **state)
+{
+    (void)state;
+    const char *path = vt_test_tmp_path("fps.json");
+    write_text(path, one_camera("\"detections\": \"m0.txt\", \"fps\": 25, \"t0\": 0.5"));
+    vt_rig rig;
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    assert_int_equal(rig.cameras[0].media, VT_MEDIA_DETECTIONS);
+    assert_string_equal(rig.cameras[0].path, "m0.txt");
+    assert_true(rig.cameras[0].clock_scale == 1.0 / 25.0);
+    assert_true(rig.cameras[0].clock_offset == 0.5);
+    vt_rig_free(&rig);
+    write_text(path, one_camera("\"detections\": \"m0.txt\", \"clock\": {\"offset\": 2}"));
+    assert_int_equal(vt_rig_load(path, &rig), VT_OK);
+    assert_true(rig.cameras[0].clock_scale == 0.0); /* the default */
+    assert_true(rig.cameras[0].clock_offset == 2.0);
+    vt_rig_free(&rig);
+}
+
+static void test_bad_clocks_are_refused(void **state)
+{
+    (void)state;
+    assert_refused(one_camera("\"frames\": \"a/%06d.png\", \"clock\": {\"offset\": 1}"), VT_EPARSE,
+                   "field 'clock' applies to cameras with 'detections' only");
+    assert_refused(one_camera("\"t0\": 1"), VT_EPARSE, "field 't0' applies to cameras");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"fps\": 25, \"clock\": {}"), VT_EPARSE,
+                   "field 'fps' cannot be given together with 'clock'");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"fps\": -2"), VT_EPARSE,
+                   "field 'fps' must be > 0");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"clock\": {\"scale\": 0}"), VT_EPARSE,
+                   "field 'clock.scale' must be > 0");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"clock\": {\"drift\": 0}"), VT_EPARSE,
+                   "unknown field 'clock.drift'");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"clock\": 3"), VT_EPARSE,
+                   "field 'clock' must be an object");
+    assert_refused(one_camera("\"detections\": \"d.csv\", \"raw\": \"a.raw\""), VT_EPARSE,
+                   "cannot be given together with 'raw'");
+}
+
+/* ------------------------------------------------------------------------ */
 /* Helpers of the rig                                                         */
 
 static void test_add_refuses_a_used_id_and_find_finds(void **state)
@@ -557,6 +629,9 @@ int main(void)
         cmocka_unit_test(test_duplicate_ids_and_keys_are_refused),
         cmocka_unit_test(test_bad_values_are_refused),
         cmocka_unit_test(test_bad_top_level_is_refused),
+        cmocka_unit_test(test_detections_cameras_save_and_load_back_with_their_clock),
+        cmocka_unit_test(test_a_camera_fps_and_t0_give_its_clock),
+        cmocka_unit_test(test_bad_clocks_are_refused),
         cmocka_unit_test(test_add_refuses_a_used_id_and_find_finds),
         cmocka_unit_test(test_resolve_joins_relative_paths_only),
         cmocka_unit_test(test_save_refuses_unwritable_places_and_nan),

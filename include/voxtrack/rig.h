@@ -7,9 +7,11 @@
  *    "cameras": [{"id": "m0", "pair": 0, "modality": "mono"|"thermal",
  *      "width", "height", "fx", "fy", "cx", "cy", "dist": [k1, k2, p1, p2, k3],
  *      "position": [x, y, z], "quaternion": [w, x, y, z],
- *      one of "frames": "m0/%06d.png" | "video": "m0.mkv" | "raw": "m0.raw",
+ *      one of "frames": "m0/%06d.png" | "video": "m0.mkv" | "raw": "m0.raw"
+ *        | "gige": {...} | "detections": "m0.csv",
  *      "bits": 8|16 (optional, default 8 mono / 16 thermal),
- *      "timestamps": "m0/timestamps.txt" (optional)}]}
+ *      "timestamps": "m0/timestamps.txt" (optional),
+ *      with "detections" only: "clock": {"scale", "offset"} or "fps", "t0"}]}
  * World: local ENU metres. Quaternion: world_from_camera. Camera frame: x
  * right, y down, z forward. Relative paths resolve against the rig file's
  * folder. Every field is documented in docs/FORMATS.md.
@@ -32,11 +34,12 @@ typedef enum vt_modality { VT_MODALITY_MONO = 0, VT_MODALITY_THERMAL = 1 } vt_mo
 
 /* Where a camera's frames are stored. */
 typedef enum vt_media {
-    VT_MEDIA_NONE = 0,   /* in memory only (simulation) */
-    VT_MEDIA_FRAMES = 1, /* one image file per frame, printf pattern with one %d */
-    VT_MEDIA_VIDEO = 2,  /* a video file or stream URL read through FFmpeg */
-    VT_MEDIA_RAW = 3,    /* concatenated frames: width*height samples, 8 bit or 16 bit LE */
-    VT_MEDIA_GIGE = 4    /* a GigE Vision camera (Aravis); path is its id or IP address */
+    VT_MEDIA_NONE = 0,      /* in memory only (simulation) */
+    VT_MEDIA_FRAMES = 1,    /* one image file per frame, printf pattern with one %d */
+    VT_MEDIA_VIDEO = 2,     /* a video file or stream URL read through FFmpeg */
+    VT_MEDIA_RAW = 3,       /* concatenated frames: width*height samples, 8 bit or 16 bit LE */
+    VT_MEDIA_GIGE = 4,      /* a GigE Vision camera (Aravis); path is its id or IP address */
+    VT_MEDIA_DETECTIONS = 5 /* 2D detections of another detector, one file (voxtrack/det2d.h) */
 } vt_media;
 
 /* Settings of a GigE Vision camera ("gige": {...} in rig.json, docs/FORMATS.md). */
@@ -63,6 +66,16 @@ typedef struct vt_rig_camera {
     char *path;       /* frames pattern / video / raw file as written in the rig, or NULL */
     char *timestamps; /* timestamps file as written in the rig, or NULL */
     vt_rig_gige gige; /* VT_MEDIA_GIGE only */
+    /*
+     * The clock of a camera with detections (read for VT_MEDIA_DETECTIONS only):
+     * a detection's time on the rig's clock is clock_scale * x + clock_offset,
+     * where x is its camera time in seconds (the file's "t", or its frame's
+     * line in the timestamps file) or, without one, its frame number.
+     * clock_scale 0 stands for the default: 1 for times, 1 / the rig's fps
+     * for frame numbers. rig.json's camera "fps" F and "t0" T set 1 / F and T.
+     */
+    double clock_scale;
+    double clock_offset;
 } vt_rig_camera;
 
 typedef struct vt_rig {

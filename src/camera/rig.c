@@ -470,16 +470,17 @@ static vt_status parse_gige(const where *w, json_t *g, vt_rig_camera *c)
 
 static vt_status parse_media(const where *w, json_t *cam, vt_rig_camera *c)
 {
-    static const char *const names[] = {"frames", "video", "raw", "gige"};
-    static const vt_media media[] = {VT_MEDIA_FRAMES, VT_MEDIA_VIDEO, VT_MEDIA_RAW, VT_MEDIA_GIGE};
+    static const char *const names[] = {"frames", "video", "raw", "gige", "detections"};
+    static const vt_media media[] = {VT_MEDIA_FRAMES, VT_MEDIA_VIDEO, VT_MEDIA_RAW, VT_MEDIA_GIGE,
+                                     VT_MEDIA_DETECTIONS};
     int found = -1;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!json_object_get(cam, names[i]))
             continue;
         if (found >= 0)
             return field_error(w, names[i],
                                "cannot be given together with '%s' (one of "
-                               "'frames', 'video', 'raw', 'gige')",
+                               "'frames', 'video', 'raw', 'gige', 'detections')",
                                names[found]);
         found = i;
     }
@@ -512,6 +513,56 @@ static vt_status parse_media(const where *w, json_t *cam, vt_rig_camera *c)
     return set_string(w, &c->timestamps, str);
 }
 
+/*
+ * The clock of a camera with detections: "clock": {"scale", "offset"}, or
+ * the camera's own "fps" and "t0" (scale 1 / fps, offset t0). Cameras with
+ * frames take their times from their source, so the fields are refused there
+ * rather than silently ignored.
+ */
+static vt_status parse_clock(const where *w, json_t *cam, vt_rig_camera *c)
+{
+    static const char *const keys[] = {"scale", "offset", NULL};
+    json_t *clock = json_object_get(cam, "clock"), *fps = json_object_get(cam, "fps"),
+           *t0 = json_object_get(cam, "t0");
+    const char *given = clock ? "clock" : fps ? "fps" : t0 ? "t0" : NULL;
+    if (!given)
+        return VT_OK;
+    if (c->media != VT_MEDIA_DETECTIONS)
+        return field_error(w, given,
+                           "applies to cameras with 'detections' only (frames carry their own "
+                           "times)");
+    if (clock && (fps || t0))
+        return field_error(w, fps ? "fps" : "t0", "cannot be given together with 'clock'");
+    vt_status s;
+    double v;
+    if (fps) {
+        if ((s = get_number(w, fps, "fps", &v)))
+            return s;
+        if (!(v > 0))
+            return field_error(w, "fps", "must be > 0 (got %.17g)", v);
+        c->clock_scale = 1.0 / v;
+    }
+    if (t0 && (s = get_number(w, t0, "t0", &c->clock_offset)))
+        return s;
+    if (!clock)
+        return VT_OK;
+    if (!json_is_object(clock))
+        return field_error(w, "clock", "must be an object {\"scale\", \"offset\"}");
+    if ((s = check_keys(w, clock, keys, "clock")))
+        return s;
+    json_t *scale = json_object_get(clock, "scale"), *offset = json_object_get(clock, "offset");
+    if (scale) {
+        if ((s = get_number(w, scale, "clock.scale", &v)))
+            return s;
+        if (!(v > 0))
+            return field_error(w, "clock.scale", "must be > 0 (got %.17g)", v);
+        c->clock_scale = v;
+    }
+    if (offset && (s = get_number(w, offset, "clock.offset", &c->clock_offset)))
+        return s;
+    return VT_OK;
+}
+
 static vt_status parse_bits(const where *w, json_t *cam, vt_rig_camera *c)
 {
     json_t *b = json_object_get(cam, "bits");
@@ -526,10 +577,10 @@ static vt_status parse_bits(const where *w, json_t *cam, vt_rig_camera *c)
     return VT_OK;
 }
 
-static const char *const camera_keys[] = {"id",       "pair",       "modality",   "width", "height",
-                                          "fx",       "fy",         "cx",         "cy",    "dist",
-                                          "position", "quaternion", "frames",     "video", "raw",
-                                          "gige",     "bits",       "timestamps", NULL};
+static const char *const camera_keys[] = {
+    "id",   "pair",       "modality",   "width",      "height", "fx",    "fy",  "cx",
+    "cy",   "dist",       "position",   "quaternion", "frames", "video", "raw", "gige",
+    "bits", "timestamps", "detections", "clock",      "fps",    "t0",    NULL};
 
 vt_rig_gige vt_rig_gige_default(void)
 {
@@ -554,7 +605,7 @@ static vt_status parse_camera(const char *file, int index, json_t *cam, vt_rig *
         return field_error(&w, "pair", "must be >= 0 (got %d)", c->pair);
     if ((s = parse_modality(&w, cam, c)) || (s = parse_intrinsics(&w, cam, &c->cam)) ||
         (s = parse_pose(&w, cam, &c->cam)) || (s = parse_media(&w, cam, c)) ||
-        (s = parse_bits(&w, cam, c)))
+        (s = parse_clock(&w, cam, c)) || (s = parse_bits(&w, cam, c)))
         return s;
     if ((s = vt_camera_init(&c->cam)))
         return vt__error_prefix(s, "%s: camera %d ('%s')", file, index, c->id);

@@ -97,6 +97,12 @@ static vt_status check_saveable(const vt_rig *rig, const char *path)
         if (!all_finite(v, 16))
             return vt__error(VT_EINVAL, "%s: camera %d ('%s'): intrinsics and pose must be finite",
                              path, i, c->id);
+        if (c->media == VT_MEDIA_DETECTIONS &&
+            (!isfinite(c->clock_offset) || !(c->clock_scale >= 0) || isinf(c->clock_scale)))
+            return vt__error(VT_EINVAL,
+                             "%s: camera %d ('%s'): clock scale must be finite and >= 0, "
+                             "offset finite",
+                             path, i, c->id);
         if (c->media != VT_MEDIA_NONE && (!c->path || !c->path[0]))
             return vt__error(VT_EINVAL, "%s: camera %d ('%s'): media is set but path is empty",
                              path, i, c->id);
@@ -148,6 +154,24 @@ static vt_status write_gige(FILE *fp, const vt_rig_camera *c)
     return VT_OK;
 }
 
+/* "detections": PATH, and "clock" when it is not the default (scale 0 is the default's). */
+static vt_status write_detections(FILE *fp, const vt_rig_camera *c)
+{
+    vt_status s = put_key_string(fp, "detections", c->path);
+    if (s || (c->clock_scale == 0.0 && c->clock_offset == 0.0))
+        return s;
+    fputs(",\n      \"clock\": {", fp);
+    if (c->clock_scale != 0.0) {
+        fputs("\"scale\": ", fp);
+        put_number(fp, c->clock_scale);
+        fputs(", ", fp);
+    }
+    fputs("\"offset\": ", fp);
+    put_number(fp, c->clock_offset);
+    fputc('}', fp);
+    return VT_OK;
+}
+
 static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
 {
     static const char *const media_keys[] = {NULL, "frames", "video", "raw"};
@@ -178,6 +202,8 @@ static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
         (s = put_key_string(fp, media_keys[c->media], c->path)))
         return s;
     if (c->media == VT_MEDIA_GIGE && (s = write_gige(fp, c)))
+        return s;
+    if (c->media == VT_MEDIA_DETECTIONS && (s = write_detections(fp, c)))
         return s;
     fprintf(fp, ",\n      \"bits\": %d", c->bits);
     if (c->timestamps && (s = put_key_string(fp, "timestamps", c->timestamps)))
