@@ -8,6 +8,7 @@
 #include "voxtrack/camera.h"
 #include "voxtrack/cot.h"
 #include "voxtrack/dda.h"
+#include "voxtrack/det2d.h"
 #include "voxtrack/detect.h"
 #include "voxtrack/dotscene.h"
 #include "voxtrack/eval.h"

@@ -175,6 +175,21 @@ static vt_status read_stamps(const char *path, stamps *out)
     return s;
 }
 
+vt_status vt__stamps_read(const char *path, int64_t **frame, double **t, size_t *count)
+{
+    stamps st = {0};
+    vt_status s = read_stamps(path, &st);
+    if (s) {
+        free(st.frame);
+        free(st.t);
+        st = (stamps){0};
+    }
+    *frame = st.frame;
+    *t = st.t;
+    *count = st.count;
+    return s;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The source                                                                */
 
@@ -280,6 +295,8 @@ static vt_status open_source(const vt_rig *rig, const vt_rig_camera *c, vt_sourc
     s->fps = rig->fps > 0 ? rig->fps : 30.0;
     if (c->bits != 8 && c->bits != 16)
         return vt__error(VT_EINVAL, "bits must be 8 or 16 (got %d)", c->bits);
+    if (c->media == VT_MEDIA_DETECTIONS)
+        return vt__error(VT_EINVAL, "has 2D detections, not frames (voxtrack/det2d.h reads them)");
     if (c->media == VT_MEDIA_NONE || !c->path)
         return vt__error(VT_EINVAL, "no frames on disk (media none)");
     vt_status st = vt_rig_resolve(rig, c->path, s->path, sizeof s->path);

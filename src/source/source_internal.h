@@ -26,6 +26,14 @@ void vt__store_gray_row(const uint8_t *src, int depth, bool big_endian, vt_image
 /* Makes *img a width x height image of `bits`, reusing its pixels when they fit. */
 vt_status vt__image_reshape(vt_image *img, int width, int height, int bits);
 
+/*
+ * Reads a timestamps file ("FRAME SECONDS" per line, frames strictly
+ * increasing; docs/FORMATS.md) into two malloc'd arrays of *count entries
+ * (NULL when empty). On failure nothing is left allocated and the message
+ * names the file and the line.
+ */
+vt_status vt__stamps_read(const char *path, int64_t **frame, double **t, size_t *count);
+
 /* Quiets FFmpeg's own log once per process (our messages carry the same facts). */
 void vt__quiet_ffmpeg_log(void);
 
