@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 
 #include "core/internal.h"
+#include "stream/connect_internal.h"
 #include "stream/cot_internal.h"
 
 #define SLICE_MS 100
@@ -263,35 +264,7 @@ static void backoff_locked(vt__cot_net *n, double seconds)
 /* Non-blocking connect with a deadline of 2 s, abandoned when stop is set. */
 static int tcp_connect(vt__cot_net *n)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(n->host, n->port, &hints, &res) != 0 || !res)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0 && !atomic_load(&n->stop); ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        int ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-        for (int waited = 0; !ok && errno == EINPROGRESS && waited < 2000 && !atomic_load(&n->stop);
-             waited += SLICE_MS) {
-            struct pollfd pf = {fd, POLLOUT, 0};
-            if (poll(&pf, 1, SLICE_MS) > 0) {
-                int err = 0;
-                socklen_t el = sizeof err;
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                ok = err == 0;
-                errno = err;
-                break;
-            }
-        }
-        if (!ok) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
+    return vt__tcp_connect(n->host, n->port, 2000, &n->stop);
 }
 
 /* Writes the whole buffer; false when the connection failed or stop was set. */
