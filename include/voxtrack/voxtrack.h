@@ -25,6 +25,7 @@
 #include "voxtrack/ray.h"
 #include "voxtrack/render.h"
 #include "voxtrack/rig.h"
+#include "voxtrack/sapient.h"
 #include "voxtrack/sim.h"
 #include "voxtrack/simulate.h"
 #include "voxtrack/source.h"
