@@ -230,17 +230,20 @@ void cli_eval_print_json(const vt_eval_result *r, FILE *f);
 
 /*
  * --stream URL (repeatable): opens every stream (udp://, tcp://, shm://,
- * file://, cot+udp://, cot+tcp://) and adds one sink that publishes each
- * frame set's tracks to all of them. Prints any error; false on failure.
- * Nothing is done when urls->count is 0. (out_stream.c)
+ * file://, cot+udp://, cot+tcp://, sapient+tcp://) and adds one sink that
+ * publishes each frame set's tracks to all of them; *streamer (may be NULL)
+ * gets the streamer, for alerts (cli_monitor_opts). Prints any error; false
+ * on failure. Nothing is done when urls->count is 0. (out_stream.c)
  */
-bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job);
+bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job,
+                      vt_streamer **streamer);
 
 /* The --help lines of the output options that `run` and `demo` share. */
 #define CLI_OUTPUT_OPTIONS_HELP                                                                    \
     "  --stream URL        publish the tracks (repeatable): udp://HOST:PORT,\n"                    \
     "                      tcp://ADDR:PORT, shm://NAME, file://PATH, cot+udp://HOST:PORT,\n"       \
-    "                      cot+tcp://HOST:PORT (docs/STREAMING.md)\n"                              \
+    "                      cot+tcp://HOST:PORT, sapient+tcp://HOST:PORT (docs/STREAMING.md,\n"     \
+    "                      docs/SAPIENT.md)\n"                                                     \
     "  --serve ADDR:PORT   serve the dashboard and /metrics (docs/MONITOR.md)\n"                   \
     "  --token TOKEN       require 'Authorization: Bearer TOKEN' on every route\n"                 \
     "  --alerts FILE       alert rules (JSON, docs/ALERTS.md)\n"                                   \
@@ -261,7 +264,8 @@ typedef struct cli_monitor_opts {
     const char *alerts_json; /* alert rules from the run configuration, or NULL */
     double linger;           /* --linger S: keep the dashboard up S seconds after the run */
     bool quiet;              /* --quiet: no alert log lines; failed deliveries summed up */
-    bool no_watchdog; /* frame sets have no wall-clock pace (a file replay): no stall alerts */
+    bool no_watchdog;      /* frame sets have no wall-clock pace (a file replay): no stall alerts */
+    vt_streamer *streamer; /* alert events also go to its streams (SAPIENT), or NULL */
 } cli_monitor_opts;
 
 /*

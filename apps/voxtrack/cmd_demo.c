@@ -245,7 +245,8 @@ int cmd_demo(int argc, char **argv)
     job.total_sets = s.frames;
     s.job = &job;
     mon.quiet = quiet;
-    if (!cli_streams_open(CMD, s.rig, &streams, &job) || !cli_monitor_open(CMD, s.rig, &mon, &job))
+    if (!cli_streams_open(CMD, s.rig, &streams, &job, &mon.streamer) ||
+        !cli_monitor_open(CMD, s.rig, &mon, &job))
         goto done;
     if (out) {
         if (!cli_ensure_dir(CMD, out) || !(tracks_file = open_in(out, "tracks.jsonl")) ||

@@ -209,7 +209,8 @@ int cmd_run(int argc, char **argv)
     job.total_sets = cfg.max_frames;
     mon.alerts_json = cfg.alerts_json;
     mon.quiet = quiet;
-    if (!cli_streams_open(CMD, &rig, &streams, &job) || !cli_monitor_open(CMD, &rig, &mon, &job))
+    if (!cli_streams_open(CMD, &rig, &streams, &job, &mon.streamer) ||
+        !cli_monitor_open(CMD, &rig, &mon, &job))
         goto done;
     job.tracks_file = open_output(tracks ? tracks : cfg.tracks);
     if (!job.tracks_file)

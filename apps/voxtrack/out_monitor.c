@@ -21,6 +21,7 @@
 
 typedef struct monitor_sink {
     const char *cmd;
+    vt_streamer *streamer; /* alert events also go to its SAPIENT streams, or NULL */
     vt_monitor *mon;
     vt_monitor_server *srv;
     vt_alerts *alerts;
@@ -67,9 +68,17 @@ static void monitor_close(void *ctx)
     free(s);
 }
 
-/* vt_alert_fn: the event into the dashboard's alert log (copies, never blocks for long). */
+/*
+ * vt_alert_fn: the event into the dashboard's alert log and to the streams
+ * that carry alerts (copies, never blocks for long).
+ */
 static void on_alert(void *user, const vt_alert_event *e)
 {
+    monitor_sink *s = user;
+    if (s->streamer)
+        vt_streamer_alert(s->streamer, e);
+    if (!s->mon)
+        return;
     vt_monitor_alert a = {.t = e->t,
                           .wall = e->wall,
                           .kind = vt_alert_kind_name(e->kind),
@@ -80,7 +89,7 @@ static void on_alert(void *user, const vt_alert_event *e)
                           .value = e->value,
                           .pos = e->pos,
                           .message = e->message};
-    vt_monitor_add_alert(user, &a);
+    vt_monitor_add_alert(s->mon, &a);
 }
 
 /* The whole file as a string, or NULL after a message. */
@@ -134,8 +143,8 @@ static bool open_alerts(const char *cmd, const vt_rig *rig, const cli_monitor_op
         cli_lib_error(cmd, st);
         return false;
     }
-    if (s->mon)
-        vt_alerts_on_event(s->alerts, on_alert, s->mon);
+    if (s->mon || s->streamer)
+        vt_alerts_on_event(s->alerts, on_alert, s);
     vt_alerts_set_quiet(s->alerts, o->quiet);
     if (!o->no_watchdog && (st = vt_alerts_watchdog(s->alerts, WATCHDOG_PERIOD_S))) {
         cli_lib_error(cmd, st);
@@ -163,6 +172,7 @@ bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts
         return false;
     }
     s->cmd = cmd;
+    s->streamer = o->streamer;
     s->linger = o->linger;
     vt_status st = VT_OK;
     if (o->serve) {

@@ -34,7 +34,8 @@ static void stream_close(void *ctx)
     free(k);
 }
 
-bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job)
+bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, cli_track_job *job,
+                      vt_streamer **streamer)
 {
     if (urls->count == 0)
         return true;
@@ -57,5 +58,7 @@ bool cli_streams_open(const char *cmd, const vt_rig *rig, const cli_list *urls, 
         free(k);
         return false;
     }
+    if (streamer)
+        *streamer = k->streamer;
     return true;
 }

@@ -78,7 +78,9 @@ void cli_track_job_restart(cli_track_job *job, double t)
 
 void cli_track_job_free(cli_track_job *job)
 {
-    for (int i = 0; i < job->nsinks; i++)
+    /* Last opened, first closed: the monitor's alerts (whose watchdog thread may send to the
+       streams) go before the streams they send to. */
+    for (int i = job->nsinks - 1; i >= 0; i--)
         if (job->sinks[i].close)
             job->sinks[i].close(job->sinks[i].ctx);
     free(job->latency);

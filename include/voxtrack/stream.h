@@ -12,6 +12,10 @@
  *   cot+udp://GROUP:PORT, cot+tcp://HOST:PORT
  *                       Cursor-on-Target events for TAK (cot.h); the rig
  *                       must have a geodetic origin
+ *   sapient+tcp://HOST:PORT
+ *                       a SAPIENT (BSI Flex 335 v2.0) sensor node reporting
+ *                       to the fusion node at HOST:PORT (sapient.h); the rig
+ *                       must have a geodetic origin
  *
  * Each frame set sends a TrackBatch, a DetectionBatch and a FrameSetStats;
  * a Health message goes out about once a second (wall clock). A URL with
@@ -29,6 +33,7 @@
 
 #include <stdint.h>
 
+#include "voxtrack/alert.h"
 #include "voxtrack/export.h"
 #include "voxtrack/pipeline.h"
 #include "voxtrack/rig.h"
@@ -69,6 +74,13 @@ VT_API void vt_streamer_get_stats(const vt_streamer *s, vt_streamer_stats *out);
 
 /* The failed sends of URL i (in the order given to vt_streamer_new), 0 for bad i. */
 VT_API uint64_t vt_streamer_url_errors(const vt_streamer *s, int i);
+
+/*
+ * Hands one event of the alert rules to the URLs that carry alerts (SAPIENT:
+ * an Alert message); the others ignore it. Any thread (a vt_alert_fn may
+ * call it); never blocks. NULL s or e: nothing.
+ */
+VT_API void vt_streamer_alert(vt_streamer *s, const vt_alert_event *e);
 
 /* Flushes and closes every URL, frees. Accepts NULL. */
 VT_API void vt_streamer_free(vt_streamer *s);

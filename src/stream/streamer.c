@@ -4,7 +4,8 @@
  *
  * The URL's scheme picks the output: a byte transport (transport.h) for
  * udp/tcp/shm/file, the JSON Lines writer (jsonl.c) for *.jsonl files, a
- * Cursor-on-Target sender (cot.h) for cot+udp/cot+tcp. The messages are
+ * Cursor-on-Target sender (cot.h) for cot+udp/cot+tcp, a SAPIENT sensor
+ * node (sapient.h) for sapient+tcp. The messages are
  * encoded once per frame set into the encoder's reused buffers and the same
  * bytes go to every transport. Transports and CoT senders never block (they
  * drop and count); a send that fails is counted for its URL and reported on
@@ -29,14 +30,15 @@
 #include "voxtrack/wire.h"
 
 #include "voxtrack/cot.h"
+#include "voxtrack/sapient.h"
 #include "voxtrack/transport.h"
 
-typedef enum out_kind { OUT_TRANSPORT, OUT_JSONL, OUT_COT } out_kind;
+typedef enum out_kind { OUT_TRANSPORT, OUT_JSONL, OUT_COT, OUT_SAPIENT } out_kind;
 
 typedef struct out {
     char *url;
     out_kind kind;
-    void *h; /* vt_sender, vt__jsonl or vt_cot_sender */
+    void *h; /* vt_sender, vt__jsonl, vt_cot_sender or vt_sapient */
     uint64_t errors;
     uint64_t voxel_every;   /* VoxelChunk every this many frame sets; 0: none */
     uint64_t voxel_cameras; /* blocks with a cell of >= this many cameras; 0: the grid's K */
@@ -76,13 +78,19 @@ static vt_status open_kind(const vt_rig *rig, const char *url, out *o)
         o->kind = OUT_COT;
         return vt_cot_sender_open(url, rig, NULL, (vt_cot_sender **)&o->h);
     }
+    if (has_prefix(url, "sapient+tcp://")) {
+        o->kind = OUT_SAPIENT;
+        if (!rig)
+            return vt__error(VT_EINVAL, "SAPIENT needs the rig (its origin and cameras)");
+        return vt_sapient_open(url, rig, NULL, (vt_sapient **)&o->h);
+    }
     if (has_prefix(url, "udp://") || has_prefix(url, "tcp://") || has_prefix(url, "shm://") ||
         has_prefix(url, "file://")) {
         o->kind = OUT_TRANSPORT;
         return vt_sender_open(url, (vt_sender **)&o->h);
     }
     return vt__error(VT_EINVAL, "unknown kind of stream (expected udp://, tcp://, shm://, file://, "
-                                "file://PATH.jsonl, cot+udp:// or cot+tcp://)");
+                                "file://PATH.jsonl, cot+udp://, cot+tcp:// or sapient+tcp://)");
 }
 
 /* Reads NAME=VALUE (a whole number in lo..hi) when name is one of the streamer's own. */
@@ -158,7 +166,8 @@ static vt_status open_out(const vt_rig *rig, const char *full, out *o)
     vt_status st = split_url(full, o, &url);
     if (st != VT_OK)
         return st;
-    if (o->voxel_every && (has_prefix(url, "cot+udp://") || has_prefix(url, "cot+tcp://")))
+    if (o->voxel_every && (has_prefix(url, "cot+udp://") || has_prefix(url, "cot+tcp://") ||
+                           has_prefix(url, "sapient+tcp://")))
         st = vt__error(VT_EINVAL, "voxels= is for udp://, tcp://, shm:// and file:// streams");
     if (st == VT_OK)
         st = open_kind(rig, url, o);
@@ -179,6 +188,9 @@ static void close_out(out *o)
         break;
     case OUT_TRANSPORT:
         vt_sender_free(o->h);
+        break;
+    case OUT_SAPIENT:
+        vt_sapient_free(o->h);
         break;
     }
     o->h = NULL;
@@ -321,8 +333,19 @@ vt_status vt_streamer_publish(vt_streamer *s, const vt_pipeline_result *r)
             account(s, o, fs);
         else if (o->kind == OUT_COT)
             account(s, o, vt_cot_publish(o->h, r));
+        else if (o->kind == OUT_SAPIENT)
+            account(s, o, vt_sapient_publish(o->h, r));
     }
     return VT_OK;
+}
+
+void vt_streamer_alert(vt_streamer *s, const vt_alert_event *e)
+{
+    if (!s || !e)
+        return;
+    for (int i = 0; i < s->n; i++)
+        if (s->outs[i].kind == OUT_SAPIENT)
+            vt_sapient_alert(s->outs[i].h, e);
 }
 
 void vt_streamer_get_stats(const vt_streamer *s, vt_streamer_stats *out_)
