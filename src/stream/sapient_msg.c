@@ -25,9 +25,9 @@
 
 #include <pb_encode.h>
 
+#include "core/bytes.h"
 #include "core/internal.h"
 #include "stream/sapient_internal.h"
-#include "stream/transport_internal.h"
 
 #define ICD_VERSION "BSI Flex 335 v2.0"
 

@@ -34,10 +34,10 @@
 
 #include <pb_decode.h>
 
+#include "core/bytes.h"
 #include "core/internal.h"
 #include "stream/connect_internal.h"
 #include "stream/sapient_internal.h"
-#include "stream/transport_internal.h"
 
 #define SLICE_MS 100
 #define BACKOFF_MIN 0.1
