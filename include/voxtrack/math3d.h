@@ -220,6 +220,56 @@ VT_HD static inline vt_quat vt_m3_to_q(vt_mat3 r)
     return vt_q_normalize(q);
 }
 
+/*
+ * The unit quaternion of a rotation vector (axis times angle, radians): the
+ * exponential map. Exact for every angle; below 1e-5 rad the series of
+ * sin(x/2)/x keeps full precision where the division would not.
+ */
+VT_HD static inline vt_quat vt_q_from_rotvec(vt_vec3 r)
+{
+    double a2 = vt_v3_dot(r, r), a = sqrt(a2);
+    double c, s; /* cos(a/2), sin(a/2)/a */
+    if (a < 1e-5) {
+        c = 1.0 - a2 / 8.0;
+        s = 0.5 - a2 / 48.0;
+    } else {
+        c = cos(0.5 * a);
+        s = sin(0.5 * a) / a;
+    }
+    vt_quat q = {c, r.x * s, r.y * s, r.z * s};
+    return q;
+}
+
+/*
+ * Spherical linear interpolation from unit quaternion a (u = 0) to b (u = 1)
+ * along the shorter arc (q and -q are the same rotation), at constant angular
+ * rate. Close quaternions (angle below 1e-6 rad) are interpolated linearly
+ * and normalised, which is exact to rounding there.
+ */
+VT_HD static inline vt_quat vt_q_slerp(vt_quat a, vt_quat b, double u)
+{
+    double d = a.w * b.w + a.x * b.x + a.y * b.y + a.z * b.z;
+    if (d < 0.0) {
+        d = -d;
+        b.w = -b.w;
+        b.x = -b.x;
+        b.y = -b.y;
+        b.z = -b.z;
+    }
+    /* The angle from the chord, |a - b| = 2 sin(th / 2): acos(d) loses digits near d = 1. */
+    double cx = a.w - b.w, cy = a.x - b.x, cz = a.y - b.y, cw = a.z - b.z;
+    double half = 0.5 * sqrt(cx * cx + cy * cy + cz * cz + cw * cw);
+    double ka = 1.0 - u, kb = u;
+    if (half > 5e-7) {
+        double th = 2.0 * asin(half < 1.0 ? half : 1.0), s = sin(th);
+        ka = sin((1.0 - u) * th) / s;
+        kb = sin(u * th) / s;
+    }
+    vt_quat q = {ka * a.w + kb * b.w, ka * a.x + kb * b.x, ka * a.y + kb * b.y,
+                 ka * a.z + kb * b.z};
+    return vt_q_normalize(q);
+}
+
 #ifdef __cplusplus
 }
 #endif
