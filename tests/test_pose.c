@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include "voxtrack/pose.h"
+#define VT_TEST_NAME "test_pose"
 #include "vt_test.h"
+#include "vt_test_tmp.h"
 
 #define G 9.80665
 
@@ -462,6 +464,186 @@ static void eskf_gate_refuses_an_outlier(void **state)
     vt_eskf_free(f);
 }
 
+/* ---- pose tracks ----------------------------------------------------------------- */
+
+static vt_pose_track *parse_ok(const char *text, double max_gap)
+{
+    vt_pose_track *tr = NULL;
+    vt_status st = vt_pose_track_parse(text, strlen(text), "poses.csv", max_gap, &tr);
+    if (st)
+        print_error("%s\n", vt_last_error());
+    assert_int_equal(st, VT_OK);
+    return tr;
+}
+
+/* Parsing fails with VT_EPARSE and a message holding `want`. */
+static void parse_fails(const char *text, const char *want)
+{
+    vt_pose_track *tr = NULL;
+    assert_int_equal(vt_pose_track_parse(text, strlen(text), "poses.csv", 0.5, &tr), VT_EPARSE);
+    assert_null(tr);
+    if (!strstr(vt_last_error(), want)) {
+        print_error("message '%s' lacks '%s'\n", vt_last_error(), want);
+        fail();
+    }
+}
+
+static void pose_track_interpolates_by_hand_worked_cases(void **state)
+{
+    (void)state;
+    /* 90 degrees about z over one second; the position moves linearly. */
+    double s45 = sin(VT_PI / 4);
+    char text[512];
+    snprintf(text, sizeof text, "t,x,y,z,qw,qx,qy,qz\n0,0,0,0,1,0,0,0\n1,2,4,-6,%.17g,0,0,%.17g\n",
+             s45, s45);
+    vt_pose_track *tr = parse_ok(text, 5.0);
+    vt_vec3 p;
+    vt_quat q;
+    assert_int_equal(vt_pose_track_at(tr, 0.25, &p, &q), VT_OK);
+    assert_near(p.x, 0.5, 1e-12);
+    assert_near(p.y, 1.0, 1e-12);
+    assert_near(p.z, -1.5, 1e-12);
+    /* A quarter of the way: 22.5 degrees about z. */
+    assert_near(q.w, cos(VT_PI / 16), 1e-12);
+    assert_near(q.z, sin(VT_PI / 16), 1e-12);
+    assert_near(q.x, 0.0, 1e-15);
+    assert_int_equal(vt_pose_track_at(tr, 0.5, &p, &q), VT_OK);
+    assert_near(q.w, cos(VT_PI / 8), 1e-12);
+    assert_near(q.z, sin(VT_PI / 8), 1e-12);
+    /* The ends are the samples themselves. */
+    assert_int_equal(vt_pose_track_at(tr, 1.0, &p, &q), VT_OK);
+    assert_near(p.z, -6.0, 0.0);
+    assert_near(q.z, s45, 1e-15);
+    vt_pose_track_free(tr);
+
+    /* -q is the same rotation: slerp takes the short way (22.5 degrees at 1/4, not 67.5). */
+    snprintf(text, sizeof text,
+             "t,x,y,z,qw,qx,qy,qz\n# comment\n\n10,0,0,0,1,0,0,0\r\n11,0,0,0,%.17g,0,0,%.17g", -s45,
+             -s45);
+    tr = parse_ok(text, 5.0);
+    assert_int_equal(vt_pose_track_at(tr, 10.25, &p, &q), VT_OK);
+    assert_near(fabs(q.w), cos(VT_PI / 16), 1e-12);
+    assert_near(q.z * q.w, sin(VT_PI / 16) * cos(VT_PI / 16), 1e-12);
+    assert_int_equal(vt_pose_track_count(tr), 2);
+    vt_pose_track_free(tr);
+
+    /* 120 degrees about (1, 1, 1) / sqrt(3), halfway: 60 degrees about the same axis. */
+    double a = sin(VT_PI / 3) / sqrt(3.0);
+    snprintf(text, sizeof text,
+             "t,x,y,z,qw,qx,qy,qz\n0,0,0,0,1,0,0,0\n2,0,0,0,%.17g,%.17g,%.17g,%.17g\n",
+             cos(VT_PI / 3), a, a, a);
+    tr = parse_ok(text, 5.0);
+    assert_int_equal(vt_pose_track_at(tr, 1.0, &p, &q), VT_OK);
+    assert_near(q.w, cos(VT_PI / 6), 1e-12);
+    assert_near(q.x, sin(VT_PI / 6) / sqrt(3.0), 1e-12);
+    assert_near(q.y, q.x, 1e-15);
+    vt_pose_track_free(tr);
+
+    /* Nearly equal orientations (1e-9 rad apart) stay exact and unit. */
+    snprintf(text, sizeof text, "t,x,y,z,qw,qx,qy,qz\n0,0,0,0,1,0,0,0\n1,0,0,0,%.17g,%.17g,0,0\n",
+             cos(5e-10), sin(5e-10));
+    tr = parse_ok(text, 5.0);
+    assert_int_equal(vt_pose_track_at(tr, 0.5, &p, &q), VT_OK);
+    assert_near(q.x, sin(2.5e-10), 1e-18);
+    assert_near(vt_q_norm(q), 1.0, 1e-15);
+    vt_pose_track_free(tr);
+}
+
+static void pose_track_refuses_bad_logs_naming_the_line(void **state)
+{
+    (void)state;
+    const char *h = "t,x,y,z,qw,qx,qy,qz\n";
+    char text[1400];
+    parse_fails("", "expected the header line");
+    parse_fails("t,x,y,z\n0,0,0,0\n", "expected the header line 't,x,y,z,qw,qx,qy,qz'");
+    parse_fails(h, "no poses");
+    snprintf(text, sizeof text, "%s0,0,0,0,1,0,0,0\n2,0,0,0,1,0,0,0\n1,0,0,0,1,0,0,0\n", h);
+    parse_fails(text, "line 4: time 1 s is not after the previous pose's 2 s");
+    snprintf(text, sizeof text, "%s0,0,0,0,1,0,0,0\n0,0,0,0,1,0,0,0\n", h);
+    parse_fails(text, "line 3: time 0 s is not after");
+    snprintf(text, sizeof text, "%s0,0,0,0,0.9,0,0,0\n", h);
+    parse_fails(text, "line 2: quaternion (0.9, 0, 0, 0) has norm 0.9, not 1");
+    snprintf(text, sizeof text, "%s0,0,0,0,0,0,0,0\n", h);
+    parse_fails(text, "has norm 0");
+    snprintf(text, sizeof text, "%s0,0,0,0,1,0,0\n", h);
+    parse_fails(text, "line 2: 7 fields, expected 8");
+    snprintf(text, sizeof text, "%s0,0,0,abc,1,0,0,0\n", h);
+    parse_fails(text, "line 2: field 'z' is not a finite number: 'abc'");
+    snprintf(text, sizeof text, "%s0,nan,0,0,1,0,0,0\n", h);
+    parse_fails(text, "field 'x' is not a finite number");
+    snprintf(text, sizeof text, "%s0,,0,0,1,0,0,0\n", h);
+    parse_fails(text, "field 'x' is empty");
+    memset(text, '1', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    memcpy(text, h, strlen(h));
+    parse_fails(text, "line 2: longer than 1024 characters");
+    vt_pose_track *tr = NULL;
+    const char nul[] = "t,x,y,z,qw,qx,qy,qz\n0,0,0\0,0,1,0,0,0\n";
+    assert_int_equal(vt_pose_track_parse(nul, sizeof nul - 1, "poses.csv", 0.5, &tr), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "line 2: holds a NUL byte"));
+    /* A quaternion off by less than 1e-3 is rounding: normalised. */
+    snprintf(text, sizeof text, "%s0,0,0,0,0.9995,0,0,0\n", h);
+    tr = parse_ok(text, 5.0);
+    assert_near(vt_q_norm(vt_pose_track_sample(tr, 0)->q), 1.0, 1e-15);
+    vt_pose_track_free(tr);
+    assert_int_equal(vt_pose_track_load("/nonexistent/poses.csv", 0.5, &tr), VT_ENOENT);
+    assert_non_null(strstr(vt_last_error(), "/nonexistent/poses.csv"));
+}
+
+static void pose_track_queries_outside_the_log_or_in_a_gap_fail(void **state)
+{
+    (void)state;
+    vt_pose_track *tr = parse_ok("t,x,y,z,qw,qx,qy,qz\n0,0,0,0,1,0,0,0\n0.1,1,0,0,1,0,0,0\n"
+                                 "1.0,2,0,0,1,0,0,0\n1.2,3,0,0,1,0,0,0\n",
+                                 0.5);
+    vt_vec3 p;
+    vt_quat q;
+    assert_int_equal(vt_pose_track_at(tr, -0.001, &p, &q), VT_ERANGE);
+    assert_non_null(strstr(vt_last_error(), "t = -0.001000 s is outside the poses' span "
+                                            "[0.000000, 1.200000] s"));
+    assert_int_equal(vt_pose_track_at(tr, 1.3, &p, &q), VT_ERANGE);
+    assert_int_equal(vt_pose_track_at(tr, NAN, &p, &q), VT_ERANGE);
+    /* 0.9 s between 0.1 and 1.0 is more than max_gap 0.5 s. */
+    assert_int_equal(vt_pose_track_at(tr, 0.5, &p, &q), VT_ERANGE);
+    assert_non_null(strstr(vt_last_error(), "falls in a gap of 0.9 s between poses at "
+                                            "0.100000 and 1.000000 s (max_gap 0.5 s)"));
+    /* The samples at either end of the gap are still poses. */
+    assert_int_equal(vt_pose_track_at(tr, 1.0, &p, &q), VT_OK);
+    assert_near(p.x, 2.0, 0.0);
+    assert_int_equal(vt_pose_track_at(tr, 0.05, &p, &q), VT_OK);
+    assert_near(p.x, 0.5, 1e-12);
+    vt_pose_track_free(tr);
+}
+
+static void pose_track_saves_what_it_loads(void **state)
+{
+    (void)state;
+    vt_pose_track *tr = NULL;
+    assert_int_equal(vt_pose_track_new("mem", 0.2, &tr), VT_OK);
+    vt_test_seed(5);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(
+            vt_pose_track_append(tr, 0.01 * i, vt_v3(i, -2.0 * i, 0.5), vt_test_random_rotation()),
+            VT_OK);
+    assert_int_equal(vt_pose_track_append(tr, 0.2, vt_v3(0, 0, 0), vt_q_identity()), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "not after the last"));
+    assert_int_equal(vt_pose_track_append(tr, 9, vt_v3(0, 0, 0), (vt_quat){2, 0, 0, 0}), VT_EINVAL);
+    const char *path = vt_test_tmp_path("poses.csv");
+    assert_int_equal(vt_pose_track_save(tr, path), VT_OK);
+    vt_pose_track *back = NULL;
+    assert_int_equal(vt_pose_track_load(path, 0.2, &back), VT_OK);
+    assert_int_equal(vt_pose_track_count(back), 50);
+    for (size_t i = 0; i < 50; i++) {
+        const vt_pose_sample *a = vt_pose_track_sample(tr, i), *b = vt_pose_track_sample(back, i);
+        assert_near(a->t, b->t, 1e-9);
+        assert_near(a->p.y, b->p.y, 1e-9);
+        assert_near(fabs(a->q.w * b->q.w + a->q.x * b->q.x + a->q.y * b->q.y + a->q.z * b->q.z),
+                    1.0, 1e-12);
+    }
+    vt_pose_track_free(back);
+    vt_pose_track_free(tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +653,10 @@ int main(void)
         cmocka_unit_test(eskf_nees_and_nis_are_within_chi_square_bounds),
         cmocka_unit_test(eskf_refuses_bad_input_with_a_message),
         cmocka_unit_test(eskf_gate_refuses_an_outlier),
+        cmocka_unit_test(pose_track_interpolates_by_hand_worked_cases),
+        cmocka_unit_test(pose_track_refuses_bad_logs_naming_the_line),
+        cmocka_unit_test(pose_track_queries_outside_the_log_or_in_a_gap_fail),
+        cmocka_unit_test(pose_track_saves_what_it_loads),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

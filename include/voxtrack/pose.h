@@ -150,6 +150,62 @@ VT_API void vt_eskf_get(const vt_eskf *f, vt_eskf_state *x, double *cov);
 VT_API vt_status vt_eskf_pose_at(const vt_eskf *f, double t, const vt_pose_mount *mount,
                                  vt_vec3 *position, vt_quat *q);
 
+/* ---- pose tracks and pose logs ------------------------------------------------------ */
+
+/*
+ * A pose track: timestamped poses (strictly increasing times), and the pose
+ * at any time between them: position interpolated linearly, orientation by
+ * slerp (the shorter arc). A query between two samples farther apart than
+ * the track's max_gap, or outside [first, last], fails with VT_ERANGE and a
+ * message saying where the time fell.
+ *
+ * The pose log is its file (docs/POSE.md): CSV text, the header line
+ * "t,x,y,z,qw,qx,qy,qz", then one pose per line: seconds, the position
+ * (world ENU, m) and the unit quaternion world_from_camera (or _body). Blank
+ * lines and lines starting with '#' are skipped. A quaternion whose norm is
+ * within 1e-3 of 1 is normalised (text keeps a few digits); another is
+ * refused, as are unsorted or repeated times, non-finite numbers, lines with
+ * other than 8 fields and logs without a pose. Every error names the file
+ * and the line.
+ */
+typedef struct vt_pose_track vt_pose_track;
+
+typedef struct vt_pose_sample {
+    double t;
+    vt_vec3 p;
+    vt_quat q;
+} vt_pose_sample;
+
+/* The gap between two poses that a query may interpolate across, by default: 0.2 s. */
+#define VT_POSE_MAX_GAP_DEFAULT 0.2
+
+/* An empty track; max_gap > 0 (seconds). name is used in messages (copied; NULL: "poses"). */
+VT_API vt_status vt_pose_track_new(const char *name, double max_gap, vt_pose_track **out);
+VT_API void vt_pose_track_free(vt_pose_track *tr);
+
+/*
+ * Appends a pose after the last (t strictly greater; finite; quaternion norm
+ * within 1e-6 of 1, normalised). VT_EINVAL otherwise.
+ */
+VT_API vt_status vt_pose_track_append(vt_pose_track *tr, double t, vt_vec3 p, vt_quat q);
+
+/* Reads a pose log from memory (len bytes, need not be NUL-terminated); name for messages. */
+VT_API vt_status vt_pose_track_parse(const char *text, size_t len, const char *name, double max_gap,
+                                     vt_pose_track **out);
+
+/* Reads a pose log file. */
+VT_API vt_status vt_pose_track_load(const char *path, double max_gap, vt_pose_track **out);
+
+/* Writes the track as a pose log (atomically: PATH.tmp renamed), 9 decimals. */
+VT_API vt_status vt_pose_track_save(const vt_pose_track *tr, const char *path);
+
+/* The pose at time t (see above). Thread-safe for concurrent readers. */
+VT_API vt_status vt_pose_track_at(const vt_pose_track *tr, double t, vt_vec3 *p, vt_quat *q);
+
+/* The number of poses, and pose i (0 <= i < count). */
+VT_API size_t vt_pose_track_count(const vt_pose_track *tr);
+VT_API const vt_pose_sample *vt_pose_track_sample(const vt_pose_track *tr, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

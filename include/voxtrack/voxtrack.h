@@ -21,6 +21,7 @@
 #include "voxtrack/motion.h"
 #include "voxtrack/original.h"
 #include "voxtrack/pipeline.h"
+#include "voxtrack/pose.h"
 #include "voxtrack/project.h"
 #include "voxtrack/ray.h"
 #include "voxtrack/render.h"
