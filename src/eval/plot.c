@@ -13,8 +13,7 @@
  * round step (1, 2 or 5 times a power of ten) carry labels in a 3x5 pixel
  * font, so a plot can be read without a legend.
  *
- * The image is encoded by FFmpeg's PNG encoder (RGB24), as vt_image_save_png
- * does for gray images.
+ * Drawing and the PNG encoding are in canvas.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,22 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavutil/log.h>
-
 #include "core/internal.h"
+#include "eval/canvas.h"
 #include "eval/eval_internal.h"
 
 enum { MARGIN = 48, DEFAULT_SIZE = 1000, MIN_SIZE = 128, MAX_SIZE = 8192, FONT_SCALE = 2 };
 
-typedef struct rgb {
-    uint8_t r, g, b;
-} rgb;
-
-typedef struct canvas {
-    int w, h;
-    uint8_t *px; /* RGB24, rows of 3 * w bytes */
-} canvas;
+typedef vt__rgb rgb;
+typedef vt__canvas canvas;
 
 /* The world square shown and where it lands on the canvas. */
 typedef struct view {
@@ -47,63 +38,6 @@ typedef struct view {
 
 static const rgb WHITE = {255, 255, 255}, BLACK = {0, 0, 0}, GRID = {232, 232, 232};
 static const rgb TRUTH_DRONE = {128, 128, 128}, TRUTH_BIRD = {200, 200, 200};
-
-/* ------------------------------------------------------------------------ */
-/* Pixels                                                                    */
-
-static void put(canvas *c, int x, int y, rgb col)
-{
-    if (x < 0 || y < 0 || x >= c->w || y >= c->h)
-        return;
-    uint8_t *p = c->px + ((size_t)y * (size_t)c->w + (size_t)x) * 3;
-    p[0] = col.r;
-    p[1] = col.g;
-    p[2] = col.b;
-}
-
-/* Bresenham's line with a 2x2 brush. */
-static void line(canvas *c, int x0, int y0, int x1, int y1, rgb col)
-{
-    int dx = abs(x1 - x0), dy = -abs(y1 - y0);
-    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-    for (;;) {
-        put(c, x0, y0, col);
-        put(c, x0 + 1, y0, col);
-        put(c, x0, y0 + 1, col);
-        put(c, x0 + 1, y0 + 1, col);
-        if (x0 == x1 && y0 == y1)
-            break;
-        int e2 = 2 * err;
-        if (e2 >= dy) {
-            err += dy;
-            x0 += sx;
-        }
-        if (e2 <= dx) {
-            err += dx;
-            y0 += sy;
-        }
-    }
-}
-
-/* 3x5 digits, '-' and '.', one row of three bits per byte (bit 2 = left). */
-static const uint8_t GLYPHS[12][5] = {
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
-    {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1},
-    {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}, {0, 0, 7, 0, 0}, {0, 0, 0, 0, 2},
-};
-
-static void text(canvas *c, int x, int y, const char *s, rgb col)
-{
-    for (; *s; s++, x += 4 * FONT_SCALE) {
-        int g = *s >= '0' && *s <= '9' ? *s - '0' : *s == '-' ? 10 : *s == '.' ? 11 : -1;
-        if (g < 0)
-            continue;
-        for (int r = 0; r < 5 * FONT_SCALE; r++)
-            for (int k = 0; k < 3 * FONT_SCALE; k++)
-                if (GLYPHS[g][r / FONT_SCALE] & (4 >> (k / FONT_SCALE)))
-                    put(c, x + k, y + r, col);
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* Axes                                                                      */
@@ -135,24 +69,24 @@ static void axes(canvas *c, const view *v)
     for (double u = ceil(v->u0 / step) * step; u <= v->u0 + v->span; u += step) {
         int px = to_px(v, u);
         for (int y = y0; y <= y1; y++)
-            put(c, px, y, GRID);
+            vt__canvas_put(c, px, y, GRID);
         snprintf(label, sizeof label, "%g", fabs(u) < step * 1e-9 ? 0.0 : u);
-        text(c, px - 4 * FONT_SCALE, y1 + 6, label, BLACK);
+        vt__canvas_text(c, px - 4 * FONT_SCALE, y1 + 6, label, BLACK, FONT_SCALE);
     }
     for (double w = ceil(v->v0 / step) * step; w <= v->v0 + v->span; w += step) {
         int py = to_py(v, w);
         for (int x = x0; x <= x1; x++)
-            put(c, x, py, GRID);
+            vt__canvas_put(c, x, py, GRID);
         snprintf(label, sizeof label, "%g", fabs(w) < step * 1e-9 ? 0.0 : w);
-        text(c, 2, py - 5 * FONT_SCALE / 2, label, BLACK);
+        vt__canvas_text(c, 2, py - 5 * FONT_SCALE / 2, label, BLACK, FONT_SCALE);
     }
     for (int x = x0; x <= x1; x++) {
-        put(c, x, y0, BLACK);
-        put(c, x, y1, BLACK);
+        vt__canvas_put(c, x, y0, BLACK);
+        vt__canvas_put(c, x, y1, BLACK);
     }
     for (int y = y0; y <= y1; y++) {
-        put(c, x0, y, BLACK);
-        put(c, x1, y, BLACK);
+        vt__canvas_put(c, x0, y, BLACK);
+        vt__canvas_put(c, x1, y, BLACK);
     }
 }
 
@@ -216,71 +150,11 @@ static void paths(canvas *c, const view *v, const vt__eval_point *pts, size_t n,
         /* Joined to the previous point when that is the same object one frame earlier. */
         if (i > 0 && pts[i - 1].what == p->what && pts[i - 1].id == p->id &&
             pts[i - 1].seq + 1 == p->seq)
-            line(c, to_px(v, pts[i - 1].pos.x), to_py(v, vertical(pts[i - 1].pos, side)), x, y,
-                 col);
+            vt__canvas_line(c, to_px(v, pts[i - 1].pos.x), to_py(v, vertical(pts[i - 1].pos, side)),
+                            x, y, col);
         else
-            line(c, x, y, x, y, col);
+            vt__canvas_line(c, x, y, x, y, col);
     }
-}
-
-/* ------------------------------------------------------------------------ */
-/* PNG                                                                       */
-
-static vt_status write_bytes(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return vt__error(VT_EIO, "%s: cannot create: %s", path, strerror(errno));
-    bool ok = fwrite(data, 1, size, fp) == size;
-    int err = errno;
-    /* fclose flushes: a full disk may only show here. */
-    if (fclose(fp) != 0 && ok) {
-        ok = false;
-        err = errno;
-    }
-    return ok ? VT_OK : vt__error(VT_EIO, "%s: cannot write: %s", path, strerror(err));
-}
-
-static vt_status save_rgb_png(const canvas *c, const char *path)
-{
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
-    if (!codec)
-        return vt__error(VT_EUNSUPPORTED, "%s: this FFmpeg has no PNG encoder", path);
-    av_log_set_level(AV_LOG_QUIET);
-    AVCodecContext *ctx = avcodec_alloc_context3(codec);
-    AVFrame *f = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
-    vt_status s = VT_OK;
-    int err = 0;
-    if (!ctx || !f || !pkt) {
-        s = vt__error(VT_ENOMEM, "%s: out of memory for the PNG encoder", path);
-        goto done;
-    }
-    ctx->width = f->width = c->w;
-    ctx->height = f->height = c->h;
-    ctx->pix_fmt = AV_PIX_FMT_RGB24;
-    f->format = AV_PIX_FMT_RGB24;
-    ctx->time_base = (AVRational){1, 1}; /* encoders refuse to open without one */
-    if ((err = avcodec_open2(ctx, codec, NULL)) < 0 || (err = av_frame_get_buffer(f, 0)) < 0)
-        goto fail;
-    for (int y = 0; y < c->h; y++)
-        memcpy(f->data[0] + (size_t)y * (size_t)f->linesize[0],
-               c->px + (size_t)y * (size_t)c->w * 3, (size_t)c->w * 3);
-    if ((err = avcodec_send_frame(ctx, f)) < 0 || (err = avcodec_send_frame(ctx, NULL)) < 0 ||
-        (err = avcodec_receive_packet(ctx, pkt)) < 0)
-        goto fail;
-    s = write_bytes(path, pkt->data, (size_t)pkt->size);
-    goto done;
-fail : {
-    char msg[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(err, msg, sizeof msg);
-    s = vt__error(VT_EFORMAT, "%s: PNG encoding failed: %s", path, msg);
-}
-done:
-    av_packet_free(&pkt);
-    av_frame_free(&f);
-    avcodec_free_context(&ctx);
-    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -317,7 +191,7 @@ static vt_status draw_view(const vt__eval_point *pts, size_t n, bool side, int s
     *shown = fit(pts, n, side, size);
     axes(&c, shown);
     paths(&c, shown, pts, n, side);
-    vt_status s = save_rgb_png(&c, path);
+    vt_status s = vt__canvas_save_png(&c, path);
     free(path);
     free(c.px);
     return s;
