@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fields.h"
 #include "core/internal.h"
 #include "core/json_keys.h"
 #include "source/source_internal.h"
@@ -175,77 +176,6 @@ static vt_status check_and_push(reader *r, const raw_det *raw)
 /* ------------------------------------------------------------------------ */
 /* Fields                                                                    */
 
-/* A whole field as a finite number. */
-static bool parse_number(const char *s, size_t n, double *out)
-{
-    char buf[64];
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (end != buf + n || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
-static const char *skip_space(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* [s, e) without surrounding blanks, and without quotes around it ("drone"). */
-static void trim_field(const char *s, const char *e, const char **fs, size_t *fn)
-{
-    s = skip_space(s, e);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    if (e - s >= 2 && *s == '"' && e[-1] == '"')
-        s++, e--;
-    *fs = s;
-    *fn = (size_t)(e - s);
-}
-
-/*
- * Splits [p, end) into fields: separated by sep (',': n commas give n + 1
- * fields, empty ones included) or, for sep 0, by runs of blanks. Stores at
- * most `max`; *n is the count, max + 1 when there are more.
- */
-static void split(const char *p, const char *end, char sep, const char **fs, size_t *fn, int max,
-                  int *n)
-{
-    *n = 0;
-    for (;;) {
-        if (!sep) {
-            p = skip_space(p, end);
-            if (p == end)
-                return;
-        }
-        const char *fe = p;
-        if (sep)
-            fe = memchr(p, sep, (size_t)(end - p));
-        else
-            while (fe < end && *fe != ' ' && *fe != '\t')
-                fe++;
-        if (!fe)
-            fe = end;
-        if (*n == max) {
-            (*n)++;
-            return;
-        }
-        trim_field(p, fe, &fs[*n], &fn[*n]);
-        (*n)++;
-        if (fe == end)
-            return;
-        p = sep ? fe + 1 : fe;
-    }
-}
-
 /* ------------------------------------------------------------------------ */
 /* The three forms                                                          */
 
@@ -296,11 +226,9 @@ typedef struct header {
 
 static vt_status parse_header(reader *r, const char *s, const char *end, header *h)
 {
-    h->sep = memchr(s, ',', (size_t)(end - s)) ? ',' : 0;
-    const char *fs[NCOLS + 1];
-    size_t fn[NCOLS + 1];
-    int n;
-    split(s, end, h->sep, fs, fn, NCOLS, &n);
+    h->sep = vt__fields_sep(s, end);
+    vt__field f[NCOLS + 1];
+    int n = vt__fields_split(s, end, h->sep, f, NCOLS);
     if (n > NCOLS)
         return line_error(r, "the header names more than %d columns (known: " COLUMN_LIST ")",
                           NCOLS);
@@ -308,11 +236,11 @@ static vt_status parse_header(reader *r, const char *s, const char *end, header 
     for (int i = 0; i < n; i++) {
         int c = -1;
         for (int k = 0; k < NCOLS; k++)
-            if (strlen(COLUMN_NAMES[k]) == fn[i] && memcmp(COLUMN_NAMES[k], fs[i], fn[i]) == 0)
+            if (vt__field_is(f[i], COLUMN_NAMES[k]))
                 c = k;
         if (c < 0)
             return line_error(r, "unknown column '%.*s' in the header (known: " COLUMN_LIST ")",
-                              (int)(fn[i] > 40 ? 40 : fn[i]), fs[i]);
+                              (int)(f[i].n > 40 ? 40 : f[i].n), f[i].s);
         if (seen[c])
             return line_error(r, "column '%s' is named twice in the header", COLUMN_NAMES[c]);
         seen[c] = true;
@@ -329,10 +257,8 @@ static vt_status parse_header(reader *r, const char *s, const char *end, header 
 
 static vt_status parse_row(reader *r, const char *s, const char *end, const header *h)
 {
-    const char *fs[NCOLS + 1];
-    size_t fn[NCOLS + 1];
-    int n;
-    split(s, end, h->sep, fs, fn, h->ncols, &n);
+    vt__field f[NCOLS + 1];
+    int n = vt__fields_split(s, end, h->sep, f, h->ncols);
     if (n != h->ncols)
         return line_error(r, "%s values where the header names %d", n > h->ncols ? "more" : "fewer",
                           h->ncols);
@@ -340,7 +266,7 @@ static vt_status parse_row(reader *r, const char *s, const char *end, const head
     memset(&raw, 0, sizeof raw);
     for (int i = 0; i < n; i++) {
         int c = h->col[i];
-        if (fn[i] == 0) {
+        if (f[i].n == 0) {
             /* An empty optional field is one not given (a detector without scores). */
             if (c == COL_FRAME || c == COL_T || c == COL_U || c == COL_V)
                 return line_error(r, "column '%s' is empty", COLUMN_NAMES[c]);
@@ -348,11 +274,11 @@ static vt_status parse_row(reader *r, const char *s, const char *end, const head
         }
         raw.has[c] = true;
         if (c == COL_CLASS) {
-            raw.cls = fs[i];
-            raw.cls_len = fn[i];
-        } else if (!parse_number(fs[i], fn[i], &raw.num[c])) {
+            raw.cls = f[i].s;
+            raw.cls_len = f[i].n;
+        } else if (!vt__field_number(f[i], &raw.num[c])) {
             return line_error(r, "column '%s': \"%.*s\" is not a number", COLUMN_NAMES[c],
-                              (int)(fn[i] > 40 ? 40 : fn[i]), fs[i]);
+                              (int)(f[i].n > 40 ? 40 : f[i].n), f[i].s);
         }
     }
     return check_and_push(r, &raw);
@@ -361,10 +287,8 @@ static vt_status parse_row(reader *r, const char *s, const char *end, const head
 static vt_status parse_bare(reader *r, const char *s, const char *end)
 {
     static const int cols[3] = {COL_FRAME, COL_U, COL_V};
-    const char *fs[4];
-    size_t fn[4];
-    int n;
-    split(s, end, 0, fs, fn, 3, &n);
+    vt__field f[4];
+    int n = vt__fields_split(s, end, 0, f, 3);
     if (n != 3)
         return line_error(r,
                           "%d values; the bare form is \"frame u v\" (a header names other "
@@ -373,9 +297,9 @@ static vt_status parse_bare(reader *r, const char *s, const char *end)
     raw_det raw;
     memset(&raw, 0, sizeof raw);
     for (int i = 0; i < 3; i++) {
-        if (!parse_number(fs[i], fn[i], &raw.num[cols[i]]))
+        if (!vt__field_number(f[i], &raw.num[cols[i]]))
             return line_error(r, "column '%s': \"%.*s\" is not a number", COLUMN_NAMES[cols[i]],
-                              (int)(fn[i] > 40 ? 40 : fn[i]), fs[i]);
+                              (int)(f[i].n > 40 ? 40 : f[i].n), f[i].s);
         raw.has[cols[i]] = true;
     }
     return check_and_push(r, &raw);
@@ -384,29 +308,24 @@ static vt_status parse_bare(reader *r, const char *s, const char *end)
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-static bool is_blank(const char *s, const char *end)
-{
-    return skip_space(s, end) == end;
-}
-
 static bool is_comment(const char *s, const char *end)
 {
-    s = skip_space(s, end);
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
     return s < end && *s == '#';
 }
 
 /* What the first line that says anything starts. */
 static vt_det2d_form form_of(const char *s, const char *end)
 {
-    s = skip_space(s, end);
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
     if (*s == '{')
         return VT_DET2D_JSONL;
-    const char *fs[2];
-    size_t fn[2];
-    int n;
-    split(s, end, memchr(s, ',', (size_t)(end - s)) ? ',' : 0, fs, fn, 1, &n);
+    vt__field f[2];
+    vt__fields_split(s, end, vt__fields_sep(s, end), f, 1);
     double v;
-    return parse_number(fs[0], fn[0], &v) ? VT_DET2D_BARE : VT_DET2D_CSV;
+    return vt__field_number(f[0], &v) ? VT_DET2D_BARE : VT_DET2D_CSV;
 }
 
 vt_status vt_det2d_parse(const char *text, size_t len, const char *name, int width, int height,
@@ -438,7 +357,8 @@ vt_status vt_det2d_parse(const char *text, size_t len, const char *name, int wid
             break;
         }
         /* '#' comments in the CSV and bare forms; a JSON line is JSON. */
-        if (is_blank(line, e) || ((!started || out->form != VT_DET2D_JSONL) && is_comment(line, e)))
+        if (vt__fields_blank(line, e) ||
+            ((!started || out->form != VT_DET2D_JSONL) && is_comment(line, e)))
             continue;
         if (!started) {
             started = true;
