@@ -5,6 +5,7 @@
 #define VOXTRACK_H
 
 #include "voxtrack/alert.h"
+#include "voxtrack/calib.h"
 #include "voxtrack/camera.h"
 #include "voxtrack/cot.h"
 #include "voxtrack/dda.h"

@@ -131,7 +131,7 @@ static int layout(problem *pr, unsigned solve)
 static void model(const problem *pr, const double *p, vt_camera *cam, double *scale)
 {
     *cam = pr->base;
-    cam->q = vt__q_perturb(pr->base.q, vt_v3(p[0], p[1], p[2]));
+    cam->q = vt_q_normalize(vt_q_mul(pr->base.q, vt_q_from_rotvec(vt_v3(p[0], p[1], p[2]))));
     if (pr->i_pos >= 0)
         cam->position =
             vt_v3_add(pr->base.position, vt_v3(p[pr->i_pos], p[pr->i_pos + 1], p[pr->i_pos + 2]));

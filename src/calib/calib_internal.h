@@ -47,9 +47,6 @@ vt_quat vt__nearest_rotation(const double m[9]);
 /* The rotation taking b1 to w1 exactly and b2 as near w2 as can be (TRIAD). */
 bool vt__rotation_from_pairs(vt_vec3 b1, vt_vec3 b2, vt_vec3 w1, vt_vec3 w2, vt_mat3 *r);
 
-/* q * exp(w / 2): q turned by the rotation vector w (radians) in its own frame. */
-vt_quat vt__q_perturb(vt_quat q, vt_vec3 w);
-
 /* The angle of the rotation from a to b, radians, in [0, pi]. */
 double vt__q_angle(vt_quat a, vt_quat b);
 

@@ -216,14 +216,6 @@ bool vt__rotation_from_pairs(vt_vec3 b1, vt_vec3 b2, vt_vec3 w1, vt_vec3 w2, vt_
     return true;
 }
 
-vt_quat vt__q_perturb(vt_quat q, vt_vec3 w)
-{
-    double angle = vt_v3_norm(w);
-    if (angle == 0.0)
-        return q;
-    return vt_q_normalize(vt_q_mul(q, vt_q_from_axis_angle(vt_v3_scale(w, 1.0 / angle), angle)));
-}
-
 double vt__q_angle(vt_quat a, vt_quat b)
 {
     /* atan2 of the vector part of a* b over its scalar part: exact near 0, unlike acos. */
