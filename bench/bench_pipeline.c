@@ -6,7 +6,10 @@
  * time of each stage, what each stage handled, the sparse grid's peak and
  * the memory bandwidth measured in the same run (a copy of one frame set).
  *
- *   bench_pipeline [PRESET [FRAME_SETS]]      (default: default 40)
+ *   bench_pipeline [PRESET [FRAME_SETS]] [--save-rays FILE]   (default: default 40)
+ *
+ * --save-rays writes each frame set's rays (of the 1-thread run) and the vote
+ * options to FILE, for `bench_vote --rays FILE` (bench_rays.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,9 @@
 
 #include <omp.h>
 
+#include "bench_rays.h"
 #include "core/internal.h"
+#include "pipeline/pipeline_internal.h"
 #include "voxtrack/voxtrack.h"
 
 static int by_value(const void *a, const void *b)
@@ -93,8 +98,28 @@ static double copy_bandwidth(const vt_image *imgs, int cams)
     return (double)total / best / 1e9;
 }
 
+/* Adds the rays of the last frame set, joined in camera order as the vote stage joins them. */
+static int record_rays(bench_ray_sets *record, const vt_pipeline *p, int cams, const vt_vote *vote)
+{
+    const vt_camera_rays *cr = vt__pipeline_camera_rays(p);
+    size_t n = 0;
+    for (int c = 0; c < cams; c++)
+        n += cr[c].nrays;
+    vt_ray *all = malloc((n ? n : 1) * sizeof *all);
+    if (!all)
+        return 0;
+    n = 0;
+    for (int c = 0; c < cams; c++)
+        for (size_t k = 0; k < cr[c].nrays; k++)
+            all[n++] = cr[c].rays[k];
+    record->opts = vt_vote_get_opts(vote);
+    int ok = bench_rays_add(record, all, n);
+    free(all);
+    return ok;
+}
+
 static void run(const vt_scenario *sc, const vt_image *imgs, const bool *present, int64_t sets,
-                int threads)
+                int threads, bench_ray_sets *record)
 {
     const vt_rig *rig = vt_scenario_rig(sc);
     int cams = rig->count;
@@ -119,6 +144,8 @@ static void run(const vt_scenario *sc, const vt_image *imgs, const bool *present
         if (s)
             die("process", s);
         lat[n] = res.seconds;
+        if (record && !record_rays(record, p, cams, res.vote))
+            die("memory", VT_ENOMEM);
         if (n == 0)
             continue; /* the first set only initialises the background models */
         total += res.seconds;
@@ -150,6 +177,11 @@ static void run(const vt_scenario *sc, const vt_image *imgs, const bool *present
 
 int main(int argc, char **argv)
 {
+    const char *save = NULL;
+    if (argc > 2 && strcmp(argv[argc - 2], "--save-rays") == 0) {
+        save = argv[argc - 1];
+        argc -= 2;
+    }
     const char *preset = argc > 1 ? argv[1] : "default";
     int64_t sets = argc > 2 ? atoll(argv[2]) : 40;
     if (sets < 2) {
@@ -172,9 +204,16 @@ int main(int argc, char **argv)
            bytes / 1048576.0);
     printf("copy bandwidth over one frame set: %.1f GB/s\n", copy_bandwidth(imgs, rig->count));
     int all = omp_get_num_procs();
-    run(sc, imgs, present, sets, 1);
+    bench_ray_sets record = {0};
+    run(sc, imgs, present, sets, 1, save ? &record : NULL);
+    if (save) {
+        if (!bench_rays_save(&record, save))
+            die(save, VT_EIO);
+        printf("rays of %lld frame sets written to %s\n", (long long)record.nsets, save);
+        bench_rays_free(&record);
+    }
     if (all > 1)
-        run(sc, imgs, present, sets, all);
+        run(sc, imgs, present, sets, all, NULL);
     for (int64_t i = 0; i < sets * rig->count; i++)
         vt_image_free(&imgs[i]);
     free(imgs);

@@ -18,6 +18,13 @@
  * within 2 m of them.
  *
  * Usage: bench_vote [TARGETS] [CAMERAS]   (default 250 20)
+ *        bench_vote --rays FILE [ROUNDS]   (default 5)
+ *
+ * With --rays, the rays are those of a real scene recorded by
+ * `bench_pipeline PRESET SETS --save-rays FILE`, cast frame set after frame
+ * set with the pipeline's vote options on 1 thread and on 2; the figures are
+ * the best of ROUNDS passes over all the sets, with a checksum of the
+ * clusters so that two builds can be checked to give the same result.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rays.h"
 #include "core/internal.h"
 #include "voxtrack/voxtrack.h"
 
@@ -33,6 +41,12 @@
 #define WARM_RUNS 7
 
 static uint64_t rng = 0x1234567ull;
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 /* CPU seconds of the whole process (all threads): steadier than wall time on a shared machine. */
 static double cpu_now(void)
@@ -188,8 +202,111 @@ static void run(const vt_ray *rays, size_t n, const vt_vec3 *targets, int ntarge
     vt_vote_free(v);
 }
 
+/* FNV-1a over the clusters' values: equal when two casts give the same clusters. */
+static uint64_t cluster_hash(uint64_t h, const vt_cluster *cl, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double d[4] = {cl[i].centroid.x, cl[i].centroid.y, cl[i].centroid.z,
+                             cl[i].voxel_size};
+        const uint64_t u[4] = {cl[i].weight, cl[i].cameras, (uint64_t)cl[i].voxels, n};
+        const unsigned char *b[2] = {(const unsigned char *)d, (const unsigned char *)u};
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < 32; j++)
+                h = (h ^ b[k][j]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Casts every recorded set on `threads` threads, best of `rounds` passes. */
+static void run_recorded(const bench_ray_sets *b, int threads, int rounds)
+{
+    vt_vote_opts o = b->opts;
+    o.threads = threads;
+    vt_vote *v;
+    if (vt_vote_new(&o, &v)) {
+        fprintf(stderr, "bench_vote: %s\n", vt_last_error());
+        exit(1);
+    }
+    double best = 1e30, best_cpu = 1e30, ms[4] = {0}, *lat = calloc((size_t)b->nsets, sizeof *lat);
+    size_t rays = 0, clusters = 0;
+    uint64_t steps = 0, hash = 0;
+    for (int round = 0; round < rounds; round++) {
+        double total = 0.0, c0 = cpu_now(), phase[4] = {0};
+        size_t nr = 0, ncl = 0;
+        uint64_t ns = 0, h = 0xcbf29ce484222325ull;
+        for (int64_t i = 0; i < b->nsets; i++) {
+            double t0 = vt__now();
+            if (vt_vote_cast(v, b->rays[i], b->counts[i])) {
+                fprintf(stderr, "bench_vote: set %lld: %s\n", (long long)i, vt_last_error());
+                exit(1);
+            }
+            double t = vt__now() - t0;
+            total += t;
+            if (round == 0 || t < lat[i])
+                lat[i] = t;
+            vt_vote_stats st = vt_vote_get_stats(v);
+            for (int k = 0; k < 4; k++)
+                phase[k] += st.ms[k];
+            size_t nc;
+            const vt_cluster *cl = vt_vote_clusters(v, &nc);
+            h = cluster_hash(h, cl, nc);
+            nr += b->counts[i];
+            ncl += nc;
+            ns += st.steps;
+        }
+        double cpu = cpu_now() - c0;
+        if (round > 0 && hash != h) {
+            fprintf(stderr, "bench_vote: round %d gave other clusters\n", round);
+            exit(1);
+        }
+        hash = h;
+        rays = nr;
+        clusters = ncl;
+        steps = ns;
+        if (total < best) {
+            best = total;
+            memcpy(ms, phase, sizeof ms);
+        }
+        best_cpu = cpu < best_cpu ? cpu : best_cpu;
+    }
+    qsort(lat, (size_t)b->nsets, sizeof *lat, by_value);
+    double m = (double)b->nsets;
+    printf("threads %d: %.2f ms per set (%.2f CPU), p50 %.2f, p99 %.2f ms; %.3g rays/s\n", threads,
+           1e3 * best / m, 1e3 * best_cpu / m, 1e3 * lat[b->nsets / 2],
+           1e3 * lat[(size_t)(0.99 * (m - 1))], (double)rays / best);
+    printf(
+        "  ms per set and phase: pass 0 %.2f, coarse choice + ray lists %.2f, finer levels %.2f, "
+        "clusters %.2f\n",
+        ms[0] / m, ms[1] / m, ms[2] / m, ms[3] / m);
+    printf("  per set: %.0f rays, %.0f steps per ray, %.0f clusters; cluster checksum %016llx\n",
+           (double)rays / m, rays ? (double)steps / (double)rays : 0.0, (double)clusters / m,
+           (unsigned long long)hash);
+    free(lat);
+    vt_vote_free(v);
+}
+
+static int main_recorded(const char *path, int rounds)
+{
+    bench_ray_sets b;
+    if (!bench_rays_load(&b, path))
+        return 1;
+    size_t total = 0;
+    for (int64_t i = 0; i < b.nsets; i++)
+        total += b.counts[i];
+    printf("bench_vote: %lld recorded frame sets from %s, %.0f rays per set; %.3g m coarse / "
+           "%.3g m fine, K = %d, pixel angle %.3g rad\n",
+           (long long)b.nsets, path, (double)total / (double)(b.nsets ? b.nsets : 1),
+           b.opts.coarse_voxel, b.opts.fine_voxel, b.opts.min_cameras, b.opts.pixel_angle);
+    run_recorded(&b, 1, rounds);
+    run_recorded(&b, 2, rounds);
+    bench_rays_free(&b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--rays") == 0)
+        return main_recorded(argv[2], argc > 3 ? atoi(argv[3]) : 5);
     int ntarget = argc > 1 ? atoi(argv[1]) : 250, ncam = argc > 2 ? atoi(argv[2]) : 20;
     if (ntarget < 1 || ncam < 1 || ncam > 64) {
         fprintf(stderr, "usage: bench_vote [TARGETS] [CAMERAS (1..64)]\n");

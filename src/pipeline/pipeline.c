@@ -237,3 +237,8 @@ int vt__pipeline_camera_count(const vt_pipeline *p)
 {
     return p->ncams;
 }
+
+const vt_camera_rays *vt__pipeline_camera_rays(const vt_pipeline *p)
+{
+    return p->cam_rays;
+}
