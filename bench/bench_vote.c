@@ -18,7 +18,7 @@
  * within 2 m of them.
  *
  * Usage: bench_vote [TARGETS] [CAMERAS]   (default 250 20)
- *        bench_vote --rays FILE [ROUNDS]   (default 5)
+ *        bench_vote --rays FILE [ROUNDS [THREADS]]   (default 5 rounds, 1 and 2 threads)
  *
  * With --rays, the rays are those of a real scene recorded by
  * `bench_pipeline PRESET SETS --save-rays FILE`, cast frame set after frame
@@ -228,8 +228,9 @@ static void run_recorded(const bench_ray_sets *b, int threads, int rounds)
         exit(1);
     }
     double best = 1e30, best_cpu = 1e30, ms[4] = {0}, *lat = calloc((size_t)b->nsets, sizeof *lat);
-    size_t rays = 0, clusters = 0;
+    size_t rays = 0, clusters = 0, cells[8] = {0}, rejected[8] = {0};
     uint64_t steps = 0, hash = 0;
+    int levels = 0;
     for (int round = 0; round < rounds; round++) {
         double total = 0.0, c0 = cpu_now(), phase[4] = {0};
         size_t nr = 0, ncl = 0;
@@ -253,6 +254,13 @@ static void run_recorded(const bench_ray_sets *b, int threads, int rounds)
             nr += b->counts[i];
             ncl += nc;
             ns += st.steps;
+            if (round == 0) {
+                for (int l = 0; l < st.levels; l++) {
+                    cells[l] += st.cells[l];
+                    rejected[l] += st.rejected[l];
+                }
+                levels = st.levels > levels ? st.levels : levels;
+            }
         }
         double cpu = cpu_now() - c0;
         if (round > 0 && hash != h) {
@@ -281,11 +289,18 @@ static void run_recorded(const bench_ray_sets *b, int threads, int rounds)
     printf("  per set: %.0f rays, %.0f steps per ray, %.0f clusters; cluster checksum %016llx\n",
            (double)rays / m, rays ? (double)steps / (double)rays : 0.0, (double)clusters / m,
            (unsigned long long)hash);
+    printf("  per set and level: cells with >= K cameras");
+    for (int l = 0; l < levels; l++)
+        printf(" %.0f", (double)cells[l] / m);
+    printf("; rejected by consistency");
+    for (int l = 0; l < levels; l++)
+        printf(" %.0f", (double)rejected[l] / m);
+    printf("\n");
     free(lat);
     vt_vote_free(v);
 }
 
-static int main_recorded(const char *path, int rounds)
+static int main_recorded(const char *path, int rounds, int threads)
 {
     bench_ray_sets b;
     if (!bench_rays_load(&b, path))
@@ -297,8 +312,12 @@ static int main_recorded(const char *path, int rounds)
            "%.3g m fine, K = %d, pixel angle %.3g rad\n",
            (long long)b.nsets, path, (double)total / (double)(b.nsets ? b.nsets : 1),
            b.opts.coarse_voxel, b.opts.fine_voxel, b.opts.min_cameras, b.opts.pixel_angle);
-    run_recorded(&b, 1, rounds);
-    run_recorded(&b, 2, rounds);
+    if (threads > 0) {
+        run_recorded(&b, threads, rounds);
+    } else {
+        run_recorded(&b, 1, rounds);
+        run_recorded(&b, 2, rounds);
+    }
     bench_rays_free(&b);
     return 0;
 }
@@ -306,7 +325,7 @@ static int main_recorded(const char *path, int rounds)
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--rays") == 0)
-        return main_recorded(argv[2], argc > 3 ? atoi(argv[3]) : 5);
+        return main_recorded(argv[2], argc > 3 ? atoi(argv[3]) : 5, argc > 4 ? atoi(argv[4]) : 0);
     int ntarget = argc > 1 ? atoi(argv[1]) : 250, ncam = argc > 2 ? atoi(argv[2]) : 20;
     if (ntarget < 1 || ncam < 1 || ncam > 64) {
         fprintf(stderr, "usage: bench_vote [TARGETS] [CAMERAS (1..64)]\n");

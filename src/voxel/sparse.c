@@ -18,8 +18,10 @@
  *
  * What happens inside a refined cell depends only on the rays that cross
  * it, so the finer passes run cell by cell, depth first, instead of level by
- * level over all rays: a second walk of the rays at level 0 lists, for each
- * refined coarse cell, the rays that cross it (a counting sort); then each
+ * level over all rays: pass 0 also lists every (coarse cell, ray) it visits,
+ * and one pass over that list decides each cell the first time it meets it
+ * and gathers the rays of each refined coarse cell (then a counting sort
+ * puts them in order of the cell, each cell's rays in ray order); then each
  * refined cell gets a node of 2x2x2 children, its rays are walked through
  * the children, and each child that refines in turn does the same with the
  * rays that crossed it (sparse_refine.c). Nodes rather than 8^3 blocks below
@@ -170,9 +172,13 @@ void vt_vote_free(vt_vote *v)
     free(v->rx);
     free(v->refined);
     free(v->pairs);
+    free(v->visits);
     free(v->offs);
     free(v->rays_of);
     free(v->comp);
+    free(v->fin);
+    free(v->fin_seen);
+    free(v->fin_table);
     free(v->clusters);
     free(v);
 }
@@ -198,34 +204,45 @@ double vt_vote_level_size(const vt_vote *v, int level)
 }
 
 /*
- * Pass 0: adds each ray's vote to every coarse cell it crosses. The
- * level-of-detail flag needs the distance from the camera to the cell centre
- * only while the ray is within the range (plus half a diagonal) of its
- * camera: past that no cell along it can be near again, since t only grows.
+ * Pass 0: adds each ray's vote to every coarse cell it crosses, and lists the
+ * cell (block index * 512 + cell in block, ray) for the ray lists, so that
+ * no second walk is needed. The level-of-detail flag needs the distance from
+ * the camera to the cell centre only while the ray is within the range (plus
+ * half a diagonal) of its camera: past that no cell along it can be near
+ * again, since t only grows.
  */
-static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x)
+static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x, uint32_t ray)
 {
     vt_dda d;
     if (!vt_dda_init(&d, r->origin, r->dir, v->o.min, v->edge[0], v->g.n[0][0], v->g.n[0][1],
                      v->g.n[0][2]))
         return VT_OK;
+    /* A DDA step moves one cell along one axis: a ray crosses at most nx + ny + nz cells. */
+    const size_t most = (size_t)v->g.n[0][0] + (size_t)v->g.n[0][1] + (size_t)v->g.n[0][2];
+    if (!vt__sreserve((void **)&v->visits, &v->cap_visits, v->nvisits + most, sizeof *v->visits))
+        return VT_ENOMEM;
     const double e = v->edge[0], len = vt_v3_norm(r->dir), rr = v->near_r[0];
     /* A ray that cannot get out of range within the box is near everywhere: no distances. */
     const double until = rr + 0.5 * sqrt(3.0) * e;
     const bool always = d.t_exit * len + 0.5 * sqrt(3.0) * e < rr;
     vt__sblock *b = NULL;
-    uint64_t steps = 0;
+    uint32_t bi = 0;
+    uint64_t *visit = v->visits + v->nvisits;
     do {
         if (!b || (d.ix >> VT__SB_LOG2) != b->bx || (d.iy >> VT__SB_LOG2) != b->by ||
             (d.iz >> VT__SB_LOG2) != b->bz) {
             b = vt__smap_get(&v->g.map, &v->g.pool, 0, d.ix >> VT__SB_LOG2, d.iy >> VT__SB_LOG2,
-                             d.iz >> VT__SB_LOG2);
+                             d.iz >> VT__SB_LOG2, &bi);
             if (!b)
                 return VT_ENOMEM;
+            if (bi >= UINT32_MAX / VT__SB_VOXELS) /* its cells would not fit in a visit */
+                return vt__error(VT_ENOMEM, "vote: more than %u coarse blocks",
+                                 UINT32_MAX / VT__SB_VOXELS);
         }
         int k = vt__sblock_local(d.ix, d.iy, d.iz);
         b->vox[k].w += x->w;
         b->vox[k].cams |= x->bit;
+        *visit++ = (uint64_t)(bi * VT__SB_VOXELS + (uint32_t)k) << 32 | ray;
         if (always) {
             if (!v->all_near) /* else every cell is near: no need to touch the meta words */
                 b->meta[k] |= VT__SV_NEAR;
@@ -236,80 +253,70 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x)
             if (cx * cx + cy * cy + cz * cz < rr * rr)
                 b->meta[k] |= VT__SV_NEAR;
         }
-        steps++;
     } while (vt_dda_next(&d));
+    size_t steps = (size_t)(visit - (v->visits + v->nvisits));
+    v->nvisits += steps;
     v->st.steps += steps;
     return VT_OK;
 }
 
 /*
- * Marks the coarse cells: final ones are listed for the clusters; refined
- * ones are numbered (their number rides in the child bits of their meta word
- * until their node replaces it). With the consistency test on, all cells
- * with >= K cameras are numbered: the test needs their rays, and
- * vt__svote_refine_all() decides.
+ * Decides one coarse cell with >= K cameras: final ones are listed for the
+ * clusters; refined ones are numbered (their number rides in the child bits
+ * of their meta word until their node replaces it). With the consistency
+ * test on, all cells with >= K cameras are numbered: the test needs their
+ * rays, and vt__svote_refine_all() decides.
  */
-static vt_status decide_coarse(vt_vote *v)
+static vt_status decide_cell(vt_vote *v, vt__sblock *b, uint32_t bi, int k)
 {
     const bool last = v->levels == 1, test = v->o.consistency_sigma > 0.0;
-    size_t cells = 0;
-    for (size_t bi = 0; bi < v->g.pool.used; bi++) {
-        vt__sblock *b = vt__spool_at(&v->g.pool, (uint32_t)bi);
-        for (int k = 0; k < VT__SB_VOXELS; k++) {
-            if (!vt__enough_cameras(b->vox[k].cams, v->o.min_cameras))
-                continue;
-            cells++;
-            vt__sref c = {(b->bx << VT__SB_LOG2) | (k >> (2 * VT__SB_LOG2)),
-                          (b->by << VT__SB_LOG2) | ((k >> VT__SB_LOG2) & (VT__SB - 1)),
-                          (b->bz << VT__SB_LOG2) | (k & (VT__SB - 1)),
-                          (uint32_t)bi,
-                          (uint16_t)k,
-                          0};
-            /* With the consistency test, every such cell waits for its rays to be listed. */
-            if (v->all_near)
-                b->meta[k] |= VT__SV_NEAR;
-            if (!test && (last || !(b->meta[k] & VT__SV_NEAR))) {
-                b->meta[k] |= VT__SV_FINAL;
-                if (vt__spush_final(&v->workers[0], c))
-                    return VT_ENOMEM;
-                continue;
-            }
-            if (!vt__sreserve((void **)&v->refined, &v->cap_refined, v->nrefined + 1,
-                              sizeof *v->refined))
-                return VT_ENOMEM;
-            b->meta[k] |= VT__SV_REFINE | (uint32_t)(v->nrefined + 1) << VT__SV_CHILD_SHIFT;
-            v->refined[v->nrefined++] = c;
-        }
+    v->st.cells[0]++;
+    vt__sref c = {(b->bx << VT__SB_LOG2) | (k >> (2 * VT__SB_LOG2)),
+                  (b->by << VT__SB_LOG2) | ((k >> VT__SB_LOG2) & (VT__SB - 1)),
+                  (b->bz << VT__SB_LOG2) | (k & (VT__SB - 1)),
+                  bi,
+                  (uint16_t)k,
+                  0};
+    if (v->all_near)
+        b->meta[k] |= VT__SV_NEAR;
+    if (!test && (last || !(b->meta[k] & VT__SV_NEAR))) {
+        b->meta[k] |= VT__SV_FINAL;
+        return vt__spush_final(&v->workers[0], c);
     }
-    v->st.cells[0] = cells;
+    if (!vt__sreserve((void **)&v->refined, &v->cap_refined, v->nrefined + 1, sizeof *v->refined))
+        return VT_ENOMEM;
+    b->meta[k] |= VT__SV_REFINE | (uint32_t)(v->nrefined + 1) << VT__SV_CHILD_SHIFT;
+    v->refined[v->nrefined++] = c;
     return VT_OK;
 }
 
-/* Walks a ray at level 0 again and lists (refined cell, ray) for each refined cell it crosses. */
-static vt_status list_pairs(vt_vote *v, const vt_ray *r, uint32_t ray)
+/*
+ * Goes through pass 0's visits in order: a cell is decided the first time it
+ * is met (refined cells are so numbered in the order the rays reach them),
+ * and each visit of a refined cell gives a (refined cell, ray) pair for the
+ * ray lists. The visits of a ray are consecutive and run along it, so the
+ * meta words are read in the order pass 0 wrote them.
+ */
+static vt_status decide_coarse(vt_vote *v)
 {
-    vt_dda d;
-    if (!vt_dda_init(&d, r->origin, r->dir, v->o.min, v->edge[0], v->g.n[0][0], v->g.n[0][1],
-                     v->g.n[0][2]))
-        return VT_OK;
-    const vt__sblock *b = NULL;
-    do {
-        if (!b || (d.ix >> VT__SB_LOG2) != b->bx || (d.iy >> VT__SB_LOG2) != b->by ||
-            (d.iz >> VT__SB_LOG2) != b->bz) {
-            uint32_t i =
-                vt__smap_find(&v->g.map, vt__sblock_key(d.ix >> VT__SB_LOG2, d.iy >> VT__SB_LOG2,
-                                                        d.iz >> VT__SB_LOG2));
-            b = i == VT__SB_NONE ? NULL : vt__spool_at(&v->g.pool, i);
-            if (!b) /* cannot happen: pass 0 walked the same cells */
-                continue;
+    if (!vt__sreserve((void **)&v->pairs, &v->cap_pairs, v->nvisits, sizeof *v->pairs))
+        return VT_ENOMEM;
+    for (size_t i = 0; i < v->nvisits; i++) {
+        uint32_t cell = (uint32_t)(v->visits[i] >> 32), bi = cell / VT__SB_VOXELS;
+        int k = (int)(cell % VT__SB_VOXELS);
+        vt__sblock *b = vt__spool_at(&v->g.pool, bi);
+        uint32_t m = b->meta[k];
+        /* decide_cell() makes every cell it sees final or refined: that marks it decided. */
+        if (!(m & (VT__SV_FINAL | VT__SV_REFINE)) &&
+            vt__enough_cameras(b->vox[k].cams, v->o.min_cameras)) {
+            if (decide_cell(v, b, bi, k))
+                return VT_ENOMEM;
+            m = b->meta[k];
         }
-        uint32_t m = b->meta[vt__sblock_local(d.ix, d.iy, d.iz)];
-        if (!(m & VT__SV_REFINE))
-            continue;
-        if (!vt__sreserve((void **)&v->pairs, &v->cap_pairs, v->npairs + 1, sizeof *v->pairs))
-            return VT_ENOMEM;
-        v->pairs[v->npairs++] = (uint64_t)((m >> VT__SV_CHILD_SHIFT) - 1) << 32 | ray;
-    } while (vt_dda_next(&d));
+        if (m & VT__SV_REFINE)
+            v->pairs[v->npairs++] =
+                (uint64_t)((m >> VT__SV_CHILD_SHIFT) - 1) << 32 | (uint32_t)v->visits[i];
+    }
     return VT_OK;
 }
 
@@ -337,7 +344,7 @@ static void clear(vt_vote *v)
     vt__spool_reset(&v->g.pool);
     vt__smap_clear(&v->g.map);
     v->g.nodes.used = 0;
-    v->nrefined = v->npairs = 0;
+    v->nrefined = v->npairs = v->nvisits = 0;
     v->nclusters = 0;
     size_t peak = v->st.peak_bytes;
     memset(&v->st, 0, sizeof v->st);
@@ -377,8 +384,10 @@ static size_t bytes_held(const vt_vote *v)
     size_t b = sizeof *v + vt__spool_bytes(&v->g.pool) + vt__smap_bytes(&v->g.map) +
                vt__snode_bytes(&v->g.nodes) + v->cap_rx * sizeof *v->rx +
                v->cap_refined * sizeof *v->refined + v->cap_pairs * sizeof *v->pairs +
-               v->cap_offs * sizeof *v->offs + v->cap_rays_of * sizeof *v->rays_of +
-               v->cap_comp * sizeof *v->comp + v->cap_clusters * sizeof *v->clusters;
+               v->cap_visits * sizeof *v->visits + v->cap_offs * sizeof *v->offs +
+               v->cap_rays_of * sizeof *v->rays_of + v->cap_comp * sizeof *v->comp +
+               v->cap_clusters * sizeof *v->clusters + v->cap_fin * sizeof *v->fin +
+               v->cap_fin_seen + v->cap_fin_table * sizeof *v->fin_table;
     for (int t = 0; t < v->nworkers; t++) {
         b += sizeof(vt__sworker) + v->workers[t].cap_finals * sizeof(vt__sref);
         for (int l = 0; l < VT__SG_LEVELS; l++)
@@ -442,7 +451,7 @@ static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
         return VT_ENOMEM;
     double t0 = vt__now();
     for (size_t i = 0; i < count; i++)
-        if (vote_coarse(v, &rays[i], &v->rx[i]))
+        if (vote_coarse(v, &rays[i], &v->rx[i], (uint32_t)i))
             return VT_ENOMEM;
     double t1 = vt__now();
     v->st.ms[0] = 1e3 * (t1 - t0);
@@ -451,9 +460,6 @@ static vt_status cast_levels(vt_vote *v, const vt_ray *rays, size_t count)
     v->st.levels = 1;
     if (!v->nrefined)
         return VT_OK;
-    for (size_t i = 0; i < count; i++)
-        if (list_pairs(v, &rays[i], (uint32_t)i))
-            return VT_ENOMEM;
     if (sort_pairs(v))
         return VT_ENOMEM;
     double t2 = vt__now();

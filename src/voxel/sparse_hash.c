@@ -117,7 +117,8 @@ static int grow(vt__smap *m)
     return 0;
 }
 
-vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, int bz)
+vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, int bz,
+                         uint32_t *index)
 {
     if (2 * (m->count + 1) > m->cap && grow(m) != 0) {
         vt__error(VT_ENOMEM, "vote: out of memory for the block table of level %d", level);
@@ -126,8 +127,10 @@ vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, i
     uint64_t key = vt__sblock_key(bx, by, bz);
     size_t i = slot_of(m, key), mask = m->cap - 1;
     for (; m->keys[i] != VT__SB_EMPTY; i = (i + 1) & mask)
-        if (m->keys[i] == key)
+        if (m->keys[i] == key) {
+            *index = m->vals[i];
             return vt__spool_at(p, m->vals[i]);
+        }
     uint32_t b = vt__spool_take(p);
     if (b == VT__SB_NONE) {
         vt__error(VT_ENOMEM, "vote: out of memory after %zu blocks", p->used);
@@ -136,6 +139,7 @@ vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, i
     m->keys[i] = key;
     m->vals[i] = b;
     m->count++;
+    *index = b;
     vt__sblock *blk = vt__spool_at(p, b);
     blk->bx = bx;
     blk->by = by;

@@ -32,8 +32,7 @@
 enum {
     VT__SV_NEAR = 1,   /* a ray crossed it closer to its camera than the level-of-detail range */
     VT__SV_REFINE = 2, /* >= K cameras and near: its rays are cast through its children */
-    VT__SV_FINAL = 4,  /* >= K cameras and not refined: clusters are made of these */
-    VT__SV_SEEN = 8    /* already put into a cluster */
+    VT__SV_FINAL = 4   /* >= K cameras and not refined: clusters are made of these */
 };
 
 /* A coarse block. Voxels z-fastest inside the block, like the dense grid's bricks. */
@@ -133,9 +132,10 @@ uint32_t vt__smap_find(const vt__smap *m, uint64_t key);
 
 /*
  * The block of (bx, by, bz) at a level, taken from the pool and entered when
- * new. NULL when out of memory (error set).
+ * new, and its index in the pool. NULL when out of memory (error set).
  */
-vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, int bz);
+vt__sblock *vt__smap_get(vt__smap *m, vt__spool *p, int level, int bx, int by, int bz,
+                         uint32_t *index);
 
 void vt__smap_clear(vt__smap *m);
 void vt__smap_free(vt__smap *m);
@@ -207,7 +207,9 @@ struct vt_vote {
     size_t cap_rx;
     vt__sref *refined; /* the refined coarse cells (with the test on: those with >= K cameras) */
     size_t nrefined, cap_refined;
-    uint64_t *pairs; /* refined cell id << 32 | ray, from the second level-0 walk */
+    uint64_t *visits; /* pass 0: coarse cell (block * 512 + cell) << 32 | ray, every step */
+    size_t nvisits, cap_visits;
+    uint64_t *pairs; /* refined cell id << 32 | ray, from the visits */
     size_t npairs, cap_pairs;
     uint32_t *offs, *rays_of; /* the rays of refined cell i: rays_of[offs[i] .. offs[i + 1]) */
     size_t cap_offs, cap_rays_of;
@@ -215,6 +217,13 @@ struct vt_vote {
     int nworkers;
     vt__sref *comp;
     size_t cap_comp;
+    vt__sref *fin; /* the final voxels of all workers, and a hash table of them (index + 1) */
+    size_t nfin, cap_fin;
+    uint8_t *fin_seen; /* per final voxel: already in a cluster */
+    size_t cap_fin_seen;
+    uint32_t *fin_table;
+    size_t cap_fin_table, fin_mask;
+    int fin_shift;
     vt_cluster *clusters;
     size_t nclusters, cap_clusters;
     vt_vote_stats st;
