@@ -397,13 +397,16 @@ static size_t bytes_held(const vt_vote *v)
 }
 
 /*
- * Whether every ray is within the level-of-detail range of level 0 all the
- * way through the box (the farthest corner is in range): then pass 0 need
- * not mark cells near one by one, which saves it a cache line per step.
+ * Whether every ray is within the level-of-detail range of a level all the
+ * way through the box (the farthest corner is in range): then no cell of
+ * that level needs its distances checked (at level 0 that saves pass 0 a
+ * cache line per step).
  */
-static bool all_near(const vt_vote *v, const vt_ray *rays, size_t count)
+static bool all_near(const vt_vote *v, int level, const vt_ray *rays, size_t count)
 {
-    const double rr = v->near_r[0] - 0.5 * sqrt(3.0) * v->edge[0];
+    if (isinf(v->near_r[level]))
+        return true;
+    const double rr = v->near_r[level] - 0.5 * sqrt(3.0) * v->edge[level];
     const vt_vec3 lo = v->o.min, hi = vt_v3(v->o.min.x + v->g.n[0][0] * v->edge[0],
                                             v->o.min.y + v->g.n[0][1] * v->edge[0],
                                             v->o.min.z + v->g.n[0][2] * v->edge[0]);
@@ -420,7 +423,9 @@ static bool all_near(const vt_vote *v, const vt_ray *rays, size_t count)
 
 static vt_status prepare_rays(vt_vote *v, const vt_ray *rays, size_t count)
 {
-    v->all_near = all_near(v, rays, count);
+    for (int l = 0; l < v->levels; l++)
+        v->near_all[l] = all_near(v, l, rays, count);
+    v->all_near = v->near_all[0];
     if (!vt__sreserve((void **)&v->rx, &v->cap_rx, count, sizeof *v->rx))
         return VT_ENOMEM;
     for (size_t i = 0; i < count; i++) {

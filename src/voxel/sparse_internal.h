@@ -203,6 +203,7 @@ struct vt_vote {
     double near_r[VT__SG_LEVELS]; /* level-of-detail range; INFINITY: always near */
     vt__sgrid g;                  /* the voxels of all levels */
     bool all_near; /* every ray is within the level-of-detail range of the whole box */
+    bool near_all[VT__SG_LEVELS]; /* the same per level (all_near is near_all[0]) */
     vt__srayx *rx;
     size_t cap_rx;
     vt__sref *refined; /* the refined coarse cells (with the test on: those with >= K cameras) */

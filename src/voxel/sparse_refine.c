@@ -26,37 +26,36 @@
 
 /*
  * The children (index (x << 2) | (y << 1) | z) of the 2 x 2 x 2 box of edge 2h
- * at lo that the ray passes through, in order along it; returns how many
- * (0 to 4). The ray enters the box at t_in; on each axis it starts in the half
- * that holds the entry point and changes half where it crosses the middle
- * plane, if it does so before it leaves the box. Ties go x before y before z,
- * as in vt_dda_next().
+ * around mid that the ray passes through, in order along it; returns how many
+ * (0 to 4). On each axis the ray is inside the box's slab for ray parameters
+ * within h |1/d| of where it crosses the middle plane; it enters the box at
+ * t_in, starts on each axis in the half that holds the entry point and changes
+ * half where it crosses the middle plane, if it does so before it leaves the
+ * box. Ties go x before y before z, as in vt_dda_next().
  */
-static int node_walk(const vt__srayx *r, const double lo[3], double h, int out[4])
+static inline int node_walk(const vt__srayx *r, const double mid[3], double h, int out[4])
 {
     double tin = 0.0, tout = INFINITY, tm[3];
     int c[3];
     for (int a = 0; a < 3; a++) {
-        double mid = lo[a] + h;
         if (r->d[a] == 0.0) {
-            if (r->o[a] < lo[a] || r->o[a] > lo[a] + 2.0 * h)
+            if (fabs(r->o[a] - mid[a]) > h)
                 return 0;
-            c[a] = r->o[a] >= mid;
+            c[a] = r->o[a] >= mid[a];
             tm[a] = INFINITY;
             continue;
         }
-        double t0 = (lo[a] - r->o[a]) * r->inv[a], t1 = (lo[a] + 2.0 * h - r->o[a]) * r->inv[a];
-        double tn = t0 < t1 ? t0 : t1, tf = t0 < t1 ? t1 : t0;
-        tin = tn > tin ? tn : tin;
-        tout = tf < tout ? tf : tout;
-        tm[a] = (mid - r->o[a]) * r->inv[a];
+        const double t = (mid[a] - r->o[a]) * r->inv[a], dt = h * fabs(r->inv[a]);
+        tm[a] = t;
+        tin = t - dt > tin ? t - dt : tin;
+        tout = t + dt < tout ? t + dt : tout;
     }
     if (!(tin <= tout))
         return 0;
     for (int a = 0; a < 3; a++) {
         if (r->d[a] == 0.0)
             continue;
-        bool past = tm[a] <= tin; /* the entry point is beyond the middle plane */
+        const bool past = tm[a] <= tin; /* the entry point is beyond the middle plane */
         c[a] = (r->d[a] > 0.0) == past;
         if (past || tm[a] >= tout)
             tm[a] = INFINITY;
@@ -64,7 +63,7 @@ static int node_walk(const vt__srayx *r, const double lo[3], double h, int out[4
     int n = 0;
     out[n++] = c[0] << 2 | c[1] << 1 | c[2];
     for (;;) {
-        int a = tm[0] <= tm[1] && tm[0] <= tm[2] ? 0 : (tm[1] <= tm[2] ? 1 : 2);
+        const int a = tm[0] <= tm[1] && tm[0] <= tm[2] ? 0 : (tm[1] <= tm[2] ? 1 : 2);
         if (tm[a] == INFINITY)
             return n;
         c[a] ^= 1;
@@ -89,6 +88,20 @@ static double tolerance(const vt_vote *v, const vt__srayx *r, double range)
 {
     double t = r->tol_per_m * range;
     return t > v->o.consistency_min ? t : v->o.consistency_min;
+}
+
+/*
+ * Whether ray r passes within its tolerance of m, plus `slack` (half the gap
+ * of the pair that gave m: m itself is that uncertain).
+ */
+static bool passes_near(const vt_vote *v, const vt__srayx *r, const double m[3], double slack)
+{
+    const double d[3] = {m[0] - r->o[0], m[1] - r->o[1], m[2] - r->o[2]};
+    const double along = dot3(d, r->u);
+    if (along <= 0.0)
+        return false;
+    const double off2 = dot3(d, d) - along * along, tol = tolerance(v, r, along) + slack;
+    return off2 <= tol * tol;
 }
 
 /*
@@ -122,20 +135,6 @@ static bool meet(const vt_vote *v, const vt__srayx *p, const vt__srayx *q, const
         return false;
     *gap = sqrt(g2);
     return true;
-}
-
-/*
- * Whether ray r passes within its tolerance of m, plus `slack` (half the gap
- * of the pair that gave m: m itself is that uncertain).
- */
-static bool passes_near(const vt_vote *v, const vt__srayx *r, const double m[3], double slack)
-{
-    const double d[3] = {m[0] - r->o[0], m[1] - r->o[1], m[2] - r->o[2]};
-    const double along = dot3(d, r->u);
-    if (along <= 0.0)
-        return false;
-    const double off2 = dot3(d, d) - along * along, tol = tolerance(v, r, along) + slack;
-    return off2 <= tol * tol;
 }
 
 /*
@@ -192,7 +191,7 @@ static bool consistent(const vt_vote *v, const double lo[3], double e, const uin
 static bool near_k(const vt_vote *v, int level, int x, int y, int z, const uint32_t *rays, size_t n)
 {
     const double rr = v->near_r[level], e = v->edge[level];
-    if (isinf(rr))
+    if (v->near_all[level]) /* every ray is in range everywhere, and the cell has K cameras */
         return true;
     const double c[3] = {v->o.min.x + (x + 0.5) * e, v->o.min.y + (y + 0.5) * e,
                          v->o.min.z + (z + 0.5) * e};
@@ -235,30 +234,59 @@ static vt__snode *take_node(vt_vote *v, vt__sworker *wk, uint32_t *index)
     return nd;
 }
 
+/*
+ * Marks the children c that ray r visited (seq[0..n)) near when their centre
+ * is within the level-of-detail range rr of its camera. The node's centre
+ * decides for all of them unless it lies within a child's half-diagonal
+ * (0.87 h > sqrt(3) h / 2) of the range's edge; only then is each child's
+ * centre checked.
+ */
+static void mark_near(vt__snode *nd, const vt__srayx *r, const double mid[3], double h, double rr,
+                      const int *seq, int n)
+{
+    const double dx = mid[0] - r->o[0], dy = mid[1] - r->o[1], dz = mid[2] - r->o[2];
+    const double d2 = dx * dx + dy * dy + dz * dz, in = rr - 0.87 * h, out = rr + 0.87 * h;
+    if (in > 0.0 && d2 < in * in) {
+        for (int j = 0; j < n; j++)
+            nd->meta[seq[j]] |= VT__SV_NEAR;
+        return;
+    }
+    if (d2 > out * out)
+        return;
+    for (int j = 0; j < n; j++) {
+        const int c = seq[j];
+        if (nd->meta[c] & VT__SV_NEAR)
+            continue;
+        const double cx = mid[0] + ((c >> 2) - 0.5) * h - r->o[0],
+                     cy = mid[1] + (((c >> 1) & 1) - 0.5) * h - r->o[1],
+                     cz = mid[2] + ((c & 1) - 0.5) * h - r->o[2];
+        if (cx * cx + cy * cy + cz * cz < rr * rr)
+            nd->meta[c] |= VT__SV_NEAR;
+    }
+}
+
 /* Adds the votes of `rays` to the children of a refined cell, listing each child's rays. */
 static void vote_node(const vt_vote *v, vt__sworker *wk, int cl, const double lo[3], vt__snode *nd,
                       const uint32_t *rays, size_t nrays, uint32_t *lists, size_t cnt[8])
 {
     const double h = v->edge[cl], rr = v->near_r[cl];
-    const bool always = isinf(rr);
+    const double mid[3] = {lo[0] + h, lo[1] + h, lo[2] + h};
+    const bool always = v->near_all[cl];
+    uint64_t steps = 0;
     for (size_t i = 0; i < nrays; i++) {
         const vt__srayx *r = &v->rx[rays[i]];
-        int seq[4], n = node_walk(r, lo, h, seq);
+        int seq[4], n = node_walk(r, mid, h, seq);
         for (int j = 0; j < n; j++) {
-            int c = seq[j];
+            const int c = seq[j];
             nd->w[c] += r->w;
             nd->cams[c] |= r->bit;
             lists[(size_t)c * nrays + cnt[c]++] = rays[i];
-            if (!always && !(nd->meta[c] & VT__SV_NEAR)) {
-                double dx = lo[0] + ((c >> 2) + 0.5) * h - r->o[0],
-                       dy = lo[1] + (((c >> 1) & 1) + 0.5) * h - r->o[1],
-                       dz = lo[2] + ((c & 1) + 0.5) * h - r->o[2];
-                if (dx * dx + dy * dy + dz * dz < rr * rr)
-                    nd->meta[c] |= VT__SV_NEAR;
-            }
         }
-        wk->steps += (uint64_t)n;
+        if (!always)
+            mark_near(nd, r, mid, h, rr, seq, n);
+        steps += (uint64_t)n;
     }
+    wk->steps += steps;
     if (always)
         for (int c = 0; c < 8; c++)
             nd->meta[c] |= VT__SV_NEAR;
