@@ -658,7 +658,7 @@ static void watchdog_thread_raises_on_the_monotonic_clock(void **state)
     scene s;
     scene_init(&s);
     update(a, &s, 100);
-    for (int i = 0; i < 500 && vt_alerts_stats_get(a).raised == 0; i++) {
+    for (int i = 0; i < 6000 && vt_alerts_stats_get(a).raised == 0; i++) { /* a hang: 60 s */
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

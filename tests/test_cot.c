@@ -560,21 +560,24 @@ static void tcp_server_gone_does_not_block_and_a_restart_reconnects(void **state
     spec_event(f, false, path, first7 ? 1 : 0, uid, "a-u-A-M-H-Q", &s.tracks[3], T0 + 1, 5);
     spec_check(f, spec);
 
-    /* The server goes away: publishing stays fast. */
+    /* The server goes away: publishing does not wait for the reconnection. A publish that
+       waited for the sender's backoff (0.1 s doubling to 5 s) would spend more than 200 s
+       in these 50; the bound is that scale, not this machine's speed. */
     close(cfd);
     close(lfd);
-    double t0 = now_s(), worst = 0;
+    double t0 = now_s(), worst = 0, publishing = 0;
     for (int k = 0; k < 50; k++) {
         make_scene(&s, 2 + k * 0.1);
         double a = now_s();
         assert_int_equal(vt_cot_publish(c, &s.r), VT_OK);
         worst = fmax(worst, now_s() - a);
+        publishing += now_s() - a;
         usleep(10000);
     }
     vt_cot_stats st;
     vt_cot_sender_stats(c, &st);
     assert_false(st.connected);
-    assert_true(worst < 0.25); /* generous: a loaded 2-core machine preempts */
+    assert_true(publishing < 30);
     print_message("server gone: 50 publishes, the slowest %.3f ms; %.2f s in all\n", worst * 1e3,
                   now_s() - t0);
 
@@ -639,13 +642,15 @@ static void a_server_that_never_reads_costs_queued_events_not_time(void **state)
                   "%llu sent, %llu dropped\n",
                   now_s() - t0, worst * 1e3, (unsigned long long)st.sent,
                   (unsigned long long)st.dropped);
+    /* Publishing never waited for the server: the queue overflowed (a publish that waited
+       for room would wait for ever, the server never reads). */
     assert_int_equal(st.events, 40000);
     assert_true(st.dropped > 0);
-    assert_true(worst < 0.25); /* generous: a loaded 2-core machine preempts */
-    /* Freeing while the thread is stuck writing to the stalled server returns promptly. */
+    /* Freeing while the thread is stuck writing to the stalled server returns: a free that
+       waited for the write would wait for ever; the bound is that, not speed. */
     double a = now_s();
     vt_cot_sender_free(c);
-    assert_true(now_s() - a < 1.0);
+    assert_true(now_s() - a < 30);
     close(cfd);
     close(lfd);
 }
@@ -655,7 +660,10 @@ static void freeing_a_sender_whose_server_never_answers_is_prompt(void **state)
     (void)state;
     vt_rig rig = rig_with_origin();
     /* A port nobody listens on (connect refused, backoff), then an address that does not
-     * answer (connect pending): free returns within a fraction of a second either way. */
+     * answer (connect pending): free returns within a fraction of a second either way.
+     * The sender's thread checks its stop flag every 0.1 s; a free that waited for the
+     * connect (2 s) or the backoff would take longer than the bound, which leaves a loaded
+     * machine ten slices. */
     int lfd = tcp_listen_on(0), port = tcp_port_of(lfd);
     close(lfd);
     char url[64];
@@ -673,7 +681,7 @@ static void freeing_a_sender_whose_server_never_answers_is_prompt(void **state)
         assert_false(st.connected);
         double a = now_s();
         vt_cot_sender_free(c);
-        if (now_s() - a > 0.5)
+        if (now_s() - a > 1.0)
             fail_msg("%s: free took %.2f s", urls[i], now_s() - a);
     }
 }

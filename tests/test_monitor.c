@@ -8,6 +8,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -432,7 +433,8 @@ static void oversized_headers_and_other_methods_are_refused(void **state)
 
 /* An /events client on a thread: stops after `want` state events. */
 typedef struct sse_client {
-    int port, want, states, alerts;
+    int port, want;
+    atomic_int states, alerts; /* written by the client's thread, read by the test's */
     grow text;
 } sse_client;
 
@@ -440,15 +442,16 @@ static size_t sse_write(char *p, size_t size, size_t n, void *user)
 {
     sse_client *c = user;
     size_t add = grow_cb(p, size, n, &c->text);
-    c->states = 0;
-    c->alerts = 0;
+    int states = 0, alerts = 0;
     for (const char *s = c->text.s; (s = strstr(s, "event: ")); s++) {
         if (strncmp(s, "event: state\ndata: {", 20) == 0)
-            c->states++;
+            states++;
         if (strncmp(s, "event: alerts\ndata: [", 21) == 0)
-            c->alerts++;
+            alerts++;
     }
-    return c->states >= c->want ? 0 : add; /* 0 ends the transfer */
+    atomic_store(&c->states, states);
+    atomic_store(&c->alerts, alerts);
+    return states >= c->want ? 0 : add; /* 0 ends the transfer */
 }
 
 static void *sse_run(void *arg)
@@ -458,7 +461,7 @@ static void *sse_run(void *arg)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/events", c->port);
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L); /* a hang, not speed */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sse_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_perform(h);
@@ -475,7 +478,8 @@ static void events_deliver_frame_sets_and_alerts(void **state)
     pthread_create(&th, NULL, sse_run, &c);
     struct timespec pause = {0, 30 * 1000 * 1000};
     vt_monitor_alert a = {.kind = "fps", .raised = true, .rule = "slow", .message = "slow"};
-    for (int n = 4; n < 200 && c.states < c.want; n++) {
+    /* Frame sets go on until the client has seen enough, however late it connects. */
+    for (int n = 4; n < 4000 && atomic_load(&c.states) < c.want; n++) {
         vt_pipeline_result r = result(n);
         assert_int_equal(vt_monitor_publish(mon, &r), VT_OK);
         if (n == 6)
@@ -497,8 +501,10 @@ static void events_end_when_the_server_stops(void **state)
     sse_client c = {.port = vt_monitor_server_port(srv), .want = 1000};
     pthread_t th;
     pthread_create(&th, NULL, sse_run, &c);
-    struct timespec pause = {0, 200 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    /* The first state comes on connecting; then the server stops. */
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 6000 && atomic_load(&c.states) < 1; i++) /* a hang: 60 s */
+        nanosleep(&pause, NULL);
     stop(); /* ends the stream: the client returns */
     pthread_join(th, NULL);
     assert_true(c.states >= 1);

@@ -55,8 +55,14 @@ tcp_pid=$!
 "$VT" listen "udp://127.0.0.1:$udp_port" --count 30 --timeout 60 --json --save "$TMP/udp.pb" \
     >"$TMP/udp.out" 2>"$TMP/udp.err" &
 udp_pid=$!
-sleep 0.3
-demo --frames 20 --stream "file://$TMP/log.bin" --stream "shm://$ring" \
+# Each listener has opened its receiver (the UDP one is bound) before the demo sends.
+for f in shm tcp udp; do
+    for _ in $(seq 600); do grep -q "listening on" "$TMP/$f.err" && break; sleep 0.1; done
+    grep -q "listening on" "$TMP/$f.err" || fail "listen $f did not start: $(cat "$TMP/$f.err")"
+done
+# The TCP listener connects once the demo's server is up (retrying, at most 2 s apart) and
+# gets what is sent from then on: 60 frame sets (180 messages) leave it 150 to miss.
+demo --frames 60 --stream "file://$TMP/log.bin" --stream "shm://$ring" \
     --stream "tcp://127.0.0.1:$port" --stream "udp://127.0.0.1:$udp_port"
 proto="$(dirname "$0")/../../proto/voxtrack.proto"
 protoc_check() { # NAME: the TrackBatch messages saved by that listener decode with protoc
