@@ -183,21 +183,6 @@ void vt_vote_free(vt_vote *v)
     free(v);
 }
 
-bool vt__sreserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 double vt_vote_level_size(const vt_vote *v, int level)
 {
     return ldexp(v->o.coarse_voxel, -level);
@@ -219,7 +204,7 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x, ui
         return VT_OK;
     /* A DDA step moves one cell along one axis: a ray crosses at most nx + ny + nz cells. */
     const size_t most = (size_t)v->g.n[0][0] + (size_t)v->g.n[0][1] + (size_t)v->g.n[0][2];
-    if (!vt__sreserve((void **)&v->visits, &v->cap_visits, v->nvisits + most, sizeof *v->visits))
+    if (vt__grow(&v->visits, &v->cap_visits, v->nvisits + most, sizeof *v->visits))
         return VT_ENOMEM;
     const double e = v->edge[0], len = vt_v3_norm(r->dir), rr = v->near_r[0];
     /* A ray that cannot get out of range within the box is near everywhere: no distances. */
@@ -283,7 +268,7 @@ static vt_status decide_cell(vt_vote *v, vt__sblock *b, uint32_t bi, int k)
         b->meta[k] |= VT__SV_FINAL;
         return vt__spush_final(&v->workers[0], c);
     }
-    if (!vt__sreserve((void **)&v->refined, &v->cap_refined, v->nrefined + 1, sizeof *v->refined))
+    if (vt__grow(&v->refined, &v->cap_refined, v->nrefined + 1, sizeof *v->refined))
         return VT_ENOMEM;
     b->meta[k] |= VT__SV_REFINE | (uint32_t)(v->nrefined + 1) << VT__SV_CHILD_SHIFT;
     v->refined[v->nrefined++] = c;
@@ -299,7 +284,7 @@ static vt_status decide_cell(vt_vote *v, vt__sblock *b, uint32_t bi, int k)
  */
 static vt_status decide_coarse(vt_vote *v)
 {
-    if (!vt__sreserve((void **)&v->pairs, &v->cap_pairs, v->nvisits, sizeof *v->pairs))
+    if (vt__grow(&v->pairs, &v->cap_pairs, v->nvisits, sizeof *v->pairs))
         return VT_ENOMEM;
     for (size_t i = 0; i < v->nvisits; i++) {
         uint32_t cell = (uint32_t)(v->visits[i] >> 32), bi = cell / VT__SB_VOXELS;
@@ -323,8 +308,8 @@ static vt_status decide_coarse(vt_vote *v)
 /* Counting sort of the pairs by refined cell: the rays of each, in ray order. */
 static vt_status sort_pairs(vt_vote *v)
 {
-    if (!vt__sreserve((void **)&v->offs, &v->cap_offs, v->nrefined + 1, sizeof *v->offs) ||
-        !vt__sreserve((void **)&v->rays_of, &v->cap_rays_of, v->npairs, sizeof *v->rays_of))
+    if (vt__grow(&v->offs, &v->cap_offs, v->nrefined + 1, sizeof *v->offs) ||
+        vt__grow(&v->rays_of, &v->cap_rays_of, v->npairs, sizeof *v->rays_of))
         return VT_ENOMEM;
     memset(v->offs, 0, (v->nrefined + 1) * sizeof *v->offs);
     for (size_t i = 0; i < v->npairs; i++)
@@ -426,7 +411,7 @@ static vt_status prepare_rays(vt_vote *v, const vt_ray *rays, size_t count)
     for (int l = 0; l < v->levels; l++)
         v->near_all[l] = all_near(v, l, rays, count);
     v->all_near = v->near_all[0];
-    if (!vt__sreserve((void **)&v->rx, &v->cap_rx, count, sizeof *v->rx))
+    if (vt__grow(&v->rx, &v->cap_rx, count, sizeof *v->rx))
         return VT_ENOMEM;
     for (size_t i = 0; i < count; i++) {
         const vt_ray *r = &rays[i];

@@ -47,9 +47,9 @@ static vt_status index_finals(vt_vote *v)
     while (((size_t)1 << log2) < 2 * n)
         log2++;
     size_t cap = (size_t)1 << log2;
-    if (!vt__sreserve((void **)&v->fin, &v->cap_fin, n ? n : 1, sizeof *v->fin) ||
-        !vt__sreserve((void **)&v->fin_seen, &v->cap_fin_seen, n ? n : 1, 1) ||
-        !vt__sreserve((void **)&v->fin_table, &v->cap_fin_table, cap, sizeof *v->fin_table))
+    if (vt__grow(&v->fin, &v->cap_fin, n ? n : 1, sizeof *v->fin) ||
+        vt__grow(&v->fin_seen, &v->cap_fin_seen, n ? n : 1, 1) ||
+        vt__grow(&v->fin_table, &v->cap_fin_table, cap, sizeof *v->fin_table))
         return VT_ENOMEM;
     n = 0;
     for (int t = 0; t < v->nworkers; t++) {
@@ -100,7 +100,7 @@ static vt_status gather(vt_vote *v, size_t seed, size_t *count)
                     if (j < 0 || v->fin_seen[j])
                         continue;
                     v->fin_seen[j] = 1;
-                    if (!vt__sreserve((void **)&v->comp, &v->cap_comp, len + 1, sizeof *v->comp))
+                    if (vt__grow(&v->comp, &v->cap_comp, len + 1, sizeof *v->comp))
                         return VT_ENOMEM;
                     v->comp[len++] = v->fin[j];
                 }
@@ -191,14 +191,14 @@ static int cmp_cluster(const void *pa, const void *pb)
 vt_status vt__svote_find_clusters(vt_vote *v)
 {
     v->nclusters = 0;
-    if (!vt__sreserve((void **)&v->comp, &v->cap_comp, 1, sizeof *v->comp) || index_finals(v))
+    if (vt__grow(&v->comp, &v->cap_comp, 1, sizeof *v->comp) || index_finals(v))
         return VT_ENOMEM;
     for (size_t i = 0; i < v->nfin; i++) {
         if (v->fin_seen[i])
             continue;
         size_t count = 0;
-        if (gather(v, i, &count) || !vt__sreserve((void **)&v->clusters, &v->cap_clusters,
-                                                  v->nclusters + 1, sizeof *v->clusters))
+        if (gather(v, i, &count) ||
+            vt__grow(&v->clusters, &v->cap_clusters, v->nclusters + 1, sizeof *v->clusters))
             return VT_ENOMEM;
         v->clusters[v->nclusters++] = summarise(v, count);
     }

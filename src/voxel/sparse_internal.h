@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "voxtrack/sparse.h"
 
 /* A block is 8^3 voxels of one level. */
@@ -230,9 +231,6 @@ struct vt_vote {
     vt_vote_stats st;
 };
 
-/* Grows an array to hold at least `need` elements; false when out of memory. */
-bool vt__sreserve(void **p, size_t *cap, size_t need, size_t elem);
-
 /* popcount(m) >= k without a popcount instruction: clear the lowest bit k - 1 times. */
 static inline bool vt__enough_cameras(uint64_t m, int k)
 {
@@ -252,7 +250,7 @@ static inline int vt__popcount64(uint64_t x)
 /* Lists a final voxel (a seed of the clusters) with a worker. */
 static inline vt_status vt__spush_final(vt__sworker *wk, vt__sref f)
 {
-    if (!vt__sreserve((void **)&wk->finals, &wk->cap_finals, wk->nfinals + 1, sizeof *wk->finals))
+    if (vt__grow(&wk->finals, &wk->cap_finals, wk->nfinals + 1, sizeof *wk->finals))
         return VT_ENOMEM;
     wk->finals[wk->nfinals++] = f;
     return VT_OK;

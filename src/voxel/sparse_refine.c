@@ -303,8 +303,7 @@ static void refine(vt_vote *v, vt__sworker *wk, int level, int x, int y, int z, 
     const int cl = level + 1;
     uint32_t ni;
     vt__snode *nd = take_node(v, wk, &ni);
-    if (!nd ||
-        !vt__sreserve((void **)&wk->lists[cl], &wk->list_cap[cl], 8 * nrays, sizeof(uint32_t))) {
+    if (!nd || vt__grow(&wk->lists[cl], &wk->list_cap[cl], 8 * nrays, sizeof(uint32_t))) {
         wk->status = VT_ENOMEM;
         return;
     }
