@@ -146,21 +146,6 @@ size_t vt_pipeline_grid_peak_bytes(const vt_pipeline *p)
     return p ? vt_vote_stage_grid_peak_bytes(p->vote) : 0;
 }
 
-bool vt__pipeline_grow(void **ptr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*ptr, n * elem);
-    if (!q)
-        return false;
-    *ptr = q;
-    *cap = n;
-    return true;
-}
-
 /* Runs camera i's stage; on a thread of the parallel loop, so its message is kept. */
 static void camera_stage(vt_pipeline *p, int i, const vt_image *img)
 {

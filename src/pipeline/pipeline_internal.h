@@ -15,9 +15,6 @@ int vt__pipeline_camera_count(const vt_pipeline *p);
 /* Checks the options against the rig as vt_pipeline_new does (the stages check the same). */
 vt_status vt__pipeline_check_opts(const vt_pipeline_opts *o, const vt_rig *rig);
 
-/* Grows *ptr (of *cap elements of size elem) to hold at least need; false when out of memory. */
-bool vt__pipeline_grow(void **ptr, size_t *cap, size_t need, size_t elem);
-
 /* Each camera's rays of the last frame set, rig->count entries (for benchmarks). */
 const vt_camera_rays *vt__pipeline_camera_rays(const vt_pipeline *p);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "pipeline/pipeline_internal.h"
 
@@ -94,8 +95,8 @@ static int by_weight(const void *a, const void *b)
 static vt_status push_ray(vt_camera_stage *c, double u, double v, float weight, int32_t area,
                           uint32_t item)
 {
-    if (!vt__pipeline_grow((void **)&c->rays, &c->rays_cap, c->nrays + 1, sizeof *c->rays) ||
-        !vt__pipeline_grow((void **)&c->area, &c->area_cap, c->nrays + 1, sizeof *c->area))
+    if (vt__grow(&c->rays, &c->rays_cap, c->nrays + 1, sizeof *c->rays) ||
+        vt__grow(&c->area, &c->area_cap, c->nrays + 1, sizeof *c->area))
         return vt__error(VT_ENOMEM, "out of memory for rays");
     if (vt_ray_from_pixel(&c->rc.cam, u, v, c->o.sigma_px, weight, (uint16_t)c->index,
                           (uint16_t)c->rc.pair, item, &c->rays[c->nrays]))
@@ -107,7 +108,7 @@ static vt_status push_ray(vt_camera_stage *c, double u, double v, float weight, 
 static vt_status pixel_rays(vt_camera_stage *c)
 {
     size_t n = c->changes.count;
-    if (!vt__pipeline_grow((void **)&c->order, &c->order_cap, n, sizeof *c->order))
+    if (vt__grow(&c->order, &c->order_cap, n, sizeof *c->order))
         return vt__error(VT_ENOMEM, "out of memory");
     for (size_t k = 0; k < n; k++)
         c->order[k] = (ranked){c->changes.diff[k], (uint32_t)k};

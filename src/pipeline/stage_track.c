@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "pipeline/pipeline_internal.h"
 
@@ -93,9 +94,8 @@ void vt_track_stage_free(vt_track_stage *t)
 static bool reserve_ids(vt_track_stage *t, size_t top)
 {
     size_t old_looks = t->looks_cap, old_cams = t->max_cams_cap;
-    if (!vt__pipeline_grow((void **)&t->looks, &t->looks_cap, top ? top : 1, sizeof *t->looks) ||
-        !vt__pipeline_grow((void **)&t->max_cams, &t->max_cams_cap, top ? top : 1,
-                           sizeof *t->max_cams))
+    if (vt__grow(&t->looks, &t->looks_cap, top ? top : 1, sizeof *t->looks) ||
+        vt__grow(&t->max_cams, &t->max_cams_cap, top ? top : 1, sizeof *t->max_cams))
         return false;
     if (t->looks_cap > old_looks)
         memset(t->looks + old_looks, 0, (t->looks_cap - old_looks) * sizeof *t->looks);
@@ -173,9 +173,9 @@ static vt_status report(vt_track_stage *t, const vt_track *tracks, size_t n)
     for (size_t i = 0; i < n; i++)
         if (tracks[i].id + 1 > top)
             top = tracks[i].id + 1;
-    if (!vt__pipeline_grow((void **)&t->classes, &t->classes_cap, n ? n : 1, sizeof *t->classes) ||
-        !vt__pipeline_grow((void **)&t->tracks, &t->tracks_cap, n ? n : 1, sizeof *t->tracks) ||
-        !vt__pipeline_grow((void **)&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker) ||
+    if (vt__grow(&t->classes, &t->classes_cap, n ? n : 1, sizeof *t->classes) ||
+        vt__grow(&t->tracks, &t->tracks_cap, n ? n : 1, sizeof *t->tracks) ||
+        vt__grow(&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker) ||
         !reserve_ids(t, top))
         return vt__error(VT_ENOMEM, "track stage: out of memory");
     for (size_t i = 0; i < n; i++) {

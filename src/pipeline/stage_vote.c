@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "pipeline/pipeline_internal.h"
 
@@ -102,8 +103,8 @@ static vt_status join_rays(vt_vote_stage *v, const vt_camera_rays *cams)
                              cams[i].nrays);
         total += cams[i].nrays;
     }
-    if (!vt__pipeline_grow((void **)&v->rays, &v->rays_cap, total, sizeof *v->rays) ||
-        !vt__pipeline_grow((void **)&v->area, &v->area_cap, total, sizeof *v->area))
+    if (vt__grow(&v->rays, &v->rays_cap, total, sizeof *v->rays) ||
+        vt__grow(&v->area, &v->area_cap, total, sizeof *v->area))
         return vt__error(VT_ENOMEM, "vote stage: out of memory for %zu rays", total);
     size_t at = 0;
     for (int i = 0; i < v->ncams; i++) {
@@ -127,7 +128,7 @@ static vt_status join_rays(vt_vote_stage *v, const vt_camera_rays *cams)
 static vt_status list_detection_rays(vt_vote_stage *v)
 {
     size_t n = v->dets.nindex;
-    if (!vt__pipeline_grow((void **)&v->det_rays, &v->det_rays_cap, n ? n : 1, sizeof *v->det_rays))
+    if (vt__grow(&v->det_rays, &v->det_rays_cap, n ? n : 1, sizeof *v->det_rays))
         return vt__error(VT_ENOMEM, "vote stage: out of memory");
     for (size_t j = 0; j < n; j++) {
         uint32_t r = v->dets.ray_index[j];
