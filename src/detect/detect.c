@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "detect/detect_internal.h"
 #include "voxtrack/detect.h"
@@ -123,21 +124,6 @@ void vt_detection_list_free(vt_detection_list *l)
 /* ------------------------------------------------------------------------ */
 /* Checks and memory                                                         */
 
-static vt_status grow(void **p, size_t *capacity, size_t need, size_t size, const char *what)
-{
-    if (need <= *capacity)
-        return VT_OK;
-    size_t cap = *capacity ? *capacity : 64;
-    while (cap < need)
-        cap *= 2;
-    void *q = realloc(*p, cap * size);
-    if (!q)
-        return vt__error(VT_ENOMEM, "detect: cannot allocate %zu %s", cap, what);
-    *p = q;
-    *capacity = cap;
-    return VT_OK;
-}
-
 static bool finite3(vt_vec3 v)
 {
     return isfinite(v.x) && isfinite(v.y) && isfinite(v.z);
@@ -195,18 +181,12 @@ static vt_status check_args(const vt_cluster *clusters, size_t ncluster, const v
 
 static vt_status reserve(struct vt__detect_work *w, size_t nray, size_t ncluster)
 {
-    size_t cap = w->ray_capacity;
-    vt_status s = grow((void **)&w->key, &cap, nray, sizeof(uint32_t), "ray keys");
-    cap = w->ray_capacity;
-    if (!s)
-        s = grow((void **)&w->sorted, &cap, nray, sizeof(uint32_t), "ray indices");
-    cap = w->ray_capacity;
-    if (!s)
-        s = grow((void **)&w->owned, &cap, nray, 1, "ray flags");
+    void *const arrays[] = {&w->key, &w->sorted, &w->owned};
+    const size_t elems[] = {sizeof *w->key, sizeof *w->sorted, sizeof *w->owned};
+    vt_status s = vt__grow_group(arrays, elems, 3, &w->ray_capacity, nray);
     if (s)
         return s;
-    w->ray_capacity = cap;
-    return grow((void **)&w->order, &w->order_capacity, ncluster, sizeof(ranked), "clusters");
+    return vt__grow(&w->order, &w->order_capacity, ncluster, sizeof(ranked));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -316,8 +296,7 @@ static vt_status bucket_rays(detector *dt, size_t nray)
         cams[c].cells = ncell;
         ncell += cams[c].g ? (uint32_t)(cams[c].g * cams[c].g) : 1;
     }
-    vt_status s = grow((void **)&w->cell_start, &w->cell_capacity, (size_t)ncell + 1,
-                       sizeof(uint32_t), "grid cells");
+    vt_status s = vt__grow(&w->cell_start, &w->cell_capacity, (size_t)ncell + 1, sizeof(uint32_t));
     if (s)
         return s;
     uint32_t *start = w->cell_start;
@@ -493,11 +472,10 @@ static bool enough_cameras(const detector *dt, const uint32_t *set, int n)
 static vt_status append_detection(detector *dt, const vt_detection *d, const uint32_t *set,
                                   vt_detection_list *out)
 {
-    vt_status s = grow((void **)&out->items, &out->capacity, out->count + 1, sizeof(vt_detection),
-                       "detections");
+    vt_status s = vt__grow(&out->items, &out->capacity, out->count + 1, sizeof(vt_detection));
     if (!s)
-        s = grow((void **)&out->ray_index, &out->index_capacity, out->nindex + (size_t)d->nrays,
-                 sizeof(uint32_t), "ray indices");
+        s = vt__grow(&out->ray_index, &out->index_capacity, out->nindex + (size_t)d->nrays,
+                     sizeof(uint32_t));
     if (s)
         return s;
     vt_detection *nd = &out->items[out->count++];

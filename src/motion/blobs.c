@@ -24,22 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
+#include "core/uf.h"
 #include "voxtrack/detect.h"
 
 /* A horizontal run of changed pixels on one row, with its sums. */
 typedef struct run {
-    int y, x0, x1;   /* row and inclusive column span */
-    uint32_t parent; /* union-find; the root is the component's first run */
-    uint32_t blob;   /* roots only: index of its blob in the output, before filtering */
+    int y, x0, x1; /* row and inclusive column span */
+    uint32_t blob; /* roots only: index of its blob in the output, before filtering */
     float peak;
     double sum, sum_x; /* sum of diff and of diff * x over the run */
 } run;
 
 struct vt__blob_work {
     run *runs;
-    size_t capacity;
-    double *sums; /* per blob: sum of diff, until the centroids are formed */
+    uint32_t *parent; /* per run, union-find (core/uf.h): the root is the component's first run */
+    size_t capacity;  /* of runs and parent */
+    double *sums;     /* per blob: sum of diff, until the centroids are formed */
     size_t sums_capacity;
 };
 
@@ -50,46 +52,11 @@ void vt_blob_list_free(vt_blob_list *l)
     free(l->blobs);
     if (l->work) {
         free(l->work->runs);
+        free(l->work->parent);
         free(l->work->sums);
     }
     free(l->work);
     memset(l, 0, sizeof *l);
-}
-
-/* Grows an array to hold at least `need` items of `size` bytes (doubling). */
-static vt_status grow(void **p, size_t *capacity, size_t need, size_t size, const char *what)
-{
-    if (need <= *capacity)
-        return VT_OK;
-    size_t cap = *capacity ? *capacity : 256;
-    while (cap < need)
-        cap *= 2;
-    void *q = realloc(*p, cap * size);
-    if (!q)
-        return vt__error(VT_ENOMEM, "blobs: cannot allocate %zu %s", cap, what);
-    *p = q;
-    *capacity = cap;
-    return VT_OK;
-}
-
-/* Root of run i, halving the path on the way (every other node skips a level). */
-static uint32_t find_root(run *r, uint32_t i)
-{
-    while (r[i].parent != i) {
-        r[i].parent = r[r[i].parent].parent;
-        i = r[i].parent;
-    }
-    return i;
-}
-
-static void unite(run *r, uint32_t a, uint32_t b)
-{
-    a = find_root(r, a);
-    b = find_root(r, b);
-    if (a < b)
-        r[b].parent = a;
-    else if (b < a)
-        r[a].parent = b;
 }
 
 static vt_status check_list(const vt_change_list *c)
@@ -132,7 +99,9 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
             return vt__error(VT_EINVAL, "blobs: change %zu: index %u after %u is not raster order",
                              i, first, idx[i - 1]);
         if (n == w->capacity) {
-            vt_status s = grow((void **)&w->runs, &w->capacity, n + 1, sizeof(run), "runs");
+            void *const arrays[] = {&w->runs, &w->parent};
+            const size_t elems[] = {sizeof *w->runs, sizeof *w->parent};
+            vt_status s = vt__grow_group(arrays, elems, 2, &w->capacity, n + 1);
             if (s)
                 return s;
         }
@@ -149,7 +118,7 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
         run *r = &w->runs[n];
         r->y = y;
         r->x0 = (int)(first - (row_last + 1 - width));
-        r->parent = (uint32_t)n;
+        w->parent[n] = (uint32_t)n;
         r->peak = diff[i];
         r->sum = 0.0;
         r->sum_x = 0.0;
@@ -177,7 +146,7 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
         while (above < above_end && w->runs[above].x1 < r->x0 - 1)
             above++;
         for (size_t a = above; a < above_end && w->runs[a].x0 <= r->x1 + 1; a++)
-            unite(w->runs, (uint32_t)a, (uint32_t)n);
+            vt__uf_union(w->parent, (uint32_t)a, (uint32_t)n);
         n++;
     }
     *nrun = n;
@@ -206,18 +175,18 @@ static vt_status gather_blobs(struct vt__blob_work *w, size_t nrun, vt_blob_list
 {
     size_t nblob = 0;
     for (size_t i = 0; i < nrun; i++)
-        nblob += w->runs[i].parent == i;
-    vt_status s = grow((void **)&out->blobs, &out->capacity, nblob, sizeof(vt_blob), "blobs");
+        nblob += w->parent[i] == i;
+    vt_status s = vt__grow(&out->blobs, &out->capacity, nblob, sizeof(vt_blob));
     if (s)
         return s;
-    s = grow((void **)&w->sums, &w->sums_capacity, nblob, sizeof(double), "blob sums");
+    s = vt__grow(&w->sums, &w->sums_capacity, nblob, sizeof(double));
     if (s)
         return s;
     double *sum_w = w->sums;
     size_t b = 0;
     for (size_t i = 0; i < nrun; i++) {
         run *r = &w->runs[i];
-        uint32_t root = find_root(w->runs, (uint32_t)i);
+        uint32_t root = vt__uf_find(w->parent, (uint32_t)i);
         if (root == i) {
             r->blob = (uint32_t)b;
             vt_blob *nb = &out->blobs[b++];
