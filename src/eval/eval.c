@@ -38,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
+#include "core/uf.h"
 #include "eval/eval_internal.h"
 #include "voxtrack/track.h"
 
@@ -113,64 +115,24 @@ void vt_eval_free(vt_eval *e)
 /* ------------------------------------------------------------------------ */
 /* Scratch                                                                   */
 
-/* Grows *p to at least `need` elements; the capacity doubles. */
-static bool grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*(void **)p, n * elem);
-    if (!q)
-        return false;
-    *(void **)p = q;
-    *cap = n;
-    return true;
-}
-
-/*
- * Several arrays share a capacity: each is reallocated to the new size and
- * the shared capacity moves only once all of them have, so a failure
- * halfway leaves some arrays merely larger than needed.
- */
-static bool grow_group(void **arrays[], const size_t elems[], int n, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    for (int i = 0; i < n; i++) {
-        void *q = realloc(*arrays[i], c * elems[i]);
-        if (!q)
-            return false;
-        *arrays[i] = q;
-    }
-    *cap = c;
-    return true;
-}
-
 static vt_status reserve_frame(vt_eval *e, size_t nt, size_t nk)
 {
-    void **tracks[] = {(void **)&e->ft, (void **)&e->fts, (void **)&e->taken, (void **)&e->cols,
-                       (void **)&e->col_on};
+    void *const tracks[] = {&e->ft, &e->fts, &e->taken, &e->cols, &e->col_on};
     const size_t track_elems[] = {sizeof *e->ft, sizeof *e->fts, sizeof *e->taken, sizeof *e->cols,
                                   sizeof *e->col_on};
-    void **truths[] = {(void **)&e->fd,       (void **)&e->fds,        (void **)&e->match,
-                       (void **)&e->rows,     (void **)&e->row_to_col, (void **)&e->fb,
-                       (void **)&e->bird_used};
+    void *const truths[] = {&e->fd,         &e->fds, &e->match,    &e->rows,
+                            &e->row_to_col, &e->fb,  &e->bird_used};
     const size_t truth_elems[] = {sizeof *e->fd,       sizeof *e->fds,        sizeof *e->match,
                                   sizeof *e->rows,     sizeof *e->row_to_col, sizeof *e->fb,
                                   sizeof *e->bird_used};
-    void **pair[] = {(void **)&e->dist, (void **)&e->cost};
+    void *const pair[] = {&e->dist, &e->cost};
     const size_t pair_elems[] = {sizeof *e->dist, sizeof *e->cost};
     if (nk > 0 && nt > SIZE_MAX / sizeof(double) / nk)
         return vt__error(VT_ENOMEM, "eval: %zu truths x %zu tracks is too many", nt, nk);
-    if (!grow_group(tracks, track_elems, 5, &e->cap_k, nk + 1) ||
-        !grow(&e->uf, &e->cap_uf, 5 * (nt + nk) + 1, sizeof *e->uf) ||
-        !grow_group(truths, truth_elems, 7, &e->cap_t, nt + 1) ||
-        !grow_group(pair, pair_elems, 2, &e->cap_dist, nt * nk + 1))
+    if (vt__grow_group(tracks, track_elems, 5, &e->cap_k, nk + 1) ||
+        vt__grow(&e->uf, &e->cap_uf, 5 * (nt + nk) + 1, sizeof *e->uf) ||
+        vt__grow_group(truths, truth_elems, 7, &e->cap_t, nt + 1) ||
+        vt__grow_group(pair, pair_elems, 2, &e->cap_dist, nt * nk + 1))
         return vt__error(VT_ENOMEM, "eval: out of memory for a frame of %zu truths, %zu tracks", nt,
                          nk);
     return VT_OK;
@@ -214,7 +176,7 @@ static vt_status check_entries(int64_t frame, const vt_eval_truth *truth, size_t
 static vt_status truth_state(vt_eval *e, int id, uint32_t *index)
 {
     /* Room for a new state first: a map entry must never point past the array. */
-    if (!grow(&e->truths, &e->truths_cap, e->ntruths + 1, sizeof *e->truths))
+    if (vt__grow(&e->truths, &e->truths_cap, e->ntruths + 1, sizeof *e->truths))
         return vt__error(VT_ENOMEM, "eval: out of memory for truth %d", id);
     bool fresh;
     uint32_t *v = vt__eval_map_put(&e->truth_ix, (uint64_t)(int64_t)id, &fresh);
@@ -230,7 +192,7 @@ static vt_status truth_state(vt_eval *e, int id, uint32_t *index)
 
 static vt_status track_state(vt_eval *e, uint64_t id, uint32_t *index)
 {
-    if (!grow(&e->tracks, &e->tracks_cap, e->ntracks + 1, sizeof *e->tracks))
+    if (vt__grow(&e->tracks, &e->tracks_cap, e->ntracks + 1, sizeof *e->tracks))
         return vt__error(VT_ENOMEM, "eval: out of memory for track %llu", (unsigned long long)id);
     bool fresh;
     uint32_t *v = vt__eval_map_put(&e->track_ix, id, &fresh);
@@ -347,13 +309,6 @@ static double pair_cost(const vt_eval *e, pair_mode mode, double d)
     return e->o.gospa_p == 1.0 ? x : pow(x, e->o.gospa_p);
 }
 
-static int uf_root(int *parent, int x)
-{
-    while (parent[x] != x)
-        x = parent[x] = parent[parent[x]];
-    return x;
-}
-
 /* Solves one component: rows e->rows[0..n), columns e->cols[0..m); pairs into out[row]. */
 static vt_status solve_component(vt_eval *e, const frame_sets *fs, pair_mode mode, int n, int m,
                                  int *out)
@@ -382,21 +337,19 @@ static vt_status assign_by_component(vt_eval *e, const frame_sets *fs, pair_mode
                                      const int *row_on, const uint8_t *col_on, int *out)
 {
     int nd = (int)fs->nd, nk = (int)fs->nk, nodes = nd + nk;
-    int *parent = e->uf, *next = e->uf + nodes, *head = e->uf + 2 * nodes;
+    /* parent: union-find (core/uf.h) in the ints of e->uf (unsigned may alias int). */
+    uint32_t *parent = (uint32_t *)e->uf;
+    int *next = e->uf + nodes, *head = e->uf + 2 * nodes;
+    vt__uf_init(parent, (size_t)nodes);
     for (int x = 0; x < nodes; x++)
-        parent[x] = x, head[x] = -1;
+        head[x] = -1;
     for (int i = 0; i < nd; i++)
         for (int j = 0; j < nk && row_on[i]; j++)
-            if (col_on[j] && linked(e, mode, e->dist[(size_t)i * fs->nk + (size_t)j])) {
-                int a = uf_root(parent, i), b = uf_root(parent, nd + j);
-                if (a < b)
-                    parent[b] = a;
-                else if (b < a)
-                    parent[a] = b;
-            }
+            if (col_on[j] && linked(e, mode, e->dist[(size_t)i * fs->nk + (size_t)j]))
+                vt__uf_union(parent, (uint32_t)i, (uint32_t)(nd + j));
     /* Members listed per root, in ascending order: the result never depends on hashing. */
     for (int x = nodes - 1; x >= 0; x--) {
-        int r = uf_root(parent, x);
+        int r = (int)vt__uf_find(parent, (uint32_t)x);
         next[x] = head[r];
         head[r] = x;
     }
@@ -497,7 +450,7 @@ static vt_status count_birds_as_drones(vt_eval *e, const frame_sets *fs, const v
             double d = vt_v3_norm(vt_v3_sub(truth[e->fb[b]].pos, tracks[e->ft[j]].pos));
             if (d > e->o.match_dist)
                 continue;
-            if (!grow(&e->near, &e->cap_near, n + 1, sizeof *e->near))
+            if (vt__grow(&e->near, &e->cap_near, n + 1, sizeof *e->near))
                 return vt__error(VT_ENOMEM, "eval: out of memory pairing tracks with birds");
             e->near[n++] = (vt__eval_near){d, (uint32_t)j, (uint32_t)b};
         }
@@ -576,7 +529,7 @@ static void count_matches(vt_eval *e, const frame_sets *fs, const vt_eval_track 
 
 static vt_status record(vt_eval *e, uint64_t id, vt_vec3 pos, int what)
 {
-    if (!grow(&e->points, &e->points_cap, e->npoints + 1, sizeof *e->points))
+    if (vt__grow(&e->points, &e->points_cap, e->npoints + 1, sizeof *e->points))
         return vt__error(VT_ENOMEM, "eval: out of memory recording paths");
     e->points[e->npoints++] = (vt__eval_point){id, e->seq, pos, what};
     return VT_OK;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "eval/eval_internal.h"
 #include "voxtrack/track.h"
@@ -223,14 +224,8 @@ typedef struct frame_buf {
 
 static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        void *q = realloc(*(void **)arr, c * elem);
-        if (!q)
-            return false;
-        *(void **)arr = q;
-        *cap = c;
-    }
+    if (vt__grow(arr, cap, *n + 1, elem))
+        return false;
     memcpy((char *)*(void **)arr + *n * elem, x, elem);
     (*n)++;
     return true;
