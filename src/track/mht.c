@@ -47,7 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
+#include "core/uf.h"
 #include "track/track_internal.h"
 
 /* Hypotheses less likely than this ratio of the best are dropped at once. */
@@ -115,7 +117,8 @@ struct vt__mht {
     int *cand_child;
     size_t cap_cand_child;
 
-    int *uf, *comp_of_root, *comp_first_cl, *comp_ncl, *comp_first_det, *comp_ndet;
+    uint32_t *uf; /* union-find over clusters then detections (core/uf.h) */
+    int *comp_of_root, *comp_first_cl, *comp_ncl, *comp_first_det, *comp_ndet;
     int *comp_cl, *comp_det, *det_birth, *det_col, *det_used;
     size_t cap_comp;
     int stamp;
@@ -137,23 +140,9 @@ struct vt__mht {
 };
 
 /* Grows *p to hold n elements of size sz (never shrinks). */
-static bool grow(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    if (n <= *cap)
-        return true;
-    size_t c = n > 2 * *cap ? n : 2 * *cap;
-    void **p = pp;
-    void *q = realloc(*p, c * sz);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 #define GROW(p, cap, n)                                                                            \
     do {                                                                                           \
-        if (!grow(&(p), &(cap), (n), sizeof *(p)))                                                 \
+        if (vt__grow(&(p), &(cap), (n), sizeof *(p)))                                              \
             return vt__error(VT_ENOMEM, "mht: out of memory");                                     \
     } while (0)
 
@@ -263,9 +252,10 @@ void vt__mht_free(vt__mht *m)
     free(m->slots);
     free(m->cands.c);
     free(m->cand_child);
-    int *arrays[] = {
-        m->uf,      m->comp_of_root, m->comp_first_cl, m->comp_ncl, m->comp_first_det, m->comp_ndet,
-        m->comp_cl, m->comp_det,     m->det_birth,     m->det_col,  m->det_used};
+    free(m->uf);
+    int *arrays[] = {m->comp_of_root, m->comp_first_cl, m->comp_ncl, m->comp_first_det,
+                     m->comp_ndet,    m->comp_cl,       m->comp_det, m->det_birth,
+                     m->det_col,      m->det_used};
     for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
         free(arrays[k]);
     free(m->kids);
@@ -319,31 +309,21 @@ static vt_status collect_leaves(vt__mht *m, const vt__dets *d, double dt)
     return VT_OK;
 }
 
-static int uf_find(int *uf, int a)
-{
-    while (uf[a] != a) {
-        uf[a] = uf[uf[a]];
-        a = uf[a];
-    }
-    return a;
-}
-
 static vt_status reserve_comp(vt__mht *m, size_t n)
 {
     if (n <= m->cap_comp)
         return VT_OK;
-    size_t c = n > 2 * m->cap_comp ? n : 2 * m->cap_comp;
-    int **arrays[] = {&m->uf,       &m->comp_of_root,   &m->comp_first_cl,
-                      &m->comp_ncl, &m->comp_first_det, &m->comp_ndet,
-                      &m->comp_cl,  &m->comp_det,       &m->det_birth,
-                      &m->det_col,  &m->det_used};
-    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
-        int *p = realloc(*arrays[k], c * sizeof *p);
-        if (!p)
-            return vt__error(VT_ENOMEM, "mht: no memory for %zu clusters", c);
-        *arrays[k] = p;
-    }
-    m->cap_comp = c;
+    void *const arrays[] = {&m->uf,       &m->comp_of_root,   &m->comp_first_cl,
+                            &m->comp_ncl, &m->comp_first_det, &m->comp_ndet,
+                            &m->comp_cl,  &m->comp_det,       &m->det_birth,
+                            &m->det_col,  &m->det_used};
+    const size_t elems[] = {
+        sizeof *m->uf,       sizeof *m->comp_of_root,   sizeof *m->comp_first_cl,
+        sizeof *m->comp_ncl, sizeof *m->comp_first_det, sizeof *m->comp_ndet,
+        sizeof *m->comp_cl,  sizeof *m->comp_det,       sizeof *m->det_birth,
+        sizeof *m->det_col,  sizeof *m->det_used};
+    if (vt__grow_group(arrays, elems, 11, &m->cap_comp, n))
+        return vt__error(VT_ENOMEM, "mht: no memory for %zu clusters", n);
     return VT_OK;
 }
 
@@ -359,7 +339,7 @@ static vt_status make_components(vt__mht *m, const vt__dets *d, size_t *ncomp)
     if (s)
         return s;
     for (size_t k = 0; k < nn; k++) {
-        m->uf[k] = (int)k;
+        m->uf[k] = (uint32_t)k;
         m->comp_of_root[k] = -1;
     }
     for (size_t j = 0; j < nd; j++) {
@@ -368,17 +348,13 @@ static vt_status make_components(vt__mht *m, const vt__dets *d, size_t *ncomp)
     }
     for (size_t i = 0; i < m->nslots; i++)
         for (size_t c = m->slots[i].first; c < m->slots[i].first + m->slots[i].ncand; c++) {
-            int a = uf_find(m->uf, m->slots[i].cluster);
-            int b = uf_find(m->uf, (int)ncl + m->cands.c[c].det);
-            if (a < b)
-                m->uf[b] = a;
-            else if (b < a)
-                m->uf[a] = b;
+            vt__uf_union(m->uf, (uint32_t)m->slots[i].cluster,
+                         (uint32_t)(ncl + (size_t)m->cands.c[c].det));
         }
     size_t n = 0;
     for (size_t k = 0; k < nn; k++) {
         size_t node_k = k < ncl ? k : ncl + d->order[k - ncl];
-        int r = uf_find(m->uf, (int)node_k);
+        uint32_t r = vt__uf_find(m->uf, (uint32_t)node_k);
         if (m->comp_of_root[r] < 0) {
             m->comp_of_root[r] = (int)n;
             m->comp_ncl[n] = m->comp_ndet[n] = 0;
@@ -399,7 +375,7 @@ static vt_status make_components(vt__mht *m, const vt__dets *d, size_t *ncomp)
     }
     for (size_t k = 0; k < nn; k++) {
         size_t node_k = k < ncl ? k : ncl + d->order[k - ncl];
-        int c = m->comp_of_root[uf_find(m->uf, (int)node_k)];
+        int c = m->comp_of_root[vt__uf_find(m->uf, (uint32_t)node_k)];
         if (k < ncl)
             m->comp_cl[m->comp_first_cl[c] + m->comp_ncl[c]++] = (int)k;
         else
@@ -754,7 +730,7 @@ static vt_status export_best(vt__mht *m, const vt__dets *d, vt_track **tracks, s
     size_t n = 0;
     for (size_t c = 0; c < m->cur.nc; c++)
         n += m->cur.h[m->cur.c[c].first].count;
-    if (!grow(tracks, cap_tracks, n, sizeof **tracks))
+    if (vt__grow(tracks, cap_tracks, n, sizeof **tracks))
         return vt__error(VT_ENOMEM, "mht: no memory for %zu tracks", n);
     GROW(m->out_nodes, m->cap_out_nodes, n);
     for (size_t j = 0; j < d->n; j++)

@@ -46,7 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
+#include "core/uf.h"
 #include "track/track_internal.h"
 
 #define ACC_TAU 1.0     /* seconds: time constant of accel_rms */
@@ -77,7 +79,7 @@ struct vt_tracker {
 
     /* GNN scratch */
     vt__cands cands;
-    int *uf;        /* union-find over tracks then detections */
+    uint32_t *uf;   /* union-find over tracks then detections (core/uf.h) */
     int *det_track; /* detection -> track index, -1 */
     unsigned char *det_blocked, *det_taken;
     int *cl_of_root, *cl_first, *cl_count, *cl_members;
@@ -258,27 +260,11 @@ static int cmp_det(const void *pa, const void *pb, const void *ctx)
 
 vt_status vt__dets_prepare(vt__dets *d, const vt_detection *dets, size_t n, double min_sigma)
 {
-    if (n > d->cap) {
-        size_t c = n > 2 * d->cap ? n : 2 * d->cap;
-        double(*R)[3][3] = realloc(d->R, c * sizeof *R);
-        if (R)
-            d->R = R;
-        double *trR = realloc(d->trR, c * sizeof *trR);
-        if (trR)
-            d->trR = trR;
-        uint32_t *order = realloc(d->order, c * sizeof *order);
-        if (order)
-            d->order = order;
-        double *xs = realloc(d->xs, c * sizeof *xs);
-        if (xs)
-            d->xs = xs;
-        uint32_t *rank = realloc(d->rank, c * sizeof *rank);
-        if (rank)
-            d->rank = rank;
-        if (!R || !trR || !order || !xs || !rank)
-            return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", n);
-        d->cap = c;
-    }
+    void *const arrays[] = {&d->R, &d->trR, &d->order, &d->xs, &d->rank};
+    const size_t elems[] = {sizeof *d->R, sizeof *d->trR, sizeof *d->order, sizeof *d->xs,
+                            sizeof *d->rank};
+    if (vt__grow_group(arrays, elems, 5, &d->cap, n))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", n);
     d->n = n;
     d->d = dets;
     d->max_trR = 0.0;
@@ -302,14 +288,8 @@ vt_status vt__dets_prepare(vt__dets *d, const vt_detection *dets, size_t n, doub
 
 static vt_status cands_push(vt__cands *c, int det, const vt__innov *in)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 256;
-        vt__cand *p = realloc(c->c, cap * sizeof *p);
-        if (!p)
-            return vt__error(VT_ENOMEM, "tracker: no memory for %zu gate candidates", cap);
-        c->c = p;
-        c->cap = cap;
-    }
+    if (vt__grow(&c->c, &c->cap, c->n + 1, sizeof *c->c))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu gate candidates", c->n + 1);
     c->c[c->n].det = det;
     c->c[c->n].in = *in;
     c->n++;
@@ -443,70 +423,23 @@ const uint64_t *vt_tracker_assignments(const vt_tracker *t, size_t *count)
     return t ? t->assign : NULL;
 }
 
-/* Grows *p to hold n elements of size sz (never shrinks). */
-static bool grow(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    if (n <= *cap)
-        return true;
-    size_t c = n > 2 * *cap ? n : 2 * *cap;
-    void **p = pp;
-    void *q = realloc(*p, c * sz);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 /* ------------------------------------------------------------------------ */
 /* GNN                                                                       */
 
 static vt_status reserve_gnn(vt_tracker *t, size_t ntrk, size_t ndet)
 {
     size_t nodes = ntrk + ndet;
-    if (nodes > t->cap_uf) {
-        size_t c = nodes > 2 * t->cap_uf ? nodes : 2 * t->cap_uf;
-        int **arrays[] = {&t->uf,       &t->det_track,  &t->cl_of_root, &t->cl_first,
-                          &t->cl_count, &t->cl_members, &t->cl_dets};
-        for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
-            int *p = realloc(*arrays[k], c * sizeof *p);
-            if (!p)
-                return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", c);
-            *arrays[k] = p;
-        }
-        unsigned char *b = realloc(t->det_blocked, c);
-        if (b)
-            t->det_blocked = b;
-        unsigned char *tk = realloc(t->det_taken, c);
-        if (tk)
-            t->det_taken = tk;
-        if (!b || !tk)
-            return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", c);
-        t->cap_uf = c;
-    }
-    if (!grow(&t->trk, &t->cap_trk, ntrk + ndet, sizeof *t->trk))
+    void *const arrays[] = {&t->uf,       &t->det_track,   &t->cl_of_root,
+                            &t->cl_first, &t->cl_count,    &t->cl_members,
+                            &t->cl_dets,  &t->det_blocked, &t->det_taken};
+    const size_t elems[] = {sizeof *t->uf,       sizeof *t->det_track,   sizeof *t->cl_of_root,
+                            sizeof *t->cl_first, sizeof *t->cl_count,    sizeof *t->cl_members,
+                            sizeof *t->cl_dets,  sizeof *t->det_blocked, sizeof *t->det_taken};
+    if (vt__grow_group(arrays, elems, 9, &t->cap_uf, nodes))
+        return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", nodes);
+    if (vt__grow(&t->trk, &t->cap_trk, ntrk + ndet, sizeof *t->trk))
         return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", ntrk + ndet);
     return VT_OK;
-}
-
-static int uf_find(int *uf, int a)
-{
-    while (uf[a] != a) {
-        uf[a] = uf[uf[a]];
-        a = uf[a];
-    }
-    return a;
-}
-
-static void uf_union(int *uf, int a, int b)
-{
-    a = uf_find(uf, a);
-    b = uf_find(uf, b);
-    /* The smaller index becomes the root: clusters do not depend on the order of unions. */
-    if (a < b)
-        uf[b] = a;
-    else if (b < a)
-        uf[a] = b;
 }
 
 /* Gates every predicted track and links tracks and detections that gate. */
@@ -514,8 +447,7 @@ static vt_status gate_all(vt_tracker *t)
 {
     size_t nt = t->ntrk, nd = t->dets.n;
     t->cands.n = 0;
-    for (size_t i = 0; i < nt + nd; i++)
-        t->uf[i] = (int)i;
+    vt__uf_init(t->uf, nt + nd);
     for (size_t j = 0; j < nd; j++) {
         t->det_track[j] = -1;
         t->det_blocked[j] = 0;
@@ -531,7 +463,7 @@ static vt_status gate_all(vt_tracker *t)
         k->det = -1;
         for (size_t c = k->first; c < k->first + k->ncand; c++) {
             int j = t->cands.c[c].det;
-            uf_union(t->uf, (int)i, (int)nt + j);
+            vt__uf_union(t->uf, (uint32_t)i, (uint32_t)(nt + (size_t)j));
             if (k->life.status != VT_TRACK_TENTATIVE)
                 t->det_blocked[j] = 1;
         }
@@ -548,7 +480,7 @@ static size_t make_clusters(vt_tracker *t)
     for (size_t i = 0; i < nt; i++) {
         if (!t->trk[i].ncand)
             continue;
-        int r = uf_find(t->uf, (int)i);
+        uint32_t r = vt__uf_find(t->uf, (uint32_t)i);
         if (t->cl_of_root[r] < 0) {
             t->cl_of_root[r] = (int)ncl;
             t->cl_count[ncl++] = 0;
@@ -564,7 +496,7 @@ static size_t make_clusters(vt_tracker *t)
     for (size_t i = 0; i < nt; i++) {
         if (!t->trk[i].ncand)
             continue;
-        int c = t->cl_of_root[uf_find(t->uf, (int)i)];
+        int c = t->cl_of_root[vt__uf_find(t->uf, (uint32_t)i)];
         t->cl_members[t->cl_first[c] + t->cl_count[c]++] = (int)i;
     }
     return ncl;
@@ -613,8 +545,8 @@ static vt_status assign_cluster(vt_tracker *t, const int *members, int ntr)
 
     int m = ndet + ntr;
     size_t cells = (size_t)ntr * (size_t)m;
-    if (!grow(&t->cost, &t->cap_cost, cells, sizeof *t->cost) ||
-        !grow(&t->row_to_col, &t->cap_rows, (size_t)ntr, sizeof *t->row_to_col))
+    if (vt__grow(&t->cost, &t->cap_cost, cells, sizeof *t->cost) ||
+        vt__grow(&t->row_to_col, &t->cap_rows, (size_t)ntr, sizeof *t->row_to_col))
         return vt__error(VT_ENOMEM, "tracker: no memory for a %d x %d assignment", ntr, m);
     for (int r = 0; r < ntr; r++) {
         double *row = t->cost + (size_t)r * (size_t)m;
@@ -735,7 +667,7 @@ static vt_status gnn_update(vt_tracker *t, double dt)
         if (t->det_track[j] < 0 && !t->det_blocked[j])
             birth(t, &t->trk[t->ntrk++], j);
     }
-    if (!grow(&t->out, &t->cap_out, t->ntrk, sizeof *t->out))
+    if (vt__grow(&t->out, &t->cap_out, t->ntrk, sizeof *t->out))
         return vt__error(VT_ENOMEM, "tracker: no memory for %zu tracks", t->ntrk);
     for (size_t i = 0; i < t->ntrk; i++)
         vt__track_export(t->trk[i].id, &t->trk[i].kf, &t->trk[i].life, &t->out[i]);
@@ -757,7 +689,7 @@ vt_status vt_tracker_update(vt_tracker *t, double time, const vt_detection *dets
     vt_status s = vt__dets_prepare(&t->dets, dets, count, t->o.min_pos_sigma);
     if (s)
         return s;
-    if (!grow(&t->assign, &t->cap_assign, count, sizeof *t->assign))
+    if (vt__grow(&t->assign, &t->cap_assign, count, sizeof *t->assign))
         return vt__error(VT_ENOMEM, "tracker: no memory for %zu detections", count);
     double dt = t->started ? time - t->time : 0.0;
     if (t->mht)
