@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "sim/render_internal.h"
 
@@ -201,8 +202,7 @@ static vt_status add_entries(const vt__render_cam *c, vt__render_work *w,
             double cover = vt__render_grid_cover(grid, x, y);
             if (cover == 0.0)
                 continue;
-            vt_status s =
-                vt__render_grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries);
+            vt_status s = vt__grow(&w->entries, &w->cap, w->count + 1, sizeof *w->entries);
             if (s != VT_OK)
                 return s;
             w->entries[w->count++] =
@@ -301,8 +301,7 @@ static vt_status rasterise_all(const vt_renderer *r, vt__render_cam *c, const or
                              c->index);
         total += c->work[k].count;
     }
-    if ((s = vt__render_grow((void **)&c->entries, &c->entry_cap, total, sizeof *c->entries)) !=
-        VT_OK)
+    if ((s = vt__grow(&c->entries, &c->entry_cap, total, sizeof *c->entries)) != VT_OK)
         return s;
     c->entry_count = 0;
     for (int k = 0; k < nt; k++) {

@@ -200,7 +200,4 @@ vt_status vt__render_rasterise(const vt__render_cam *c, const vt__render_geom *g
 /* The coverage of pixel (x, y) in a grid as drawn (0 outside it and in the blur's far tail). */
 double vt__render_grid_cover(const vt__render_grid *grid, int x, int y);
 
-/* Grows *buf to hold at least `need` elements of `elem` bytes (doubling). VT_ENOMEM. */
-vt_status vt__render_grow(void **buf, size_t *cap, size_t need, size_t elem);
-
 #endif

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "sim/render_internal.h"
 
@@ -332,21 +333,6 @@ static double psf_cumulative(const vt__render_psf *p, double t)
 /* ------------------------------------------------------------------------ */
 /* Rasterising a target                                                      */
 
-vt_status vt__render_grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return VT_OK;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*buf, n * elem);
-    if (!p)
-        return vt__error(VT_ENOMEM, "render: out of memory for %zu entries", need);
-    *buf = p;
-    *cap = n;
-    return VT_OK;
-}
-
 /* Undistorted corners at height v of columns u0 - 0.5, u0 + 0.5, ... (n of them). */
 static void corner_row(const vt_camera *k, int u0, int n, double v, double *row)
 {
@@ -440,8 +426,7 @@ vt_status vt__render_rasterise(const vt__render_cam *c, const vt__render_geom *g
     grid->h = box[3] - box[1] + 1 + 2 * p->pad;
     size_t cells = (size_t)grid->w * (size_t)grid->h;
     size_t span = 2 * (size_t)p->pad + 1, nwy = (size_t)g->rows * span;
-    vt_status s =
-        vt__render_grow((void **)scratch, cap, 5 * (size_t)n + nwy + cells, sizeof(double));
+    vt_status s = vt__grow(scratch, cap, 5 * (size_t)n + nwy + cells, sizeof(double));
     if (s != VT_OK)
         return s;
     double *top = *scratch, *bottom = top + 2 * (size_t)n, *cls = bottom + 2 * (size_t)n;
