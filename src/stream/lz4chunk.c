@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/bytes.h"
 #include "core/internal.h"
 #include "stream/lz4chunk_internal.h"
 #include "stream/lz4frame_internal.h"
@@ -62,34 +64,6 @@ static const char *encoding_name(int enc)
 {
     static const char *names[] = {"u32_le", "u32_shuffle4", "u32_sparse"};
     return enc >= 0 && enc < 3 ? names[enc] : NULL;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static bool grow(uint8_t **p, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap : 4096;
-    while (c < need)
-        c *= 2;
-    uint8_t *q = realloc(*p, c);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
 }
 
 void vt__wire_lz4_free(vt_wire_encoder *e)
@@ -161,7 +135,7 @@ static size_t lay_out(const vt_wire_voxel_block *blocks, size_t count, int enc, 
                 uint32_t v = blocks[i].votes[k];
                 if (v) {
                     mask[k >> 3] |= (uint8_t)(1u << (k & 7));
-                    put_le32(p, v);
+                    vt__put_u32(p, v);
                     p += 4;
                 }
             }
@@ -169,7 +143,7 @@ static size_t lay_out(const vt_wire_voxel_block *blocks, size_t count, int enc, 
     }
     for (size_t i = 0; i < count; i++)
         for (int k = 0; k < 512; k++)
-            put_le32(raw + 4 * (i * 512 + (size_t)k), blocks[i].votes[k]);
+            vt__put_u32(raw + 4 * (i * 512 + (size_t)k), blocks[i].votes[k]);
     return 4 * nv;
 }
 
@@ -195,7 +169,7 @@ vt_status vt__wire_encode_voxel_chunk_as(vt_wire_encoder *e, const vt_wire_voxel
         return vt__error(VT_ERANGE, "VoxelChunk: %zu blocks, at most %zu per chunk", count,
                          VT__VOXEL_MAX_RAW / (VT__VOXEL_BLOCK_BYTES + VT__VOXEL_MASK_BYTES));
     size_t room = count * (VT__VOXEL_BLOCK_BYTES + VT__VOXEL_MASK_BYTES);
-    if (!grow(&e->raw, &e->raw_cap, room ? room : 1))
+    if (vt__grow(&e->raw, &e->raw_cap, room ? room : 1, 1))
         return vt__error(VT_ENOMEM, "VoxelChunk: out of memory (%zu bytes)", room);
     size_t n = lay_out(blocks, count, encoding, e->raw);
     vt_status st = vt__wire_lz4(e, n);
@@ -409,7 +383,7 @@ static vt_status read_votes(int enc, const uint8_t *raw, size_t n, size_t nb,
         for (size_t i = 0; i < nb; i++, mask += VT__VOXEL_MASK_BYTES)
             for (int k = 0; k < 512; k++) {
                 bool set = mask[k >> 3] >> (k & 7) & 1;
-                out[i].votes[k] = set ? get_le32(p) : 0;
+                out[i].votes[k] = set ? vt__get_u32(p) : 0;
                 p += set ? 4 : 0;
             }
     } else if (enc == ENC_SHUFFLE4) {
@@ -422,7 +396,7 @@ static vt_status read_votes(int enc, const uint8_t *raw, size_t n, size_t nb,
     } else {
         for (size_t i = 0; i < nb; i++)
             for (int k = 0; k < 512; k++)
-                out[i].votes[k] = get_le32(raw + 4 * (i * 512 + (size_t)k));
+                out[i].votes[k] = vt__get_u32(raw + 4 * (i * 512 + (size_t)k));
     }
     return VT_OK;
 }

@@ -15,23 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "stream/lz4frame_internal.h"
-
-static bool grow(vt__lz4 *z, size_t need)
-{
-    if (need <= z->cap)
-        return true;
-    size_t c = z->cap ? z->cap : 4096;
-    while (c < need)
-        c *= 2;
-    uint8_t *q = realloc(z->buf, c);
-    if (!q)
-        return false;
-    z->buf = q;
-    z->cap = c;
-    return true;
-}
 
 vt_status vt__lz4_compress(vt__lz4 *z, const uint8_t *src, size_t n, const char *what)
 {
@@ -47,7 +33,7 @@ vt_status vt__lz4_compress(vt__lz4 *z, const uint8_t *src, size_t n, const char 
     prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
     prefs.frameInfo.blockSizeID = LZ4F_max256KB;
     size_t bound = LZ4F_compressBound(n, &prefs) + LZ4F_HEADER_SIZE_MAX + 8;
-    if (!grow(z, bound))
+    if (vt__grow(&z->buf, &z->cap, bound, 1))
         return vt__error(VT_ENOMEM, "%s: out of memory (%zu bytes)", what, bound);
     size_t pos = LZ4F_compressBegin(z->cctx, z->buf, z->cap, &prefs);
     if (LZ4F_isError(pos))
@@ -118,7 +104,7 @@ vt_status vt__lz4_decompress(vt__lz4 *z, const uint8_t *src, size_t n, size_t ma
     /* Content size 0 is "unknown" too: our frames state theirs, and an empty message is
        never compressed, so such a frame only passes when it holds nothing. */
     size_t want = (size_t)info.contentSize;
-    if (st == VT_OK && !grow(z, want ? want : 1))
+    if (st == VT_OK && vt__grow(&z->buf, &z->cap, want ? want : 1, 1))
         st = vt__error(VT_ENOMEM, "%s: out of memory (%zu bytes)", what, want);
     size_t got = 0;
     if (st == VT_OK)
