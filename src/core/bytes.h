@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 static inline void vt__put_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)v;
@@ -61,21 +63,9 @@ static inline uint8_t *vt__wbuf_room(vt__wbuf *w, size_t n)
 {
     if (w->failed)
         return NULL;
-    if (n > SIZE_MAX / 2 - w->len) {
+    if (n > SIZE_MAX / 2 - w->len || vt__grow(&w->data, &w->cap, w->len + n, 1)) {
         w->failed = true;
         return NULL;
-    }
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n)
-            cap *= 2;
-        uint8_t *d = realloc(w->data, cap);
-        if (!d) {
-            w->failed = true;
-            return NULL;
-        }
-        w->data = d;
-        w->cap = cap;
     }
     uint8_t *p = w->data + w->len;
     w->len += n;
