@@ -271,7 +271,9 @@ static int prepare_locked(vt_sapient *s, conn *c)
     double now = vt__now();
     vt__sapient_task_expire(s, vt__sapient_unix_now());
     int timeout = SLICE_MS;
-    if (s->registered) {
+    /* After the GOODBYE (vt_sapient_free) nothing more is reported: a status that fell due
+       while the queue drained would otherwise follow it. */
+    if (s->registered && !s->goodbye_sent) {
         if (s->status_due) {
             s->status_due = false;
             vt__sapient_queue_status(s, true, false);
