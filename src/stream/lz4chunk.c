@@ -321,32 +321,32 @@ static vt_status decode_chunk(const uint8_t *msg, size_t len, voxtrack_v1_VoxelC
     return VT_OK;
 }
 
-vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__sbuf *b)
+vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__buf *b)
 {
     voxtrack_v1_VoxelChunk m;
     chunk_dec d;
     vt_status st = decode_chunk(msg, len, &m, &d);
     if (st != VT_OK)
         return st;
-    vt__sbuf_printf(b, ",\"frame\":%lld,\"time_ns\":%lld,\"voxel_size_m\":", (long long)m.frame,
-                    (long long)m.time_ns);
-    vt__sbuf_double(b, m.voxel_size_m);
-    vt__sbuf_puts(b, ",\"origin\":{\"x\":");
-    vt__sbuf_double(b, m.origin.x);
-    vt__sbuf_puts(b, ",\"y\":");
-    vt__sbuf_double(b, m.origin.y);
-    vt__sbuf_puts(b, ",\"z\":");
-    vt__sbuf_double(b, m.origin.z);
-    vt__sbuf_printf(b,
-                    "},\"block_edge\":%u,\"vote_one\":%u,\"blocks\":%zu,\"payload_bytes\":%zu,"
-                    "\"raw_bytes\":%u",
-                    (unsigned)m.block_edge, (unsigned)m.vote_one, d.ncoords / 3, d.payload_len,
-                    (unsigned)m.raw_bytes);
+    vt__buf_addf(b, ",\"frame\":%lld,\"time_ns\":%lld,\"voxel_size_m\":", (long long)m.frame,
+                 (long long)m.time_ns);
+    vt__buf_json_num(b, m.voxel_size_m, 12);
+    vt__buf_adds(b, ",\"origin\":{\"x\":");
+    vt__buf_json_num(b, m.origin.x, 12);
+    vt__buf_adds(b, ",\"y\":");
+    vt__buf_json_num(b, m.origin.y, 12);
+    vt__buf_adds(b, ",\"z\":");
+    vt__buf_json_num(b, m.origin.z, 12);
+    vt__buf_addf(b,
+                 "},\"block_edge\":%u,\"vote_one\":%u,\"blocks\":%zu,\"payload_bytes\":%zu,"
+                 "\"raw_bytes\":%u",
+                 (unsigned)m.block_edge, (unsigned)m.vote_one, d.ncoords / 3, d.payload_len,
+                 (unsigned)m.raw_bytes);
     const char *enc = encoding_name((int)m.encoding);
     if (enc)
-        vt__sbuf_printf(b, ",\"encoding\":\"%s\"", enc);
+        vt__buf_addf(b, ",\"encoding\":\"%s\"", enc);
     else
-        vt__sbuf_printf(b, ",\"encoding\":%d", (int)m.encoding);
+        vt__buf_addf(b, ",\"encoding\":%d", (int)m.encoding);
     free(d.coords);
     return VT_OK;
 }

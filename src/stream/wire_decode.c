@@ -19,132 +19,46 @@
 #include "core/internal.h"
 #include "stream/wire_internal.h"
 
-/* ---- text buffer ------------------------------------------------------- */
-
-static bool sbuf_reserve(vt__sbuf *b, size_t extra)
+static void sbuf_member_double(vt__buf *b, const char *name, double v)
 {
-    if (!b->ok)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t c = b->cap ? b->cap : 256;
-    while (c < b->len + extra + 1)
-        c *= 2;
-    char *s = realloc(b->s, c);
-    if (!s) {
-        b->ok = false;
-        return false;
-    }
-    b->s = s;
-    b->cap = c;
-    return true;
-}
-
-void vt__sbuf_printf(vt__sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[256];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->ok = false;
-        return;
-    }
-    if ((size_t)n < sizeof tmp) {
-        if (sbuf_reserve(b, (size_t)n)) {
-            memcpy(b->s + b->len, tmp, (size_t)n + 1);
-            b->len += (size_t)n;
-        }
-        return;
-    }
-    if (!sbuf_reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void vt__sbuf_puts(vt__sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (sbuf_reserve(b, n)) {
-        memcpy(b->s + b->len, s, n + 1);
-        b->len += n;
-    }
-}
-
-void vt__sbuf_json_string(vt__sbuf *b, const char *s, size_t n)
-{
-    if (!sbuf_reserve(b, 6 * n + 2))
-        return;
-    char *p = b->s + b->len;
-    *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            p += sprintf(p, "\\u%04x", c);
-        } else {
-            *p++ = (char)c;
-        }
-    }
-    *p++ = '"';
-    *p = '\0';
-    b->len = (size_t)(p - b->s);
-}
-
-void vt__sbuf_double(vt__sbuf *b, double v)
-{
-    if (isfinite(v))
-        vt__sbuf_printf(b, "%.12g", v);
-    else
-        vt__sbuf_puts(b, "null");
-}
-
-static void sbuf_member_double(vt__sbuf *b, const char *name, double v)
-{
-    vt__sbuf_printf(b, ",\"%s\":", name);
-    vt__sbuf_double(b, v);
+    vt__buf_addf(b, ",\"%s\":", name);
+    vt__buf_json_num(b, v, 12);
 }
 
 /* A float field: 7 significant digits are all a float has. */
-static void sbuf_member_float(vt__sbuf *b, const char *name, float v)
+static void sbuf_member_float(vt__buf *b, const char *name, float v)
 {
     if (isfinite(v))
-        vt__sbuf_printf(b, ",\"%s\":%.7g", name, (double)v);
+        vt__buf_addf(b, ",\"%s\":%.7g", name, (double)v);
     else
-        vt__sbuf_printf(b, ",\"%s\":null", name);
+        vt__buf_addf(b, ",\"%s\":null", name);
 }
 
-static void sbuf_vec3(vt__sbuf *b, const char *name, bool has, const voxtrack_v1_Vec3 *v)
+static void sbuf_vec3(vt__buf *b, const char *name, bool has, const voxtrack_v1_Vec3 *v)
 {
     if (!has)
         return;
-    vt__sbuf_printf(b, ",\"%s\":{\"x\":", name);
-    vt__sbuf_double(b, v->x);
-    vt__sbuf_puts(b, ",\"y\":");
-    vt__sbuf_double(b, v->y);
-    vt__sbuf_puts(b, ",\"z\":");
-    vt__sbuf_double(b, v->z);
-    vt__sbuf_puts(b, "}");
+    vt__buf_addf(b, ",\"%s\":{\"x\":", name);
+    vt__buf_json_num(b, v->x, 12);
+    vt__buf_adds(b, ",\"y\":");
+    vt__buf_json_num(b, v->y, 12);
+    vt__buf_adds(b, ",\"z\":");
+    vt__buf_json_num(b, v->z, 12);
+    vt__buf_adds(b, "}");
 }
 
-static void sbuf_cov(vt__sbuf *b, const double *cov, pb_size_t n)
+static void sbuf_cov(vt__buf *b, const double *cov, pb_size_t n)
 {
-    vt__sbuf_puts(b, ",\"covariance\":[");
+    vt__buf_adds(b, ",\"covariance\":[");
     for (pb_size_t i = 0; i < n; i++) {
         if (i)
-            vt__sbuf_puts(b, ",");
-        vt__sbuf_double(b, cov[i]);
+            vt__buf_adds(b, ",");
+        vt__buf_json_num(b, cov[i], 12);
     }
-    vt__sbuf_puts(b, "]");
+    vt__buf_adds(b, "]");
 }
 
-static void sbuf_geo(vt__sbuf *b, bool has_lat, double lat, bool has_lon, double lon, bool has_h,
+static void sbuf_geo(vt__buf *b, bool has_lat, double lat, bool has_lon, double lon, bool has_h,
                      double h)
 {
     if (has_lat)
@@ -169,19 +83,19 @@ static const char *class_name(int v)
     return v >= 0 && v < 3 ? names[v] : NULL;
 }
 
-static void sbuf_enum(vt__sbuf *b, const char *member, const char *name, int v)
+static void sbuf_enum(vt__buf *b, const char *member, const char *name, int v)
 {
     if (name)
-        vt__sbuf_printf(b, ",\"%s\":\"%s\"", member, name);
+        vt__buf_addf(b, ",\"%s\":\"%s\"", member, name);
     else
-        vt__sbuf_printf(b, ",\"%s\":%d", member, v);
+        vt__buf_addf(b, ",\"%s\":%d", member, v);
 }
 
-static void track_json(vt__sbuf *b, const voxtrack_v1_TrackUpdate *m)
+static void track_json(vt__buf *b, const voxtrack_v1_TrackUpdate *m)
 {
-    vt__sbuf_printf(b, "{\"id\":%llu", (unsigned long long)m->id);
+    vt__buf_addf(b, "{\"id\":%llu", (unsigned long long)m->id);
     sbuf_enum(b, "status", status_name(m->status), m->status);
-    vt__sbuf_printf(b, ",\"time_ns\":%lld", (long long)m->time_ns);
+    vt__buf_addf(b, ",\"time_ns\":%lld", (long long)m->time_ns);
     sbuf_vec3(b, "position", m->has_position, &m->position);
     sbuf_vec3(b, "velocity", m->has_velocity, &m->velocity);
     sbuf_cov(b, m->covariance, m->covariance_count);
@@ -189,21 +103,21 @@ static void track_json(vt__sbuf *b, const voxtrack_v1_TrackUpdate *m)
              m->has_height_m, m->height_m);
     sbuf_member_float(b, "confidence", m->confidence);
     sbuf_enum(b, "target_class", class_name(m->target_class), m->target_class);
-    vt__sbuf_printf(b,
-                    ",\"cameras\":%u,\"thermal_cameras\":%u,\"thermal_confirmed\":%s,"
-                    "\"thermal_hits\":%u,\"hits\":%u,\"misses\":%u,\"age\":%u",
-                    (unsigned)m->cameras, (unsigned)m->thermal_cameras,
-                    m->thermal_confirmed ? "true" : "false", (unsigned)m->thermal_hits,
-                    (unsigned)m->hits, (unsigned)m->misses, (unsigned)m->age);
+    vt__buf_addf(b,
+                 ",\"cameras\":%u,\"thermal_cameras\":%u,\"thermal_confirmed\":%s,"
+                 "\"thermal_hits\":%u,\"hits\":%u,\"misses\":%u,\"age\":%u",
+                 (unsigned)m->cameras, (unsigned)m->thermal_cameras,
+                 m->thermal_confirmed ? "true" : "false", (unsigned)m->thermal_hits,
+                 (unsigned)m->hits, (unsigned)m->misses, (unsigned)m->age);
     sbuf_member_float(b, "accel_rms", m->accel_rms);
     sbuf_member_float(b, "flicker", m->flicker);
-    vt__sbuf_printf(b, ",\"camera_mask\":%llu}", (unsigned long long)m->camera_mask);
+    vt__buf_addf(b, ",\"camera_mask\":%llu}", (unsigned long long)m->camera_mask);
 }
 
 /* Elements of a repeated field written as a JSON array: the first one opens nothing, the
    caller wrote "[" already; `n` counts them for the commas. */
 typedef struct json_list {
-    vt__sbuf *b;
+    vt__buf *b;
     size_t n;
 } json_list;
 
@@ -215,7 +129,7 @@ static bool json_track_cb(pb_istream_t *s, const pb_field_t *field, void **arg)
     if (!pb_decode(s, voxtrack_v1_TrackUpdate_fields, &m))
         return false;
     if (l->n++)
-        vt__sbuf_puts(l->b, ",");
+        vt__buf_adds(l->b, ",");
     track_json(l->b, &m);
     return true;
 }
@@ -229,17 +143,17 @@ static bool json_detection_cb(pb_istream_t *s, const pb_field_t *field, void **a
     voxtrack_v1_Detection m = voxtrack_v1_Detection_init_zero;
     if (!pb_decode(s, voxtrack_v1_Detection_fields, &m))
         return false;
-    vt__sbuf *b = l->b;
-    vt__sbuf_printf(b, "%s{\"camera_mask\":%llu,\"cameras\":%u,\"thermal_cameras\":%u,\"rays\":%u",
-                    l->n++ ? "," : "", (unsigned long long)m.camera_mask, (unsigned)m.cameras,
-                    (unsigned)m.thermal_cameras, (unsigned)m.rays);
+    vt__buf *b = l->b;
+    vt__buf_addf(b, "%s{\"camera_mask\":%llu,\"cameras\":%u,\"thermal_cameras\":%u,\"rays\":%u",
+                 l->n++ ? "," : "", (unsigned long long)m.camera_mask, (unsigned)m.cameras,
+                 (unsigned)m.thermal_cameras, (unsigned)m.rays);
     sbuf_vec3(b, "position", m.has_position, &m.position);
     sbuf_cov(b, m.covariance, m.covariance_count);
     sbuf_member_double(b, "residual_m", m.residual_m);
     sbuf_member_float(b, "weight", m.weight);
     sbuf_geo(b, m.has_latitude_deg, m.latitude_deg, m.has_longitude_deg, m.longitude_deg,
              m.has_height_m, m.height_m);
-    vt__sbuf_puts(b, "}");
+    vt__buf_adds(b, "}");
     return true;
 }
 
@@ -250,27 +164,27 @@ static bool json_camera_cb(pb_istream_t *s, const pb_field_t *field, void **arg)
     voxtrack_v1_CameraStats m = voxtrack_v1_CameraStats_init_zero;
     if (!pb_decode(s, voxtrack_v1_CameraStats_fields, &m))
         return false;
-    vt__sbuf *b = l->b;
-    vt__sbuf_printf(b, "%s{\"index\":%u,\"id\":", l->n++ ? "," : "", (unsigned)m.index);
-    vt__sbuf_json_string(b, m.id, strnlen(m.id, sizeof m.id));
-    vt__sbuf_printf(b, ",\"present\":%s", m.present ? "true" : "false");
+    vt__buf *b = l->b;
+    vt__buf_addf(b, "%s{\"index\":%u,\"id\":", l->n++ ? "," : "", (unsigned)m.index);
+    vt__buf_json_strn(b, m.id, strnlen(m.id, sizeof m.id));
+    vt__buf_addf(b, ",\"present\":%s", m.present ? "true" : "false");
     sbuf_member_double(b, "sync_error_s", m.sync_error_s);
-    vt__sbuf_printf(b, ",\"drops\":%llu,\"changes\":%llu,\"blobs\":%u,\"rays\":%u}",
-                    (unsigned long long)m.drops, (unsigned long long)m.changes, (unsigned)m.blobs,
-                    (unsigned)m.rays);
+    vt__buf_addf(b, ",\"drops\":%llu,\"changes\":%llu,\"blobs\":%u,\"rays\":%u}",
+                 (unsigned long long)m.drops, (unsigned long long)m.changes, (unsigned)m.blobs,
+                 (unsigned)m.rays);
     return true;
 }
 
-static vt_status parse_error(vt_msg_type type, pb_istream_t *s, size_t len, vt__sbuf *b)
+static vt_status parse_error(vt_msg_type type, pb_istream_t *s, size_t len, vt__buf *b)
 {
-    if (!b->ok)
+    if (b->err)
         return vt__error(VT_ENOMEM, "%s: out of memory writing JSON", vt_msg_type_name(type));
     return vt__error(VT_EPARSE, "%s: %s (at byte %zu of %zu)", vt_msg_type_name(type),
                      PB_GET_ERROR(s), len - s->bytes_left, len);
 }
 
 /* Decodes a batch whose repeated field (tag 3 in all three) is written as a JSON array. */
-static vt_status batch_json(vt_msg_type type, const uint8_t *msg, size_t len, vt__sbuf *b)
+static vt_status batch_json(vt_msg_type type, const uint8_t *msg, size_t len, vt__buf *b)
 {
     json_list l = {b, 0};
     pb_istream_t s = pb_istream_from_buffer(msg, len);
@@ -282,7 +196,7 @@ static vt_status batch_json(vt_msg_type type, const uint8_t *msg, size_t len, vt
         m.tracks.funcs.decode = json_track_cb;
         m.tracks.arg = &l;
         name = "tracks";
-        vt__sbuf_printf(b, ",\"%s\":[", name);
+        vt__buf_addf(b, ",\"%s\":[", name);
         ok = pb_decode(&s, voxtrack_v1_TrackBatch_fields, &m);
         frame = m.frame;
         time_ns = m.time_ns;
@@ -291,60 +205,60 @@ static vt_status batch_json(vt_msg_type type, const uint8_t *msg, size_t len, vt
         m.detections.funcs.decode = json_detection_cb;
         m.detections.arg = &l;
         name = "detections";
-        vt__sbuf_printf(b, ",\"%s\":[", name);
+        vt__buf_addf(b, ",\"%s\":[", name);
         ok = pb_decode(&s, voxtrack_v1_DetectionBatch_fields, &m);
         frame = m.frame;
         time_ns = m.time_ns;
     }
-    if (!ok || !b->ok)
+    if (!ok || b->err)
         return parse_error(type, &s, len, b);
-    vt__sbuf_printf(b, "],\"frame\":%lld,\"time_ns\":%lld", (long long)frame, (long long)time_ns);
-    return b->ok ? VT_OK : parse_error(type, &s, len, b);
+    vt__buf_addf(b, "],\"frame\":%lld,\"time_ns\":%lld", (long long)frame, (long long)time_ns);
+    return !b->err ? VT_OK : parse_error(type, &s, len, b);
 }
 
-static vt_status stats_json(const uint8_t *msg, size_t len, vt__sbuf *b)
+static vt_status stats_json(const uint8_t *msg, size_t len, vt__buf *b)
 {
     json_list l = {b, 0};
     pb_istream_t s = pb_istream_from_buffer(msg, len);
     voxtrack_v1_FrameSetStats m = voxtrack_v1_FrameSetStats_init_zero;
     m.cameras.funcs.decode = json_camera_cb;
     m.cameras.arg = &l;
-    vt__sbuf_puts(b, ",\"cameras\":[");
-    if (!pb_decode(&s, voxtrack_v1_FrameSetStats_fields, &m) || !b->ok)
+    vt__buf_adds(b, ",\"cameras\":[");
+    if (!pb_decode(&s, voxtrack_v1_FrameSetStats_fields, &m) || b->err)
         return parse_error(VT_MSG_FRAME_SET_STATS, &s, len, b);
-    vt__sbuf_printf(b,
-                    "],\"frame\":%lld,\"time_ns\":%lld,\"cameras_live\":%u,\"changes\":%llu,"
-                    "\"blobs\":%llu,\"rays\":%llu,\"clusters\":%llu,\"detections\":%u,"
-                    "\"tracks\":%u",
-                    (long long)m.frame, (long long)m.time_ns, (unsigned)m.cameras_live,
-                    (unsigned long long)m.changes, (unsigned long long)m.blobs,
-                    (unsigned long long)m.rays, (unsigned long long)m.clusters,
-                    (unsigned)m.detections, (unsigned)m.tracks);
+    vt__buf_addf(b,
+                 "],\"frame\":%lld,\"time_ns\":%lld,\"cameras_live\":%u,\"changes\":%llu,"
+                 "\"blobs\":%llu,\"rays\":%llu,\"clusters\":%llu,\"detections\":%u,"
+                 "\"tracks\":%u",
+                 (long long)m.frame, (long long)m.time_ns, (unsigned)m.cameras_live,
+                 (unsigned long long)m.changes, (unsigned long long)m.blobs,
+                 (unsigned long long)m.rays, (unsigned long long)m.clusters, (unsigned)m.detections,
+                 (unsigned)m.tracks);
     sbuf_member_double(b, "processing_s", m.processing_s);
     sbuf_member_double(b, "motion_s", m.motion_s);
     sbuf_member_double(b, "voting_s", m.voting_s);
     sbuf_member_double(b, "detect_s", m.detect_s);
     sbuf_member_double(b, "tracking_s", m.tracking_s);
-    return b->ok ? VT_OK : parse_error(VT_MSG_FRAME_SET_STATS, &s, len, b);
+    return !b->err ? VT_OK : parse_error(VT_MSG_FRAME_SET_STATS, &s, len, b);
 }
 
-static vt_status health_json(const uint8_t *msg, size_t len, vt__sbuf *b)
+static vt_status health_json(const uint8_t *msg, size_t len, vt__buf *b)
 {
     pb_istream_t s = pb_istream_from_buffer(msg, len);
     voxtrack_v1_Health m = voxtrack_v1_Health_init_zero;
     if (!pb_decode(&s, voxtrack_v1_Health_fields, &m))
         return parse_error(VT_MSG_HEALTH, &s, len, b);
-    vt__sbuf_puts(b, ",\"version\":");
-    vt__sbuf_json_string(b, m.version, strnlen(m.version, sizeof m.version));
+    vt__buf_adds(b, ",\"version\":");
+    vt__buf_json_strn(b, m.version, strnlen(m.version, sizeof m.version));
     sbuf_member_double(b, "uptime_s", m.uptime_s);
-    vt__sbuf_printf(b, ",\"frame_sets\":%llu", (unsigned long long)m.frame_sets);
+    vt__buf_addf(b, ",\"frame_sets\":%llu", (unsigned long long)m.frame_sets);
     sbuf_member_double(b, "frame_sets_per_s", m.frame_sets_per_s);
-    vt__sbuf_printf(b,
-                    ",\"cameras_live\":%u,\"cameras_total\":%u,\"tracks\":%u,"
-                    "\"confirmed_tracks\":%u,\"stream_errors\":%llu",
-                    (unsigned)m.cameras_live, (unsigned)m.cameras_total, (unsigned)m.tracks,
-                    (unsigned)m.confirmed_tracks, (unsigned long long)m.stream_errors);
-    return b->ok ? VT_OK : parse_error(VT_MSG_HEALTH, &s, len, b);
+    vt__buf_addf(b,
+                 ",\"cameras_live\":%u,\"cameras_total\":%u,\"tracks\":%u,"
+                 "\"confirmed_tracks\":%u,\"stream_errors\":%llu",
+                 (unsigned)m.cameras_live, (unsigned)m.cameras_total, (unsigned)m.tracks,
+                 (unsigned)m.confirmed_tracks, (unsigned long long)m.stream_errors);
+    return !b->err ? VT_OK : parse_error(VT_MSG_HEALTH, &s, len, b);
 }
 
 vt_status vt_wire_to_json(vt_msg_type type, const uint8_t *msg, size_t len, char **json)
@@ -356,11 +270,11 @@ vt_status vt_wire_to_json(vt_msg_type type, const uint8_t *msg, size_t len, char
         return vt__error(VT_EINVAL, "vt_wire_to_json: NULL message of %zu bytes", len);
     if (!msg)
         msg = (const uint8_t *)"";
-    vt__sbuf b = {.ok = true};
+    vt__buf b = {0};
     const char *name = vt_msg_type_name(type);
     if (name[0] == '?')
         return vt__error(VT_EINVAL, "message of unknown type %d (%zu bytes)", (int)type, len);
-    vt__sbuf_printf(&b, "{\"type\":\"%s\"", name);
+    vt__buf_addf(&b, "{\"type\":\"%s\"", name);
     vt_status st;
     switch (type) {
     case VT_MSG_TRACK_BATCH:
@@ -378,8 +292,8 @@ vt_status vt_wire_to_json(vt_msg_type type, const uint8_t *msg, size_t len, char
         break;
     }
     if (st == VT_OK) {
-        vt__sbuf_puts(&b, "}");
-        if (!b.ok)
+        vt__buf_adds(&b, "}");
+        if (b.err)
             st = vt__error(VT_ENOMEM, "%s: out of memory writing JSON", name);
     }
     if (st != VT_OK) {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "stream/lz4frame_internal.h"
 #include "voxtrack.pb.h"
 #include "voxtrack/wire.h"
@@ -52,25 +53,11 @@ int64_t vt__wire_ns(double seconds);
 /* WGS84 of an ENU point; false when the encoder has no origin (or the conversion failed). */
 bool vt__wire_geo(vt_wire_encoder *e, vt_vec3 enu, double *lat, double *lon, double *h);
 
-/* A growing text buffer. Errors stick: once a write fails, ok stays false. */
-typedef struct vt__sbuf {
-    char *s;
-    size_t len, cap;
-    bool ok;
-} vt__sbuf;
-
-void vt__sbuf_printf(vt__sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vt__sbuf_puts(vt__sbuf *b, const char *s);
-/* A JSON string literal of n bytes (quoted; control and non-ASCII bytes as \u00XX). */
-void vt__sbuf_json_string(vt__sbuf *b, const char *s, size_t n);
-/* A JSON number (%.17g for doubles would be noisy: 12 significant digits); null for NaN/inf. */
-void vt__sbuf_double(vt__sbuf *b, double v);
-
 /* LZ4 frame compression of e->raw[0..n) into e->lz. */
 vt_status vt__wire_lz4(vt_wire_encoder *e, size_t n);
 void vt__wire_lz4_free(vt_wire_encoder *e);
 
 /* A VoxelChunk as JSON members (after "type"), the payload summarised. */
-vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__sbuf *b);
+vt_status vt__wire_voxel_json(const uint8_t *msg, size_t len, vt__buf *b);
 
 #endif
