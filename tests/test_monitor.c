@@ -600,8 +600,8 @@ static void numbers_are_formatted_without_printf(void **state)
                  {-12.3456, 2, "-12.35"}, {123456.7, 1, "123456.7"}, {0.04, 1, "0.0"},
                  {-7, 3, "-7.000"},       {1e13, 2, "1e+13"},        {NAN, 2, "null"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        vt__sb b = {0};
-        vt__sb_fixed(&b, cases[i].v, cases[i].digits);
+        vt__buf b = {0};
+        vt__buf_fixed(&b, cases[i].v, cases[i].digits);
         assert_string_equal(b.s, cases[i].want);
         free(b.s);
     }

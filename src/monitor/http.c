@@ -183,7 +183,7 @@ typedef struct sse {
     vt_monitor_server *s;
     uint64_t version, alert_seq;
     double last_send;
-    vt__sb out; /* the event being sent */
+    vt__buf out; /* the event being sent */
     size_t off;
 } sse;
 
@@ -223,9 +223,9 @@ static bool sse_next(sse *e)
     bool changed = wait_change(m, e->version, 1.0);
     bool closing = m->closing;
     if (changed && m->alert_seq > e->alert_seq) {
-        vt__sb_put(&e->out, "event: alerts\ndata: ", 20);
+        vt__buf_add(&e->out, "event: alerts\ndata: ", 20);
         vt__monitor_alerts_json(m, e->alert_seq, &e->out);
-        vt__sb_put(&e->out, "\n\n", 2);
+        vt__buf_add(&e->out, "\n\n", 2);
         e->alert_seq = m->alert_seq;
     }
     e->version = m->version;
@@ -237,15 +237,15 @@ static bool sse_next(sse *e)
         size_t len;
         if (vt_monitor_render(m, "state", &text, &len) != VT_OK)
             return false;
-        vt__sb_put(&e->out, "event: state\ndata: ", 19);
-        vt__sb_put(&e->out, text, len);
-        vt__sb_put(&e->out, "\n\n", 2);
+        vt__buf_add(&e->out, "event: state\ndata: ", 19);
+        vt__buf_add(&e->out, text, len);
+        vt__buf_add(&e->out, "\n\n", 2);
         free(text);
     } else {
-        vt__sb_put(&e->out, ": keep-alive\n\n", 14);
+        vt__buf_add(&e->out, ": keep-alive\n\n", 14);
     }
     e->last_send = vt__now();
-    return !e->out.failed;
+    return !e->out.err;
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)

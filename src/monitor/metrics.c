@@ -13,50 +13,50 @@
 #include <stdio.h>
 #include <string.h>
 
-static void family(vt__sb *b, const char *name, const char *type, const char *help)
+static void family(vt__buf *b, const char *name, const char *type, const char *help)
 {
-    vt__sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    vt__buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void label_value(vt__sb *b, const char *s)
+static void label_value(vt__buf *b, const char *s)
 {
     for (const char *p = s; *p; p++) {
         if (*p == '\\' || *p == '"')
-            vt__sb_printf(b, "\\%c", *p);
+            vt__buf_addf(b, "\\%c", *p);
         else if (*p == '\n')
-            vt__sb_put(b, "\\n", 2);
+            vt__buf_add(b, "\\n", 2);
         else
-            vt__sb_put(b, p, 1);
+            vt__buf_add(b, p, 1);
     }
 }
 
-static void number(vt__sb *b, double v)
+static void number(vt__buf *b, double v)
 {
     if (isnan(v))
-        vt__sb_put(b, "NaN", 3);
+        vt__buf_add(b, "NaN", 3);
     else if (isinf(v))
-        vt__sb_put(b, v > 0 ? "+Inf" : "-Inf", 4);
+        vt__buf_add(b, v > 0 ? "+Inf" : "-Inf", 4);
     else
-        vt__sb_printf(b, "%.9g", v);
+        vt__buf_addf(b, "%.9g", v);
 }
 
-static void histogram(vt__sb *b, const char *name, const char *label, const vt__mon_hist *h)
+static void histogram(vt__buf *b, const char *name, const char *label, const vt__mon_hist *h)
 {
     int64_t cum = 0;
     for (int k = 0; k < VT__HIST_BUCKETS; k++) {
         cum += h->counts[k];
-        vt__sb_printf(b, "%s_bucket{%s%sle=\"%g\"} %lld\n", name, label, *label ? "," : "",
-                      vt__hist_bounds[k], (long long)cum);
+        vt__buf_addf(b, "%s_bucket{%s%sle=\"%g\"} %lld\n", name, label, *label ? "," : "",
+                     vt__hist_bounds[k], (long long)cum);
     }
-    vt__sb_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, label, *label ? "," : "",
-                  (long long)h->count);
-    vt__sb_printf(b, "%s_sum%s%s%s ", name, *label ? "{" : "", label, *label ? "}" : "");
+    vt__buf_addf(b, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, label, *label ? "," : "",
+                 (long long)h->count);
+    vt__buf_addf(b, "%s_sum%s%s%s ", name, *label ? "{" : "", label, *label ? "}" : "");
     number(b, h->sum);
-    vt__sb_printf(b, "\n%s_count%s%s%s %lld\n", name, *label ? "{" : "", label, *label ? "}" : "",
-                  (long long)h->count);
+    vt__buf_addf(b, "\n%s_count%s%s%s %lld\n", name, *label ? "{" : "", label, *label ? "}" : "",
+                 (long long)h->count);
 }
 
-static void per_camera(const vt_monitor *m, vt__sb *b, const char *name, const char *type,
+static void per_camera(const vt_monitor *m, vt__buf *b, const char *name, const char *type,
                        const char *help, int what)
 {
     if (m->ncameras == 0)
@@ -64,41 +64,41 @@ static void per_camera(const vt_monitor *m, vt__sb *b, const char *name, const c
     family(b, name, type, help);
     for (int i = 0; i < m->ncameras; i++) {
         const vt__mon_camera *c = &m->cameras[i];
-        vt__sb_printf(b, "%s{camera=\"", name);
+        vt__buf_addf(b, "%s{camera=\"", name);
         label_value(b, c->id);
-        vt__sb_put(b, "\"} ", 3);
+        vt__buf_add(b, "\"} ", 3);
         switch (what) {
         case 0:
-            vt__sb_printf(b, "%lld\n", (long long)c->frames);
+            vt__buf_addf(b, "%lld\n", (long long)c->frames);
             break;
         case 1:
-            vt__sb_printf(b, "%lld\n", (long long)c->drops);
+            vt__buf_addf(b, "%lld\n", (long long)c->drops);
             break;
         case 2:
             number(b, c->fps);
-            vt__sb_put(b, "\n", 1);
+            vt__buf_add(b, "\n", 1);
             break;
         case 3:
             number(b, c->sync_error);
-            vt__sb_put(b, "\n", 1);
+            vt__buf_add(b, "\n", 1);
             break;
         default:
-            vt__sb_printf(b, "%lld\n", (long long)c->changes);
+            vt__buf_addf(b, "%lld\n", (long long)c->changes);
             break;
         }
     }
 }
 
-void vt__monitor_metrics(const vt_monitor *m, vt__sb *b)
+void vt__monitor_metrics(const vt_monitor *m, vt__buf *b)
 {
     family(b, "voxtrack_build_info", "gauge", "Build information; the value is always 1.");
-    vt__sb_printf(b, "voxtrack_build_info{version=\"%s\"} 1\n", vt_version());
+    vt__buf_addf(b, "voxtrack_build_info{version=\"%s\"} 1\n", vt_version());
     family(b, "process_start_time_seconds", "gauge",
            "Start time of the monitor since the Unix epoch, seconds.");
-    vt__sb_printf(b, "process_start_time_seconds %.3f\n", m->start_wall);
+    vt__buf_addf(b, "process_start_time_seconds %.3f\n", m->start_wall);
 
     family(b, "voxtrack_frame_sets_total", "counter", "Frame sets processed.");
-    vt__sb_printf(b, "voxtrack_frame_sets_total %lld\n", (long long)m->frame_sets);
+    vt__buf_addf(b, "voxtrack_frame_sets_total %lld\n", (long long)m->frame_sets);
     per_camera(m, b, "voxtrack_camera_frames_total", "counter",
                "Frames a camera delivered to the pipeline.", 0);
     per_camera(m, b, "voxtrack_camera_drops_total", "counter",
@@ -111,26 +111,26 @@ void vt__monitor_metrics(const vt_monitor *m, vt__sb *b)
                "Changed pixels a camera found in the last frame set.", 4);
 
     family(b, "voxtrack_detections_total", "counter", "3D detections.");
-    vt__sb_printf(b, "voxtrack_detections_total %lld\n", (long long)m->detections);
+    vt__buf_addf(b, "voxtrack_detections_total %lld\n", (long long)m->detections);
     family(b, "voxtrack_tracks", "gauge", "Live tracks after the last frame set (any status).");
-    vt__sb_printf(b, "voxtrack_tracks %lld\n", (long long)m->ntracks_all);
+    vt__buf_addf(b, "voxtrack_tracks %lld\n", (long long)m->ntracks_all);
     family(b, "voxtrack_tracks_confirmed_total", "counter", "Tracks that were ever confirmed.");
-    vt__sb_printf(b, "voxtrack_tracks_confirmed_total %lld\n", (long long)m->tracks_confirmed);
+    vt__buf_addf(b, "voxtrack_tracks_confirmed_total %lld\n", (long long)m->tracks_confirmed);
     family(b, "voxtrack_cameras_live", "gauge", "Cameras that delivered a frame to the last set.");
-    vt__sb_printf(b, "voxtrack_cameras_live %d\n", m->cameras_live);
+    vt__buf_addf(b, "voxtrack_cameras_live %d\n", m->cameras_live);
     family(b, "voxtrack_last_frame_set_timestamp_seconds", "gauge",
            "Wall-clock time of the last frame set since the Unix epoch (0: none yet).");
-    vt__sb_printf(b, "voxtrack_last_frame_set_timestamp_seconds %.3f\n",
-                  m->have_frame ? m->wall : 0.0);
+    vt__buf_addf(b, "voxtrack_last_frame_set_timestamp_seconds %.3f\n",
+                 m->have_frame ? m->wall : 0.0);
 
     family(b, "voxtrack_alerts_total", "counter", "Alerts raised.");
-    vt__sb_printf(b, "voxtrack_alerts_total %lld\n", (long long)m->alerts_raised);
+    vt__buf_addf(b, "voxtrack_alerts_total %lld\n", (long long)m->alerts_raised);
     family(b, "voxtrack_alerts_cleared_total", "counter", "Alerts cleared.");
-    vt__sb_printf(b, "voxtrack_alerts_cleared_total %lld\n", (long long)m->alerts_cleared);
+    vt__buf_addf(b, "voxtrack_alerts_cleared_total %lld\n", (long long)m->alerts_cleared);
     family(b, "voxtrack_http_requests_total", "counter", "HTTP requests served.");
-    vt__sb_printf(b, "voxtrack_http_requests_total %lld\n", (long long)m->requests);
+    vt__buf_addf(b, "voxtrack_http_requests_total %lld\n", (long long)m->requests);
     family(b, "voxtrack_event_clients", "gauge", "Open /events streams.");
-    vt__sb_printf(b, "voxtrack_event_clients %lld\n", (long long)m->sse_clients);
+    vt__buf_addf(b, "voxtrack_event_clients %lld\n", (long long)m->sse_clients);
 
     family(b, "voxtrack_stage_seconds", "histogram",
            "Processing time of one pipeline stage for one frame set, seconds.");

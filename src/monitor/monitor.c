@@ -27,106 +27,6 @@ const double vt__hist_bounds[VT__HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 
 const char *const vt__stage_names[VT__STAGES] = {"motion", "voting", "detection", "tracking",
                                                  "total"};
 
-/* ---- text buffer ---- */
-
-static bool sb_reserve(vt__sb *b, size_t extra)
-{
-    if (b->failed)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->failed = true;
-        return false;
-    }
-    b->s = s;
-    b->cap = cap;
-    return true;
-}
-
-void vt__sb_put(vt__sb *b, const char *s, size_t n)
-{
-    if (!sb_reserve(b, n))
-        return;
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-void vt__sb_printf(vt__sb *b, const char *fmt, ...)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        size_t room = b->cap > b->len ? b->cap - b->len : 0;
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        if (!sb_reserve(b, (size_t)n))
-            return;
-    }
-}
-
-void vt__sb_json_str(vt__sb *b, const char *s)
-{
-    vt__sb_put(b, "\"", 1);
-    for (const char *p = s ? s : ""; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            vt__sb_put(b, e, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            vt__sb_printf(b, "\\u%04x", c);
-        } else {
-            vt__sb_put(b, p, 1);
-        }
-    }
-    vt__sb_put(b, "\"", 1);
-}
-
-void vt__sb_fixed(vt__sb *b, double v, int digits)
-{
-    static const double scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    if (!isfinite(v) || fabs(v) >= 1e12 || digits < 0 || digits > 6) {
-        vt__sb_json_num(b, v);
-        return;
-    }
-    char tmp[40], *p = tmp + sizeof tmp;
-    bool neg = v < 0;
-    uint64_t x = (uint64_t)llround(fabs(v) * scale[digits]);
-    bool nonzero = x != 0; /* no "-0.00" */
-    for (int i = 0; i < digits; i++, x /= 10)
-        *--p = (char)('0' + x % 10);
-    if (digits)
-        *--p = '.';
-    do {
-        *--p = (char)('0' + x % 10);
-        x /= 10;
-    } while (x);
-    if (neg && nonzero)
-        *--p = '-';
-    vt__sb_put(b, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-void vt__sb_json_num(vt__sb *b, double v)
-{
-    if (isfinite(v))
-        vt__sb_printf(b, "%.6g", v);
-    else
-        vt__sb_put(b, "null", 4);
-}
-
 /* ---- creation ---- */
 
 static double wall_now(void)
@@ -459,33 +359,33 @@ void vt__monitor_count_request(vt_monitor *m)
 
 /* ---- JSON (m->mu held) ---- */
 
-static void json_vec(vt__sb *b, vt_vec3 v, int digits)
+static void json_vec(vt__buf *b, vt_vec3 v, int digits)
 {
-    vt__sb_put(b, "[", 1);
-    vt__sb_fixed(b, v.x, digits);
-    vt__sb_put(b, ",", 1);
-    vt__sb_fixed(b, v.y, digits);
-    vt__sb_put(b, ",", 1);
-    vt__sb_fixed(b, v.z, digits);
-    vt__sb_put(b, "]", 1);
+    vt__buf_add(b, "[", 1);
+    vt__buf_fixed(b, v.x, digits);
+    vt__buf_add(b, ",", 1);
+    vt__buf_fixed(b, v.y, digits);
+    vt__buf_add(b, ",", 1);
+    vt__buf_fixed(b, v.z, digits);
+    vt__buf_add(b, "]", 1);
 }
 
-static void json_uint(vt__sb *b, uint64_t v)
+static void json_uint(vt__buf *b, uint64_t v)
 {
     char tmp[24], *p = tmp + sizeof tmp;
     do {
         *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    vt__sb_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    vt__buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* ,"key": */
-static void json_key(vt__sb *b, const char *key)
+static void json_key(vt__buf *b, const char *key)
 {
-    vt__sb_put(b, ",\"", 2);
-    vt__sb_put(b, key, strlen(key));
-    vt__sb_put(b, "\":", 2);
+    vt__buf_add(b, ",\"", 2);
+    vt__buf_add(b, key, strlen(key));
+    vt__buf_add(b, "\":", 2);
 }
 
 static const char *status_name(int s)
@@ -495,30 +395,30 @@ static const char *status_name(int s)
                                     : "tentative";
 }
 
-static void json_tracks(const vt_monitor *m, vt__sb *b)
+static void json_tracks(const vt_monitor *m, vt__buf *b)
 {
-    vt__sb_printf(b, "{\"frame\":%lld,\"t\":", (long long)m->frame);
-    vt__sb_json_num(b, m->t);
-    vt__sb_printf(b, ",\"count\":%lld,\"tracks\":[", (long long)m->ntracks_all);
+    vt__buf_addf(b, "{\"frame\":%lld,\"t\":", (long long)m->frame);
+    vt__buf_json_num(b, m->t, 6);
+    vt__buf_addf(b, ",\"count\":%lld,\"tracks\":[", (long long)m->ntracks_all);
     for (size_t i = 0; i < m->ntracks; i++) {
         const vt__mon_track *k = &m->tracks[i];
         double speed = sqrt(k->vel.x * k->vel.x + k->vel.y * k->vel.y + k->vel.z * k->vel.z);
-        vt__sb_put(b, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
+        vt__buf_add(b, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
         json_uint(b, k->id);
         json_key(b, "status");
-        vt__sb_json_str(b, status_name(k->status));
+        vt__buf_json_str(b, status_name(k->status));
         json_key(b, "class");
-        vt__sb_json_str(b, k->cls == VT_CLASS_BIRD ? "bird" : "drone");
+        vt__buf_json_str(b, k->cls == VT_CLASS_BIRD ? "bird" : "drone");
         json_key(b, "pos");
         json_vec(b, k->pos, 2);
         json_key(b, "vel");
         json_vec(b, k->vel, 2);
         json_key(b, "altitude");
-        vt__sb_fixed(b, k->pos.z, 2);
+        vt__buf_fixed(b, k->pos.z, 2);
         json_key(b, "speed");
-        vt__sb_fixed(b, speed, 2);
+        vt__buf_fixed(b, speed, 2);
         json_key(b, "age");
-        vt__sb_fixed(b, k->age_s, 2);
+        vt__buf_fixed(b, k->age_s, 2);
         json_key(b, "cams");
         json_uint(b, (uint64_t)(k->cams > 0 ? k->cams : 0));
         json_key(b, "thermal");
@@ -526,123 +426,123 @@ static void json_tracks(const vt_monitor *m, vt__sb *b)
         json_key(b, "thermal_hits");
         json_uint(b, (uint64_t)(k->thermal_hits > 0 ? k->thermal_hits : 0));
         json_key(b, "thermal_confirmed");
-        vt__sb_put(b, k->thermal_hits > 0 ? "true}" : "false}", k->thermal_hits > 0 ? 5 : 6);
+        vt__buf_add(b, k->thermal_hits > 0 ? "true}" : "false}", k->thermal_hits > 0 ? 5 : 6);
     }
-    vt__sb_put(b, "]}", 2);
+    vt__buf_add(b, "]}", 2);
 }
 
-static void json_cameras(const vt_monitor *m, vt__sb *b)
+static void json_cameras(const vt_monitor *m, vt__buf *b)
 {
-    vt__sb_printf(b, "{\"t\":");
-    vt__sb_json_num(b, m->t);
-    vt__sb_put(b, ",\"cameras\":[", 12);
+    vt__buf_addf(b, "{\"t\":");
+    vt__buf_json_num(b, m->t, 6);
+    vt__buf_add(b, ",\"cameras\":[", 12);
     for (int i = 0; i < m->ncameras; i++) {
         const vt__mon_camera *c = &m->cameras[i];
         double silent = c->last_frame_t < 0 ? -1 : m->t - c->last_frame_t;
-        vt__sb_printf(b, "%s{\"id\":", i ? "," : "");
-        vt__sb_json_str(b, c->id);
-        vt__sb_printf(
+        vt__buf_addf(b, "%s{\"id\":", i ? "," : "");
+        vt__buf_json_str(b, c->id);
+        vt__buf_addf(
             b, ",\"pair\":%d,\"modality\":\"%s\",\"width\":%d,\"height\":%d,\"pos\":", c->pair,
             c->modality == VT_MODALITY_THERMAL ? "thermal" : "mono", c->width, c->height);
         json_vec(b, c->pos, 3);
-        vt__sb_put(b, ",\"fwd\":", 7);
+        vt__buf_add(b, ",\"fwd\":", 7);
         json_vec(b, c->fwd, 5);
-        vt__sb_put(b, ",\"right\":", 9);
+        vt__buf_add(b, ",\"right\":", 9);
         json_vec(b, c->right, 5);
-        vt__sb_put(b, ",\"down\":", 8);
+        vt__buf_add(b, ",\"down\":", 8);
         json_vec(b, c->down, 5);
-        vt__sb_printf(b,
-                      ",\"hfov_deg\":%.3f,\"vfov_deg\":%.3f,\"present\":%s,\"fps\":%.2f,"
-                      "\"frames\":%lld,\"drops\":%lld,\"sync_error_ms\":%.3f,"
-                      "\"motion_pixels\":%lld,\"blobs\":%lld,\"rays\":%lld,\"silent_s\":%.3f}",
-                      vt_rad2deg(c->hfov), vt_rad2deg(c->vfov), c->present ? "true" : "false",
-                      c->fps, (long long)c->frames, (long long)c->drops, 1e3 * c->sync_error,
-                      (long long)c->changes, (long long)c->blobs, (long long)c->rays, silent);
+        vt__buf_addf(b,
+                     ",\"hfov_deg\":%.3f,\"vfov_deg\":%.3f,\"present\":%s,\"fps\":%.2f,"
+                     "\"frames\":%lld,\"drops\":%lld,\"sync_error_ms\":%.3f,"
+                     "\"motion_pixels\":%lld,\"blobs\":%lld,\"rays\":%lld,\"silent_s\":%.3f}",
+                     vt_rad2deg(c->hfov), vt_rad2deg(c->vfov), c->present ? "true" : "false",
+                     c->fps, (long long)c->frames, (long long)c->drops, 1e3 * c->sync_error,
+                     (long long)c->changes, (long long)c->blobs, (long long)c->rays, silent);
     }
-    vt__sb_put(b, "]}", 2);
+    vt__buf_add(b, "]}", 2);
 }
 
-static void json_stage_ms(vt__sb *b, const double *v, int n, double scale)
+static void json_stage_ms(vt__buf *b, const double *v, int n, double scale)
 {
-    vt__sb_put(b, "{", 1);
+    vt__buf_add(b, "{", 1);
     for (int i = 0; i < n; i++) {
-        vt__sb_printf(b, "%s\"%s\":", i ? "," : "", vt__stage_names[i]);
-        vt__sb_json_num(b, 1e3 * v[i] * scale);
+        vt__buf_addf(b, "%s\"%s\":", i ? "," : "", vt__stage_names[i]);
+        vt__buf_json_num(b, 1e3 * v[i] * scale, 6);
     }
-    vt__sb_put(b, "}", 1);
+    vt__buf_add(b, "}", 1);
 }
 
-static void json_health(const vt_monitor *m, vt__sb *b, bool with_history)
+static void json_health(const vt_monitor *m, vt__buf *b, bool with_history)
 {
     double now = wall_now();
     double v[VT__STAGES] = {m->stage_seconds[0], m->stage_seconds[1], m->stage_seconds[2],
                             m->stage_seconds[3], m->seconds};
-    vt__sb_printf(b, "{\"version\":\"%s\",\"uptime_s\":%.1f,\"frame\":%lld,\"t\":", vt_version(),
-                  now - m->start_wall, (long long)m->frame);
-    vt__sb_json_num(b, m->t);
-    vt__sb_printf(b,
-                  ",\"running\":%s,\"since_last_s\":%.3f,\"sets_per_s\":%.2f,\"frame_sets\":%lld,"
-                  "\"cameras\":%d,\"cameras_live\":%d,\"tracks\":%lld,\"detections\":%lld,"
-                  "\"tracks_confirmed_total\":%lld,\"alerts_total\":%lld,\"rays\":%lld,"
-                  "\"motion_pixels\":%lld,\"latency_ms\":",
-                  m->have_frame ? "true" : "false", m->have_frame ? now - m->wall : -1.0, m->rate,
-                  (long long)m->frame_sets, m->ncameras, m->cameras_live, (long long)m->ntracks_all,
-                  (long long)m->ndetections, (long long)m->tracks_confirmed,
-                  (long long)m->alerts_raised, (long long)m->rays, (long long)m->changes);
+    vt__buf_addf(b, "{\"version\":\"%s\",\"uptime_s\":%.1f,\"frame\":%lld,\"t\":", vt_version(),
+                 now - m->start_wall, (long long)m->frame);
+    vt__buf_json_num(b, m->t, 6);
+    vt__buf_addf(b,
+                 ",\"running\":%s,\"since_last_s\":%.3f,\"sets_per_s\":%.2f,\"frame_sets\":%lld,"
+                 "\"cameras\":%d,\"cameras_live\":%d,\"tracks\":%lld,\"detections\":%lld,"
+                 "\"tracks_confirmed_total\":%lld,\"alerts_total\":%lld,\"rays\":%lld,"
+                 "\"motion_pixels\":%lld,\"latency_ms\":",
+                 m->have_frame ? "true" : "false", m->have_frame ? now - m->wall : -1.0, m->rate,
+                 (long long)m->frame_sets, m->ncameras, m->cameras_live, (long long)m->ntracks_all,
+                 (long long)m->ndetections, (long long)m->tracks_confirmed,
+                 (long long)m->alerts_raised, (long long)m->rays, (long long)m->changes);
     json_stage_ms(b, v, VT__STAGES, 1);
     if (m->has_origin)
-        vt__sb_printf(b, ",\"origin\":{\"lat\":%.8f,\"lon\":%.8f,\"h\":%.3f}", m->lat_deg,
-                      m->lon_deg, m->height_m);
-    vt__sb_printf(b, ",\"alert_seq\":%llu", (unsigned long long)m->alert_seq);
+        vt__buf_addf(b, ",\"origin\":{\"lat\":%.8f,\"lon\":%.8f,\"h\":%.3f}", m->lat_deg,
+                     m->lon_deg, m->height_m);
+    vt__buf_addf(b, ",\"alert_seq\":%llu", (unsigned long long)m->alert_seq);
     if (with_history) {
-        vt__sb_put(b, ",\"history\":[", 12);
+        vt__buf_add(b, ",\"history\":[", 12);
         int first = (m->history_head - m->history_count + 1 + m->history_len) % m->history_len;
         for (int i = 0; i < m->history_count; i++) {
             const vt__mon_sample *s = &m->history[(first + i) % m->history_len];
-            vt__sb_printf(b, "%s{\"wall\":%.0f,\"n\":%d,\"mean_ms\":", i ? "," : "", s->wall, s->n);
+            vt__buf_addf(b, "%s{\"wall\":%.0f,\"n\":%d,\"mean_ms\":", i ? "," : "", s->wall, s->n);
             json_stage_ms(b, s->sum, VT__STAGES, s->n ? 1.0 / s->n : 0);
-            vt__sb_put(b, ",\"max_ms\":", 10);
+            vt__buf_add(b, ",\"max_ms\":", 10);
             json_stage_ms(b, s->max, VT__STAGES, 1);
-            vt__sb_put(b, "}", 1);
+            vt__buf_add(b, "}", 1);
         }
-        vt__sb_put(b, "]", 1);
+        vt__buf_add(b, "]", 1);
     }
-    vt__sb_put(b, "}", 1);
+    vt__buf_add(b, "}", 1);
 }
 
-void vt__monitor_alerts_json(const vt_monitor *m, uint64_t after, vt__sb *b)
+void vt__monitor_alerts_json(const vt_monitor *m, uint64_t after, vt__buf *b)
 {
-    vt__sb_put(b, "[", 1);
+    vt__buf_add(b, "[", 1);
     bool first = true;
     for (int i = 0; i < m->alerts_count; i++) {
         const vt__mon_alert *e = &m->alerts[(m->alerts_head + i) % m->opts.alerts_max];
         if (e->seq <= after)
             continue;
-        vt__sb_printf(b, "%s{\"seq\":%llu,\"t\":", first ? "" : ",", (unsigned long long)e->seq);
+        vt__buf_addf(b, "%s{\"seq\":%llu,\"t\":", first ? "" : ",", (unsigned long long)e->seq);
         first = false;
-        vt__sb_json_num(b, e->t);
-        vt__sb_printf(b, ",\"wall\":%.3f,\"kind\":", e->wall);
-        vt__sb_json_str(b, e->kind);
-        vt__sb_printf(b, ",\"raised\":%s,\"rule\":", e->raised ? "true" : "false");
-        vt__sb_json_str(b, e->rule);
-        vt__sb_printf(b, ",\"track\":%llu,\"camera\":", (unsigned long long)e->track);
-        vt__sb_json_str(b, e->camera);
-        vt__sb_put(b, ",\"value\":", 9);
-        vt__sb_json_num(b, e->value);
-        vt__sb_put(b, ",\"pos\":", 7);
+        vt__buf_json_num(b, e->t, 6);
+        vt__buf_addf(b, ",\"wall\":%.3f,\"kind\":", e->wall);
+        vt__buf_json_str(b, e->kind);
+        vt__buf_addf(b, ",\"raised\":%s,\"rule\":", e->raised ? "true" : "false");
+        vt__buf_json_str(b, e->rule);
+        vt__buf_addf(b, ",\"track\":%llu,\"camera\":", (unsigned long long)e->track);
+        vt__buf_json_str(b, e->camera);
+        vt__buf_add(b, ",\"value\":", 9);
+        vt__buf_json_num(b, e->value, 6);
+        vt__buf_add(b, ",\"pos\":", 7);
         json_vec(b, e->pos, 2);
-        vt__sb_put(b, ",\"message\":", 11);
-        vt__sb_json_str(b, e->message);
-        vt__sb_put(b, "}", 1);
+        vt__buf_add(b, ",\"message\":", 11);
+        vt__buf_json_str(b, e->message);
+        vt__buf_add(b, "}", 1);
     }
-    vt__sb_put(b, "]", 1);
+    vt__buf_add(b, "]", 1);
 }
 
 static const char *const doc_names[] = {"tracks", "cameras", "health",
                                         "alerts", "state",   "metrics"};
 enum { NDOCS = sizeof doc_names / sizeof doc_names[0] };
 
-static void render_doc(const vt_monitor *m, int doc, vt__sb *b)
+static void render_doc(const vt_monitor *m, int doc, vt__buf *b)
 {
     switch (doc) {
     case 0:
@@ -655,18 +555,18 @@ static void render_doc(const vt_monitor *m, int doc, vt__sb *b)
         json_health(m, b, true);
         break;
     case 3:
-        vt__sb_put(b, "{\"alerts\":", 10);
+        vt__buf_add(b, "{\"alerts\":", 10);
         vt__monitor_alerts_json(m, 0, b);
-        vt__sb_put(b, "}", 1);
+        vt__buf_add(b, "}", 1);
         break;
     case 4:
-        vt__sb_put(b, "{\"tracks\":", 10);
+        vt__buf_add(b, "{\"tracks\":", 10);
         json_tracks(m, b);
-        vt__sb_put(b, ",\"cameras\":", 11);
+        vt__buf_add(b, ",\"cameras\":", 11);
         json_cameras(m, b);
-        vt__sb_put(b, ",\"health\":", 10);
+        vt__buf_add(b, ",\"health\":", 10);
         json_health(m, b, false);
-        vt__sb_put(b, "}", 1);
+        vt__buf_add(b, "}", 1);
         break;
     default:
         vt__monitor_metrics(m, b);
@@ -734,10 +634,10 @@ vt_status vt_monitor_render(vt_monitor *m, const char *what, char **text, size_t
     bool copied = !fresh && snapshot(m, doc, &snap);
     pthread_mutex_unlock(&m->mu);
     if (!fresh) {
-        vt__sb b = {0};
+        vt__buf b = {0};
         if (copied)
             render_doc(&snap, doc, &b);
-        if (!copied || b.failed) {
+        if (!copied || b.err) {
             free(b.s);
             st = vt__error(VT_ENOMEM, "monitor: out of memory rendering '%s'", what);
         } else {

@@ -8,25 +8,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "voxtrack/monitor.h"
-
-/* ---- a growing text buffer ---- */
-
-typedef struct vt__sb {
-    char *s;
-    size_t len, cap;
-    bool failed; /* out of memory: everything after is dropped */
-} vt__sb;
-
-void vt__sb_printf(vt__sb *b, const char *fmt, ...) VT__PRINTF(2, 3);
-void vt__sb_put(vt__sb *b, const char *s, size_t n);
-/* A JSON string literal (quoted, escaped; control characters as \u00XX). */
-void vt__sb_json_str(vt__sb *b, const char *s);
-/* A number with `digits` (0..6) decimals, without printf; NaN and infinities: null. */
-void vt__sb_fixed(vt__sb *b, double v, int digits);
-/* A JSON number; NaN and infinities become null. */
-void vt__sb_json_num(vt__sb *b, double v);
 
 /* ---- the state ---- */
 
@@ -143,10 +127,10 @@ struct vt_monitor {
 };
 
 /* Renders a snapshot (a copy of the monitor made under m->mu). */
-void vt__monitor_metrics(const vt_monitor *m, vt__sb *b);
+void vt__monitor_metrics(const vt_monitor *m, vt__buf *b);
 
 /* The alerts with seq > after as one JSON array (m->mu held). */
-void vt__monitor_alerts_json(const vt_monitor *m, uint64_t after, vt__sb *b);
+void vt__monitor_alerts_json(const vt_monitor *m, uint64_t after, vt__buf *b);
 
 /* Counts a request (thread-safe). */
 void vt__monitor_count_request(vt_monitor *m);
