@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "voxtrack/rig.h"
 
@@ -54,15 +55,19 @@ static void put_numbers(FILE *fp, const double *v, int n)
     fputc(']', fp);
 }
 
+/* A JSON string (core's writer: invalid UTF-8 would be replaced, so it is refused here, since
+   a rig written must read back as the same rig). */
 static vt_status put_string(FILE *fp, const char *s)
 {
-    json_t *j = json_string(s);
-    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    if (!text)
-        return vt__error(VT_EINVAL, "rig: string \"%s\" is not valid UTF-8", s);
-    fputs(text, fp);
-    free(text);
+    for (size_t i = 0, n = strlen(s), skip; i < n; i += skip)
+        if (!vt__utf8_valid((const unsigned char *)s + i, n - i, &skip))
+            return vt__error(VT_EINVAL, "rig: string \"%s\" is not valid UTF-8", s);
+    vt__buf b = {0};
+    vt__buf_json_str(&b, s);
+    if (b.err)
+        return b.err;
+    fputs(b.s, fp);
+    vt__buf_free(&b);
     return VT_OK;
 }
 

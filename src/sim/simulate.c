@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "sim/sim_internal.h"
 #include "voxtrack/simulate.h"
@@ -173,8 +174,13 @@ static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, 
     if (st)
         return st;
     vt_scenario_targets(s, t, NULL, tr);
-    fprintf(f, "{\"frame\": %lld, \"camera\": \"%s\", \"t\": %.9f, \"targets\": [", (long long)fr,
-            vt_scenario_rig(s)->cameras[c].id, t);
+    /* The id through core's JSON writer: rig.json allows a quote or UTF-8 in it. */
+    vt__buf id = {0};
+    if (vt__buf_json_str(&id, vt_scenario_rig(s)->cameras[c].id))
+        return id.err;
+    fprintf(f, "{\"frame\": %lld, \"camera\": %s, \"t\": %.9f, \"targets\": [", (long long)fr, id.s,
+            t);
+    vt__buf_free(&id);
     bool first = true;
     for (size_t i = 0; i < vt_scenario_target_count(s); i++) {
         double u, v;
