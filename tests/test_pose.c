@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
+#include "voxtrack/camera.h"
+#include "voxtrack/image.h"
 #include "voxtrack/pose.h"
+#include "voxtrack/sim.h"
 #define VT_TEST_NAME "test_pose"
 #include "vt_test.h"
 #include "vt_test_tmp.h"
@@ -556,9 +559,9 @@ static void pose_track_refuses_bad_logs_naming_the_line(void **state)
     char text[1400];
     parse_fails("", "expected the header line");
     parse_fails("t,x,y,z\n0,0,0,0\n", "expected the header line 't,x,y,z,qw,qx,qy,qz'");
-    parse_fails(h, "no poses");
+    parse_fails(h, "no records after the header");
     snprintf(text, sizeof text, "%s0,0,0,0,1,0,0,0\n2,0,0,0,1,0,0,0\n1,0,0,0,1,0,0,0\n", h);
-    parse_fails(text, "line 4: time 1 s is not after the previous pose's 2 s");
+    parse_fails(text, "line 4: time 1 s is not after the previous line's 2 s");
     snprintf(text, sizeof text, "%s0,0,0,0,1,0,0,0\n0,0,0,0,1,0,0,0\n", h);
     parse_fails(text, "line 3: time 0 s is not after");
     snprintf(text, sizeof text, "%s0,0,0,0,0.9,0,0,0\n", h);
@@ -644,6 +647,200 @@ static void pose_track_saves_what_it_loads(void **state)
     vt_pose_track_free(tr);
 }
 
+/* ---- platforms over simulated logs ---------------------------------------------- */
+
+static void write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(vt_test_tmp_path(name), "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A vehicle at rest for a second that then drives and turns; a mast that sways. */
+static const char *const platform_scene =
+    "{\"name\": \"platforms\", \"seed\": 5, \"world\": {\"extent\": {\"min\": [-500, -500, 0], "
+    "\"max\": [500, 500, 300]}}, \"cameras\": {\"fps\": 30, \"frames\": 240, \"pairs\": ["
+    "{\"look_at\": [0, 300, 50], \"mono\": {\"width\": 64, \"height\": 48, \"hfov_deg\": 60},"
+    " \"platform\": {\"waypoints\": [[-100, -200, 2], {\"hover\": 1}, [60, -200, 2], "
+    "{\"turn_deg\": 90, \"radius\": 30}], \"speed\": 8, \"accel\": 1.5,"
+    " \"gps\": {\"lever_arm\": [0.3, -1.0, -0.5]}}},"
+    "{\"look_at\": [0, 300, 50], \"mono\": {\"width\": 64, \"height\": 48, \"hfov_deg\": 60},"
+    " \"platform\": {\"waypoints\": [[200, -200, 15], {\"hover\": 100}], \"sway_deg\": 1.5,"
+    " \"gps\": {\"heading_noise_deg\": 0.1, \"baseline\": [1.5, 0, 0]}}}]}}";
+
+/* Position and orientation RMSE of platform `pair` over the scene, after 1 s. */
+static void platform_errors(vt_scenario *s, int pair, bool heading, bool bearings, double *pos,
+                            double *att)
+{
+    vt_pose_platform_opts o = vt_pose_platform_opts_default();
+    o.filter.gyro_noise = 1e-3 / sqrt(1000.0);
+    o.filter.accel_noise = 2e-2 / sqrt(1000.0);
+    o.gps_sd_h = VT_POSE_RTK_SD_H;
+    o.gps_sd_v = VT_POSE_RTK_SD_V;
+    o.init_gyro_bias_sd = 5e-4;
+    o.init_accel_bias_sd = 5e-2;
+    o.heading_sd = vt_deg2rad(0.1);
+    if (pair == 0)
+        o.filter.gps_lever_arm = vt_v3(0.3, -1.0, -0.5);
+    else
+        o.filter.heading_baseline = vt_v3(1.5, 0, 0);
+    char imu[1100], gps[1100], hd[1100];
+    snprintf(imu, sizeof imu, "%s", vt_test_tmp_path(pair ? "imu_1.csv" : "imu_0.csv"));
+    snprintf(gps, sizeof gps, "%s", vt_test_tmp_path(pair ? "gps_1.csv" : "gps_0.csv"));
+    snprintf(hd, sizeof hd, "%s", vt_test_tmp_path("heading_1.csv"));
+    vt_camera c0;
+    assert_int_equal(vt_scenario_camera_at(s, pair, 0.0, &c0), VT_OK);
+    /* The installed heading is off by 1.5 degrees. */
+    vt_quat nominal = vt_q_mul(vt_q_from_axis_angle(vt_v3(0, 0, 1), vt_deg2rad(1.5)), c0.q);
+    vt_pose_platform *pp = NULL;
+    vt_status st = vt_pose_platform_new(&o, "p", imu, gps, heading ? hd : NULL, NULL, nominal, &pp);
+    if (st)
+        print_error("%s\n", vt_last_error());
+    assert_int_equal(st, VT_OK);
+    vt_test_seed(77);
+    const vt_vec3 landmarks[3] = {vt_v3(-150, 300, 40), vt_v3(150, 300, 90), vt_v3(0, 250, 10)};
+    double se = 0.0, ae = 0.0;
+    int n = 0;
+    for (int f = 0; f < 240; f++) {
+        double t = f / 30.0 + 0.0003;
+        vt_camera truth;
+        assert_int_equal(vt_scenario_camera_at(s, pair, t, &truth), VT_OK);
+        for (int k = 0; bearings && k < 3; k++) {
+            vt_vec3 xc = vt_camera_world_to_cam(&truth, landmarks[k]);
+            double sd = 2e-4; /* 0.3 px of a 1500 px focal length */
+            vt_status b = vt_pose_platform_bearing(pp, t, NULL, landmarks[k], 0.02,
+                                                   xc.x / xc.z + sd * vt_test_gauss(),
+                                                   xc.y / xc.z + sd * vt_test_gauss(), sd, NULL);
+            assert_int_equal(b, VT_OK);
+        }
+        vt_vec3 p;
+        vt_quat q;
+        assert_int_equal(vt_pose_platform_pose(pp, t, NULL, &p, &q), VT_OK);
+        if (t < 1.0)
+            continue;
+        vt_vec3 d = vt_v3_sub(p, truth.position);
+        vt_vec3 e = rot_error(q, truth.q);
+        se += vt_v3_dot(d, d);
+        ae += vt_v3_dot(e, e);
+        n++;
+    }
+    *pos = sqrt(se / n);
+    *att = vt_rad2deg(sqrt(ae / n));
+    vt_pose_platform_free(pp);
+}
+
+static void platform_tracks_simulated_vehicle_and_mast(void **state)
+{
+    (void)state;
+    vt_scenario *s = NULL;
+    assert_int_equal(vt_scenario_parse(platform_scene, "platforms", &s), VT_OK);
+    assert_int_equal(vt_scenario_write_platform_logs(s, tmpdir), VT_OK);
+    double pos, att;
+    /* The vehicle: RTK fixes make position; its driving and turning make heading observable. */
+    platform_errors(s, 0, false, false, &pos, &att);
+    print_message("vehicle, GPS + IMU: %.4f m, %.4f deg\n", pos, att);
+    assert_true(pos <= 0.02);
+    assert_true(att <= 1.0);
+    platform_errors(s, 0, false, true, &pos, &att);
+    print_message("vehicle, GPS + IMU + bearings: %.4f m, %.4f deg\n", pos, att);
+    assert_true(pos <= 0.02);
+    assert_true(att <= 0.05);
+    /* The mast never moves: the installed heading's error stays without a heading source. */
+    platform_errors(s, 1, false, false, &pos, &att);
+    print_message("mast, GPS + IMU: %.4f m, %.4f deg\n", pos, att);
+    assert_true(pos <= 0.02);
+    assert_true(att >= 1.0);
+    platform_errors(s, 1, true, false, &pos, &att);
+    print_message("mast, GPS + IMU + heading: %.4f m, %.4f deg\n", pos, att);
+    assert_true(att <= 0.5);
+    platform_errors(s, 1, true, true, &pos, &att);
+    print_message("mast, GPS + IMU + heading + bearings: %.4f m, %.4f deg\n", pos, att);
+    assert_true(att <= 0.05);
+    vt_scenario_free(s);
+}
+
+static void platform_refuses_bad_logs_naming_the_file(void **state)
+{
+    (void)state;
+    char imu[1100], gps[1100];
+    snprintf(imu, sizeof imu, "%s", vt_test_tmp_path("bad_imu.csv"));
+    snprintf(gps, sizeof gps, "%s", vt_test_tmp_path("ok_gps.csv"));
+    write_file("ok_gps.csv", "t,lat,lon,h,x,y,z\n0,,,,1,2,3\n0.1,,,,1,2,3\n");
+    vt_pose_platform *pp = NULL;
+    const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"t,gx,gy,gz,ax,ay\n", "expected the header line 't,gx,gy,gz,ax,ay,az'"},
+        {"t,gx,gy,gz,ax,ay,az\n0,0,0,0,0,0,9.8\n0,0,0,0,0,0,9.8\n",
+         "line 3: time 0 s is not after"},
+        {"t,gx,gy,gz,ax,ay,az\n0,0,0,0,0,0,inf\n", "line 2: field 'az' is not a finite number"},
+        {"t,gx,gy,gz,ax,ay,az\n", "no records after the header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_file("bad_imu.csv", cases[i].text);
+        assert_int_equal(
+            vt_pose_platform_new(NULL, "p7", imu, gps, NULL, NULL, vt_q_identity(), &pp),
+            VT_EPARSE);
+        assert_null(pp);
+        assert_non_null(strstr(vt_last_error(), "platform 'p7': imu log"));
+        if (!strstr(vt_last_error(), cases[i].want)) {
+            print_error("'%s' lacks '%s'\n", vt_last_error(), cases[i].want);
+            fail();
+        }
+    }
+    /* A fix in latitude and longitude only needs the origin. */
+    write_file("bad_imu.csv", "t,gx,gy,gz,ax,ay,az\n0,0,0,0,0,0,9.8\n0.01,0,0,0,0,0,9.8\n");
+    write_file("ok_gps.csv", "t,lat,lon,h,x,y,z\n0,47.1,8.2,400,,,\n");
+    assert_int_equal(vt_pose_platform_new(NULL, "p7", imu, gps, NULL, NULL, vt_q_identity(), &pp),
+                     VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "need the rig's 'origin'"));
+    vt_pose_origin origin = {true, 47.1, 8.2, 400};
+    assert_int_equal(
+        vt_pose_platform_new(NULL, "p7", imu, gps, NULL, &origin, vt_q_identity(), &pp), VT_OK);
+    /* At the origin, at rest: the pose is there, levelled (z up in this body). */
+    vt_vec3 p;
+    vt_quat q;
+    assert_int_equal(vt_pose_platform_pose(pp, 0.01, NULL, &p, &q), VT_OK);
+    assert_near(vt_v3_norm(p), 0.0, 1e-3);
+    assert_near(vt_q_rotate(q, vt_v3(0, 0, 1)).z, 1.0, 1e-9);
+    assert_int_equal(vt_pose_platform_pose(pp, 5.0, NULL, &p, &q), VT_ERANGE);
+    assert_non_null(strstr(vt_last_error(), "outside the IMU log's span"));
+    vt_pose_platform_free(pp);
+}
+
+/* ---- beacons in images ---------------------------------------------------------- */
+
+static void beacon_is_found_to_a_small_fraction_of_a_pixel(void **state)
+{
+    (void)state;
+    vt_image img;
+    assert_int_equal(vt_image_alloc(&img, 64, 48, 8), VT_OK);
+    vt_test_seed(3);
+    const double bu = 30.3, bv = 20.7;
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 64; x++) {
+            double d2 = (x - bu) * (x - bu) + (y - bv) * (y - bv);
+            double val = 120.0 + 2.0 * vt_test_gauss() + 100.0 * exp(-d2 / (2 * 0.8 * 0.8));
+            ((uint8_t *)img.data)[y * img.stride + x] = (uint8_t)fmin(255.0, fmax(0.0, val + 0.5));
+        }
+    vt_pose_beacon b;
+    assert_int_equal(vt_pose_find_beacon(&img, 33.0, 18.0, 8, 30.0, &b), VT_OK);
+    assert_true(b.found);
+    assert_near(b.u, bu, 0.1);
+    assert_near(b.v, bv, 0.1);
+    assert_near(b.background, 120.0, 3.0);
+    /* Too faint for the contrast asked; out of the window; the window off the image. */
+    assert_int_equal(vt_pose_find_beacon(&img, 33.0, 18.0, 8, 150.0, &b), VT_OK);
+    assert_false(b.found);
+    assert_int_equal(vt_pose_find_beacon(&img, 10.0, 10.0, 5, 30.0, &b), VT_OK);
+    assert_false(b.found);
+    assert_int_equal(vt_pose_find_beacon(&img, -50.0, 10.0, 5, 30.0, &b), VT_OK);
+    assert_false(b.found);
+    assert_int_equal(vt_pose_find_beacon(&img, NAN, 10.0, 5, 30.0, &b), VT_EINVAL);
+    vt_image_free(&img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +854,9 @@ int main(void)
         cmocka_unit_test(pose_track_refuses_bad_logs_naming_the_line),
         cmocka_unit_test(pose_track_queries_outside_the_log_or_in_a_gap_fail),
         cmocka_unit_test(pose_track_saves_what_it_loads),
+        cmocka_unit_test(platform_tracks_simulated_vehicle_and_mast),
+        cmocka_unit_test(platform_refuses_bad_logs_naming_the_file),
+        cmocka_unit_test(beacon_is_found_to_a_small_fraction_of_a_pixel),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

@@ -32,6 +32,8 @@ static void usage(void)
            "  --frames N       render N frames instead of the scenario's\n"
            "  --seed S         another seed: other targets, timing and noise\n"
            "  --threads N      threads (default 0: all cores)\n"
+           "  --true-poses     rig.json gives cameras on moving platforms their true pose\n"
+           "                   logs instead of their platforms' GPS + IMU logs\n"
            "  --quiet          no progress line and no summary\n"
            "  --json           the summary as one JSON object on stdout\n"
            "  -h, --help       this help\n"
@@ -42,7 +44,7 @@ static void usage(void)
 typedef struct simulate_flags {
     const char *preset, *out, *format, *frames, *seed;
     int threads;
-    bool quiet, json;
+    bool quiet, json, true_poses;
 } simulate_flags;
 
 typedef struct progress_ctx {
@@ -115,6 +117,7 @@ static bool parse_flags(const char *cmd, const simulate_flags *f, const cli_args
     }
     o->threads = f->threads;
     o->out_dir = f->out;
+    o->true_poses = f->true_poses;
     return true;
 }
 
@@ -164,10 +167,11 @@ int cmd_simulate(int argc, char **argv)
     const char *cmd = "simulate";
     simulate_flags f = {0};
     const cli_option opts[] = {
-        {"--preset", CLI_STRING, &f.preset}, {"--out", CLI_STRING, &f.out},
-        {"--format", CLI_STRING, &f.format}, {"--frames", CLI_STRING, &f.frames},
-        {"--seed", CLI_STRING, &f.seed},     {"--threads", CLI_INT, &f.threads},
-        {"--quiet", CLI_BOOL, &f.quiet},     {"--json", CLI_BOOL, &f.json},
+        {"--preset", CLI_STRING, &f.preset},       {"--out", CLI_STRING, &f.out},
+        {"--format", CLI_STRING, &f.format},       {"--frames", CLI_STRING, &f.frames},
+        {"--seed", CLI_STRING, &f.seed},           {"--threads", CLI_INT, &f.threads},
+        {"--quiet", CLI_BOOL, &f.quiet},           {"--json", CLI_BOOL, &f.json},
+        {"--true-poses", CLI_BOOL, &f.true_poses},
     };
     cli_args args;
     int rc = cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);

@@ -82,6 +82,10 @@ typedef struct vt_camera_result {
     size_t changes;    /* changed pixels (motion) */
     size_t blobs;      /* blobs found */
     size_t rays;       /* rays cast */
+    /* Appended: the camera's pose for this frame set (its rig pose unless it moves). */
+    vt_vec3 position;
+    vt_quat q;
+    bool moved; /* the pose came from its pose source at its frame's time */
 } vt_camera_result;
 
 /* What one frame set produced; the pointers stay valid until the next call. */
@@ -199,6 +203,13 @@ VT_API void vt_camera_stage_free(vt_camera_stage *c);
  */
 VT_API vt_status vt_camera_stage_process(vt_camera_stage *c, const vt_image *img,
                                          vt_camera_rays *out);
+
+/*
+ * Moves the camera (a camera on a moving platform): the rays of the frames
+ * processed from now on start at position and point by q (world_from_camera,
+ * unit). VT_EINVAL, the stage unchanged, for a non-finite pose.
+ */
+VT_API vt_status vt_camera_stage_set_pose(vt_camera_stage *c, vt_vec3 position, vt_quat q);
 
 /* What tracking needs of a ray that supports a detection. */
 typedef struct vt_detection_ray {

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "voxtrack/export.h"
+#include "voxtrack/image.h"
 #include "voxtrack/math3d.h"
 #include "voxtrack/status.h"
 
@@ -91,6 +92,14 @@ VT_API vt_status vt_eskf_set_state(vt_eskf *f, const vt_eskf_state *x,
                                    const double sd[VT_ESKF_DIM]);
 
 /*
+ * Replaces the covariance (15x15, row-major) after vt_eskf_set_state: for
+ * correlated initial uncertainty (a heading uncertainty about the world's
+ * vertical is not diagonal in the body frame). Symmetrised; VT_EINVAL when not
+ * finite or a diagonal entry is negative.
+ */
+VT_API vt_status vt_eskf_set_cov(vt_eskf *f, const double *cov);
+
+/*
  * One IMU sample at time t: angular rate (rad/s) and specific force (m/s^2),
  * body frame, as the sensor reads them (biases included). The filter moves
  * from its time to t, integrating the mean of this sample and the previous one
@@ -138,6 +147,9 @@ VT_API vt_pose_mount vt_pose_mount_identity(void);
 VT_API vt_status vt_eskf_update_bearing(vt_eskf *f, double t, const vt_pose_mount *mount,
                                         vt_vec3 landmark, double sd_landmark, double xn, double yn,
                                         double sd, vt_eskf_innovation *innov);
+
+/* Turns the NIS gate (vt_eskf_opts.gate) on or off from now on. */
+VT_API void vt_eskf_set_gate(vt_eskf *f, bool on);
 
 /* The nominal state and the 15x15 covariance (row-major, may be NULL). */
 VT_API void vt_eskf_get(const vt_eskf *f, vt_eskf_state *x, double *cov);
@@ -202,9 +214,118 @@ VT_API vt_status vt_pose_track_save(const vt_pose_track *tr, const char *path);
 /* The pose at time t (see above). Thread-safe for concurrent readers. */
 VT_API vt_status vt_pose_track_at(const vt_pose_track *tr, double t, vt_vec3 *p, vt_quat *q);
 
+/* How far an estimated pose track is from the truth. */
+typedef struct vt_pose_errors {
+    size_t count;            /* poses compared */
+    double position_rmse;    /* m, of the distance */
+    double position_max;     /* m */
+    double orientation_rmse; /* rad, of the rotation angle between them */
+    double orientation_max;  /* rad */
+} vt_pose_errors;
+
+/*
+ * Compares every pose of est from est's first time + skip seconds on with
+ * truth at the same time (interpolated). Poses whose time truth cannot
+ * answer (outside its span, in a gap) are VT_ERANGE with truth's message.
+ */
+VT_API vt_status vt_pose_compare(const vt_pose_track *est, const vt_pose_track *truth, double skip,
+                                 vt_pose_errors *out);
+
 /* The number of poses, and pose i (0 <= i < count). */
 VT_API size_t vt_pose_track_count(const vt_pose_track *tr);
 VT_API const vt_pose_sample *vt_pose_track_sample(const vt_pose_track *tr, size_t i);
+
+/* ---- a platform: the filter over recorded IMU and GNSS logs ------------------------ */
+
+/* GNSS fix noise, standard deviations (m): RTK fixed, and standalone (the default). */
+#define VT_POSE_RTK_SD_H 0.01
+#define VT_POSE_RTK_SD_V 0.02
+
+/* The geodetic origin of the world ENU frame, for logs in latitude and longitude. */
+typedef struct vt_pose_origin {
+    bool set;
+    double lat_deg, lon_deg, h_m;
+} vt_pose_origin;
+
+typedef struct vt_pose_platform_opts {
+    vt_eskf_opts filter;       /* noise densities, GNSS lever arm, antenna baseline, gate */
+    double gps_sd_h, gps_sd_v; /* fix noise, m (default 1.5, 3.0; RTK: VT_POSE_RTK_SD_*) */
+    double heading_sd;         /* dual-antenna heading noise, rad (default 0.2 degrees) */
+    double init_heading_sd;    /* uncertainty of the nominal heading, rad (default 2 deg) */
+    double init_tilt_sd;       /* of the levelled roll and pitch, rad (default 1 deg) */
+    double init_velocity_sd;   /* m/s (default 0.05: the body starts at rest) */
+    double init_accel_bias_sd; /* m/s^2 (default 0.1) */
+    double init_gyro_bias_sd;  /* rad/s (default 1e-3) */
+    double level_seconds;      /* the start at rest that levels the body, s (default 0.2) */
+} vt_pose_platform_opts;
+
+VT_API vt_pose_platform_opts vt_pose_platform_opts_default(void);
+
+/* How many measurements a platform's filter took and refused (by its gate). */
+typedef struct vt_pose_platform_stats {
+    size_t imu, gps, gps_refused, heading, heading_refused, bearings, bearings_refused;
+} vt_pose_platform_stats;
+
+/*
+ * A moving body and its recorded logs (docs/POSE.md): IMU (imu_path, required),
+ * GNSS fixes (gps_path, required), dual-antenna headings (heading_path, NULL
+ * when there is none). The logs are read whole here; errors name the platform,
+ * the file and the line. origin converts fixes given only as latitude,
+ * longitude and height (may be NULL when the logs carry ENU x, y, z).
+ * nominal is the body's orientation as installed (world_from_body): it gives
+ * the starting heading, with init_heading_sd, unless a heading is logged.
+ * The filter starts at the IMU log's first sample, levelled by gravity over
+ * the first level_seconds, at the first GNSS fix within a second of it.
+ */
+typedef struct vt_pose_platform vt_pose_platform;
+
+VT_API vt_status vt_pose_platform_new(const vt_pose_platform_opts *opts, const char *name,
+                                      const char *imu_path, const char *gps_path,
+                                      const char *heading_path, const vt_pose_origin *origin,
+                                      vt_quat nominal, vt_pose_platform **out);
+VT_API void vt_pose_platform_free(vt_pose_platform *pp);
+
+/*
+ * Runs the filter over every logged record up to time t (in time order).
+ * Times only move forward; an earlier t does nothing. VT_ERANGE when t is
+ * outside the IMU log's span (by more than max_lag).
+ */
+VT_API vt_status vt_pose_platform_advance(vt_pose_platform *pp, double t);
+
+/* Advances to t, then the pose of a camera on the body (mount NULL: the body's). */
+VT_API vt_status vt_pose_platform_pose(vt_pose_platform *pp, double t, const vt_pose_mount *mount,
+                                       vt_vec3 *position, vt_quat *q);
+
+/* Advances to t, then a landmark bearing as vt_eskf_update_bearing (innov may be NULL). */
+VT_API vt_status vt_pose_platform_bearing(vt_pose_platform *pp, double t,
+                                          const vt_pose_mount *mount, vt_vec3 landmark,
+                                          double sd_landmark, double xn, double yn, double sd,
+                                          vt_eskf_innovation *innov);
+
+/* The platform's filter (its state and covariance: vt_eskf_get). */
+VT_API const vt_eskf *vt_pose_platform_filter(const vt_pose_platform *pp);
+VT_API vt_pose_platform_stats vt_pose_platform_get_stats(const vt_pose_platform *pp);
+
+/* ---- beacons in images ----------------------------------------------------------------- */
+
+/* A beacon found in a frame. */
+typedef struct vt_pose_beacon {
+    bool found;
+    double u, v;       /* its centroid, pixels (pixel centres at integers) */
+    double contrast;   /* its peak over the background, grey levels */
+    double background; /* the window's background level */
+} vt_pose_beacon;
+
+/*
+ * Looks for a beacon (a light brighter than the sky) within `radius` pixels
+ * (2..256) of the predicted pixel (u0, v0) of an 8- or 16-bit frame: the
+ * brightest pixel of the window if it stands at least min_contrast above the
+ * median of the window's border, located by the centroid of the excess over
+ * that background in the 5x5 pixels around it. out->found false when there is
+ * none (or the window lies outside the image); VT_EINVAL for bad arguments.
+ */
+VT_API vt_status vt_pose_find_beacon(const vt_image *img, double u0, double v0, int radius,
+                                     double min_contrast, vt_pose_beacon *out);
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,8 @@ extern "C" {
 typedef enum vt_target_kind {
     VT_TARGET_DRONE = 0,
     VT_TARGET_BIRD = 1,
-    VT_TARGET_GLINT = 2 /* clutter: bright in mono, absent in thermal */
+    VT_TARGET_GLINT = 2, /* clutter: bright in mono, absent in thermal */
+    VT_TARGET_BEACON = 3 /* a fixed light at a surveyed place: bright in mono, always on */
 } vt_target_kind;
 
 /* One target at the instant being drawn. */

@@ -11,7 +11,10 @@
  *        | "gige": {...} | "detections": "m0.csv",
  *      "bits": 8|16 (optional, default 8 mono / 16 thermal),
  *      "timestamps": "m0/timestamps.txt" (optional),
- *      with "detections" only: "clock": {"scale", "offset"} or "fps", "t0"}]}
+ *      with "detections" only: "clock": {"scale", "offset"} or "fps", "t0",
+ *      "pose": {"platform": "p0" | "log": "poses_m0.csv", ...} (optional: a moving camera)}],
+ *  "platforms": [{"id": "p0", "imu": "imu_0.csv", "gps": "gps_0.csv", ...}] (optional),
+ *  "landmarks": [{"id": "b0", "position": [x, y, z], "sd": 0.02}] (optional)}
  * World: local ENU metres. Quaternion: world_from_camera. Camera frame: x
  * right, y down, z forward. Relative paths resolve against the rig file's
  * folder. Every field is documented in docs/FORMATS.md.
@@ -24,6 +27,7 @@
 
 #include "voxtrack/camera.h"
 #include "voxtrack/export.h"
+#include "voxtrack/pose.h"
 #include "voxtrack/status.h"
 
 #ifdef __cplusplus
@@ -56,6 +60,13 @@ typedef struct vt_rig_gige {
 /* Settings that change nothing on the camera (gain_db NAN, everything else 0/""). */
 VT_API vt_rig_gige vt_rig_gige_default(void);
 
+/* Where a camera's pose comes from. */
+typedef enum vt_rig_pose_kind {
+    VT_POSE_FIXED = 0,    /* the rig's position and quaternion */
+    VT_POSE_PLATFORM = 1, /* a platform's GPS + IMU filter */
+    VT_POSE_LOG = 2       /* a pose log */
+} vt_rig_pose_kind;
+
 typedef struct vt_rig_camera {
     char id[32];          /* unique within the rig */
     int pair;             /* index of the mono/thermal pair, >= 0 */
@@ -76,7 +87,36 @@ typedef struct vt_rig_camera {
      */
     double clock_scale;
     double clock_offset;
+    /*
+     * Where the pose comes from (appended; docs/POSE.md, "Moving cameras"):
+     * VT_POSE_FIXED, cam's pose; VT_POSE_PLATFORM, the filter of
+     * platforms[platform] with this camera at `mount` on its body; VT_POSE_LOG,
+     * the pose log pose_log (world_from_camera, or of a body the camera sits on
+     * at `mount`), interpolated within pose_max_gap. For a moving camera, cam's
+     * pose is its pose as installed, at rest: it gives the platform's starting
+     * heading; the pipeline sets the pose of each frame.
+     */
+    vt_rig_pose_kind pose;
+    int platform;        /* index into the rig's platforms, -1 when none */
+    char *pose_log;      /* as written in the rig, or NULL */
+    double pose_max_gap; /* s */
+    vt_pose_mount mount; /* the camera on the body (identity by default) */
 } vt_rig_camera;
+
+/* A moving body with an IMU and GNSS (docs/POSE.md): its logs and its filter's settings. */
+typedef struct vt_rig_platform {
+    char id[32];
+    char *imu, *gps, *heading; /* log paths as written in the rig (heading may be NULL) */
+    vt_pose_platform_opts opts;
+    bool landmarks; /* its mono cameras look for the rig's landmarks (bearing updates) */
+} vt_rig_platform;
+
+/* A surveyed landmark (a beacon) that cameras on platforms may sight. */
+typedef struct vt_rig_landmark {
+    char id[32];
+    vt_vec3 position; /* world ENU, m */
+    double sd;        /* survey uncertainty per axis, m */
+} vt_rig_landmark;
 
 typedef struct vt_rig {
     bool has_origin;
@@ -85,6 +125,11 @@ typedef struct vt_rig {
     int count;                         /* number of cameras */
     vt_rig_camera *cameras;            /* owned */
     char *dir; /* folder of the rig file ("." when built in memory); owned */
+    /* Appended: moving platforms and surveyed landmarks (both owned, may be empty). */
+    int nplatforms;
+    vt_rig_platform *platforms;
+    int nlandmarks;
+    vt_rig_landmark *landmarks;
 } vt_rig;
 
 /* Zeroes *rig and gives it fps 30 and dir ".". */
@@ -103,6 +148,21 @@ VT_API vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam);
  * a warning on stderr; one with norm < 0.5 is refused.
  */
 VT_API vt_status vt_rig_load(const char *path, vt_rig *out);
+
+/*
+ * Appends a copy of *pl (paths duplicated). VT_EINVAL when the id is empty,
+ * too long or already used; VT_ENOMEM.
+ */
+VT_API vt_status vt_rig_add_platform(vt_rig *rig, const vt_rig_platform *pl);
+
+/* Appends a landmark; VT_EINVAL when its id is empty, too long or already used. */
+VT_API vt_status vt_rig_add_landmark(vt_rig *rig, const vt_rig_landmark *lm);
+
+/* The index of the platform with this id, or -1. */
+VT_API int vt_rig_find_platform(const vt_rig *rig, const char *id);
+
+/* True when some camera has a pose source other than its fixed pose. */
+VT_API bool vt_rig_has_moving_cameras(const vt_rig *rig);
 
 /* Writes rig.json (atomically: a .tmp file renamed over the target). */
 VT_API vt_status vt_rig_save(const vt_rig *rig, const char *path);

@@ -10,6 +10,8 @@
  *   truth_pixels.jsonl  per camera and delivered frame, each target's true pixel
  *   config.json         {"rig", "truth", "volume"} for `voxtrack run`
  *   imu_P.csv, gps_P.csv  per moving platform (pair P), when there are any
+ *   heading_P.csv       per platform with a dual-antenna receiver
+ *   truth_pose_ID.csv   per camera on a platform: its true pose log (docs/POSE.md)
  */
 #ifndef VOXTRACK_SIMULATE_H
 #define VOXTRACK_SIMULATE_H
@@ -41,6 +43,9 @@ typedef struct vt_simulate_opts {
     int threads; /* <= 0: OpenMP default */
     vt_simulate_progress_fn progress;
     void *progress_user;
+    /* Appended: rig.json gives cameras on moving platforms their true pose logs
+       (truth_pose_<id>.csv) instead of the platforms' GPS + IMU logs (default false). */
+    bool true_poses;
 } vt_simulate_opts;
 
 /* What a run did. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "camera/rig_internal.h"
 #include "core/internal.h"
 #include "core/json_keys.h"
 #include "voxtrack/rig.h"
@@ -33,29 +34,40 @@
 #define VT__QUAT_MIN_NORM 0.5
 #define VT__QUAT_TOLERANCE 1e-6
 
-/* What every field error needs to say where it is. */
-typedef struct where {
-    const char *file;
-    int index;      /* camera index, -1 outside the cameras */
-    const char *id; /* camera id once known, else NULL */
-} where;
+/* What every field error needs to say where it is (shared with rig_pose.c). */
+typedef vt__rig_where where;
 
-static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
-    VT__PRINTF(3, 4);
-
-static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
+static vt_status field_errorv(const where *w, const char *field, const char *fmt, va_list ap)
 {
     char what[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     if (w->index < 0)
         return vt__error(VT_EPARSE, "%s: field '%s' %s", w->file, field, what);
     if (!w->id)
         return vt__error(VT_EPARSE, "%s: camera %d: field '%s' %s", w->file, w->index, field, what);
     return vt__error(VT_EPARSE, "%s: camera %d ('%s'): field '%s' %s", w->file, w->index, w->id,
                      field, what);
+}
+
+static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
+    VT__PRINTF(3, 4);
+
+static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vt_status s = field_errorv(w, field, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+vt_status vt__rig_field_error(const where *w, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vt_status s = field_errorv(w, field, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -74,7 +86,8 @@ static void free_camera(vt_rig_camera *c)
 {
     free(c->path);
     free(c->timestamps);
-    c->path = c->timestamps = NULL;
+    free(c->pose_log);
+    c->path = c->timestamps = c->pose_log = NULL;
 }
 
 void vt_rig_free(vt_rig *rig)
@@ -85,6 +98,7 @@ void vt_rig_free(vt_rig *rig)
         free_camera(&rig->cameras[i]);
     free(rig->cameras);
     free(rig->dir);
+    vt__rig_free_platforms(rig);
     memset(rig, 0, sizeof *rig);
 }
 
@@ -125,6 +139,11 @@ vt_status vt_rig_add(vt_rig *rig, const vt_rig_camera *cam)
     bool failed = false;
     copy.path = dup_or_null(cam->path, &failed);
     copy.timestamps = dup_or_null(cam->timestamps, &failed);
+    copy.pose_log = dup_or_null(cam->pose_log, &failed);
+    if (copy.pose == VT_POSE_FIXED) {
+        copy.platform = -1;
+        copy.mount = vt_pose_mount_identity();
+    }
     if (copy.media != VT_MEDIA_GIGE) {
         /* GigE settings mean nothing elsewhere: keep them at "leave the camera's". */
         copy.gige = vt_rig_gige_default();
@@ -264,6 +283,27 @@ static vt_status check_keys(const where *w, json_t *obj, const char *const *know
                          names);
     return vt__error(VT_EPARSE, "%s: camera %d ('%s'): unknown field%s %s", w->file, w->index,
                      w->id, s, names);
+}
+
+/* The readers for rig_pose.c (rig_internal.h). */
+vt_status vt__rig_number(const where *w, json_t *v, const char *field, double *out)
+{
+    return get_number(w, v, field, out);
+}
+
+vt_status vt__rig_array(const where *w, json_t *v, const char *field, size_t n, double *out)
+{
+    return get_array(w, v, field, n, out);
+}
+
+vt_status vt__rig_string(const where *w, json_t *v, const char *field, const char **out)
+{
+    return get_string(w, v, field, out);
+}
+
+vt_status vt__rig_keys(const where *w, json_t *obj, const char *const *known, const char *what)
+{
+    return check_keys(w, obj, known, what);
 }
 
 /*
@@ -578,9 +618,9 @@ static vt_status parse_bits(const where *w, json_t *cam, vt_rig_camera *c)
 }
 
 static const char *const camera_keys[] = {
-    "id",   "pair",       "modality",   "width",      "height", "fx",    "fy",  "cx",
-    "cy",   "dist",       "position",   "quaternion", "frames", "video", "raw", "gige",
-    "bits", "timestamps", "detections", "clock",      "fps",    "t0",    NULL};
+    "id",   "pair",       "modality",   "width",      "height", "fx",    "fy",   "cx",
+    "cy",   "dist",       "position",   "quaternion", "frames", "video", "raw",  "gige",
+    "bits", "timestamps", "detections", "clock",      "fps",    "t0",    "pose", NULL};
 
 vt_rig_gige vt_rig_gige_default(void)
 {
@@ -605,7 +645,8 @@ static vt_status parse_camera(const char *file, int index, json_t *cam, vt_rig *
         return field_error(&w, "pair", "must be >= 0 (got %d)", c->pair);
     if ((s = parse_modality(&w, cam, c)) || (s = parse_intrinsics(&w, cam, &c->cam)) ||
         (s = parse_pose(&w, cam, &c->cam)) || (s = parse_media(&w, cam, c)) ||
-        (s = parse_clock(&w, cam, c)) || (s = parse_bits(&w, cam, c)))
+        (s = parse_clock(&w, cam, c)) || (s = parse_bits(&w, cam, c)) ||
+        (s = vt__rig_parse_camera_pose(&w, cam, rig, c)))
         return s;
     if ((s = vt_camera_init(&c->cam)))
         return vt__error_prefix(s, "%s: camera %d ('%s')", file, index, c->id);
@@ -660,7 +701,7 @@ static vt_status parse_cameras(const char *file, json_t *arr, vt_rig *rig)
 
 static vt_status parse_rig(const char *file, json_t *root, vt_rig *rig)
 {
-    static const char *const keys[] = {"origin", "fps", "cameras", NULL};
+    static const char *const keys[] = {"origin", "fps", "cameras", "platforms", "landmarks", NULL};
     where w = {file, -1, NULL};
     if (!json_is_object(root))
         return vt__error(VT_EPARSE, "%s: the top level must be an object", file);
@@ -674,6 +715,8 @@ static vt_status parse_rig(const char *file, json_t *root, vt_rig *rig)
         return field_error(&w, "fps", "must be > 0 (got %.17g)", rig->fps);
     json_t *origin = json_object_get(root, "origin");
     if (origin && (s = parse_origin(file, origin, rig)))
+        return s;
+    if ((s = vt__rig_parse_platforms(file, root, rig)))
         return s;
     json_t *cams = json_object_get(root, "cameras");
     if (!cams)

@@ -111,6 +111,11 @@ static vt_status check_saveable(const vt_rig *rig, const char *path)
         if (c->media != VT_MEDIA_NONE && (!c->path || !c->path[0]))
             return vt__error(VT_EINVAL, "%s: camera %d ('%s'): media is set but path is empty",
                              path, i, c->id);
+        if ((c->pose == VT_POSE_PLATFORM && (c->platform < 0 || c->platform >= rig->nplatforms)) ||
+            (c->pose == VT_POSE_LOG && (!c->pose_log || !c->pose_log[0])))
+            return vt__error(VT_EINVAL,
+                             "%s: camera %d ('%s'): pose source names no platform or log", path, i,
+                             c->id);
         const vt_rig_gige *g = &c->gige;
         if (c->media == VT_MEDIA_GIGE &&
             (!(g->exposure_us >= 0) || !(g->fps >= 0) || isinf(g->gain_db) ||
@@ -177,7 +182,108 @@ static vt_status write_detections(FILE *fp, const vt_rig_camera *c)
     return VT_OK;
 }
 
-static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
+static void put_key_vec3(FILE *fp, const char *key, vt_vec3 v)
+{
+    double a[3] = {v.x, v.y, v.z};
+    fprintf(fp, ", \"%s\": ", key);
+    put_numbers(fp, a, 3);
+}
+
+/* "pose": {"platform": ID | "log": PATH, "max_gap", "lever_arm", "mount"}. */
+static vt_status write_pose(FILE *fp, const vt_rig *rig, const vt_rig_camera *c)
+{
+    vt_status s;
+    fputs(",\n      \"pose\": {", fp);
+    if (c->pose == VT_POSE_PLATFORM) {
+        fputs("\"platform\": ", fp);
+        if ((s = put_string(fp, rig->platforms[c->platform].id)))
+            return s;
+    } else {
+        fputs("\"log\": ", fp);
+        if ((s = put_string(fp, c->pose_log)))
+            return s;
+        fputs(", \"max_gap\": ", fp);
+        put_number(fp, c->pose_max_gap);
+    }
+    put_key_vec3(fp, "lever_arm", c->mount.lever_arm);
+    double q[4] = {c->mount.q.w, c->mount.q.x, c->mount.q.y, c->mount.q.z};
+    fputs(", \"mount\": ", fp);
+    put_numbers(fp, q, 4);
+    fputc('}', fp);
+    return VT_OK;
+}
+
+static void put_members(FILE *fp, const char *const *names, const double *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(fp, "%s\"%s\": ", i ? ", " : "", names[i]);
+        put_number(fp, v[i]);
+    }
+}
+
+static vt_status write_platform(FILE *fp, const vt_rig_platform *p)
+{
+    const vt_pose_platform_opts *o = &p->opts;
+    vt_status s;
+    fputs("    {\"id\": ", fp);
+    if ((s = put_string(fp, p->id)) || (s = put_key_string(fp, "imu", p->imu)) ||
+        (s = put_key_string(fp, "gps", p->gps)) ||
+        (p->heading && (s = put_key_string(fp, "heading", p->heading))))
+        return s;
+    double sd[2] = {o->gps_sd_h, o->gps_sd_v};
+    fputs(",\n      \"gps_sd\": ", fp);
+    put_numbers(fp, sd, 2);
+    fputs(", \"heading_sd_deg\": ", fp);
+    put_number(fp, o->heading_sd * (180.0 / VT_PI));
+    put_key_vec3(fp, "gps_lever_arm", o->filter.gps_lever_arm);
+    put_key_vec3(fp, "heading_baseline", o->filter.heading_baseline);
+    static const char *const noise[] = {"gyro", "accel", "gyro_walk", "accel_walk"};
+    double nv[4] = {o->filter.gyro_noise, o->filter.accel_noise, o->filter.gyro_walk,
+                    o->filter.accel_walk};
+    fputs(",\n      \"imu_noise\": {", fp);
+    put_members(fp, noise, nv, 4);
+    static const char *const init[] = {"heading_sd_deg", "tilt_sd_deg",  "velocity_sd",
+                                       "accel_bias_sd",  "gyro_bias_sd", "level_seconds"};
+    double iv[6] = {o->init_heading_sd * (180.0 / VT_PI),
+                    o->init_tilt_sd * (180.0 / VT_PI),
+                    o->init_velocity_sd,
+                    o->init_accel_bias_sd,
+                    o->init_gyro_bias_sd,
+                    o->level_seconds};
+    fputs("},\n      \"initial\": {", fp);
+    put_members(fp, init, iv, 6);
+    fprintf(fp, "}, \"landmarks\": %s}", p->landmarks ? "true" : "false");
+    return VT_OK;
+}
+
+/* "platforms": [...], "landmarks": [...] when the rig has any. */
+static vt_status write_platforms(FILE *fp, const vt_rig *rig)
+{
+    if (rig->nplatforms)
+        fputs(",\n  \"platforms\": [\n", fp);
+    for (int i = 0; i < rig->nplatforms; i++) {
+        vt_status s = write_platform(fp, &rig->platforms[i]);
+        if (s)
+            return s;
+        fputs(i + 1 < rig->nplatforms ? ",\n" : "\n  ]", fp);
+    }
+    if (rig->nlandmarks)
+        fputs(",\n  \"landmarks\": [\n", fp);
+    for (int i = 0; i < rig->nlandmarks; i++) {
+        const vt_rig_landmark *l = &rig->landmarks[i];
+        fputs("    {\"id\": ", fp);
+        vt_status s = put_string(fp, l->id);
+        if (s)
+            return s;
+        put_key_vec3(fp, "position", l->position);
+        fputs(", \"sd\": ", fp);
+        put_number(fp, l->sd);
+        fputs(i + 1 < rig->nlandmarks ? "},\n" : "}\n  ]", fp);
+    }
+    return VT_OK;
+}
+
+static vt_status write_camera(FILE *fp, const vt_rig *rig, const vt_rig_camera *c)
 {
     static const char *const media_keys[] = {NULL, "frames", "video", "raw"};
     const vt_camera *k = &c->cam;
@@ -213,6 +319,8 @@ static vt_status write_camera(FILE *fp, const vt_rig_camera *c)
     fprintf(fp, ",\n      \"bits\": %d", c->bits);
     if (c->timestamps && (s = put_key_string(fp, "timestamps", c->timestamps)))
         return s;
+    if (c->pose != VT_POSE_FIXED && (s = write_pose(fp, rig, c)))
+        return s;
     fputs("\n    }", fp);
     return VT_OK;
 }
@@ -233,12 +341,16 @@ static vt_status write_rig(FILE *fp, const vt_rig *rig)
     put_number(fp, rig->fps);
     fputs(",\n  \"cameras\": [\n", fp);
     for (int i = 0; i < rig->count; i++) {
-        vt_status s = write_camera(fp, &rig->cameras[i]);
+        vt_status s = write_camera(fp, rig, &rig->cameras[i]);
         if (s)
             return s;
         fputs(i + 1 < rig->count ? ",\n" : "\n", fp);
     }
-    fputs("  ]\n}\n", fp);
+    fputs("  ]", fp);
+    vt_status s = write_platforms(fp, rig);
+    if (s)
+        return s;
+    fputs("\n}\n", fp);
     return VT_OK;
 }
 

@@ -28,6 +28,10 @@ struct vt_pipeline {
     vt_vote_stage *vote;
     vt_track_stage *track;
     vt_camera_result *cam_results; /* per camera, for the result */
+    vt__poses *poses;              /* moving cameras' poses; NULL when none moves */
+    vt_vec3 *pose_p;               /* per camera: this set's pose */
+    vt_quat *pose_q;
+    bool *moved;
     double last_t;
     bool started;
 };
@@ -113,6 +117,17 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
         s = vt__error(VT_ENOMEM, "pipeline: out of memory");
     for (int i = 0; !s && i < rig->count; i++)
         s = vt_camera_stage_new(&o, rig, i, &p->cams[i]);
+    p->pose_p = calloc(n, sizeof *p->pose_p);
+    p->pose_q = calloc(n, sizeof *p->pose_q);
+    p->moved = calloc(n, sizeof *p->moved);
+    if (!s && (!p->pose_p || !p->pose_q || !p->moved))
+        s = vt__error(VT_ENOMEM, "pipeline: out of memory");
+    for (int i = 0; !s && i < rig->count; i++) {
+        p->pose_p[i] = rig->cameras[i].cam.position;
+        p->pose_q[i] = rig->cameras[i].cam.q;
+    }
+    if (!s)
+        s = vt__poses_new(rig, &p->poses);
     if (!s)
         s = vt_vote_stage_new(&o, rig, &p->vote);
     if (!s)
@@ -136,6 +151,10 @@ void vt_pipeline_free(vt_pipeline *p)
     free(p->cam_status);
     free(p->cam_error);
     free(p->cam_results);
+    vt__poses_free(p->poses);
+    free(p->pose_p);
+    free(p->pose_q);
+    free(p->moved);
     vt_vote_stage_free(p->vote);
     vt_track_stage_free(p->track);
     free(p);
@@ -167,6 +186,12 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     double t0 = vt__now();
     const int n = p->ncams;
     int threads = p->o.threads > 0 ? p->o.threads : omp_get_max_threads();
+    vt_status s = p->poses ? vt__poses_apply(p->poses, fs, p->pose_p, p->pose_q, p->moved) : VT_OK;
+    for (int i = 0; !s && p->poses && i < n; i++)
+        if (p->moved[i])
+            s = vt_camera_stage_set_pose(p->cams[i], p->pose_p[i], p->pose_q[i]);
+    if (s)
+        return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int i = 0; i < n; i++)
         camera_stage(p, i, fs->images[i]);
@@ -181,6 +206,9 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
         cr->changes = c->changes;
         cr->blobs = c->blobs;
         cr->rays = c->nrays;
+        cr->position = p->pose_p[i];
+        cr->q = p->pose_q[i];
+        cr->moved = p->moved[i];
         res->changes += cr->changes;
         res->blobs += cr->blobs;
         res->cameras_live += c->present;
@@ -189,7 +217,7 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     res->ncameras = n;
     double t1 = vt__now();
     vt_set_detections dets;
-    vt_status s = vt_vote_stage_process(p->vote, p->cam_rays, &dets);
+    s = vt_vote_stage_process(p->vote, p->cam_rays, &dets);
     double t3 = vt__now();
     vt_track_output tracks;
     if (!s)

@@ -58,6 +58,7 @@ vt_status vt_camera_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig, i
     c->rc = rig->cameras[camera];
     c->rc.path = NULL;
     c->rc.timestamps = NULL;
+    c->rc.pose_log = NULL;
     c->rc.media = VT_MEDIA_NONE;
     vt_background_opts bo = c->rc.modality == VT_MODALITY_THERMAL ? o.thermal : o.mono;
     bo.threads = 1; /* cameras run in parallel, one per thread */
@@ -137,6 +138,20 @@ static vt_status blob_rays(vt_camera_stage *c)
         s = push_ray(c, b->u, b->v, b->sum, b->area, (uint32_t)k);
     }
     return s;
+}
+
+vt_status vt_camera_stage_set_pose(vt_camera_stage *c, vt_vec3 position, vt_quat q)
+{
+    if (!c)
+        return vt__error(VT_EINVAL, "vt_camera_stage_set_pose: NULL stage");
+    vt_camera cam = c->rc.cam;
+    cam.position = position;
+    cam.q = q;
+    vt_status s = vt_camera_init(&cam);
+    if (s)
+        return vt__error_prefix(s, "camera %d ('%s'): pose", c->index, c->rc.id);
+    c->rc.cam = cam;
+    return VT_OK;
 }
 
 vt_status vt_camera_stage_process(vt_camera_stage *c, const vt_image *img, vt_camera_rays *out)

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,79 @@ vt_status vt__csv_number(const vt__csv *c, int i, const char *what, bool allow_e
                          c->name, c->line, what, f);
     *out = v;
     return VT_OK;
+}
+
+/* A growing array of records of `size` bytes. */
+vt_status vt__csv_numbers(const vt__csv *c, int n, const char *const *names, bool allow_empty,
+                          double *v)
+{
+    vt_status st = vt__csv_fields(c, n);
+    for (int i = 0; i < n && !st; i++)
+        st = vt__csv_number(c, i, names[i], allow_empty && i > 0, &v[i]);
+    return st;
+}
+
+static vt_status push(void **arr, size_t *n, size_t *cap, size_t size, const void *rec,
+                      const char *name)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 4096;
+        void *g = c < SIZE_MAX / size ? realloc(*arr, c * size) : NULL;
+        if (!g)
+            return vt__error(VT_ENOMEM, "%s: out of memory for %zu records", name, c);
+        *arr = g;
+        *cap = c;
+    }
+    memcpy((char *)*arr + *n * size, rec, size);
+    (*n)++;
+    return VT_OK;
+}
+
+static vt_status check_time(const vt__csv *c, double t, double last, size_t n)
+{
+    if (n && !(t > last))
+        return vt__error(VT_EPARSE,
+                         "%s: line %ld: time %.9g s is not after the previous line's %.9g s "
+                         "(records must be sorted by time, without repeats)",
+                         c->name, c->line, t, last);
+    return VT_OK;
+}
+
+vt_status vt__csv_read(const char *text, size_t len, const char *name, const char *header,
+                       size_t size, vt__csv_line_fn one, void *ctx, void **arr, size_t *count)
+{
+    *arr = NULL;
+    *count = 0;
+    vt__csv *c = malloc(sizeof *c);
+    char rec[VT__CSV_RECORD_MAX];
+    if (!c || size > sizeof rec) {
+        free(c);
+        return vt__error(VT_ENOMEM, "%s: out of memory", name);
+    }
+    vt__csv_init(c, name, text, len);
+    size_t cap = 0;
+    double last = 0.0, t = 0.0;
+    vt_status st = vt__csv_header(c, header);
+    int r = 0;
+    while (!st && (r = vt__csv_next(c)) == 1) {
+        st = one(c, ctx, rec, &t);
+        if (!st)
+            st = check_time(c, t, last, *count);
+        if (!st)
+            st = push(arr, count, &cap, size, rec, name);
+        last = t;
+    }
+    if (!st && r < 0)
+        st = (vt_status)r;
+    if (!st && *count == 0)
+        st = vt__error(VT_EPARSE, "%s: no records after the header", name);
+    free(c);
+    if (st) {
+        free(*arr);
+        *arr = NULL;
+        *count = 0;
+    }
+    return st;
 }
 
 vt_status vt__read_text_file(const char *path, char **text, size_t *len)

@@ -54,6 +54,8 @@ struct vt_eskf {
     vt_vec3 a_world; /* last acceleration, world frame */
 };
 
+static void symmetrise(double P[N][N]);
+
 vt_eskf_opts vt_eskf_opts_default(void)
 {
     vt_eskf_opts o;
@@ -130,6 +132,28 @@ vt_status vt_eskf_set_state(vt_eskf *f, const vt_eskf_state *x, const double sd[
     f->have_sample = false;
     f->w = f->a_world = vt_v3(0, 0, 0);
     return VT_OK;
+}
+
+vt_status vt_eskf_set_cov(vt_eskf *f, const double *cov)
+{
+    if (!f || !cov)
+        return vt__error(VT_EINVAL, "vt_eskf_set_cov: NULL argument");
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (!isfinite(cov[i * N + j]) || (i == j && cov[i * N + j] < 0.0))
+                return vt__error(VT_EINVAL,
+                                 "eskf: covariance entry (%d, %d) = %g: must be finite, "
+                                 "the diagonal >= 0",
+                                 i, j, cov[i * N + j]);
+    memcpy(f->P, cov, sizeof f->P);
+    symmetrise(f->P);
+    return VT_OK;
+}
+
+void vt_eskf_set_gate(vt_eskf *f, bool on)
+{
+    if (f)
+        f->o.gate = on;
 }
 
 void vt_eskf_get(const vt_eskf *f, vt_eskf_state *x, double *cov)

@@ -1,6 +1,7 @@
 /*
  * src/pose/pose_internal.h - what the pose module's files share (never
- * installed): a reader of the numeric CSV logs (pose logs, IMU, GNSS).
+ * installed): a reader of the numeric CSV logs (pose logs, IMU, GNSS) and the
+ * sensor logs' records.
  */
 #ifndef VOXTRACK_POSE_INTERNAL_H
 #define VOXTRACK_POSE_INTERNAL_H
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "voxtrack/pose.h"
 #include "voxtrack/status.h"
 
 /* The longest line a log may have, bytes (a line of eight doubles needs about 200). */
@@ -55,6 +57,53 @@ vt_status vt__csv_number(const vt__csv *c, int i, const char *what, bool allow_e
 
 /* VT_EPARSE naming file and line unless the current line has exactly n fields. */
 vt_status vt__csv_fields(const vt__csv *c, int n);
+
+/*
+ * The current line as exactly n finite numbers named `names` (for messages);
+ * with allow_empty, fields after the first may be empty (NAN).
+ */
+vt_status vt__csv_numbers(const vt__csv *c, int n, const char *const *names, bool allow_empty,
+                          double *v);
+
+/* The largest record vt__csv_read copies, bytes. */
+#define VT__CSV_RECORD_MAX 128
+
+/* Reads the current line into the record rec and says its time. */
+typedef vt_status (*vt__csv_line_fn)(const vt__csv *c, void *ctx, void *rec, double *t);
+
+/*
+ * A whole log: the header line, then every line through `one` into a growing
+ * array of records of `size` bytes (<= VT__CSV_RECORD_MAX), whose times must
+ * strictly increase; at least one record. On failure *arr is NULL.
+ */
+vt_status vt__csv_read(const char *text, size_t len, const char *name, const char *header,
+                       size_t size, vt__csv_line_fn one, void *ctx, void **arr, size_t *count);
+
+/* ---- sensor logs (logs.c) ---- */
+
+typedef struct vt__imu_sample {
+    double t;
+    vt_vec3 g, a; /* rad/s, m/s^2, body frame */
+} vt__imu_sample;
+
+typedef struct vt__gps_fix {
+    double t;
+    vt_vec3 p; /* antenna, world ENU */
+} vt__gps_fix;
+
+typedef struct vt__heading_fix {
+    double t, h; /* radians clockwise from north */
+} vt__heading_fix;
+
+/* imu.csv: "t,gx,gy,gz,ax,ay,az". */
+vt_status vt__imu_log_parse(const char *text, size_t len, const char *name, vt__imu_sample **out,
+                            size_t *count);
+/* gps.csv: "t,lat,lon,h,x,y,z" (x, y, z or lat, lon, h through origin). */
+vt_status vt__gps_log_parse(const char *text, size_t len, const char *name,
+                            const vt_pose_origin *origin, vt__gps_fix **out, size_t *count);
+/* heading.csv: "t,heading_deg". */
+vt_status vt__heading_log_parse(const char *text, size_t len, const char *name,
+                                vt__heading_fix **out, size_t *count);
 
 /* A whole file into a NUL-terminated buffer (malloc'd, *len without the NUL). */
 vt_status vt__read_text_file(const char *path, char **text, size_t *len);

@@ -89,27 +89,24 @@ vt_status vt_pose_track_append(vt_pose_track *tr, double t, vt_vec3 p, vt_quat q
     return push(tr, t, p, q);
 }
 
-static vt_status parse_line(vt__csv *c, vt_pose_track *tr)
+static vt_status pose_line(const vt__csv *c, void *ctx, void *rec, double *t)
 {
+    (void)ctx;
     static const char *const names[8] = {"t", "x", "y", "z", "qw", "qx", "qy", "qz"};
     double v[8];
-    vt_status st = vt__csv_fields(c, 8);
-    for (int i = 0; i < 8 && !st; i++)
-        st = vt__csv_number(c, i, names[i], false, &v[i]);
+    vt_status st = vt__csv_numbers(c, 8, names, false, v);
     if (st)
         return st;
-    if (tr->count && !(v[0] > tr->s[tr->count - 1].t))
-        return vt__error(VT_EPARSE,
-                         "%s: line %ld: time %.9g s is not after the previous pose's %.9g s (poses "
-                         "must be sorted by time, without repeats)",
-                         c->name, c->line, v[0], tr->s[tr->count - 1].t);
     vt_quat q = {v[4], v[5], v[6], v[7]};
     double n = vt_q_norm(q);
     if (!(fabs(n - 1.0) <= 1e-3))
         return vt__error(VT_EPARSE,
                          "%s: line %ld: quaternion (%g, %g, %g, %g) has norm %.6g, not 1", c->name,
                          c->line, q.w, q.x, q.y, q.z, n);
-    return push(tr, v[0], vt_v3(v[1], v[2], v[3]), q);
+    vt_pose_sample s = {v[0], vt_v3(v[1], v[2], v[3]), vt_q_normalize(q)};
+    memcpy(rec, &s, sizeof s);
+    *t = v[0];
+    return VT_OK;
 }
 
 vt_status vt_pose_track_parse(const char *text, size_t len, const char *name, double max_gap,
@@ -117,29 +114,18 @@ vt_status vt_pose_track_parse(const char *text, size_t len, const char *name, do
 {
     if (!out || (!text && len))
         return vt__error(VT_EINVAL, "vt_pose_track_parse: NULL argument");
+    *out = NULL;
     vt_pose_track *tr;
     vt_status st = vt_pose_track_new(name, max_gap, &tr);
     if (st)
         return st;
-    vt__csv *c = malloc(sizeof *c);
-    if (!c) {
-        vt_pose_track_free(tr);
-        return vt__error(VT_ENOMEM, "%s: out of memory", tr->name);
-    }
-    vt__csv_init(c, tr->name, text, len);
-    st = vt__csv_header(c, header);
-    int r = 0;
-    while (!st && (r = vt__csv_next(c)) == 1)
-        st = parse_line(c, tr);
-    if (!st && r < 0)
-        st = (vt_status)r;
-    if (!st && tr->count == 0)
-        st = vt__error(VT_EPARSE, "%s: no poses after the header", tr->name);
-    free(c);
+    st = vt__csv_read(text, len, tr->name, header, sizeof *tr->s, pose_line, NULL, (void **)&tr->s,
+                      &tr->count);
     if (st) {
         vt_pose_track_free(tr);
         return st;
     }
+    tr->cap = tr->count;
     *out = tr;
     return VT_OK;
 }
@@ -221,6 +207,40 @@ vt_status vt_pose_track_at(const vt_pose_track *tr, double t, vt_vec3 *p, vt_qua
     double u = (t - a->t) / gap;
     *p = vt_v3_add(a->p, vt_v3_scale(vt_v3_sub(b->p, a->p), u));
     *q = vt_q_slerp(a->q, b->q, u);
+    return VT_OK;
+}
+
+vt_status vt_pose_compare(const vt_pose_track *est, const vt_pose_track *truth, double skip,
+                          vt_pose_errors *out)
+{
+    if (!est || !truth || !out || !isfinite(skip))
+        return vt__error(VT_EINVAL, "vt_pose_compare: NULL argument or non-finite skip");
+    memset(out, 0, sizeof *out);
+    if (!est->count)
+        return VT_OK;
+    double pe = 0.0, ae = 0.0, from = est->s[0].t + skip;
+    for (size_t i = 0; i < est->count; i++) {
+        const vt_pose_sample *e = &est->s[i];
+        if (e->t < from)
+            continue;
+        vt_vec3 p;
+        vt_quat q;
+        vt_status st = vt_pose_track_at(truth, e->t, &p, &q);
+        if (st)
+            return st;
+        double d = vt_v3_norm(vt_v3_sub(e->p, p));
+        vt_quat r = vt_q_mul(vt_q_conj(e->q), q);
+        double a = 2.0 * atan2(sqrt(r.x * r.x + r.y * r.y + r.z * r.z), fabs(r.w));
+        pe += d * d;
+        ae += a * a;
+        out->position_max = fmax(out->position_max, d);
+        out->orientation_max = fmax(out->orientation_max, a);
+        out->count++;
+    }
+    if (out->count) {
+        out->position_rmse = sqrt(pe / (double)out->count);
+        out->orientation_rmse = sqrt(ae / (double)out->count);
+    }
     return VT_OK;
 }
 

@@ -176,6 +176,7 @@ vt_status vt__platforms_build(vt_scenario *s)
         vt__rng r = vt__rng_make(s->spec.seed, VT__STREAM_IMU, (uint64_t)i);
         s->platforms[i].gyro_bias = gauss3(&r, p->gyro_bias);
         s->platforms[i].accel_bias = gauss3(&r, p->accel_bias);
+        s->platforms[i].heading_error = vt_deg2rad(p->heading_error_deg) * vt__rng_gauss(&r);
     }
     return VT_OK;
 }
@@ -289,6 +290,7 @@ static vt_status write_gps(const vt_scenario *s, int pair, const char *dir)
         vt_vec3 pos;
         vt_quat q;
         vt__pair_pose(s, pair, t, &pos, &q);
+        pos = vt_v3_add(pos, vt_q_rotate(q, p->gps_lever_arm)); /* the antenna's */
         vt__rng r =
             vt__rng_make(s->spec.seed, VT__STREAM_GPS, ((uint64_t)pair << 40) ^ (uint64_t)k);
         double ex = vt__rng_gauss(&r) * p->gps_noise_h, ey = vt__rng_gauss(&r) * p->gps_noise_h;
@@ -305,6 +307,75 @@ static vt_status write_gps(const vt_scenario *s, int pair, const char *dir)
     return close_log(f, path);
 }
 
+/* A dual-antenna receiver's headings of the baseline, at the GPS rate, with noise. */
+static vt_status write_heading(const vt_scenario *s, int pair, const char *dir)
+{
+    const vt__platform_spec *p = &s->spec.pairs[pair].platform;
+    char path[4096];
+    FILE *f = open_log(dir, "heading", pair, path, sizeof path);
+    if (!f)
+        return vt__error(VT_EIO, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(f, "t,heading_deg\n");
+    double duration = (double)s->spec.frames / s->spec.fps;
+    int64_t n = (int64_t)floor(duration * p->gps_rate) + 1;
+    for (int64_t k = 0; k < n; k++) {
+        double t = (double)k / p->gps_rate;
+        vt_vec3 pos;
+        vt_quat q;
+        vt__pair_pose(s, pair, t, &pos, &q);
+        vt_vec3 u = vt_q_rotate(q, p->heading_baseline);
+        vt__rng r = vt__rng_make(s->spec.seed, VT__STREAM_GPS,
+                                 ((uint64_t)pair << 40) ^ (uint64_t)k ^ (1ull << 39));
+        double h = vt_rad2deg(atan2(u.x, u.y)) + p->heading_noise_deg * vt__rng_gauss(&r);
+        fprintf(f, "%.3f,%.6f\n", t, fmod(h + 360.0, 360.0));
+    }
+    return close_log(f, path);
+}
+
+/* The true pose of each camera on a platform, as a pose log at the IMU rate. */
+static vt_status write_true_poses(const vt_scenario *s, int pair, const char *dir)
+{
+    const vt__platform_spec *p = &s->spec.pairs[pair].platform;
+    /* 50 ms beyond both ends: a camera's clock offset may put its frames before t = 0. */
+    double duration = (double)s->spec.frames / s->spec.fps;
+    int64_t k0 = -(int64_t)ceil(0.05 * p->imu_rate);
+    int64_t n = (int64_t)floor((duration + 0.05) * p->imu_rate) + 1;
+    for (int c = 0; c < s->rig.count; c++) {
+        if (s->cams[c].pair != pair)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/truth_pose_%s.csv", dir, s->rig.cameras[c].id);
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return vt__error(VT_EIO, "%s: cannot create: %s", path, strerror(errno));
+        fprintf(f, "t,x,y,z,qw,qx,qy,qz\n");
+        for (int64_t k = k0; k < n; k++) {
+            double t = (double)k / p->imu_rate;
+            vt_camera cam;
+            vt_status st = vt_scenario_camera_at(s, c, t, &cam);
+            if (st) {
+                fclose(f);
+                return st;
+            }
+            fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.12f,%.12f,%.12f,%.12f\n", t, cam.position.x,
+                    cam.position.y, cam.position.z, cam.q.w, cam.q.x, cam.q.y, cam.q.z);
+        }
+        vt_status st = close_log(f, path);
+        if (st)
+            return st;
+    }
+    return VT_OK;
+}
+
+vt_quat vt__pair_installed_q(const vt_scenario *s, int pair, vt_quat q)
+{
+    if (!s->spec.pairs[pair].platform.present)
+        return q;
+    /* Turned about the world's vertical: an error of the installed heading only. */
+    vt_quat e = vt_q_from_axis_angle(vt_v3(0, 0, 1), s->platforms[pair].heading_error);
+    return vt_q_normalize(vt_q_mul(e, q));
+}
+
 vt_status vt_scenario_write_platform_logs(const vt_scenario *s, const char *dir)
 {
     if (!s || !dir)
@@ -315,8 +386,104 @@ vt_status vt_scenario_write_platform_logs(const vt_scenario *s, const char *dir)
         vt_status st = write_imu(s, i, dir);
         if (!st)
             st = write_gps(s, i, dir);
+        if (!st && s->spec.pairs[i].platform.heading_noise_deg > 0.0)
+            st = write_heading(s, i, dir);
+        if (!st)
+            st = write_true_poses(s, i, dir);
         if (st)
             return st;
+    }
+    return VT_OK;
+}
+
+/* ---- moving cameras in rig.json ------------------------------------------ */
+
+/* The filter's settings for a platform: the sensor model the simulator used. */
+static vt_rig_platform rig_platform(const vt__platform_spec *p, int pair)
+{
+    vt_rig_platform pl;
+    memset(&pl, 0, sizeof pl);
+    snprintf(pl.id, sizeof pl.id, "p%d", pair);
+    pl.opts = vt_pose_platform_opts_default();
+    vt_eskf_opts *f = &pl.opts.filter;
+    double root = sqrt(p->imu_rate);
+    f->gyro_noise = p->gyro_noise / root;
+    f->accel_noise = p->accel_noise / root;
+    f->gps_lever_arm = p->gps_lever_arm;
+    f->heading_baseline = p->heading_baseline;
+    /* A noise-free sensor still needs a little variance for the filter. */
+    pl.opts.gps_sd_h = fmax(p->gps_noise_h, 1e-3);
+    pl.opts.gps_sd_v = fmax(p->gps_noise_v, 1e-3);
+    pl.opts.heading_sd = vt_deg2rad(fmax(p->heading_noise_deg, 1e-3));
+    pl.opts.init_heading_sd = vt_deg2rad(fmax(p->heading_error_deg, 1e-3));
+    pl.opts.init_gyro_bias_sd = fmax(p->gyro_bias, 1e-5);
+    pl.opts.init_accel_bias_sd = fmax(p->accel_bias, 1e-4);
+    return pl;
+}
+
+/* The beacons as surveyed: each off its true place by survey_sd per axis. */
+static vt_status rig_landmarks(const vt_scenario *s, vt_rig *rig)
+{
+    const vt__beacons_spec *b = &s->spec.beacons;
+    for (int i = 0; i < b->count; i++) {
+        vt__rng r = vt__rng_make(s->spec.seed, VT__STREAM_BEACON, (uint64_t)i);
+        vt_rig_landmark lm;
+        memset(&lm, 0, sizeof lm);
+        snprintf(lm.id, sizeof lm.id, "b%d", i);
+        lm.position = vt_v3_add(b->pos[i], gauss3(&r, b->survey_sd));
+        lm.sd = fmax(b->survey_sd, 1e-3);
+        vt_status st = vt_rig_add_landmark(rig, &lm);
+        if (st)
+            return st;
+    }
+    return VT_OK;
+}
+
+vt_status vt__scenario_rig_poses(const vt_scenario *s, vt_rig *rig, bool truth)
+{
+    char imu[64], gps[64], hd[64], log[64];
+    vt_status st0 = vt_scenario_has_platforms(s) ? rig_landmarks(s, rig) : VT_OK;
+    if (st0)
+        return st0;
+    for (int i = 0; i < s->spec.pair_count; i++) {
+        const vt__platform_spec *p = &s->spec.pairs[i].platform;
+        if (!p->present)
+            continue;
+        vt_rig_platform pl = rig_platform(p, i);
+        snprintf(imu, sizeof imu, "imu_%d.csv", i);
+        snprintf(gps, sizeof gps, "gps_%d.csv", i);
+        snprintf(hd, sizeof hd, "heading_%d.csv", i);
+        pl.imu = imu;
+        pl.gps = gps;
+        pl.heading = p->heading_noise_deg > 0.0 ? hd : NULL;
+        pl.landmarks = s->spec.beacons.count > 0;
+        vt_status st = truth ? VT_OK : vt_rig_add_platform(rig, &pl);
+        if (st)
+            return st;
+        for (int c = 0; c < rig->count; c++) {
+            vt_rig_camera *rc = &rig->cameras[c];
+            if (rc->pair != i)
+                continue;
+            rc->mount = vt_pose_mount_identity();
+            if (rc->modality == VT_MODALITY_THERMAL)
+                rc->mount.lever_arm = s->spec.pairs[i].baseline;
+            if (truth) {
+                snprintf(log, sizeof log, "truth_pose_%s.csv", rc->id);
+                free(rc->pose_log);
+                rc->pose_log = strdup(log);
+                if (!rc->pose_log)
+                    return vt__error(VT_ENOMEM, "%s: out of memory", s->spec.name);
+                rc->pose = VT_POSE_LOG;
+                rc->pose_max_gap = 2.0 / p->imu_rate;
+                rc->mount = vt_pose_mount_identity();
+            } else {
+                rc->pose = VT_POSE_PLATFORM;
+                rc->platform = rig->nplatforms - 1;
+            }
+            rc->cam.q = vt__pair_installed_q(s, i, rc->cam.q);
+            if ((st = vt_camera_init(&rc->cam)))
+                return st;
+        }
     }
     return VT_OK;
 }

@@ -43,11 +43,16 @@ void vt__platform_defaults(vt__platform_spec *p)
     p->gps_rate = 10.0;
     p->gps_noise_h = 0.01;
     p->gps_noise_v = 0.02;
+    p->heading_baseline = vt_v3(1.0, 0.0, 0.0);
+    p->heading_error_deg = 1.0;
 }
 
 void vt__spec_defaults(vt__spec *sp)
 {
     memset(sp, 0, sizeof *sp);
+    sp->beacons.size = 1.0;
+    sp->beacons.mono = 250.0;
+    sp->beacons.survey_sd = 0.02;
     snprintf(sp->name, sizeof sp->name, "scenario");
     sp->sky_mono = (vt_render_sky){170, 20, 2, 8, 300, 4, 0, 255};
     sp->sky_thermal = (vt_render_sky){8000, 300, 25, 150, 200, 2, 2e-4f, 30000};

@@ -260,9 +260,38 @@ static vt_status parse_sky(const parser *P, json_t *obj, const char *path, doubl
     return st;
 }
 
+/* "beacons": {"positions": [[x, y, z], ...], "size", "mono", "survey_sd"}. */
+static vt_status parse_beacons(const parser *P, json_t *b)
+{
+    static const char *const keys[] = {"positions", "size", "mono", "survey_sd", NULL};
+    const char *path = "world.beacons";
+    vt__beacons_spec *bs = &P->sp->beacons;
+    vt_status st;
+    if ((st = check_keys(P, b, path, keys)) ||
+        (st = get_in(P, b, path, "size", 0, true, 10, false, &bs->size)) ||
+        (st = get_in(P, b, path, "mono", 0, false, 255, false, &bs->mono)) ||
+        (st = get_in(P, b, path, "survey_sd", 0, false, 10, false, &bs->survey_sd)))
+        return st;
+    json_t *pos = json_object_get(b, "positions");
+    char p[PATH_MAX_LEN];
+    child(p, path, "positions");
+    if (!pos || !json_is_array(pos) || json_array_size(pos) > VT__BEACONS_MAX)
+        return bad(P, p, "must be an array of at most %d points", VT__BEACONS_MAX);
+    bs->count = (int)json_array_size(pos);
+    for (int i = 0; i < bs->count; i++) {
+        char e[PATH_MAX_LEN + 16];
+        snprintf(e, sizeof e, "%s[%d]", p, i);
+        double c[3];
+        if ((st = numbers(P, json_array_get(pos, (size_t)i), e, 3, c)))
+            return st;
+        bs->pos[i] = vt_v3(c[0], c[1], c[2]);
+    }
+    return VT_OK;
+}
+
 static vt_status parse_world(const parser *P, json_t *w)
 {
-    static const char *const keys[] = {"extent", "origin", "sky", "supersample", NULL};
+    static const char *const keys[] = {"extent", "origin", "sky", "supersample", "beacons", NULL};
     static const char *const sky_keys[] = {"mono", "thermal", NULL};
     static const char *const origin_keys[] = {"lat", "lon", "h", NULL};
     vt__spec *sp = P->sp;
@@ -286,6 +315,9 @@ static vt_status parse_world(const parser *P, json_t *w)
             return st;
         sp->has_origin = true;
     }
+    json_t *b = json_object_get(w, "beacons");
+    if (b && (st = parse_beacons(P, b)))
+        return st;
     json_t *sky = json_object_get(w, "sky");
     if (sky) {
         json_t *m = json_object_get(sky, "mono"), *t = json_object_get(sky, "thermal");
@@ -449,10 +481,12 @@ static vt_status parse_platform(const parser *P, json_t *obj, const char *path,
                                 vt__platform_spec *pf)
 {
     static const char *const keys[] = {"waypoints",   "speed", "accel", "sway_deg",
-                                       "sway_period", "imu",   "gps",   NULL};
+                                       "sway_period", "imu",   "gps",   "heading_error_deg",
+                                       NULL};
     static const char *const imu_keys[] = {"rate",        "gyro_noise", "gyro_bias",
                                            "accel_noise", "accel_bias", NULL};
-    static const char *const gps_keys[] = {"rate", "noise_h", "noise_v", NULL};
+    static const char *const gps_keys[] = {
+        "rate", "noise_h", "noise_v", "lever_arm", "heading_noise_deg", "baseline", NULL};
     vt_status st;
     vt__platform_defaults(pf);
     pf->present = true;
@@ -460,7 +494,9 @@ static vt_status parse_platform(const parser *P, json_t *obj, const char *path,
         (st = get_in(P, obj, path, "speed", 0, true, 100, false, &pf->path.speed)) ||
         (st = get_in(P, obj, path, "accel", 0, true, 50, false, &pf->path.accel)) ||
         (st = get_in(P, obj, path, "sway_deg", 0, false, 30, false, &pf->sway_deg)) ||
-        (st = get_in(P, obj, path, "sway_period", 0, true, 1e4, false, &pf->sway_period)))
+        (st = get_in(P, obj, path, "sway_period", 0, true, 1e4, false, &pf->sway_period)) ||
+        (st = get_in(P, obj, path, "heading_error_deg", 0, false, 180, false,
+                     &pf->heading_error_deg)))
         return st;
     char p[PATH_MAX_LEN];
     json_t *imu = json_object_get(obj, "imu"), *gps = json_object_get(obj, "gps");
@@ -476,8 +512,15 @@ static vt_status parse_platform(const parser *P, json_t *obj, const char *path,
     if (gps && ((st = check_keys(P, gps, p, gps_keys)) ||
                 (st = get_in(P, gps, p, "rate", 0, true, 1e3, false, &pf->gps_rate)) ||
                 (st = get_in(P, gps, p, "noise_h", 0, false, 1e3, false, &pf->gps_noise_h)) ||
-                (st = get_in(P, gps, p, "noise_v", 0, false, 1e3, false, &pf->gps_noise_v))))
+                (st = get_in(P, gps, p, "noise_v", 0, false, 1e3, false, &pf->gps_noise_v)) ||
+                (st = get_vec3(P, gps, p, "lever_arm", &pf->gps_lever_arm)) ||
+                (st = get_in(P, gps, p, "heading_noise_deg", 0, false, 90, false,
+                             &pf->heading_noise_deg)) ||
+                (st = get_vec3(P, gps, p, "baseline", &pf->heading_baseline))))
         return st;
+    if (vt_v3_norm(pf->gps_lever_arm) > 100.0 || vt_v3_norm(pf->heading_baseline) < 0.05 ||
+        vt_v3_norm(pf->heading_baseline) > 100.0)
+        return bad(P, p, "'lever_arm' must be within 100 m and 'baseline' 0.05 to 100 m long");
     return VT_OK;
 }
 

@@ -38,7 +38,8 @@ enum {
     VT__STREAM_DROP = 6,
     VT__STREAM_IMU = 7,
     VT__STREAM_GPS = 8,
-    VT__STREAM_RENDER = 9
+    VT__STREAM_RENDER = 9,
+    VT__STREAM_BEACON = 10
 };
 
 /* splitmix64's finaliser: a bijective, well-mixed 64-bit hash. */
@@ -209,6 +210,10 @@ typedef struct vt__platform_spec {
     double sway_deg, sway_period;
     double imu_rate, gyro_noise, gyro_bias, accel_noise, accel_bias;
     double gps_rate, gps_noise_h, gps_noise_v;
+    vt_vec3 gps_lever_arm;    /* antenna, body frame */
+    double heading_noise_deg; /* > 0: a dual-antenna receiver logs headings */
+    vt_vec3 heading_baseline; /* primary to secondary antenna, body frame */
+    double heading_error_deg; /* sd of the error of the installed heading written to rig.json */
 } vt__platform_spec;
 
 typedef struct vt__pair_spec {
@@ -219,6 +224,15 @@ typedef struct vt__pair_spec {
     bool has_thermal;
     vt__platform_spec platform;
 } vt__pair_spec;
+
+/* Fixed lights at surveyed places (landmarks for the cameras on platforms). */
+#define VT__BEACONS_MAX 32
+typedef struct vt__beacons_spec {
+    int count;
+    vt_vec3 pos[VT__BEACONS_MAX];
+    double size, mono; /* m, grey level */
+    double survey_sd;  /* m per axis: the error of the positions rig.json gives */
+} vt__beacons_spec;
 
 typedef struct vt__spec {
     char name[64];
@@ -238,6 +252,7 @@ typedef struct vt__spec {
     vt__random_drones random;
     vt__birds_spec birds;
     vt__glints_spec glints;
+    vt__beacons_spec beacons;
 } vt__spec;
 
 /* Defaults shared by the parser and the presets. */
@@ -282,6 +297,7 @@ typedef struct vt__cam_state {
 typedef struct vt__platform {
     vt__traj traj;
     vt_vec3 gyro_bias, accel_bias;
+    double heading_error; /* rad: of the installed heading rig.json says */
 } vt__platform;
 
 struct vt_scenario {
@@ -313,6 +329,14 @@ vt_status vt__platforms_build(vt_scenario *s);
 void vt__platforms_free(vt_scenario *s);
 /* The mono camera's centre and orientation of pair p at time t. */
 void vt__pair_pose(const vt_scenario *s, int pair, double t, vt_vec3 *pos, vt_quat *q);
+/*
+ * Gives the cameras on moving platforms of rig (a copy of the scenario's) their
+ * pose sources for rig.json: the platforms and their logs (the filter), or,
+ * with truth, the true pose logs; and their installed orientation.
+ */
+vt_status vt__scenario_rig_poses(const vt_scenario *s, vt_rig *rig, bool truth);
+/* A camera's orientation q at rest as rig.json says it: off by the platform's heading error. */
+vt_quat vt__pair_installed_q(const vt_scenario *s, int pair, vt_quat q);
 /* The orientation from heading (clockwise from north), elevation and roll, radians. */
 vt_quat vt__orientation_ypr(double yaw, double pitch, double roll);
 /* The orientation looking from `from` at `at` with a level horizon; false if vertical. */

@@ -131,7 +131,10 @@ static uint64_t output_size(const vt_scenario *s, const char *dir)
 
 static const char *kind_name(vt_target_kind k)
 {
-    return k == VT_TARGET_DRONE ? "drone" : k == VT_TARGET_BIRD ? "bird" : "glint";
+    return k == VT_TARGET_DRONE   ? "drone"
+           : k == VT_TARGET_BIRD  ? "bird"
+           : k == VT_TARGET_GLINT ? "glint"
+                                  : "beacon";
 }
 
 static vt_status write_truth(const vt_scenario *s, int64_t frames, const char *dir)
@@ -152,7 +155,7 @@ static vt_status write_truth(const vt_scenario *s, int64_t frames, const char *d
         vt_scenario_targets(s, t, NULL, tr);
         for (size_t i = 0; i < n; i++) {
             const vt_target_truth *x = &tr[i];
-            if (x->kind == VT_TARGET_GLINT)
+            if (x->kind == VT_TARGET_GLINT || x->kind == VT_TARGET_BEACON)
                 continue; /* clutter, not a target: truth_pixels.jsonl has its flashes */
             fprintf(f,
                     "{\"t\": %.6f, \"frame\": %lld, \"id\": %d, \"kind\": \"%s\", "
@@ -416,6 +419,8 @@ static vt_status write_frames(const vt_scenario *s, const vt_simulate_opts *o, j
     vt_renderer_free(j->r);
     j->r = NULL;
     char path[PATH_LEN];
+    if (!st)
+        st = vt__scenario_rig_poses(s, &rig, o->true_poses);
     if (!st && !(st = join(path, o->out_dir, "rig.json")))
         st = vt_rig_save(&rig, path);
     free(w);

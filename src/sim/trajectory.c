@@ -428,6 +428,18 @@ static const vt__glint_event *glint_event(const vt__target *t, double when)
     return &t->events[lo];
 }
 
+/* ---- beacons ------------------------------------------------------------ */
+
+/* A fixed light: it never moves (its schedule is empty: it rests at its start). */
+static void build_beacon(const vt__spec *sp, int i, vt__target *t)
+{
+    t->kind = VT_TARGET_BEACON;
+    t->size = sp->beacons.size;
+    t->mono = (float)sp->beacons.mono;
+    t->thermal = -1.0f;
+    vt__traj_init(&t->traj, sp->beacons.pos[i], vt_v3(0, 0, 0), vt_v3(0, 1, 0));
+}
+
 /* ---- all targets -------------------------------------------------------- */
 
 void vt__targets_free(vt_scenario *s)
@@ -457,7 +469,8 @@ vt_status vt__targets_build(vt_scenario *s)
     const vt__spec *sp = &s->spec;
     vt__targets_free(s);
     size_t nd = sp->drone_count + (size_t)sp->random.count;
-    size_t n = nd + (size_t)sp->birds.count + (size_t)sp->glints.count;
+    size_t ng = nd + (size_t)sp->birds.count + (size_t)sp->glints.count;
+    size_t n = ng + (size_t)sp->beacons.count;
     double duration = (double)sp->frames / sp->fps;
     s->targets = calloc(n ? n : 1, sizeof *s->targets);
     if (!s->targets)
@@ -472,8 +485,10 @@ vt_status vt__targets_build(vt_scenario *s)
             st = build_random_drone(s, (int)(i - sp->drone_count), duration, t);
         else if (i < nd + (size_t)sp->birds.count)
             st = build_bird(s, (int)(i - nd), duration, t);
-        else
+        else if (i < ng)
             st = build_glint(s, (int)(i - nd - (size_t)sp->birds.count), duration, t);
+        else
+            build_beacon(sp, (int)(i - ng), t);
         double half = 0.5 * t->size;
         /* Birds are flat (wings spread), drones and glints round. */
         t->semi =
