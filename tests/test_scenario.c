@@ -399,7 +399,8 @@ static void the_8k_preset_is_the_default_scene_at_8k(void **state)
     vt_scenario *s = NULL;
     const char *const *names = vt_scenario_preset_names();
     assert_string_equal(names[0], "default");
-    assert_null(names[3]);
+    assert_string_equal(names[3], "moving");
+    assert_null(names[4]);
     assert_int_equal(vt_scenario_preset("8k", &s), VT_OK);
     assert_int_equal(vt_scenario_rig(s)->cameras[0].cam.width, 7680);
     assert_int_equal(vt_scenario_rig(s)->cameras[0].cam.height, 4320);

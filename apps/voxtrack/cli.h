@@ -172,7 +172,7 @@ typedef struct cli_sink {
     void (*restart)(void *ctx, double t);
 } cli_sink;
 
-enum { CLI_SINKS_MAX = 4 };
+enum { CLI_SINKS_MAX = 6 };
 
 typedef struct cli_track_job {
     const char *cmd;
@@ -201,6 +201,8 @@ typedef struct cli_track_summary {
 bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet);
 /* Closes the sinks and frees. */
 void cli_track_job_free(cli_track_job *job);
+/* --poses DIR: the moving cameras' poses as pose logs DIR/ID.csv (out_poses.c); dir NULL: none. */
+bool cli_poses_open(const char *cmd, const vt_rig *rig, const char *dir, cli_track_job *job);
 /* Adds an output; false (with a message) when there are CLI_SINKS_MAX already. */
 bool cli_track_job_add_sink(cli_track_job *job, cli_sink sink);
 /* Tells every output that the frame sets' clock starts again at t. */
@@ -286,5 +288,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_pose_eval(int argc, char **argv);
 
 #endif

@@ -29,6 +29,8 @@ static void usage(FILE *f)
           "                      tracks.jsonl next to it)\n"
           "  --detections FILE   also write every 3D detection\n"
           "  --frames N          stop after N frame sets\n"
+          "  --poses DIR         write the pose of each moving camera at its frames as\n"
+          "                      DIR/ID.csv pose logs (docs/POSE.md)\n"
           "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
           "  --threads N         worker threads (default: all cores)\n"
           "  --hwaccel MODE      video decoding: auto (CUDA when a GPU opens, else\n"
@@ -128,22 +130,18 @@ static void print_cameras_json(const vt_rig *rig, const vt_sync *sync, int64_t s
 int cmd_run(int argc, char **argv)
 {
     const char *tracks = NULL, *detections = NULL, *tracker = NULL, *hwaccel = NULL;
+    const char *poses = NULL;
     int frames = 0, threads = 0, decode_threads = 0;
     bool quiet = false, json = false, no_eval = false;
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
-        {"--tracks", CLI_STRING, &tracks},
-        {"--detections", CLI_STRING, &detections},
-        {"--frames", CLI_INT, &frames},
-        {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},
-        {"--no-eval", CLI_BOOL, &no_eval},
-        {"--quiet", CLI_BOOL, &quiet},
-        {"--json", CLI_BOOL, &json},
-        CLI_OUTPUT_OPTIONS(streams, mon),
-        {"--hwaccel", CLI_STRING, &hwaccel},
-        {"--decode-threads", CLI_INT, &decode_threads},
+        {"--tracks", CLI_STRING, &tracks},   {"--detections", CLI_STRING, &detections},
+        {"--frames", CLI_INT, &frames},      {"--poses", CLI_STRING, &poses},
+        {"--tracker", CLI_STRING, &tracker}, {"--threads", CLI_INT, &threads},
+        {"--no-eval", CLI_BOOL, &no_eval},   {"--quiet", CLI_BOOL, &quiet},
+        {"--json", CLI_BOOL, &json},         CLI_OUTPUT_OPTIONS(streams, mon),
+        {"--hwaccel", CLI_STRING, &hwaccel}, {"--decode-threads", CLI_INT, &decode_threads},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -210,7 +208,7 @@ int cmd_run(int argc, char **argv)
     mon.alerts_json = cfg.alerts_json;
     mon.quiet = quiet;
     if (!cli_streams_open(CMD, &rig, &streams, &job, &mon.streamer) ||
-        !cli_monitor_open(CMD, &rig, &mon, &job))
+        !cli_monitor_open(CMD, &rig, &mon, &job) || !cli_poses_open(CMD, &rig, poses, &job))
         goto done;
     job.tracks_file = open_output(tracks ? tracks : cfg.tracks);
     if (!job.tracks_file)

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"demo-project", cmd_demo_project, "the original projector on a built-in moving-dot dataset"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
     {"listen", cmd_listen, "print a stream (udp://, tcp://, shm://, file://) as JSON lines"},
+    {"pose-eval", cmd_pose_eval, "how far estimated camera poses are from the true ones"},
     {"project", cmd_project, "the original projector: metadata.json + images -> voxel_grid.bin"},
     {"run", cmd_run, "track what a rig's cameras recorded: config.json -> tracks.jsonl"},
     {"serve", cmd_serve, "the dashboard, /metrics and alerts for a stream (--from URL)"},

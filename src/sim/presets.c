@@ -25,7 +25,7 @@
 #include "core/internal.h"
 #include "sim/sim_internal.h"
 
-static const char *const preset_names[] = {"default", "small", "8k", NULL};
+static const char *const preset_names[] = {"default", "small", "8k", "moving", NULL};
 
 const char *const *vt_scenario_preset_names(void)
 {
@@ -135,6 +135,77 @@ static vt_status small_spec(vt__spec *sp)
     return VT_OK;
 }
 
+/* A path that starts with a rest, then the given points (a platform levels itself at rest). */
+static vt_status platform_path(vt__platform_spec *pf, vt_vec3 start, double rest, const vt_vec3 *to,
+                               int n, double speed, double accel)
+{
+    vt__platform_defaults(pf);
+    pf->present = true;
+    pf->path.start = start;
+    pf->path.speed = speed;
+    pf->path.accel = accel;
+    pf->path.steps = calloc((size_t)n + 1, sizeof *pf->path.steps);
+    if (!pf->path.steps)
+        return vt__error(VT_ENOMEM, "preset moving: out of memory");
+    pf->path.steps[0] = (vt__step){.kind = VT__STEP_HOVER, .seconds = rest};
+    for (int i = 0; i < n; i++)
+        pf->path.steps[i + 1] = (vt__step){.kind = VT__STEP_TO, .to = to[i]};
+    pf->path.count = (size_t)n + 1;
+    return VT_OK;
+}
+
+/*
+ * "moving": the volume of "small" seen by two fixed pairs and three pairs on
+ * platforms: a vehicle driving along a road to the south, a 15 m mast to the
+ * east that sways, a tethered drone to the north-west that wanders and
+ * sways. Eight beacons on towers around the volume are the landmarks the
+ * moving cameras sight (docs/POSE.md).
+ */
+static vt_status moving_spec(vt__spec *sp)
+{
+    vt_status st = small_spec(sp);
+    if (st)
+        return st;
+    snprintf(sp->name, sizeof sp->name, "moving");
+    vt__pair_spec *pairs = realloc(sp->pairs, 5 * sizeof *pairs);
+    if (!pairs)
+        return vt__error(VT_ENOMEM, "preset moving: out of memory");
+    sp->pairs = pairs;
+    memset(&pairs[2], 0, 3 * sizeof *pairs);
+    sp->pair_count = 5;
+    vt_vec3 aim = vt_v3(0, 0, 110);
+    const vt_vec3 starts[3] = {vt_v3(-60, -390, 2), vt_v3(390, 60, 15), vt_v3(-280, 280, 60)};
+    for (int k = 0; k < 3; k++) {
+        vt_vec3 d = vt_v3_sub(aim, starts[k]);
+        double pitch = vt_rad2deg(atan2(d.z, hypot(d.x, d.y)));
+        set_pair(&pairs[2 + k], starts[k], heading_deg(starts[k], aim), pitch, 960, 540, 60.0, 320,
+                 256, 60.0);
+    }
+    const vt_vec3 road[2] = {vt_v3(60, -390, 2), vt_v3(-20, -390, 2)};
+    const vt_vec3 wander[4] = {vt_v3(-279, 281, 60.5), vt_v3(-281, 280.5, 59.6),
+                               vt_v3(-280.5, 279, 60.3), vt_v3(-280, 280, 60)};
+    const vt_vec3 mast[1] = {vt_v3(390, 60, 15)};
+    if ((st = platform_path(&pairs[2].platform, starts[0], 1.0, road, 2, 6.0, 1.5)) ||
+        (st = platform_path(&pairs[3].platform, starts[1], 1.0, mast, 0, 1.0, 1.0)) ||
+        (st = platform_path(&pairs[4].platform, starts[2], 1.0, wander, 4, 0.6, 0.4)))
+        return st;
+    pairs[2].platform.sway_deg = 0.4; /* a stabilised mount on a vehicle */
+    pairs[3].platform.sway_deg = 1.0;
+    pairs[3].platform.sway_period = 6.0;
+    pairs[4].platform.sway_deg = 1.5;
+    pairs[4].platform.sway_period = 3.0;
+    pairs[2].platform.gps_lever_arm = vt_v3(0.4, -1.2, -0.6); /* antenna on the roof, behind */
+    set_timing(sp, 0.0002, 0.0);
+    sp->frames = 90;
+    vt__beacons_spec *b = &sp->beacons;
+    const vt_vec3 towers[8] = {vt_v3(-160, -160, 40), vt_v3(160, -160, 60), vt_v3(160, 160, 40),
+                               vt_v3(-160, 160, 60),  vt_v3(0, -170, 150),  vt_v3(170, 0, 140),
+                               vt_v3(0, 170, 150),    vt_v3(-170, 0, 140)};
+    b->count = 8;
+    memcpy(b->pos, towers, sizeof towers);
+    return VT_OK;
+}
+
 vt_status vt__preset_spec(const char *name, vt__spec *sp)
 {
     vt__spec_defaults(sp);
@@ -146,8 +217,10 @@ vt_status vt__preset_spec(const char *name, vt__spec *sp)
     else if (strcmp(name, "8k") == 0) {
         st = default_spec(sp, 7680, 4320, 3);
         snprintf(sp->name, sizeof sp->name, "8k");
-    } else
-        return vt__error(VT_ENOENT, "no preset '%s' (presets: default, small, 8k)", name);
+    } else if (strcmp(name, "moving") == 0)
+        st = moving_spec(sp);
+    else
+        return vt__error(VT_ENOENT, "no preset '%s' (presets: default, small, 8k, moving)", name);
     if (st)
         vt__spec_free(sp);
     return st;
