@@ -588,6 +588,77 @@ static void bad_arguments_are_refused_with_a_message(void **state)
     vt_rig_free(&rig);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Matched-filter SNR                                                        */
+
+/* sqrt(sum of (with - without)^2) over a noise-free frame pair, in units of sigma. */
+static double direct_snr(vt_renderer *quiet, int camera, const vt_render_target *ts, size_t which,
+                         double sigma)
+{
+    vt_image with = {0}, without = {0};
+    assert_int_equal(vt_renderer_draw(quiet, camera, 3, 0.1, &ts[which], 1, &with), VT_OK);
+    assert_int_equal(vt_renderer_draw(quiet, camera, 3, 0.1, ts, 0, &without), VT_OK);
+    double e = 0.0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double d = pixel(&with, x, y) - pixel(&without, x, y);
+            e += d * d;
+        }
+    vt_image_free(&with);
+    vt_image_free(&without);
+    return sqrt(e) / sigma;
+}
+
+static void snr_is_the_footprint_energy_over_the_noise(void **state)
+{
+    (void)state;
+    vt_rig rig;
+    make_rig(&rig, LENS);
+    /* The direct sum needs changes far above the rounding: a 16-bit mono sky scaled by 100. */
+    rig.cameras[0].bits = 16;
+    vt_render_opts noisy = vt_render_opts_default();
+    noisy.mono.level *= 100.0f;
+    noisy.mono.gradient *= 100.0f;
+    noisy.mono.cloud *= 100.0f;
+    vt_render_opts quiet = noisy;
+    noisy.mono.noise = 200.0f;
+    noisy.thermal.noise = 20.0f;
+    quiet.mono.noise = quiet.thermal.noise = 0.0f;
+    quiet.mono.hot_fraction = quiet.thermal.hot_fraction = 0.0f;
+    noisy.mono.hot_fraction = noisy.thermal.hot_fraction = 0.0f;
+    vt_renderer *r = new_renderer(&noisy, &rig), *q = new_renderer(&quiet, &rig);
+    /* Sub-pixel, pixel-sized and larger targets, dark in mono, warm in thermal; one far off. */
+    vt_render_target ts[5] = {
+        target_at(&rig, 0, 100.3, 80.6, 800.0, 0.4),  target_at(&rig, 0, 200.7, 150.2, 600.0, 1.1),
+        target_at(&rig, 0, 60.1, 190.9, 300.0, 3.5),  target_at(&rig, 0, 250.5, 40.4, 900.0, 0.7),
+        target_at(&rig, 0, -400.0, 90.0, 500.0, 2.0),
+    };
+    for (int i = 0; i < 5; i++) {
+        ts[i].mono = 6000.0f;
+        ts[i].thermal = 30000.0f;
+        ts[i].id = i;
+    }
+    for (int cam = 0; cam < 2; cam++) {
+        vt_image img = {0};
+        assert_int_equal(vt_renderer_draw(r, cam, 3, 0.1, ts, 5, &img), VT_OK);
+        size_t n = 0;
+        const float *snr = vt_renderer_snr(r, cam, &n);
+        assert_int_equal(n, 5);
+        double sigma = cam == 0 ? 200.0 : 20.0;
+        for (size_t i = 0; i < 4; i++) {
+            double want = direct_snr(q, cam, ts, i, sigma);
+            assert_true(want > 1.0);
+            assert_near(snr[i], want, 0.01 * want);
+        }
+        assert_true(snr[4] == 0.0f); /* outside the image */
+        vt_image_free(&img);
+    }
+    assert_null(vt_renderer_snr(r, 7, NULL));
+    vt_renderer_free(r);
+    vt_renderer_free(q);
+    vt_rig_free(&rig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +675,7 @@ int main(void)
         cmocka_unit_test(hot_pixels_are_fixed_and_flicker),
         cmocka_unit_test(thermal_is_16_bit_warm_and_blind_to_glints),
         cmocka_unit_test(bad_arguments_are_refused_with_a_message),
+        cmocka_unit_test(snr_is_the_footprint_energy_over_the_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

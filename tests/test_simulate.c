@@ -2,7 +2,8 @@
  * tests/test_simulate.c - `vt_simulate_run` on the "small" preset with a few
  * frames: the rig it writes loads, every frame read back through the frame
  * sources equals the frame rendered in memory, the truth files have a line
- * per target and frame (per camera frame for pixels), and the same seed
+ * per target and frame (per camera frame for pixels) and truth_pixels.jsonl
+ * carries the SNR the renderer measured in each frame, and the same seed
  * writes the same bytes.
  */
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "voxtrack/simulate.h"
 #include "vt_test.h"
@@ -122,6 +124,61 @@ static void frames_read_back_as_rendered(const vt_scenario *s, const char *dir)
     vt_rig_free(&rig);
 }
 
+/*
+ * truth_pixels.jsonl gives, per camera frame and target, the SNR that the
+ * renderer reports for that target drawn at that capture time (to its
+ * printed 4 digits); the renderer's SNR is checked against the frames
+ * themselves in test_render.c.
+ */
+static void pixels_carry_the_renderers_snr(const vt_scenario *s, const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/truth_pixels.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    const vt_rig *rig = vt_scenario_rig(s);
+    vt_render_opts ro = vt_scenario_render_opts(s);
+    vt_renderer *r = NULL;
+    assert_int_equal(vt_renderer_new(&ro, rig, &r), VT_OK);
+    size_t n = vt_scenario_target_count(s), checked = 0;
+    vt_render_target *targets = calloc(n, sizeof *targets);
+    vt_image img = {0};
+    char line[16384];
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(j);
+        int64_t fr = json_integer_value(json_object_get(j, "frame"));
+        const char *id = json_string_value(json_object_get(j, "camera"));
+        int c = 0;
+        while (c < rig->count && strcmp(rig->cameras[c].id, id) != 0)
+            c++;
+        assert_true(c < rig->count);
+        double t = json_real_value(json_object_get(j, "t"));
+        vt_scenario_targets(s, t, targets, NULL);
+        assert_int_equal(vt_renderer_draw(r, c, fr, t, targets, n, &img), VT_OK);
+        const float *snr = vt_renderer_snr(r, c, NULL);
+        json_t *list = json_object_get(j, "targets"), *e;
+        size_t k;
+        json_array_foreach(list, k, e)
+        {
+            int tid = (int)json_integer_value(json_array_get(e, 0));
+            double got = json_number_value(json_array_get(e, 4));
+            size_t i = 0;
+            while (i < n && targets[i].id != tid)
+                i++;
+            assert_true(i < n);
+            assert_near(got, snr[i], 1e-3 * snr[i] + 1e-6);
+            checked += got > 1.0;
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    assert_true(checked > 10);
+    vt_image_free(&img);
+    free(targets);
+    vt_renderer_free(r);
+}
+
 static void png_output_reads_back_and_has_its_truth(void **state)
 {
     (void)state;
@@ -135,6 +192,7 @@ static void png_output_reads_back_and_has_its_truth(void **state)
     assert_int_equal(st.images + st.dropped, 6 * FRAMES);
     assert_true(st.bytes_written > 0);
     frames_read_back_as_rendered(s, dir);
+    pixels_carry_the_renderers_snr(s, dir);
     /* Drones and birds at every frame; glints are clutter, not truth. */
     assert_int_equal(count_lines(dir, "truth.jsonl"), (5 + 2) * FRAMES);
     assert_int_equal(count_lines(dir, "truth_pixels.jsonl"), (size_t)st.images);

@@ -102,6 +102,26 @@ VT_API vt_status vt_renderer_draw(vt_renderer *r, int camera, int64_t frame, dou
                                   const vt_render_target *targets, size_t count, vt_image *out);
 
 /*
+ * The matched-filter signal-to-noise ratio of each target in the last frame
+ * drawn of rig camera `camera`: entry i is for targets[i] of that draw,
+ *
+ *     snr = sqrt(sum over pixels of s^2) / sigma,
+ *
+ * where s is the change the target alone makes to the pixel before noise,
+ * coverage * (brightness - sky) (the blurred footprint against the sky as
+ * drawn), and sigma the modality's noise. It is the mean of the optimal
+ * linear detector for that footprint in white Gaussian noise, in units of
+ * its standard deviation: the best significance any detector can give the
+ * target in this one frame. Rounding to the image's integers and overlap
+ * with other targets are left out. 0 for a target not drawn (behind the
+ * camera, outside the image, a glint in thermal); INFINITY for a drawn
+ * target when sigma is 0. *count (may be NULL) is the number of targets
+ * of that draw (0 before any). The array belongs to the renderer and
+ * changes with the camera's next draw; NULL for a bad camera.
+ */
+VT_API const float *vt_renderer_snr(const vt_renderer *r, int camera, size_t *count);
+
+/*
  * The fraction of pixel (x, y)'s area that target covers in this camera,
  * 0..1 (blurred by the modality's point spread), as the renderer computes
  * it. For tests. Returns -1 (and sets the last error) on bad arguments.

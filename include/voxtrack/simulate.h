@@ -7,7 +7,7 @@
  *   m0/000000.png, ...  the frames, per camera, in the chosen format, with
  *   m0/timestamps.txt   "FRAME SECONDS" per delivered frame (voxtrack/source.h)
  *   truth.jsonl         every drone and bird at every nominal frame time
- *   truth_pixels.jsonl  per camera and delivered frame, each target's true pixel
+ *   truth_pixels.jsonl  per camera and delivered frame, each target's true pixel and SNR
  *   config.json         {"rig", "truth", "volume"} for `voxtrack run`
  *   imu_P.csv, gps_P.csv  per moving platform (pair P), when there are any
  *   heading_P.csv       per platform with a dual-antenna receiver

@@ -179,6 +179,7 @@ void vt_renderer_free(vt_renderer *r)
         free(c->sky_px);
         free(c->hot);
         free(c->entries);
+        free(c->snr);
         for (int k = 0; k < c->work_count; k++) {
             free(c->work[k].scratch);
             free(c->work[k].entries);
@@ -189,10 +190,15 @@ void vt_renderer_free(vt_renderer *r)
     free(r);
 }
 
-/* Appends the in-image pixels of one target (drawing order seq) to the camera's entries. */
+/*
+ * Appends the in-image pixels of one target (drawing order seq) to the
+ * camera's entries, and sums the squares of the change it makes alone,
+ * cover * (value - sky), into *energy (what vt_renderer_snr reports).
+ */
 static vt_status add_entries(const vt__render_cam *c, vt__render_work *w,
-                             const vt__render_grid *grid, uint32_t seq, float value)
+                             const vt__render_grid *grid, uint32_t seq, float value, double *energy)
 {
+    double e = 0.0;
     int x0 = grid->x0 < 0 ? 0 : grid->x0, y0 = grid->y0 < 0 ? 0 : grid->y0;
     int x1 = grid->x0 + grid->w, y1 = grid->y0 + grid->h;
     x1 = x1 > c->cam.width ? c->cam.width : x1;
@@ -202,6 +208,8 @@ static vt_status add_entries(const vt__render_cam *c, vt__render_work *w,
             double cover = vt__render_grid_cover(grid, x, y);
             if (cover == 0.0)
                 continue;
+            double change = (double)(float)cover * (value - vt__render_sky_at(c, x, y));
+            e += change * change;
             vt_status s = vt__grow(&w->entries, &w->cap, w->count + 1, sizeof *w->entries);
             if (s != VT_OK)
                 return s;
@@ -211,6 +219,7 @@ static vt_status add_entries(const vt__render_cam *c, vt__render_work *w,
                                    .cover = (float)cover,
                                    .value = value};
         }
+    *energy = e;
     return VT_OK;
 }
 
@@ -267,6 +276,14 @@ static vt_status ensure_work(vt__render_cam *c, int nt)
     return VT_OK;
 }
 
+/* sqrt(energy) / sigma; a visible target without noise is infinitely significant. */
+static float snr_of(double energy, float sigma)
+{
+    if (!(energy > 0.0))
+        return 0.0f;
+    return sigma > 0.0f ? (float)(sqrt(energy) / sigma) : INFINITY;
+}
+
 /*
  * Rasterises the targets (in far-to-near order) on all threads, each into
  * its own work area, then gathers the entries. Which thread drew a target
@@ -290,9 +307,11 @@ static vt_status rasterise_all(const vt_renderer *r, vt__render_cam *c, const or
         if (w->status != VT_OK)
             continue;
         vt__render_grid grid;
+        double energy = 0.0;
         w->status = vt__render_rasterise(c, &ot[i].g, &p, &w->scratch, &w->scratch_cap, &grid);
         if (w->status == VT_OK)
-            w->status = add_entries(c, w, &grid, (uint32_t)i, ot[i].value);
+            w->status = add_entries(c, w, &grid, (uint32_t)i, ot[i].value, &energy);
+        c->snr[ot[i].index] = snr_of(energy, c->sky->noise); /* one target per entry: no race */
     }
     size_t total = 0;
     for (int k = 0; k < nt; k++) {
@@ -319,8 +338,14 @@ static vt_status collect_entries(const vt_renderer *r, vt__render_cam *c,
                                  const vt_render_target *targets, size_t count)
 {
     c->entry_count = 0;
+    c->snr_count = 0;
     if (count == 0)
         return VT_OK;
+    vt_status s = vt__grow(&c->snr, &c->snr_cap, count, sizeof *c->snr);
+    if (s != VT_OK)
+        return s;
+    memset(c->snr, 0, count * sizeof *c->snr);
+    c->snr_count = count;
     ordered_target *ot = malloc(count * sizeof *ot);
     if (!ot)
         return vt__error(VT_ENOMEM, "render: out of memory for %zu targets", count);
@@ -337,7 +362,7 @@ static vt_status collect_entries(const vt_renderer *r, vt__render_cam *c,
         }
     }
     qsort(ot, n, sizeof *ot, farther_first);
-    vt_status s = rasterise_all(r, c, ot, n);
+    s = rasterise_all(r, c, ot, n);
     free(ot);
     if (s != VT_OK)
         return s;
@@ -411,6 +436,18 @@ vt_status vt_renderer_draw(vt_renderer *r, int camera, int64_t frame, double t,
     composite(r, c, frame, out);
     vt__render_hot_pass(r, c, frame, out);
     return VT_OK;
+}
+
+const float *vt_renderer_snr(const vt_renderer *r, int camera, size_t *count)
+{
+    if (count)
+        *count = 0;
+    if (check_draw(r, camera, NULL, 0) != VT_OK)
+        return NULL;
+    const vt__render_cam *c = &r->cams[camera];
+    if (count)
+        *count = c->snr_count;
+    return c->snr;
 }
 
 double vt_render_coverage(const vt_renderer *r, int camera, const vt_render_target *target, int x,

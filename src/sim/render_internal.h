@@ -73,6 +73,10 @@ typedef struct vt__render_cam {
     int work_count;
     vt__render_entry *entries;
     size_t entry_count, entry_cap;
+
+    /* Per target of the last draw: its matched-filter SNR (vt_renderer_snr). */
+    float *snr;
+    size_t snr_count, snr_cap;
 } vt__render_cam;
 
 /* The point spread's tables cover z = x / sigma in [-VT__PSF_Z, VT__PSF_Z]. */

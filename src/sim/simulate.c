@@ -6,17 +6,20 @@
  *
  * Each camera is an independent stream: its frames are captured at its own
  * (offset, jittered) times, from its pose at those times, and some are
- * dropped. So the work is split by camera: with at least as many cameras as
- * threads, each thread renders and writes whole cameras (OpenMP, dynamic
- * schedule, one renderer shared: draws of different cameras may run
- * concurrently); with fewer cameras than threads, the cameras go one after
- * the other and the renderer spreads each frame over the threads. The
+ * dropped. So the work of a frame is split by camera: with at least as many
+ * cameras as threads, each thread renders and writes whole camera frames
+ * (OpenMP, dynamic schedule, one renderer shared: draws of different cameras
+ * may run concurrently); with fewer cameras than threads, the cameras go one
+ * after the other and the renderer spreads each frame over the threads. The
  * renderer is counter-based, so the bytes do not depend on the split.
  *
- * The truth files are written afterwards from the scenario alone, in frame
- * order: truth.jsonl at the nominal frame times (what a tracker reporting
- * per frame set is scored against), truth_pixels.jsonl at each camera's own
- * capture time and pose (what a detector in that frame should find).
+ * Frames are drawn in frame order, the cameras of a frame in parallel, so
+ * that truth_pixels.jsonl (at each camera's own capture time and pose: what
+ * a detector in that frame should find, with the matched-filter SNR the
+ * renderer measured for each target as it drew it) is written as the frames
+ * are drawn, holding one frame's SNRs at a time. truth.jsonl (at the nominal
+ * frame times: what a tracker reporting per frame set is scored against) is
+ * written afterwards from the scenario alone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -168,9 +171,13 @@ static vt_status write_truth(const vt_scenario *s, int64_t frames, const char *d
     return close_out(f, path);
 }
 
-/* One line: the targets in front of camera c in frame fr, with their true pixels. */
-static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, vt_target_truth *tr,
-                             FILE *f)
+/*
+ * One line: the targets in front of camera c in frame fr, with their true
+ * pixels and their matched-filter SNR in that frame (vt_renderer_snr; snr
+ * holds one value per scenario target).
+ */
+static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, const float *snr,
+                             vt_target_truth *tr, FILE *f)
 {
     vt_camera cam;
     vt_status st = vt_scenario_camera_at(s, c, t, &cam);
@@ -189,40 +196,12 @@ static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, 
         double u, v;
         if (tr[i].size <= 0.0 || !vt_camera_world_to_pixel(&cam, tr[i].pos, &u, &v))
             continue; /* an idle glint, or behind the camera */
-        fprintf(f, "%s[%d, %.4f, %.4f, %d]", first ? "" : ", ", tr[i].id, u, v,
-                vt_camera_in_image(&cam, u, v) ? 1 : 0);
+        fprintf(f, "%s[%d, %.4f, %.4f, %d, %.4g]", first ? "" : ", ", tr[i].id, u, v,
+                vt_camera_in_image(&cam, u, v) ? 1 : 0, (double)snr[i]);
         first = false;
     }
     fprintf(f, "]}\n");
     return VT_OK;
-}
-
-static vt_status write_truth_pixels(const vt_scenario *s, int64_t frames, const char *dir)
-{
-    char path[PATH_LEN];
-    FILE *f;
-    vt_status st = open_out(dir, "truth_pixels.jsonl", path, &f);
-    if (st)
-        return st;
-    size_t n = vt_scenario_target_count(s);
-    vt_target_truth *tr = calloc(n ? n : 1, sizeof *tr);
-    if (!tr) {
-        fclose(f);
-        return vt__error(VT_ENOMEM, "%s: out of memory", path);
-    }
-    int cams = vt_scenario_rig(s)->count;
-    for (int64_t fr = 0; fr < frames && !st; fr++)
-        for (int c = 0; c < cams && !st; c++) {
-            double t;
-            if (vt_scenario_frame_time(s, c, fr, &t))
-                st = pixels_line(s, c, fr, t, tr, f);
-        }
-    free(tr);
-    if (st) {
-        fclose(f);
-        return vt__error_prefix(st, "%s", path);
-    }
-    return close_out(f, path);
 }
 
 static vt_status write_config(const vt_scenario *s, const char *dir)
@@ -248,6 +227,12 @@ typedef struct job {
     const vt_simulate_opts *o;
     vt_renderer *r;
     vt_frame_writer **writers;
+    FILE *pixels; /* truth_pixels.jsonl */
+    const char *pixels_path;
+    float *snr;             /* cameras x targets: the SNRs of the frame being drawn */
+    bool *delivered;        /* per camera: it delivered the frame being drawn */
+    double *times;          /* per camera: its capture time of that frame */
+    vt_target_truth *truth; /* targets: scratch of the pixels lines */
     int64_t frames, total;
     int64_t done, dropped; /* updated under the critical section */
     vt_status status;      /* the first failure */
@@ -284,53 +269,82 @@ static vt_status follow_platform(job *j, int c, double t)
     return st;
 }
 
-static void render_camera(job *j, int c, vt_render_target *targets, vt_image *img)
+/* Draws frame f of camera c into img and writes it; keeps its SNRs for truth_pixels.jsonl. */
+static void render_one(job *j, int c, int64_t f, vt_render_target *targets, vt_image *img)
 {
     size_t n = vt_scenario_target_count(j->s);
-    bool moving = vt_scenario_has_platforms(j->s);
-    for (int64_t f = 0; f < j->frames; f++) {
-        vt_status st = VT_OK;
-        bool failed;
+    bool failed;
 #pragma omp atomic read
-        failed = j->status;
-        if (failed)
-            return;
-        double t;
-        if (!vt_scenario_frame_time(j->s, c, f, &t)) {
-            report(j, 1);
-            continue;
-        }
-        if (moving)
-            st = follow_platform(j, c, t);
-        vt_scenario_targets(j->s, t, targets, NULL);
-        if (!st)
-            st = vt_renderer_draw(j->r, c, f, t, targets, n, img);
-        if (!st)
-            st = vt_frame_writer_write(j->writers[c], img, f, t);
-        if (st) {
-            fail(j, st);
-            return;
-        }
-        report(j, 0);
+    failed = j->status;
+    j->delivered[c] = false;
+    if (failed)
+        return;
+    double t;
+    if (!vt_scenario_frame_time(j->s, c, f, &t)) {
+        report(j, 1);
+        return;
     }
+    vt_status st = vt_scenario_has_platforms(j->s) ? follow_platform(j, c, t) : VT_OK;
+    vt_scenario_targets(j->s, t, targets, NULL);
+    if (!st)
+        st = vt_renderer_draw(j->r, c, f, t, targets, n, img);
+    if (!st)
+        st = vt_frame_writer_write(j->writers[c], img, f, t);
+    if (st) {
+        fail(j, st);
+        return;
+    }
+    size_t m = 0;
+    const float *snr = vt_renderer_snr(j->r, c, &m);
+    memcpy(j->snr + (size_t)c * n, snr, (m < n ? m : n) * sizeof *snr);
+    j->delivered[c] = true;
+    j->times[c] = t;
+    report(j, 0);
 }
 
+/* The truth_pixels.jsonl lines of frame f, camera by camera, after all were drawn. */
+static void pixels_lines(job *j, int64_t f)
+{
+    size_t n = vt_scenario_target_count(j->s);
+    int cams = vt_scenario_rig(j->s)->count;
+    for (int c = 0; c < cams && !j->status; c++)
+        if (j->delivered[c]) {
+            vt_status st =
+                pixels_line(j->s, c, f, j->times[c], j->snr + (size_t)c * n, j->truth, j->pixels);
+            if (st)
+                fail(j, vt__error_prefix(st, "%s", j->pixels_path));
+        }
+}
+
+/*
+ * Frame by frame; within a frame the cameras are shared among the threads
+ * (or, with fewer cameras than threads, drawn one after the other with the
+ * renderer's own threads). Each thread keeps an image per modality, so that
+ * mono and thermal frames of different sizes do not reallocate.
+ */
 static vt_status render_all(job *j, int threads)
 {
-    int cams = vt_scenario_rig(j->s)->count;
+    const vt_rig *rig = vt_scenario_rig(j->s);
+    int cams = rig->count;
     size_t n = vt_scenario_target_count(j->s);
     bool per_camera = cams >= threads;
 #pragma omp parallel num_threads(per_camera ? threads : 1)
     {
         vt_render_target *targets = malloc((n ? n : 1) * sizeof *targets);
-        vt_image img = {0};
+        vt_image img[2] = {{0}, {0}};
         if (!targets)
             fail(j, vt__error(VT_ENOMEM, "simulate: out of memory for %zu targets", n));
+        for (int64_t f = 0; f < j->frames; f++) {
 #pragma omp for schedule(dynamic, 1)
-        for (int c = 0; c < cams; c++)
-            if (targets)
-                render_camera(j, c, targets, &img);
-        vt_image_free(&img);
+            for (int c = 0; c < cams; c++)
+                if (targets)
+                    render_one(j, c, f, targets,
+                               &img[rig->cameras[c].modality == VT_MODALITY_THERMAL]);
+#pragma omp single
+            pixels_lines(j, f);
+        }
+        vt_image_free(&img[0]);
+        vt_image_free(&img[1]);
         free(targets);
     }
     if (j->status)
@@ -397,11 +411,47 @@ static vt_status copy_rig(const vt_rig *from, vt_rig *to)
     return VT_OK;
 }
 
-/* Frames, then rig.json: the rig names the files its writers made. */
+/* The per-frame scratch of the truth_pixels.jsonl lines, and the file. */
+static vt_status open_pixels(const vt_simulate_opts *o, job *j, char *path)
+{
+    size_t n = vt_scenario_target_count(j->s), cams = (size_t)vt_scenario_rig(j->s)->count;
+    j->snr = calloc((n ? n : 1) * (cams ? cams : 1), sizeof *j->snr);
+    j->delivered = calloc(cams ? cams : 1, sizeof *j->delivered);
+    j->times = calloc(cams ? cams : 1, sizeof *j->times);
+    j->truth = calloc(n ? n : 1, sizeof *j->truth);
+    if (!j->snr || !j->delivered || !j->times || !j->truth)
+        return vt__error(VT_ENOMEM, "simulate: out of memory");
+    j->pixels_path = path;
+    return open_out(o->out_dir, "truth_pixels.jsonl", path, &j->pixels);
+}
+
+static vt_status close_pixels(job *j, vt_status st)
+{
+    if (j->pixels) {
+        vt_status cs = close_out(j->pixels, j->pixels_path);
+        if (!st)
+            st = cs;
+    }
+    j->pixels = NULL;
+    free(j->snr);
+    free(j->delivered);
+    free(j->times);
+    free(j->truth);
+    return st;
+}
+
+/*
+ * Frames and truth_pixels.jsonl (written as the frames are drawn, since it
+ * holds each target's SNR in each frame), then rig.json: the rig names the
+ * files its writers made.
+ */
 static vt_status write_frames(const vt_scenario *s, const vt_simulate_opts *o, job *j)
 {
     vt_rig rig;
+    char pixels_path[PATH_LEN];
     vt_status st = copy_rig(vt_scenario_rig(s), &rig);
+    if (!st)
+        st = open_pixels(o, j, pixels_path);
     vt_frame_writer **w = calloc((size_t)rig.count + 1, sizeof *w);
     vt_render_opts ro = vt_scenario_render_opts(s);
     int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
@@ -416,6 +466,7 @@ static vt_status write_frames(const vt_scenario *s, const vt_simulate_opts *o, j
     if (!st)
         st = render_all(j, threads);
     st = close_writers(&rig, w, st);
+    st = close_pixels(j, st);
     vt_renderer_free(j->r);
     j->r = NULL;
     char path[PATH_LEN];
@@ -443,9 +494,7 @@ vt_status vt_simulate_run(const vt_scenario *s, const vt_simulate_opts *opts,
     job j = {.s = s, .o = opts, .frames = vt_scenario_frames(s)};
     j.total = j.frames * vt_scenario_rig(s)->count;
     if (!(st = ensure_dir(opts->out_dir)) && !(st = write_frames(s, opts, &j)) &&
-        !(st = write_truth(s, j.frames, opts->out_dir)) &&
-        !(st = write_truth_pixels(s, j.frames, opts->out_dir)) &&
-        !(st = write_config(s, opts->out_dir)))
+        !(st = write_truth(s, j.frames, opts->out_dir)) && !(st = write_config(s, opts->out_dir)))
         st = vt_scenario_write_platform_logs(s, opts->out_dir);
     if (stats) {
         memset(stats, 0, sizeof *stats);
