@@ -29,13 +29,13 @@ static char tmpdir[512];
 
 static vt_eval_truth drone(int id, double x, double y, double z)
 {
-    vt_eval_truth t = {id, VT_EVAL_DRONE, {x, y, z}};
+    vt_eval_truth t = {.id = id, .kind = VT_EVAL_DRONE, .pos = {x, y, z}};
     return t;
 }
 
 static vt_eval_truth bird(int id, double x, double y, double z)
 {
-    vt_eval_truth t = {id, VT_EVAL_BIRD, {x, y, z}};
+    vt_eval_truth t = {.id = id, .kind = VT_EVAL_BIRD, .pos = {x, y, z}};
     return t;
 }
 
@@ -403,7 +403,7 @@ static void birds_and_glints(void **state)
     vt_eval_truth t[] = {drone(1, 0, 0, 50),
                          bird(2, 20, 0, 50),
                          bird(3, 40, 0, 50),
-                         {4, VT_EVAL_GLINT, {60, 0, 50}}};
+                         {.id = 4, .kind = VT_EVAL_GLINT, .pos = {60, 0, 50}}};
     vt_eval_track k[] = {
         track(11, 0.2, 0, 50),                      /* on the drone */
         track(12, 20.5, 0, 50),                     /* a bird reported as a drone */
@@ -511,7 +511,7 @@ static void refused_frames_change_nothing(void **state)
     assert_int_equal(vt_eval_frame(e, 6, &nan_pos, 1, &k, 1), VT_EINVAL);
     vt_eval_track bad_status = {1, 7, 0, {0, 0, 0}};
     assert_int_equal(vt_eval_frame(e, 6, &t, 1, &bad_status, 1), VT_EINVAL);
-    vt_eval_truth bad_kind = {1, 9, {0, 0, 0}};
+    vt_eval_truth bad_kind = {.id = 1, .kind = 9, .pos = {0, 0, 0}};
     assert_int_equal(vt_eval_frame(e, 6, &bad_kind, 1, &k, 1), VT_EINVAL);
     assert_int_equal(vt_eval_frame(e, 6, NULL, 1, &k, 1), VT_EINVAL);
     assert_int_equal(vt_eval_frame(NULL, 6, &t, 1, &k, 1), VT_EINVAL);
@@ -707,6 +707,242 @@ static void plots_are_written(void **state)
     vt_eval_free(e);
 }
 
+/* ------------------------------------------------------------------------ */
+/* HOTA, worked by hand (docs/EVAL.md; zero distance 2 m)                    */
+
+static const double ALPHAS = VT_EVAL_HOTA_ALPHAS;
+
+static void hota_of_perfect_tracks_is_one(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 6; f++) {
+        vt_eval_truth t[] = {drone(1, f, 0, 50), drone(2, -f, 30, 60)};
+        vt_eval_track k[] = {track(101, f, 0, 50), track(102, -f, 30, 60)};
+        frame(e, f, t, 2, k, 2);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.hota, 1.0, 1e-12);
+    assert_near(r.deta, 1.0, 1e-12);
+    assert_near(r.assa, 1.0, 1e-12);
+    assert_near(r.loca, 1.0, 1e-12);
+    vt_eval_free(e);
+}
+
+/* 0.55 m off: similarity 0.725, a match at the 14 alphas 0.05 ... 0.70 and none above. */
+static void hota_counts_a_match_only_where_alpha_allows(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 4; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k = track(5, f + 0.55, 0, 50);
+        frame(e, f, &t, 1, &k, 1);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.hota, 14.0 / ALPHAS, 1e-6);
+    assert_near(r.deta, 14.0 / ALPHAS, 1e-6);
+    assert_near(r.assa, 14.0 / ALPHAS, 1e-6);
+    /* LocA is 0.725 where there are matches, 1 (TrackEval's convention) where there are none. */
+    assert_near(r.loca, (14.0 * 0.725 + 5.0) / ALPHAS, 1e-6);
+    assert_near(r.hota_alpha[13], 1.0, 1e-12);
+    assert_near(r.hota_alpha[14], 0.0, 1e-12);
+    vt_eval_free(e);
+}
+
+/* One truth, two tracks of five frames each: DetA 1, each pair's association IoU 1/2. */
+static void hota_of_an_identity_switch(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 10; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k = track(f < 5 ? 1 : 2, f, 0, 50);
+        frame(e, f, &t, 1, &k, 1);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.deta, 1.0, 1e-12);
+    assert_near(r.assa, 0.5, 1e-12);
+    assert_near(r.hota, sqrt(0.5), 1e-12);
+    vt_eval_free(e);
+}
+
+/* Half the frames found, a false track throughout: DetA 5 / (10 + 15 - 5), AssA 1/2. */
+static void hota_of_misses_and_a_false_track(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 10; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k[] = {track(1, f, 0, 50), track(2, 500, 500, 50)};
+        if (f < 5)
+            frame(e, f, &t, 1, k, 2);
+        else
+            frame(e, f, &t, 1, k + 1, 1);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.deta, 0.25, 1e-12);
+    assert_near(r.assa, 0.5, 1e-12);
+    assert_near(r.hota, sqrt(0.125), 1e-12);
+    vt_eval_free(e);
+}
+
+/*
+ * A new track lands on the truth in its last frame (similarity 1), the old
+ * one is 0.45 m off (similarity 0.775). HOTA matches by alignment score
+ * times similarity, so the old track keeps it: at the 15 alphas <= 0.75
+ * TP 10 of 10 truths and 11 tracks (DetA 10/11, AssA 1); at the 4 above,
+ * TP 9 (DetA 9/12, AssA 9/11). Matching by similarity alone would differ.
+ */
+static void hota_matches_by_global_alignment(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 10; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        vt_eval_track k[] = {track(1, f + (f == 9 ? 0.45 : 0.0), 0, 50), track(2, f, 0, 50)};
+        frame(e, f, &t, 1, k, f == 9 ? 2 : 1);
+    }
+    vt_eval_result r = result(e);
+    double low = sqrt(10.0 / 11.0), high = sqrt(0.75 * 9.0 / 11.0);
+    assert_near(r.hota_alpha[14], low, 1e-6);
+    assert_near(r.hota_alpha[15], high, 1e-6);
+    assert_near(r.hota, (15.0 * low + 4.0 * high) / ALPHAS, 1e-6);
+    vt_eval_free(e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The detectability ceiling and the bins                                    */
+
+static vt_eval_truth seen(int id, double x, double size, const float *snr, int nsnr)
+{
+    vt_eval_truth t = drone(id, x, 0, 50);
+    t.size = size;
+    t.snr = snr;
+    t.nsnr = nsnr;
+    return t;
+}
+
+static void ceiling_and_bins_by_hand(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    const float a[] = {6.0f, 5.5f, 1.0f}; /* two cameras at >= 5: detectable; sum 8.2 */
+    const float b[] = {4, 4, 4, 4};       /* none at 5, sum 8: by fused evidence only */
+    const float c[] = {3};                /* sum 3: neither */
+    vt_eval_truth t[] = {seen(1, 0, 0.32, a, 3), seen(2, 100, 0.55, b, 4), seen(3, 200, 1.2, c, 1),
+                         seen(4, 300, 0.35, NULL, 0)};
+    vt_eval_track k[] = {track(1, 0, 0, 50), track(3, 200, 0, 50)};
+    frame(e, 0, t, 4, k, 2);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.snr_frames, 3);
+    assert_int_equal(r.detectable, 1);
+    assert_int_equal(r.detectable_tp, 1);
+    assert_int_equal(r.detectable_sum, 2);
+    assert_int_equal(r.detectable_sum_tp, 1);
+    assert_near(r.ceiling, 1.0 / 3.0, 1e-12);
+    assert_near(r.ceiling_sum, 2.0 / 3.0, 1e-12);
+    assert_near(r.detection_detectable, 1.0, 0);
+    assert_near(r.detection_detectable_sum, 0.5, 0);
+    /* SNR bins: [3, 4) holds drone 3, [7, 10) drones 1 and 2; drone 4 has no SNR. */
+    assert_near(r.snr_bins[3].lo, 3.0, 0);
+    assert_int_equal(r.snr_bins[3].gt, 1);
+    assert_int_equal(r.snr_bins[3].tp, 1);
+    assert_near(r.snr_bins[6].lo, 7.0, 0);
+    assert_int_equal(r.snr_bins[6].gt, 2);
+    assert_int_equal(r.snr_bins[6].tp, 1);
+    assert_near(r.snr_bins[6].rate, 0.5, 0);
+    assert_true(isnan(r.snr_bins[0].rate));
+    assert_true(isinf(r.snr_bins[VT_EVAL_SNR_BINS - 1].hi));
+    /* Size bins of 0.1 m: [0.3, 0.4) drones 1 and 4, [0.5, 0.6) drone 2, >= 1 m drone 3. */
+    assert_int_equal(r.size_bins[3].gt, 2);
+    assert_int_equal(r.size_bins[3].tp, 1);
+    assert_int_equal(r.size_bins[5].gt, 1);
+    assert_int_equal(r.size_bins[5].tp, 0);
+    assert_int_equal(r.size_bins[10].gt, 1);
+    assert_int_equal(r.size_bins[10].tp, 1);
+    vt_eval_free(e);
+}
+
+static void ceiling_thresholds_are_options(void **state)
+{
+    (void)state;
+    vt_eval_opts o = vt_eval_opts_default();
+    o.ceiling_cameras = 3;
+    o.ceiling_snr = 1.0;
+    o.ceiling_sum = 10.0;
+    vt_eval *e = NULL;
+    assert_int_equal(vt_eval_new(&o, &e), VT_OK);
+    const float a[] = {6.0f, 5.5f, 1.0f};
+    vt_eval_truth t = seen(1, 0, 0.5, a, 3);
+    frame(e, 0, &t, 1, NULL, 0);
+    vt_eval_result r = result(e);
+    assert_int_equal(r.detectable, 1);     /* three cameras at >= 1 */
+    assert_int_equal(r.detectable_sum, 0); /* 8.2 < 10 */
+    assert_near(r.detection_detectable, 0.0, 0);
+    vt_eval_free(e);
+    o.ceiling_cameras = 0;
+    assert_int_equal(vt_eval_new(&o, &e), VT_EINVAL);
+    o = vt_eval_opts_default();
+    o.ceiling_snr = NAN;
+    assert_int_equal(vt_eval_new(&o, &e), VT_EINVAL);
+    /* A frame with a negative SNR, or SNRs without an array, is refused. */
+    assert_int_equal(vt_eval_new(NULL, &e), VT_OK);
+    const float bad[] = {-1.0f};
+    t = seen(1, 0, 0.5, bad, 1);
+    assert_int_equal(vt_eval_frame(e, 0, &t, 1, NULL, 0), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "SNR"));
+    t = seen(1, 0, 0.5, NULL, 2);
+    assert_int_equal(vt_eval_frame(e, 0, &t, 1, NULL, 0), VT_EINVAL);
+    vt_eval_free(e);
+}
+
+/* truth_pixels.jsonl gives each drone its SNRs, camera by camera; size comes from truth.jsonl. */
+static void pixels_file_gives_the_ceiling(void **state)
+{
+    (void)state;
+    char tracks[1024], truth[1024], pixels[1024];
+    snprintf(tracks, sizeof tracks, "%s", tmp_path("tracks.jsonl"));
+    snprintf(truth, sizeof truth, "%s", tmp_path("truth.jsonl"));
+    snprintf(pixels, sizeof pixels, "%s", tmp_path("truth_pixels.jsonl"));
+    write_text(tracks, TRACKS);
+    write_text(truth, TRUTH);
+    write_text(pixels,
+               "{\"frame\": 0, \"camera\": \"m0\", \"t\": 0, \"targets\": [[1, 10, 10, 1, 6.0], "
+               "[2, 30, 10, 1, 2.5]]}\n"
+               "{\"frame\": 0, \"camera\": \"m1\", \"t\": 0, \"targets\": [[1, 12, 10, 1, 5.0]]}\n"
+               "{\"frame\": 1, \"camera\": \"m0\", \"t\": 0.1, \"targets\": [[1, 11, 10, 1, 3.0], "
+               "[2, 31, 10, 1]]}\n"
+               "{\"frame\": 7, \"camera\": \"m0\", \"t\": 0.7, \"targets\": []}\n");
+    vt_eval *e = evaluator(2.0);
+    vt_status s = vt_eval_read_files_snr(e, tracks, truth, pixels);
+    if (s != VT_OK)
+        print_error("%s\n", vt_last_error());
+    assert_int_equal(s, VT_OK);
+    vt_eval_result r = result(e);
+    /* Frames 0 and 1 have pixel lines (drone 1: SNRs {6, 5}, then {3}); frame 2 has none. */
+    assert_int_equal(r.snr_frames, 2);
+    assert_int_equal(r.detectable, 1);
+    assert_int_equal(r.detectable_tp, 1);
+    assert_int_equal(r.detectable_sum, 1); /* sqrt(61) >= 7 */
+    assert_int_equal(r.snr_bins[3].gt, 1); /* frame 1: 3 */
+    assert_int_equal(r.snr_bins[3].tp, 1);
+    assert_int_equal(r.size_bins[5].gt, 1); /* only frame 0 gives the size, 0.5 m */
+    vt_eval_free(e);
+
+    write_text(pixels, "{\"frame\": 0, \"camera\": \"m0\", \"targets\": [[1, 10, 10, 1, -2]]}\n");
+    e = evaluator(2.0);
+    assert_int_equal(vt_eval_read_files_snr(e, tracks, truth, pixels), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "truth_pixels.jsonl:1: field 'targets': entry 0"));
+    write_text(pixels, "{\"frame\": 0, \"camera\": \"m0\"}\n");
+    assert_int_equal(vt_eval_read_files_snr(e, tracks, truth, pixels), VT_EPARSE);
+    assert_non_null(strstr(vt_last_error(), "truth_pixels.jsonl:1: missing field 'targets'"));
+    assert_int_equal(vt_eval_read_files_snr(e, tracks, truth, tmp_path("nope.jsonl")), VT_ENOENT);
+    vt_eval_free(e);
+    expect_truth_error("{\"frame\": 1, \"id\": 1, \"pos\": [0, 0, 0], \"size\": \"big\"}\n",
+                       VT_EPARSE, ":1: field 'size' must be a number >= 0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +966,14 @@ int main(void)
         cmocka_unit_test(files_give_the_same_figures_as_memory),
         cmocka_unit_test(file_errors_name_file_and_line),
         cmocka_unit_test(plots_are_written),
+        cmocka_unit_test(hota_of_perfect_tracks_is_one),
+        cmocka_unit_test(hota_counts_a_match_only_where_alpha_allows),
+        cmocka_unit_test(hota_of_an_identity_switch),
+        cmocka_unit_test(hota_of_misses_and_a_false_track),
+        cmocka_unit_test(hota_matches_by_global_alignment),
+        cmocka_unit_test(ceiling_and_bins_by_hand),
+        cmocka_unit_test(ceiling_thresholds_are_options),
+        cmocka_unit_test(pixels_file_gives_the_ceiling),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

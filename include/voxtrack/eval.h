@@ -6,9 +6,11 @@
  * go) or from the tracks.jsonl and truth.jsonl files (`voxtrack eval`).
  * It reports the CLEAR MOT figures (MOTA, MOTP, ID switches,
  * fragmentations; Bernardin & Stiefelhagen 2008), the identity figures
- * (IDF1, IDP, IDR; Ristani et al. 2016), GOSPA (Rahmathullah,
- * García-Fernández & Svensson 2017), position RMSE, detection and false-track
- * rates, mostly tracked / mostly lost counts, and how birds were handled.
+ * (IDF1, IDP, IDR; Ristani et al. 2016), HOTA (Luiten et al. 2021), GOSPA
+ * (Rahmathullah, García-Fernández & Svensson 2017), position RMSE, detection
+ * and false-track rates, mostly tracked / mostly lost counts, how birds were
+ * handled, and, when the truth carries each drone's SNR in each camera, the
+ * detectability ceiling and the detection rate by SNR and by size.
  *
  * Only drones are ground-truth objects. Tracks the pipeline classified as
  * birds are kept out of the matching (neither hits nor false positives);
@@ -42,11 +44,20 @@ typedef enum vt_eval_kind {
 /* The pipeline's classification of a track (vt_eval_track.cls). */
 typedef enum vt_eval_class { VT_EVAL_CLASS_DRONE = 0, VT_EVAL_CLASS_BIRD = 1 } vt_eval_class;
 
-/* One truth object in one frame. id: stable over frames, unique within a frame. */
+/*
+ * One truth object in one frame. id: stable over frames, unique within a
+ * frame. The fields after pos were added later; zero means unknown.
+ */
 typedef struct vt_eval_truth {
     int id;
     int kind;    /* vt_eval_kind */
     vt_vec3 pos; /* world metres */
+    double size; /* largest extent, metres; <= 0: unknown (no size bin) */
+    /* Its matched-filter SNR in each camera that delivered this frame (truth_pixels.jsonl,
+       docs/SCENARIO.md): nsnr values, read during vt_eval_frame only. NULL: unknown, the
+       object takes no part in the ceiling; non-NULL with nsnr 0: seen by no camera. */
+    const float *snr;
+    int nsnr;
 } vt_eval_truth;
 
 /* One track in one frame. id: stable over frames, unique within a frame. */
@@ -63,7 +74,30 @@ typedef struct vt_eval_opts {
     double gospa_c;      /* GOSPA cut-off, metres; <= 0: match_dist (default 0) */
     double gospa_p;      /* GOSPA order, >= 1 (default 1) */
     bool record_paths;   /* keep every position for vt_eval_plot (default false) */
+    /* Added later (appended). The detectability ceiling: a drone-frame is detectable when
+       >= ceiling_cameras cameras see it at an SNR >= ceiling_snr (default 2 and 5), and
+       detectable by fused evidence when its cameras' SNRs in quadrature reach ceiling_sum
+       (default 7). */
+    int ceiling_cameras;
+    double ceiling_snr, ceiling_sum;
+    double hota_zero; /* HOTA: the distance at which similarity reaches 0, metres;
+                         <= 0: match_dist (default 0) */
 } vt_eval_opts;
+
+/* Drone-frames of one bin (of SNR or size) and how many of them were matched. */
+typedef struct vt_eval_bin {
+    double lo, hi; /* lo <= value < hi */
+    int64_t gt, tp;
+    double rate; /* tp / gt, NaN when empty */
+} vt_eval_bin;
+
+/* Bins of the quadrature SNR: edges 0 1 2 3 4 5 7 10 15 20 30 50 100 inf. */
+#define VT_EVAL_SNR_BINS 13
+/* Bins of the drone size: 0.1 m wide from 0 to 1 m, then one for >= 1 m. */
+#define VT_EVAL_SIZE_BINS 11
+
+/* HOTA's localisation thresholds: alpha = 0.05, 0.10, ..., 0.95. */
+#define VT_EVAL_HOTA_ALPHAS 19
 
 VT_API vt_eval_opts vt_eval_opts_default(void);
 
@@ -100,6 +134,23 @@ typedef struct vt_eval_result {
     int64_t mostly_lost;   /* truths matched in < 20% of their frames */
     int64_t bird_as_drone; /* drone-class track-frames left unmatched that sit on a bird */
     int64_t bird_tracks;   /* counted bird-class track-frames (kept out of the matching) */
+    /* Added later (appended): the detectability ceiling (drone-frames whose truth came
+       with SNRs; docs/EVAL.md). NaN ratios when nothing had an SNR. */
+    int64_t snr_frames;              /* drone truth-frames with SNRs */
+    int64_t detectable;              /* ... seen at >= ceiling_snr by >= ceiling_cameras cameras */
+    int64_t detectable_tp;           /* ... of them matched */
+    int64_t detectable_sum;          /* ... whose SNRs in quadrature reach ceiling_sum */
+    int64_t detectable_sum_tp;       /* ... of them matched */
+    double ceiling;                  /* detectable / snr_frames */
+    double ceiling_sum;              /* detectable_sum / snr_frames */
+    double detection_detectable;     /* detectable_tp / detectable */
+    double detection_detectable_sum; /* detectable_sum_tp / detectable_sum */
+    vt_eval_bin snr_bins[VT_EVAL_SNR_BINS];   /* by quadrature SNR (frames with SNRs) */
+    vt_eval_bin size_bins[VT_EVAL_SIZE_BINS]; /* by size (frames with a size) */
+    /* HOTA (Luiten et al. 2021), Euclidean similarity max(0, 1 - d / hota_zero): the
+       means over alpha, and per alpha. NaN without truth and tracks. */
+    double hota, deta, assa, loca;
+    double hota_alpha[VT_EVAL_HOTA_ALPHAS];
 } vt_eval_result;
 
 typedef struct vt_eval vt_eval;
@@ -140,6 +191,16 @@ VT_API vt_status vt_eval_result_get(const vt_eval *e, vt_eval_result *out);
 VT_API vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const char *truth_path);
 
 /*
+ * The same, with the truth's SNRs from truth_pixels.jsonl (docs/SCENARIO.md;
+ * sorted by frame, one line per camera frame) for the ceiling; pixels_path
+ * NULL reads none. A drone of a frame with pixel lines gets the SNRs of the
+ * cameras that list it; entries without an SNR (files of older simulators)
+ * give none. Errors name the file and line, as above. (Added later.)
+ */
+VT_API vt_status vt_eval_read_files_snr(vt_eval *e, const char *tracks_path, const char *truth_path,
+                                        const char *pixels_path);
+
+/*
  * Draws the recorded paths (opts.record_paths) as two RGB PNG images of
  * about size x size pixels (0: 1000): PREFIX_top.png (x to the right, y up)
  * and PREFIX_side.png (x to the right, z up), at one scale for both axes.
@@ -150,6 +211,16 @@ VT_API vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const c
  */
 VT_API vt_status vt_eval_plot(const vt_eval *e, const char *prefix, int size, vt_vec3 *lo,
                               vt_vec3 *hi);
+
+/*
+ * Draws the detection rate by SNR bin (vt_eval_result.snr_bins) as a bar
+ * chart, an RGB PNG of about size x size/2 pixels (0: 1000) at path: one
+ * bar per bin (height: the rate, 0 to 1), the bin's lower edge under it,
+ * and a black tick along its top whose length is the bin's drone-frames
+ * relative to the fullest bin. VT_EINVAL when no drone-frame had SNRs,
+ * VT_EIO naming the file when it cannot be written. (Added later.)
+ */
+VT_API vt_status vt_eval_plot_snr(const vt_eval *e, const char *path, int size);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,9 @@
  * as much as a missed truth plus a false track (c^p / 2 each), and is
  * counted as such.
  *
+ * HOTA (eval_hota.c) and the detectability ceiling with its SNR and size
+ * bins (eval_ceiling.c) take the same frames and the same counted tracks.
+ *
  * Birds: tracks the pipeline classified as birds are kept out of all of this
  * (counted apart as bird_tracks). Drone-class tracks that no drone claimed
  * are paired greedily, nearest first, with bird truths within match_dist:
@@ -57,6 +60,10 @@ vt_eval_opts vt_eval_opts_default(void)
         .gospa_c = 0.0,
         .gospa_p = 1.0,
         .record_paths = false,
+        .ceiling_cameras = 2,
+        .ceiling_snr = 5.0,
+        .ceiling_sum = 7.0,
+        .hota_zero = 0.0,
     };
     return o;
 }
@@ -74,11 +81,21 @@ vt_status vt_eval_new(const vt_eval_opts *opts, vt_eval **out)
         return vt__error(VT_EINVAL, "eval: gospa_c must be finite");
     if (!(o.gospa_p >= 1.0) || !isfinite(o.gospa_p))
         return vt__error(VT_EINVAL, "eval: gospa_p %g must be a finite number >= 1", o.gospa_p);
+    if (o.ceiling_cameras < 1 || !(o.ceiling_snr >= 0.0) || !isfinite(o.ceiling_snr) ||
+        !(o.ceiling_sum >= 0.0) || !isfinite(o.ceiling_sum))
+        return vt__error(VT_EINVAL,
+                         "eval: ceiling_cameras %d must be >= 1, ceiling_snr %g and ceiling_sum %g "
+                         "finite numbers >= 0",
+                         o.ceiling_cameras, o.ceiling_snr, o.ceiling_sum);
+    if (!isfinite(o.hota_zero))
+        return vt__error(VT_EINVAL, "eval: hota_zero must be finite");
     vt_eval *e = calloc(1, sizeof *e);
     if (!e)
         return vt__error(VT_ENOMEM, "eval: out of memory");
     e->o = o;
     e->gospa_c = o.gospa_c > 0.0 ? o.gospa_c : o.match_dist;
+    e->hota.zero = o.hota_zero > 0.0 ? o.hota_zero : o.match_dist;
+    vt__eval_ceiling_init(&e->r);
     *out = e;
     return VT_OK;
 }
@@ -109,6 +126,7 @@ void vt_eval_free(vt_eval *e)
     free(e->bird_used);
     free(e->near);
     free(e->points);
+    vt__eval_hota_free(&e->hota);
     free(e);
 }
 
@@ -156,6 +174,14 @@ static vt_status check_entries(int64_t frame, const vt_eval_truth *truth, size_t
         if (!finite3(truth[i].pos))
             return vt__error(VT_EINVAL, "eval: frame %lld: truth %d: position is not finite",
                              (long long)frame, truth[i].id);
+        if (truth[i].snr ? truth[i].nsnr < 0 : truth[i].nsnr != 0)
+            return vt__error(VT_EINVAL, "eval: frame %lld: truth %d: %d SNRs at %p",
+                             (long long)frame, truth[i].id, truth[i].nsnr,
+                             (const void *)truth[i].snr);
+        for (int c = 0; c < truth[i].nsnr; c++)
+            if (!(truth[i].snr[c] >= 0.0f))
+                return vt__error(VT_EINVAL, "eval: frame %lld: truth %d: SNR %g must be >= 0",
+                                 (long long)frame, truth[i].id, (double)truth[i].snr[c]);
     }
     for (size_t j = 0; j < nk; j++) {
         const vt_eval_track *k = &tracks[j];
@@ -487,7 +513,8 @@ static vt_status count_pairs(vt_eval *e, const frame_sets *fs)
     return VT_OK;
 }
 
-static void count_matches(vt_eval *e, const frame_sets *fs, const vt_eval_track *tracks)
+static void count_matches(vt_eval *e, const frame_sets *fs, const vt_eval_truth *truth,
+                          const vt_eval_track *tracks)
 {
     int64_t seq = e->seq;
     for (size_t i = 0; i < fs->nd; i++) {
@@ -496,6 +523,7 @@ static void count_matches(vt_eval *e, const frame_sets *fs, const vt_eval_track 
             e->r.truth_objects++;
         e->r.gt++;
         int j = e->match[i];
+        vt__eval_ceiling_add(e, &truth[e->fd[i]], j >= 0);
         if (j < 0) {
             e->r.fn++;
             t->tracked_last = false;
@@ -521,6 +549,7 @@ static void count_matches(vt_eval *e, const frame_sets *fs, const vt_eval_track 
             k->counted = true;
             e->r.tracks_confirmed++;
         }
+        k->frames++;
         if (!e->taken[j])
             e->r.fp++;
     }
@@ -581,13 +610,13 @@ vt_status vt_eval_frame(vt_eval *e, int64_t frame, const vt_eval_truth *truth, s
     e->last_frame = frame;
     e->r.frames++;
     e->r.bird_tracks += fs.bird_tracks;
-    count_matches(e, &fs, tracks);
+    count_matches(e, &fs, truth, tracks);
     e->gospa_loc += g.loc;
     e->gospa_missed += g.missed;
     e->gospa_false += g.false_;
     e->gospa_sum += pow(g.loc + g.missed + g.false_, 1.0 / e->o.gospa_p);
     if ((s = count_birds_as_drones(e, &fs, truth, tracks)) != VT_OK ||
-        (s = count_pairs(e, &fs)) != VT_OK)
+        (s = count_pairs(e, &fs)) != VT_OK || (s = vt__eval_hota_frame(e, fs.nd, fs.nk)) != VT_OK)
         return s;
     return e->o.record_paths ? record_frame(e, truth, nt, tracks, nk) : VT_OK;
 }
@@ -662,8 +691,11 @@ vt_status vt_eval_result_get(const vt_eval *e, vt_eval_result *out)
         return vt__error(VT_EINVAL, "eval: NULL argument");
     vt_eval_result r = e->r;
     vt_status s = identity_tp(e, &r.idtp);
+    if (s == VT_OK)
+        s = vt__eval_hota_result(e, &r);
     if (s != VT_OK)
         return s;
+    vt__eval_ceiling_finish(&r);
     r.idfn = r.gt - r.idtp;
     r.idfp = e->track_frames - r.idtp;
     r.mota = 1.0 - ratio((double)(r.fn + r.fp + r.idsw), (double)r.gt);

@@ -62,7 +62,30 @@ typedef struct vt__eval_track_state {
     uint64_t stamp; /* the call that last saw it */
     uint32_t slot;  /* its index among this frame's counted drone tracks, or UINT32_MAX */
     bool counted;   /* has been a counted drone-class track */
+    int64_t frames; /* frames as a counted drone-class track */
 } vt__eval_track_state;
+
+/* One similarity of HOTA's first pass: a (truth, track) pair closer than the zero distance. */
+typedef struct vt__eval_sim {
+    uint32_t pair; /* the pair's number (vt__eval_hota) */
+    float sim;     /* 1 - d / zero, > 0 */
+} vt__eval_sim;
+
+/* HOTA's evidence (eval_hota.c). */
+typedef struct vt__eval_hota {
+    double zero;                       /* the similarity's zero distance, metres */
+    vt__eval_map ix;                   /* truth index << 32 | track index -> pair number */
+    uint32_t *pair_truth, *pair_track; /* per pair: state indices */
+    double *potential;                 /* per pair: the summed soft IoU of the first pass */
+    size_t npairs, cap_pt, cap_pk, cap_pp;
+    vt__eval_sim *sims; /* every frame's similarities, frame after frame */
+    size_t nsims, cap_sims;
+    size_t *frame_end; /* per frame: the end of its similarities in sims */
+    size_t nframes, cap_frames;
+    int64_t gt, tracks;      /* drone truth-frames, counted drone-class track-frames */
+    double *rowsum, *colsum; /* a frame's scratch */
+    size_t cap_rows, cap_cols;
+} vt__eval_hota;
 
 struct vt_eval {
     vt_eval_opts o;
@@ -104,6 +127,24 @@ struct vt_eval {
 
     vt__eval_point *points;
     size_t npoints, points_cap;
+
+    vt__eval_hota hota;
 };
+
+/* The ceiling's bins, edges set (eval_ceiling.c). */
+void vt__eval_ceiling_init(vt_eval_result *r);
+/* Counts one drone truth-frame (matched or not) into the ceiling and the bins. */
+void vt__eval_ceiling_add(vt_eval *e, const vt_eval_truth *t, bool matched);
+/* The ceiling's ratios from its counts. */
+void vt__eval_ceiling_finish(vt_eval_result *r);
+/* sqrt of the sum of the squares of a truth's SNRs. */
+double vt__eval_quadrature_snr(const vt_eval_truth *t);
+
+/* HOTA's first pass over one frame: e->dist of nd drone truths x nk counted tracks (eval_hota.c).
+ */
+vt_status vt__eval_hota_frame(vt_eval *e, size_t nd, size_t nk);
+/* HOTA's second pass, into r's HOTA fields. */
+vt_status vt__eval_hota_result(const vt_eval *e, vt_eval_result *r);
+void vt__eval_hota_free(vt__eval_hota *h);
 
 #endif

@@ -7,7 +7,9 @@
  * smaller of the two pending frame numbers, and each reader hands over its
  * lines of that frame. Memory is one frame's entries, whatever the length of
  * the run. A frame found in only one file is still a frame (all misses, or
- * all false tracks). Each line is parsed on its own with jansson, so every
+ * all false tracks). truth_pixels.jsonl, when given, is a third stream of the
+ * same kind: its lines of a frame (one per camera) give each truth of that
+ * frame its SNRs. Each line is parsed on its own with jansson, so every
  * message can name the file and the line.
  */
 #include <errno.h>
@@ -23,7 +25,13 @@
 #include "eval/eval_internal.h"
 #include "voxtrack/track.h"
 
-typedef enum file_kind { TRACKS_FILE, TRUTH_FILE } file_kind;
+typedef enum file_kind { TRACKS_FILE, TRUTH_FILE, PIXELS_FILE } file_kind;
+
+/* A target's SNR in one camera frame (truth_pixels.jsonl). */
+typedef struct pixel_snr {
+    int id;
+    float snr;
+} pixel_snr;
 
 /* One file, one parsed line ahead. */
 typedef struct reader {
@@ -37,6 +45,8 @@ typedef struct reader {
     int64_t frame; /* ... of this frame */
     vt_eval_truth truth;
     vt_eval_track track;
+    pixel_snr *pix; /* PIXELS_FILE: the line's targets with an SNR */
+    size_t npix, cap_pix;
     bool any; /* some entry was read: last_frame is valid */
     int64_t last_frame;
 } reader;
@@ -113,6 +123,55 @@ static const char *const KIND_NAMES[] = {"drone", "bird", "glint", NULL};
 /* ------------------------------------------------------------------------ */
 /* Lines                                                                     */
 
+static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x);
+
+/*
+ * A truth_pixels.jsonl line: "targets" is a list of [id, u, v, inside, snr];
+ * entries of four (files of older simulators) carry no SNR and are skipped.
+ */
+static vt_status parse_pixels(reader *r, json_t *obj)
+{
+    r->npix = 0;
+    json_t *list = json_object_get(obj, "targets");
+    if (!list)
+        return vt__error(VT_EPARSE, "%s:%zu: missing field 'targets'", r->path, r->line);
+    if (!json_is_array(list))
+        return field_error(r, "targets", "must be an array");
+    size_t k;
+    json_t *e;
+    json_array_foreach(list, k, e)
+    {
+        size_t n = json_is_array(e) ? json_array_size(e) : 0;
+        json_t *id = json_array_get(e, 0), *snr = json_array_get(e, 4);
+        if (n == 4 && json_is_integer(id))
+            continue;
+        if (n != 5 || !json_is_integer(id) || !json_is_number(snr) ||
+            !(json_number_value(snr) >= 0.0) || json_integer_value(id) < INT_MIN ||
+            json_integer_value(id) > INT_MAX)
+            return vt__error(VT_EPARSE,
+                             "%s:%zu: field 'targets': entry %zu must be [id, u, v, inside, snr] "
+                             "with an integer id and an snr >= 0",
+                             r->path, r->line, k);
+        pixel_snr p = {(int)json_integer_value(id), (float)json_number_value(snr)};
+        if (!push(&r->pix, &r->npix, &r->cap_pix, sizeof p, &p))
+            return vt__error(VT_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
+    }
+    return VT_OK;
+}
+
+/* The optional "size" of a truth line: a number >= 0, or 0 when absent. */
+static vt_status get_size(const reader *r, json_t *obj, double *out)
+{
+    json_t *v = json_object_get(obj, "size");
+    *out = 0.0;
+    if (!v)
+        return VT_OK;
+    if (!json_is_number(v) || !(json_number_value(v) >= 0.0))
+        return field_error(r, "size", "must be a number >= 0");
+    *out = json_number_value(v);
+    return VT_OK;
+}
+
 static vt_status parse_entry(reader *r, json_t *obj)
 {
     long long frame, id;
@@ -120,6 +179,8 @@ static vt_status parse_entry(reader *r, json_t *obj)
     if (s != VT_OK)
         return s;
     r->frame = frame;
+    if (r->kind == PIXELS_FILE)
+        return parse_pixels(r, obj);
     if (r->kind == TRACKS_FILE) {
         vt_eval_track *k = &r->track;
         k->cls = VT_EVAL_CLASS_DRONE;
@@ -133,10 +194,12 @@ static vt_status parse_entry(reader *r, json_t *obj)
         return get_position(r, obj, &k->pos);
     }
     vt_eval_truth *t = &r->truth;
+    memset(t, 0, sizeof *t);
     t->kind = VT_EVAL_DRONE;
     if ((s = get_integer(r, obj, "id", INT_MIN, INT_MAX, &id)) != VT_OK ||
         (s = get_choice(r, obj, "kind", false, KIND_NAMES, "\"drone\", \"bird\" or \"glint\"",
-                        &t->kind)) != VT_OK)
+                        &t->kind)) != VT_OK ||
+        (s = get_size(r, obj, &t->size)) != VT_OK)
         return s;
     t->id = (int)id;
     return get_position(r, obj, &t->pos);
@@ -197,7 +260,10 @@ static vt_status reader_open(reader *r, file_kind kind, const char *path)
     r->kind = kind;
     r->path = path;
     if (!path)
-        return vt__error(VT_EINVAL, "eval: NULL %s path", kind == TRACKS_FILE ? "tracks" : "truth");
+        return vt__error(VT_EINVAL, "eval: NULL %s path",
+                         kind == TRACKS_FILE  ? "tracks"
+                         : kind == TRUTH_FILE ? "truth"
+                                              : "pixels");
     r->fp = fopen(path, "r");
     if (!r->fp)
         return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", path,
@@ -210,6 +276,7 @@ static void reader_close(reader *r)
     if (r->fp)
         fclose(r->fp);
     free(r->buf);
+    free(r->pix);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -220,6 +287,10 @@ typedef struct frame_buf {
     vt_eval_truth *truth;
     vt_eval_track *tracks;
     size_t nt, nk, cap_t, cap_k;
+    pixel_snr *pix; /* every camera's targets with an SNR */
+    float *snr;     /* their SNRs, sorted by id */
+    size_t npix, cap_pix, cap_snr;
+    bool has_pixels; /* some camera frame of this frame was listed */
 } frame_buf;
 
 static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x)
@@ -235,9 +306,16 @@ static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x)
 static vt_status take_frame(reader *r, int64_t frame, frame_buf *fb)
 {
     while (r->has && r->frame == frame) {
-        bool ok = r->kind == TRACKS_FILE
-                      ? push(&fb->tracks, &fb->nk, &fb->cap_k, sizeof *fb->tracks, &r->track)
-                      : push(&fb->truth, &fb->nt, &fb->cap_t, sizeof *fb->truth, &r->truth);
+        bool ok = true;
+        if (r->kind == PIXELS_FILE) {
+            fb->has_pixels = true;
+            for (size_t i = 0; i < r->npix && ok; i++)
+                ok = push(&fb->pix, &fb->npix, &fb->cap_pix, sizeof *fb->pix, &r->pix[i]);
+        } else {
+            ok = r->kind == TRACKS_FILE
+                     ? push(&fb->tracks, &fb->nk, &fb->cap_k, sizeof *fb->tracks, &r->track)
+                     : push(&fb->truth, &fb->nt, &fb->cap_t, sizeof *fb->truth, &r->truth);
+        }
         if (!ok)
             return vt__error(VT_ENOMEM, "%s:%zu: out of memory", r->path, r->line);
         vt_status s = reader_next(r);
@@ -247,7 +325,45 @@ static vt_status take_frame(reader *r, int64_t frame, frame_buf *fb)
     return VT_OK;
 }
 
-static vt_status feed(vt_eval *e, reader *tracks, reader *truth)
+static int by_id(const void *a, const void *b)
+{
+    const pixel_snr *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->snr < y->snr ? -1 : x->snr > y->snr;
+}
+
+/* Points each truth of the frame at its SNRs (when the frame had pixel lines). */
+static vt_status attach_snr(frame_buf *fb)
+{
+    if (!fb->has_pixels)
+        return VT_OK;
+    vt_status s = vt__grow(&fb->snr, &fb->cap_snr, fb->npix, sizeof *fb->snr);
+    if (s)
+        return s;
+    qsort(fb->pix, fb->npix, sizeof *fb->pix, by_id);
+    for (size_t i = 0; i < fb->npix; i++)
+        fb->snr[i] = fb->pix[i].snr;
+    static const float none = 0.0f;
+    for (size_t i = 0; i < fb->nt; i++) {
+        size_t lo = 0, hi = fb->npix;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (fb->pix[mid].id < fb->truth[i].id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        while (end < fb->npix && fb->pix[end].id == fb->truth[i].id)
+            end++;
+        fb->truth[i].snr = end > lo ? fb->snr + lo : &none;
+        fb->truth[i].nsnr = (int)(end - lo);
+    }
+    return VT_OK;
+}
+
+static vt_status feed(vt_eval *e, reader *tracks, reader *truth, reader *pixels)
 {
     frame_buf fb = {0};
     vt_status s = VT_OK;
@@ -257,9 +373,14 @@ static vt_status feed(vt_eval *e, reader *tracks, reader *truth)
                         : tracks->frame < truth->frame ? tracks->frame
                                                        : truth->frame;
         size_t line_k = tracks->line, line_t = truth->line;
-        fb.nt = fb.nk = 0;
-        if ((s = take_frame(tracks, frame, &fb)) != VT_OK ||
-            (s = take_frame(truth, frame, &fb)) != VT_OK)
+        fb.nt = fb.nk = fb.npix = 0;
+        fb.has_pixels = false;
+        /* Pixel lines of frames that neither file has are passed over. */
+        while (s == VT_OK && pixels->has && pixels->frame < frame)
+            s = reader_next(pixels);
+        if (s != VT_OK || (s = take_frame(tracks, frame, &fb)) != VT_OK ||
+            (s = take_frame(truth, frame, &fb)) != VT_OK ||
+            (s = take_frame(pixels, frame, &fb)) != VT_OK || (s = attach_snr(&fb)) != VT_OK)
             break;
         s = vt_eval_frame(e, frame, fb.truth, fb.nt, fb.tracks, fb.nk);
         if (s != VT_OK)
@@ -267,22 +388,33 @@ static vt_status feed(vt_eval *e, reader *tracks, reader *truth)
     }
     free(fb.truth);
     free(fb.tracks);
+    free(fb.pix);
+    free(fb.snr);
+    return s;
+}
+
+vt_status vt_eval_read_files_snr(vt_eval *e, const char *tracks_path, const char *truth_path,
+                                 const char *pixels_path)
+{
+    if (!e)
+        return vt__error(VT_EINVAL, "eval: NULL evaluator");
+    reader tracks, truth, pixels;
+    memset(&truth, 0, sizeof truth);
+    memset(&pixels, 0, sizeof pixels);
+    vt_status s = reader_open(&tracks, TRACKS_FILE, tracks_path);
+    if (s == VT_OK)
+        s = reader_open(&truth, TRUTH_FILE, truth_path);
+    if (s == VT_OK && pixels_path)
+        s = reader_open(&pixels, PIXELS_FILE, pixels_path);
+    if (s == VT_OK)
+        s = feed(e, &tracks, &truth, &pixels);
+    reader_close(&tracks);
+    reader_close(&truth);
+    reader_close(&pixels);
     return s;
 }
 
 vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const char *truth_path)
 {
-    if (!e)
-        return vt__error(VT_EINVAL, "eval: NULL evaluator");
-    reader tracks, truth;
-    vt_status s = reader_open(&tracks, TRACKS_FILE, tracks_path);
-    if (s == VT_OK)
-        s = reader_open(&truth, TRUTH_FILE, truth_path);
-    else
-        memset(&truth, 0, sizeof truth);
-    if (s == VT_OK)
-        s = feed(e, &tracks, &truth);
-    reader_close(&tracks);
-    reader_close(&truth);
-    return s;
+    return vt_eval_read_files_snr(e, tracks_path, truth_path, NULL);
 }

@@ -13,6 +13,11 @@
  * round step (1, 2 or 5 times a power of ten) carry labels in a 3x5 pixel
  * font, so a plot can be read without a legend.
  *
+ * The detection rate by SNR (vt_eval_plot_snr) is a bar per SNR bin on the
+ * same kind of canvas: bar heights are the rate (grid lines every 0.1), the
+ * bin's lower edge is written under it, and a dark tick on each bar's top
+ * edge marks how many drone-frames the bin holds, as a share of the fullest.
+ *
  * Drawing and the PNG encoding are in canvas.c.
  */
 #include <errno.h>
@@ -226,4 +231,64 @@ vt_status vt_eval_plot(const vt_eval *e, const char *prefix, int size, vt_vec3 *
     if (hi)
         *hi = vt_v3(top.u0 + top.span, top.v0 + top.span, side.v0 + side.span);
     return VT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Detection rate by SNR                                                     */
+
+static void fill(canvas *c, int x0, int y0, int x1, int y1, rgb col)
+{
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++)
+            vt__canvas_put(c, x, y, col);
+}
+
+vt_status vt_eval_plot_snr(const vt_eval *e, const char *path, int size)
+{
+    if (!e || !path || !*path)
+        return vt__error(VT_EINVAL, "eval: SNR plot: NULL evaluator or empty path");
+    if (size == 0)
+        size = DEFAULT_SIZE;
+    if (size < MIN_SIZE || size > MAX_SIZE)
+        return vt__error(VT_EINVAL, "eval: SNR plot: size %d is out of range (%d..%d)", size,
+                         MIN_SIZE, MAX_SIZE);
+    if (e->r.snr_frames == 0)
+        return vt__error(VT_EINVAL, "eval: SNR plot: no drone-frame came with SNRs");
+    canvas c;
+    vt_status s = vt__canvas_new(&c, size + 2 * MARGIN, size / 2 + 2 * MARGIN, WHITE);
+    if (s)
+        return s;
+    int x0 = MARGIN, x1 = MARGIN + size - 1, y0 = MARGIN, y1 = MARGIN + size / 2 - 1;
+    char label[32];
+    for (int k = 0; k <= 10; k++) {
+        int y = y1 - (int)lround(k / 10.0 * (y1 - y0));
+        fill(&c, x0, y, x1, y, k % 5 ? GRID : TRUTH_BIRD);
+        snprintf(label, sizeof label, "%.1f", k / 10.0);
+        vt__canvas_text(&c, 2, y - 5 * FONT_SCALE / 2, label, BLACK, FONT_SCALE);
+    }
+    int64_t most = 1;
+    for (int b = 0; b < VT_EVAL_SNR_BINS; b++)
+        most = e->r.snr_bins[b].gt > most ? e->r.snr_bins[b].gt : most;
+    const rgb bar = {70, 130, 200};
+    int slot = size / VT_EVAL_SNR_BINS;
+    for (int b = 0; b < VT_EVAL_SNR_BINS; b++) {
+        const vt_eval_bin *bin = &e->r.snr_bins[b];
+        int bx0 = x0 + b * slot + slot / 8, bx1 = x0 + (b + 1) * slot - slot / 8;
+        snprintf(label, sizeof label, "%g", bin->lo);
+        vt__canvas_text(&c, bx0, y1 + 6, label, BLACK, FONT_SCALE);
+        if (bin->gt == 0)
+            continue;
+        double rate = (double)bin->tp / (double)bin->gt;
+        int top = y1 - (int)lround(rate * (y1 - y0));
+        fill(&c, bx0, top, bx1, y1, bar);
+        int tick = bx0 + (int)lround((double)bin->gt / (double)most * (bx1 - bx0));
+        fill(&c, bx0, top - 3, tick, top - 1, BLACK);
+    }
+    fill(&c, x0, y0, x1, y0, BLACK);
+    fill(&c, x0, y1, x1, y1, BLACK);
+    fill(&c, x0, y0, x0, y1, BLACK);
+    fill(&c, x1, y0, x1, y1, BLACK);
+    s = vt__canvas_save_png(&c, path);
+    vt__canvas_free(&c);
+    return s;
 }
