@@ -228,6 +228,15 @@ bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_e
 void cli_eval_print_text(const vt_eval_result *r, FILE *f);
 void cli_eval_print_json(const vt_eval_result *r, FILE *f);
 
+/*
+ * (eval_report.c) The path of truth_pixels.jsonl in the truth file's folder,
+ * in buf; false when there is no such file. HOTA, the detectability ceiling
+ * and the bins as text lines, or as JSON members (', "hota": ...').
+ */
+bool cli_eval_pixels_beside(const char *truth, char *buf, size_t size);
+void cli_eval_print_extra_text(const vt_eval_result *r, FILE *f);
+void cli_eval_print_extra_json(const vt_eval_result *r, FILE *f);
+
 /* ---- outputs of `run` and `demo` ---------------------------------------- */
 
 /*

@@ -15,8 +15,8 @@
 
 typedef struct eval_flags {
     double match_dist, gospa_c, gospa_p;
-    bool all_tracks, json, quiet;
-    const char *plot;
+    bool all_tracks, json, quiet, no_pixels;
+    const char *plot, *pixels;
 } eval_flags;
 
 static void usage(const vt_eval_opts *d)
@@ -27,6 +27,8 @@ static void usage(const vt_eval_opts *d)
            "are matched within --match-dist (last frame's matches kept while in reach,\n"
            "the rest by minimum-cost assignment). Prints MOTA, MOTP, IDF1, ID switches,\n"
            "fragmentations, detection and false-track rates, position RMSE and GOSPA.\n"
+           "With the truth's SNRs also the detectability ceiling and the detection\n"
+           "rate by SNR and by size, and always HOTA.\n"
            "Tentative tracks are ignored unless --all-tracks; tracks of class bird are\n"
            "kept out of the matching. Definitions: docs/EVAL.md.\n"
            "\n"
@@ -35,7 +37,12 @@ static void usage(const vt_eval_opts *d)
     printf("  --all-tracks     count tentative tracks too\n"
            "  --gospa-c C      GOSPA cut-off, metres (default: the match distance)\n");
     printf("  --gospa-p P      GOSPA order, >= 1 (default %g)\n", d->gospa_p);
-    printf("  --plot PREFIX    draw PREFIX_top.png (x-y) and PREFIX_side.png (x-z)\n"
+    printf("  --pixels FILE    the truth's SNRs per camera frame, for the detectability\n"
+           "                   ceiling and the rates by SNR (default: truth_pixels.jsonl\n"
+           "                   beside TRUTH.jsonl, when there is one)\n"
+           "  --no-pixels      read no SNRs\n"
+           "  --plot PREFIX    draw PREFIX_top.png (x-y) and PREFIX_side.png (x-z), and\n"
+           "                   PREFIX_snr.png (detection rate by SNR) when there are SNRs\n"
            "  --json           print the figures as one JSON object\n"
            "  --quiet          no table unless --json\n"
            "  -h, --help       show this help\n"
@@ -56,6 +63,10 @@ static bool validate(const char *cmd, const eval_flags *f)
     }
     if (!(f->gospa_p >= 1.0)) {
         cli_usage_error(cmd, "--gospa-p: %g must be >= 1", f->gospa_p);
+        return false;
+    }
+    if (f->pixels && f->no_pixels) {
+        cli_usage_error(cmd, "--pixels and --no-pixels exclude each other");
         return false;
     }
     if (f->plot && !*f->plot) {
@@ -106,6 +117,7 @@ static void print_text(const vt_eval_result *r, FILE *f)
             "birds              %" PRId64 " drone-class track-frames on birds, %" PRId64
             " bird-class track-frames\n",
             r->bird_as_drone, r->bird_tracks);
+    cli_eval_print_extra_text(r, f);
 }
 
 /* The figures as JSON members ("frames": 4, ...) without braces; NaN is null. */
@@ -159,16 +171,22 @@ static void print_json_members(const vt_eval_result *r, FILE *f)
         else
             fprintf(f, ", \"%s\": %.17g", nums[i].name, nums[i].v);
     }
+    cli_eval_print_extra_json(r, f);
 }
 
 /* The whole --json object: files, options, figures, plots. */
 static void print_json(const vt_eval_result *r, const eval_flags *f, double gospa_c,
-                       const char *tracks, const char *truth, bool plotted)
+                       const char *tracks, const char *truth, const char *pixels, int plotted)
 {
     printf("{\"tracks_file\": ");
     cli_json_string(stdout, tracks);
     printf(", \"truth_file\": ");
     cli_json_string(stdout, truth);
+    printf(", \"pixels_file\": ");
+    if (pixels)
+        cli_json_string(stdout, pixels);
+    else
+        printf("null");
     printf(", \"match_dist\": %.17g, \"only_confirmed\": %s, \"gospa_c\": %.17g, "
            "\"gospa_p\": %.17g, ",
            f->match_dist, f->all_tracks ? "false" : "true", gospa_c, f->gospa_p);
@@ -181,6 +199,12 @@ static void print_json(const vt_eval_result *r, const eval_flags *f, double gosp
         printf(", \"side\": ");
         snprintf(path, sizeof path, "%s_side.png", f->plot);
         cli_json_string(stdout, path);
+        printf(", \"snr\": ");
+        snprintf(path, sizeof path, "%s_snr.png", f->plot);
+        if (plotted > 1)
+            cli_json_string(stdout, path);
+        else
+            printf("null");
         printf("}");
     } else {
         printf(", \"plot\": null");
@@ -190,20 +214,30 @@ static void print_json(const vt_eval_result *r, const eval_flags *f, double gosp
 
 /* ---- the command ------------------------------------------------------- */
 
-/* Evaluates the files with these options (and plots); prints any error. */
+/*
+ * Evaluates the files with these options (and plots); prints any error.
+ * *plotted: 0 no plots, 1 the paths, 2 the paths and the SNR plot.
+ */
 static bool evaluate(const char *cmd, const vt_eval_opts *o, const char *plot, const char *tracks,
-                     const char *truth, vt_eval_result *r, bool *plotted)
+                     const char *truth, const char *pixels, vt_eval_result *r, int *plotted)
 {
     vt_eval *e = NULL;
     vt_status s;
-    *plotted = false;
+    *plotted = 0;
     vt_clear_error();
-    if ((s = vt_eval_new(o, &e)) == VT_OK && (s = vt_eval_read_files(e, tracks, truth)) == VT_OK &&
+    if ((s = vt_eval_new(o, &e)) == VT_OK &&
+        (s = vt_eval_read_files_snr(e, tracks, truth, pixels)) == VT_OK &&
         (s = vt_eval_result_get(e, r)) == VT_OK && plot) {
         if (r->frames == 0)
             cli_error(cmd, "warning: no frames, no plots");
         else if ((s = vt_eval_plot(e, plot, 0, NULL, NULL)) == VT_OK)
-            *plotted = true;
+            *plotted = 1;
+        if (s == VT_OK && *plotted && r->snr_frames > 0) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s_snr.png", plot);
+            if ((s = vt_eval_plot_snr(e, path, 0)) == VT_OK)
+                *plotted = 2;
+        }
     }
     vt_eval_free(e);
     if (s != VT_OK)
@@ -222,6 +256,8 @@ int cmd_eval(int argc, char **argv)
         {"--gospa-p", CLI_DOUBLE, &f.gospa_p},
         {"--all-tracks", CLI_BOOL, &f.all_tracks},
         {"--plot", CLI_STRING, &f.plot},
+        {"--pixels", CLI_STRING, &f.pixels},
+        {"--no-pixels", CLI_BOOL, &f.no_pixels},
         {"--json", CLI_BOOL, &f.json},
         {"--quiet", CLI_BOOL, &f.quiet},
     };
@@ -249,19 +285,26 @@ int cmd_eval(int argc, char **argv)
     o.gospa_c = f.gospa_c;
     o.gospa_p = f.gospa_p;
     o.record_paths = f.plot != NULL;
+    char beside[4096];
+    const char *pixels = f.pixels;
+    if (!pixels && !f.no_pixels &&
+        cli_eval_pixels_beside(args.positional[1], beside, sizeof beside))
+        pixels = beside;
     vt_eval_result r;
-    bool plotted;
-    if (!evaluate(cmd, &o, f.plot, args.positional[0], args.positional[1], &r, &plotted))
+    int plotted;
+    if (!evaluate(cmd, &o, f.plot, args.positional[0], args.positional[1], pixels, &r, &plotted))
         return CLI_EXIT_FAIL;
     double gospa_c = f.gospa_c > 0.0 ? f.gospa_c : f.match_dist;
     if (f.json) {
-        print_json(&r, &f, gospa_c, args.positional[0], args.positional[1], plotted);
+        print_json(&r, &f, gospa_c, args.positional[0], args.positional[1], pixels, plotted);
     } else if (!f.quiet) {
         printf("matching           within %g m, %s tracks; GOSPA c = %g m, p = %g\n", f.match_dist,
                f.all_tracks ? "all" : "confirmed and coasting", gospa_c, f.gospa_p);
         print_text(&r, stdout);
         if (plotted)
-            printf("plots              %s_top.png, %s_side.png\n", f.plot, f.plot);
+            printf("plots              %s_top.png, %s_side.png%s%s%s\n", f.plot, f.plot,
+                   plotted > 1 ? ", " : "", plotted > 1 ? f.plot : "",
+                   plotted > 1 ? "_snr.png" : "");
     }
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

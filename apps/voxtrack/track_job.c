@@ -227,8 +227,10 @@ bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_e
     vt_eval_opts o = vt_eval_opts_default();
     vt_eval *e = NULL;
     vt_status s = vt_eval_new(&o, &e);
+    char pixels[4096];
+    bool have_pixels = cli_eval_pixels_beside(truth, pixels, sizeof pixels);
     if (!s)
-        s = vt_eval_read_files(e, tracks, truth);
+        s = vt_eval_read_files_snr(e, tracks, truth, have_pixels ? pixels : NULL);
     if (!s)
         s = vt_eval_result_get(e, out);
     vt_eval_free(e);
@@ -249,6 +251,7 @@ void cli_eval_print_text(const vt_eval_result *r, FILE *f)
             (long long)r->tracks_confirmed);
     fprintf(f, "  bird track-frames %lld   birds taken for drones %lld (track-frames)\n",
             (long long)r->bird_tracks, (long long)r->bird_as_drone);
+    cli_eval_print_extra_text(r, f);
 }
 
 /* A number, or null when it is not finite (a rate over nothing). */
@@ -274,8 +277,10 @@ void cli_eval_print_json(const vt_eval_result *r, FILE *f)
     fprintf(f,
             ", \"idsw\": %lld, \"frag\": %lld, \"gt\": %lld, \"tp\": %lld, \"fn\": %lld, "
             "\"fp\": %lld, \"truth_objects\": %lld, \"tracks_confirmed\": %lld, "
-            "\"bird_tracks\": %lld, \"bird_as_drone\": %lld}",
+            "\"bird_tracks\": %lld, \"bird_as_drone\": %lld",
             (long long)r->idsw, (long long)r->frag, (long long)r->gt, (long long)r->tp,
             (long long)r->fn, (long long)r->fp, (long long)r->truth_objects,
             (long long)r->tracks_confirmed, (long long)r->bird_tracks, (long long)r->bird_as_drone);
+    cli_eval_print_extra_json(r, f);
+    fprintf(f, "}");
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `voxtrack eval`: figures of tiny hand-made tracks/truth files (checked in
 # the --json output), the table, --all-tracks and --match-dist, two PNG files
-# with --plot, exit 1 naming file and line for unreadable or malformed
-# files, exit 2 for bad options.
+# with --plot, the ceiling from truth_pixels.jsonl beside the truth, exit 1
+# naming file and line for unreadable or malformed files, exit 2 for bad
+# options.
 set -euo pipefail
 VT=$1
 TMP=$2
@@ -100,6 +101,32 @@ for v in top side; do
         fail "$TMP/plot_$v.png is not a PNG"
 done
 expect_rc 1 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --plot "$TMP/no/such/folder/p"
+
+# The truth's SNRs: truth_pixels.jsonl beside the truth is read by itself. Drone 1 is seen
+# at 6 and 5 in frames 0..2 (detectable, matched), at 2 in frame 3 (neither); drone 2 by
+# one camera at 9 (only by fused evidence; matched in frames 0..2).
+for f in 0 1 2 3; do
+    a=6
+    [[ $f == 3 ]] && a=2
+    printf '{"frame": %d, "camera": "m0", "t": 0, "targets": [[1, 5, 5, 1, %s], [2, 9, 9, 1, 9]]}\n' \
+        "$f" "$a" >>"$TMP/truth_pixels.jsonl"
+    [[ $f == 3 ]] || printf '{"frame": %d, "camera": "m1", "t": 0, "targets": [[1, 5, 5, 1, 5]]}\n' \
+        "$f" >>"$TMP/truth_pixels.jsonl"
+done
+expect_rc 0 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --json
+expect_json snr_frames=8 detectable=3 detectable_tp=3 detectable_sum=7 detectable_sum_tp=6 \
+    ceiling=0.375 ceiling_sum=0.875 detection_detectable=1
+expect_rc 0 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --json --no-pixels
+expect_json snr_frames=0 ceiling=null
+expect_rc 0 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl"
+grep -q "ceiling: detectable" "$TMP/out" || fail "no ceiling in the table: $(cat "$TMP/out")"
+grep -Eq "HOTA [0-9.]+" "$TMP/out" || fail "no HOTA in the table: $(cat "$TMP/out")"
+expect_rc 0 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --plot "$TMP/snrplot" --quiet
+[[ -s $TMP/snrplot_snr.png ]] || fail "--plot wrote no $TMP/snrplot_snr.png"
+expect_rc 1 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --pixels "$TMP/missing_pixels.jsonl"
+grep -q "missing_pixels.jsonl" "$TMP/err" || fail "the error does not name the file: $(cat "$TMP/err")"
+expect_rc 2 "$VT" eval "$TMP/tracks.jsonl" "$TMP/truth.jsonl" --pixels x --no-pixels
+mv "$TMP/truth_pixels.jsonl" "$TMP/pixels_kept.jsonl"
 
 # Unreadable and malformed files: exit 1, the message names file and line.
 expect_rc 1 "$VT" eval "$TMP/missing.jsonl" "$TMP/truth.jsonl"
