@@ -12,10 +12,15 @@
  * the cameras in parallel) while the pipeline processes the previous one;
  * nothing touches the disk unless --out asks for the tracks and the truth.
  * The accuracy is scored against the truth at each set's nominal time,
- * frame / fps.
+ * frame / fps. Each sim source also tells the demo every target's
+ * matched-filter SNR in each frame it draws (on the sync's reading threads,
+ * into a ring of recent frames per camera): the evaluator takes each
+ * drone's SNRs in the cameras of its frame set for the detectability
+ * ceiling, and --out writes them to truth_pixels.jsonl.
  */
 #include "cli.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +43,8 @@ static void usage(FILE *f)
           "  --tracker gnn|mht   the association (default gnn)\n"
           "  --threads N         worker threads, and cameras rendered at once (default: all\n"
           "                      cores)\n"
-          "  --out DIR           also write DIR/tracks.jsonl and DIR/truth.jsonl\n",
+          "  --out DIR           also write DIR/tracks.jsonl, DIR/truth.jsonl and\n"
+          "                      DIR/truth_pixels.jsonl (each target's SNR per camera frame)\n",
           f);
     fputs(CLI_OUTPUT_OPTIONS_HELP, f);
     fputs("  --quiet             no progress line, no alert lines\n"
@@ -48,6 +54,21 @@ static void usage(FILE *f)
           "Exit status: 0 success, 1 failure, 2 bad command line.\n",
           f);
 }
+
+/*
+ * Each camera's SNRs of its last SNR_RING frames drawn: the sync reads a few
+ * frames ahead of the frame set being scored, never this many.
+ */
+enum { SNR_RING = 32 };
+
+typedef struct snr_ring {
+    pthread_mutex_t lock;
+    int ncams;
+    size_t n;       /* targets */
+    int64_t *frame; /* ncams x SNR_RING: the frame a slot holds, -1: none */
+    double *t;      /* ... its capture time */
+    float *snr;     /* ncams x SNR_RING x n */
+} snr_ring;
 
 /* The scene and what the producer thread keeps. */
 typedef struct scene {
@@ -62,8 +83,74 @@ typedef struct scene {
     size_t eval_tracks_cap;
     vt_eval *eval;
     FILE *truth_file;
+    FILE *pixels_file;
     cli_track_job *job;
+    snr_ring ring;
+    float *cam_snr;  /* ncams x ntargets: this set's SNRs, camera by camera */
+    bool *cam_has;   /* ncams: the camera's SNRs of this set are there */
+    float *snr_list; /* ntargets x ncams: per target, its SNRs in the set's cameras */
 } scene;
+
+static void on_snr(void *user, int camera, int64_t frame, double t, const float *snr, size_t n)
+{
+    snr_ring *r = user;
+    size_t slot = (size_t)camera * SNR_RING + (size_t)(frame % SNR_RING);
+    pthread_mutex_lock(&r->lock);
+    r->frame[slot] = frame;
+    r->t[slot] = t;
+    memcpy(r->snr + slot * r->n, snr, (n < r->n ? n : r->n) * sizeof *snr);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool ring_init(snr_ring *r, int ncams, size_t n)
+{
+    size_t slots = (size_t)ncams * SNR_RING;
+    r->ncams = ncams;
+    r->n = n;
+    r->frame = malloc(slots * sizeof *r->frame);
+    r->t = malloc(slots * sizeof *r->t);
+    r->snr = calloc(slots * (n ? n : 1), sizeof *r->snr);
+    if (!r->frame || !r->t || !r->snr)
+        return false;
+    for (size_t i = 0; i < slots; i++)
+        r->frame[i] = -1;
+    return pthread_mutex_init(&r->lock, NULL) == 0;
+}
+
+static void ring_free(snr_ring *r)
+{
+    if (r->frame)
+        pthread_mutex_destroy(&r->lock);
+    free(r->frame);
+    free(r->t);
+    free(r->snr);
+}
+
+/*
+ * The SNRs of the set's cameras for frame `frame` into s->cam_snr (and the
+ * truth_pixels.jsonl lines with --out). false when a ring slot was already
+ * overwritten by a later frame (it cannot be, with the sync's lookahead).
+ */
+static bool take_snr(scene *s, const vt_pipeline_result *res)
+{
+    snr_ring *r = &s->ring;
+    bool ok = true;
+    pthread_mutex_lock(&r->lock);
+    for (int c = 0; c < r->ncams; c++) {
+        size_t slot = (size_t)c * SNR_RING + (size_t)(res->frame % SNR_RING);
+        s->cam_has[c] = res->cameras[c].present && r->frame[slot] == res->frame;
+        ok = ok && r->frame[slot] <= res->frame;
+        if (s->cam_has[c]) {
+            memcpy(s->cam_snr + (size_t)c * r->n, r->snr + slot * r->n, r->n * sizeof *r->snr);
+            if (s->pixels_file)
+                ok = ok && vt_simulate_pixels_line(s->sc, c, res->frame, r->t[slot],
+                                                   s->cam_snr + (size_t)c * r->n,
+                                                   s->pixels_file) == VT_OK;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
 
 static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
 {
@@ -81,7 +168,7 @@ static vt_status open_sync(scene *s, int threads)
         return VT_ENOMEM;
     vt_status st = VT_OK;
     for (int c = 0; c < n && !st; c++)
-        st = vt_source_open_sim(s->sc, c, &src[c]);
+        st = vt_source_open_sim_snr(s->sc, c, on_snr, &s->ring, &src[c]);
     if (st) {
         for (int c = 0; c < n; c++)
             vt_source_free(src[c]);
@@ -106,15 +193,29 @@ static vt_status consume(void *user, const vt_pipeline_result *res)
     vt_status st = cli_track_job_consume(s->job, res);
     if (st)
         return st;
+    if (!take_snr(s, res)) {
+        cli_error(CMD, "frame %lld: the SNRs of a camera were lost (overwritten, or not written)",
+                  (long long)res->frame);
+        return VT_EIO;
+    }
     double t = (double)res->frame / vt_scenario_fps(s->sc); /* the set's nominal time */
     vt_scenario_targets(s->sc, t, NULL, s->truth);
+    int ncams = s->rig->count;
     for (size_t i = 0; i < s->ntargets; i++) {
         const vt_target_truth *g = &s->truth[i];
+        float *list = s->snr_list + i * (size_t)ncams;
+        int nsnr = 0;
+        for (int c = 0; c < ncams; c++)
+            if (s->cam_has[c])
+                list[nsnr++] = s->cam_snr[(size_t)c * s->ntargets + i];
         s->eval_truth[i] = (vt_eval_truth){.id = g->id,
                                            .kind = g->kind == VT_TARGET_DRONE  ? VT_EVAL_DRONE
                                                    : g->kind == VT_TARGET_BIRD ? VT_EVAL_BIRD
                                                                                : VT_EVAL_GLINT,
-                                           .pos = g->pos};
+                                           .pos = g->pos,
+                                           .size = g->size,
+                                           .snr = list,
+                                           .nsnr = nsnr};
         if (s->truth_file)
             fprintf(s->truth_file,
                     "{\"t\": %.6f, \"frame\": %lld, \"id\": %d, \"kind\": \"%s\", "
@@ -217,6 +318,14 @@ int cmd_demo(int argc, char **argv)
     s.rig = vt_scenario_rig(s.sc);
     s.frames = vt_scenario_frames(s.sc);
     s.ntargets = vt_scenario_target_count(s.sc);
+    size_t nt1 = s.ntargets ? s.ntargets : 1, nc = (size_t)s.rig->count;
+    s.cam_snr = malloc(nc * nt1 * sizeof *s.cam_snr);
+    s.cam_has = calloc(nc ? nc : 1, sizeof *s.cam_has);
+    s.snr_list = malloc(nc * nt1 * sizeof *s.snr_list);
+    if (!s.cam_snr || !s.cam_has || !s.snr_list || !ring_init(&s.ring, s.rig->count, s.ntargets)) {
+        cli_error(CMD, "out of memory");
+        goto done;
+    }
     st = open_sync(&s, threads);
     vt_pipeline_opts po = scene_opts(s.sc);
     if (tracker)
@@ -250,7 +359,8 @@ int cmd_demo(int argc, char **argv)
         goto done;
     if (out) {
         if (!cli_ensure_dir(CMD, out) || !(tracks_file = open_in(out, "tracks.jsonl")) ||
-            !(s.truth_file = open_in(out, "truth.jsonl")))
+            !(s.truth_file = open_in(out, "truth.jsonl")) ||
+            !(s.pixels_file = open_in(out, "truth_pixels.jsonl")))
             goto done;
         job.tracks_file = tracks_file;
     }
@@ -294,11 +404,17 @@ done:
         rc = CLI_EXIT_FAIL;
     if (s.truth_file && fclose(s.truth_file) != 0 && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;
+    if (s.pixels_file && fclose(s.pixels_file) != 0 && rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_FAIL;
     if (job_ok)
         cli_track_job_free(&job);
     vt_eval_free(s.eval);
     vt_pipeline_free(pipe);
     vt_sync_free(s.sync);
+    ring_free(&s.ring);
+    free(s.cam_snr);
+    free(s.cam_has);
+    free(s.snr_list);
     vt_scenario_free(s.sc);
     free(s.truth);
     free(s.eval_truth);

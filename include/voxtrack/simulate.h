@@ -17,7 +17,9 @@
 #define VOXTRACK_SIMULATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "voxtrack/export.h"
 #include "voxtrack/sim.h"
@@ -81,6 +83,29 @@ VT_API vt_status vt_simulate_run(const vt_scenario *s, const vt_simulate_opts *o
  * different cameras may be read from different threads.
  */
 VT_API vt_status vt_source_open_sim(const vt_scenario *sc, int camera, vt_source **out);
+
+/*
+ * Told by a sim source after it draws a frame: its camera, frame number and
+ * capture time, and each scenario target's matched-filter SNR in that frame
+ * (snr[i] for target i of vt_scenario_targets, n of them; vt_renderer_snr
+ * defines it). snr is valid during the call only. Called on the thread that
+ * reads the source.
+ */
+typedef void (*vt_sim_snr_fn)(void *user, int camera, int64_t frame, double t, const float *snr,
+                              size_t n);
+
+/* vt_source_open_sim, telling fn (when not NULL) each frame's SNRs. (Added later.) */
+VT_API vt_status vt_source_open_sim_snr(const vt_scenario *sc, int camera, vt_sim_snr_fn fn,
+                                        void *user, vt_source **out);
+
+/*
+ * Writes the truth_pixels.jsonl line (docs/SCENARIO.md) of camera `camera`
+ * at frame `frame`, captured at time t, with the targets' SNRs snr[0 ..
+ * vt_scenario_target_count) as a sim source reports them. VT_EIO when the
+ * write fails, VT_ENOMEM. (Added later.)
+ */
+VT_API vt_status vt_simulate_pixels_line(const vt_scenario *s, int camera, int64_t frame, double t,
+                                         const float *snr, FILE *f);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,8 @@ typedef struct sim_state {
     size_t ntargets;
     int64_t next, frames, dropped;
     bool moving;
+    vt_sim_snr_fn snr_fn;
+    void *snr_user;
 } sim_state;
 
 static void sim_free(void *state)
@@ -72,6 +74,11 @@ static vt_status sim_read(void *state, vt_image *img, int64_t *frame, double *t,
         if (st)
             return vt__error_prefix(st, "camera %d ('%s'): simulated frame %lld", s->camera,
                                     vt_scenario_rig(s->sc)->cameras[s->camera].id, (long long)f);
+        if (s->snr_fn) {
+            size_t n = 0;
+            const float *snr = vt_renderer_snr(s->r, s->camera, &n);
+            s->snr_fn(s->snr_user, s->camera, f, when, snr, n);
+        }
         s->next = f + 1;
         *frame = f;
         *t = when;
@@ -85,6 +92,12 @@ static const vt__source_backend sim_backend = {
     .name = "sim", .read = sim_read, .stats = sim_stats, .free = sim_free};
 
 vt_status vt_source_open_sim(const vt_scenario *sc, int camera, vt_source **out)
+{
+    return vt_source_open_sim_snr(sc, camera, NULL, NULL, out);
+}
+
+vt_status vt_source_open_sim_snr(const vt_scenario *sc, int camera, vt_sim_snr_fn fn, void *user,
+                                 vt_source **out)
 {
     if (!out)
         return vt__error(VT_EINVAL, "sim source: NULL output");
@@ -100,6 +113,8 @@ vt_status vt_source_open_sim(const vt_scenario *sc, int camera, vt_source **out)
         return vt__error(VT_ENOMEM, "sim source: out of memory");
     s->sc = sc;
     s->camera = camera;
+    s->snr_fn = fn;
+    s->snr_user = user;
     s->frames = vt_scenario_frames(sc);
     s->moving = vt_scenario_has_platforms(sc);
     s->ntargets = vt_scenario_target_count(sc);

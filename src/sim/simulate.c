@@ -204,6 +204,24 @@ static vt_status pixels_line(const vt_scenario *s, int c, int64_t fr, double t, 
     return VT_OK;
 }
 
+vt_status vt_simulate_pixels_line(const vt_scenario *s, int camera, int64_t frame, double t,
+                                  const float *snr, FILE *f)
+{
+    if (!s || !snr || !f)
+        return vt__error(VT_EINVAL, "simulate: pixels line: NULL argument");
+    if (camera < 0 || camera >= vt_scenario_rig(s)->count)
+        return vt__error(VT_EINVAL, "simulate: pixels line: no camera %d", camera);
+    size_t n = vt_scenario_target_count(s);
+    vt_target_truth *tr = calloc(n ? n : 1, sizeof *tr);
+    if (!tr)
+        return vt__error(VT_ENOMEM, "simulate: out of memory");
+    vt_status st = pixels_line(s, camera, frame, t, snr, tr, f);
+    free(tr);
+    if (!st && ferror(f))
+        st = vt__error(VT_EIO, "simulate: pixels line: write failed");
+    return st;
+}
+
 static vt_status write_config(const vt_scenario *s, const char *dir)
 {
     char path[PATH_LEN];
