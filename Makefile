@@ -5,12 +5,14 @@
 #   make test      install deps, build, run the tests; then again under ASan+UBSan
 #   make build     configure and build (Release) in build/
 #   make bench     build and run every benchmark program
+#   make package   the Debian packages (CPack) in build-pkg/ (docs/DEPLOY.md)
 #   make format    clang-format -i over the C sources
 #   make clean     remove the build folders
 #
 # CTEST_ARGS passes options to ctest, e.g. `make test CTEST_ARGS="-L cli"`.
 
 BUILD_DIR   ?= build
+PKG_DIR     ?= build-pkg
 ASAN_DIR    ?= build-asan
 CTEST_ARGS  ?=
 CTEST_JOBS  ?= 2
@@ -23,7 +25,7 @@ ASAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_
 
 C_SOURCE_DIRS = apps bench include src tests
 
-.PHONY: all deps configure build demo test test-release test-asan bench format clean
+.PHONY: all deps configure build demo test test-release test-asan bench package format clean
 
 all: build
 
@@ -63,6 +65,18 @@ bench:
 	done; \
 	[ $$found = 1 ] || echo "no benchmark programs in $(BUILD_DIR)/bench"
 
+# Release build under /usr with Debian's hardening flags (dpkg-buildflags), then CPack.
+package: deps
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	$(CMAKE) -S . -B $(PKG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+		-DVT_BUILD_TESTS=OFF -DVT_BUILD_BENCH=OFF -DVT_WERROR=OFF
+	$(CMAKE) --build $(PKG_DIR)
+	rm -f $(PKG_DIR)/*.deb
+	cd $(PKG_DIR) && cpack -G DEB
+	@ls -1 $(PKG_DIR)/*.deb
+
 format:
 	@command -v $(CLANG_FORMAT) >/dev/null 2>&1 || \
 		{ echo "make format: $(CLANG_FORMAT) not found (apt-get install clang-format)" >&2; exit 1; }
@@ -70,4 +84,4 @@ format:
 		-print0 | xargs -0 -r $(CLANG_FORMAT) -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(PKG_DIR)
