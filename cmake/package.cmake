@@ -38,12 +38,16 @@ endif()
 set(VT_PKG ${PROJECT_SOURCE_DIR}/packaging)
 install(FILES ${VT_PKG}/bash-completion/voxtrack
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions COMPONENT bin)
-# Debian 12 keeps system units in /lib/systemd/system (before the /usr merge of its units).
-set(VT_SYSTEMD_UNIT_DIR /lib/systemd/system CACHE PATH "Where the systemd units are installed")
-file(GLOB VT_UNITS CONFIGURE_DEPENDS ${VT_PKG}/systemd/*.service)
-install(FILES ${VT_UNITS} DESTINATION ${VT_SYSTEMD_UNIT_DIR} COMPONENT bin)
-install(FILES ${VT_PKG}/etc/serve.env ${VT_PKG}/etc/run.env ${VT_PKG}/etc/README
-  DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/voxtrack COMPONENT bin)
+# The units and /etc/voxtrack name /usr/bin/voxtrack and /etc: they belong to an install
+# under /usr (the packages), not to one under /usr/local. Debian 12 keeps system units in
+# /lib/systemd/system (its units moved under /usr later).
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(VT_SYSTEMD_UNIT_DIR /lib/systemd/system CACHE PATH "Where the systemd units are installed")
+  file(GLOB VT_UNITS CONFIGURE_DEPENDS ${VT_PKG}/systemd/*.service)
+  install(FILES ${VT_UNITS} DESTINATION ${VT_SYSTEMD_UNIT_DIR} COMPONENT bin)
+  install(FILES ${VT_PKG}/etc/serve.env ${VT_PKG}/etc/run.env ${VT_PKG}/etc/README
+    DESTINATION /etc/voxtrack COMPONENT bin)
+endif()
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bin)
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs COMPONENT bin
   FILES_MATCHING PATTERN "*.md")
@@ -82,9 +86,7 @@ foreach(comp lib bin dev)
     DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides COMPONENT ${comp})
 endforeach()
 file(WRITE ${PROJECT_BINARY_DIR}/debian/conffiles
-  "${CMAKE_INSTALL_FULL_SYSCONFDIR}/voxtrack/serve.env\n"
-  "${CMAKE_INSTALL_FULL_SYSCONFDIR}/voxtrack/run.env\n"
-  "${CMAKE_INSTALL_FULL_SYSCONFDIR}/voxtrack/README\n")
+  "/etc/voxtrack/serve.env\n/etc/voxtrack/run.env\n/etc/voxtrack/README\n")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME voxtrack)
