@@ -171,6 +171,25 @@ bool vt__sapient_task_allows(const vt__sapient_task *t, double lat, double lon);
 
 /* ---- sapient_net.c ---- */
 
+/* Reconnection backoff, seconds: from MIN doubling to MAX; REFUSED after a refusal. */
+#define VT__SAPIENT_BACKOFF_MIN 0.1
+#define VT__SAPIENT_BACKOFF_MAX 5.0
+#define VT__SAPIENT_BACKOFF_REFUSED 1.0
+
+/* What receiving keeps from message to message on one connection. */
+typedef struct vt__sapient_rx {
+    double backoff;    /* before the next connection after this one fails */
+    bool warned_error; /* an Error from the fusion node was logged (once per connection) */
+} vt__sapient_rx;
+
+/*
+ * Handles one message from the fusion node (p, n: without its length prefix):
+ * decodes it, acts on it (registration, task, ...) and queues the answers.
+ * Returns false when the connection must be dropped (a refused registration).
+ * Call locked; the connection thread does, and the fuzz target (fuzz/fuzz_sapient.c).
+ */
+bool vt__sapient_receive_locked(vt_sapient *s, vt__sapient_rx *rx, const uint8_t *p, size_t n);
+
 /* Starts the connection thread. */
 vt_status vt__sapient_net_start(vt_sapient *s);
 /* Wakes the thread (something was queued). Any thread, locked or not. */

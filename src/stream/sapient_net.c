@@ -40,9 +40,6 @@
 #include "stream/sapient_internal.h"
 
 #define SLICE_MS 100
-#define BACKOFF_MIN 0.1
-#define BACKOFF_MAX 5.0
-#define BACKOFF_REFUSED 1.0
 
 /* What the thread holds on its own: the socket, the message being written, the bytes read. */
 typedef struct conn {
@@ -52,8 +49,7 @@ typedef struct conn {
     bool writing;
     uint8_t *rb;
     size_t rcap, rlen;
-    double backoff;
-    bool warned_error;
+    vt__sapient_rx rx;
 } conn;
 
 void vt__sapient_net_wake(vt_sapient *s)
@@ -121,6 +117,7 @@ static void on_connect_locked(vt_sapient *s, conn *c, int fd)
 {
     c->fd = fd;
     c->rlen = 0;
+    c->rx.warned_error = false;
     s->connected = true;
     s->registered = s->rejected = false;
     s->st.connections++;
@@ -152,8 +149,7 @@ static const char *content_name(pb_size_t tag)
     }
 }
 
-/* One message from the fusion node. Returns false when the connection must go. Call locked. */
-static bool handle_locked(vt_sapient *s, conn *c, const uint8_t *p, size_t n)
+bool vt__sapient_receive_locked(vt_sapient *s, vt__sapient_rx *rx, const uint8_t *p, size_t n)
 {
     sapient_SapientMessage *m = s->in;
     pb_istream_t is = pb_istream_from_buffer(p, n);
@@ -175,7 +171,7 @@ static bool handle_locked(vt_sapient *s, conn *c, const uint8_t *p, size_t n)
             s->registered = true;
             s->st.registrations++;
             s->status_due = true;
-            c->backoff = BACKOFF_MIN;
+            rx->backoff = VT__SAPIENT_BACKOFF_MIN;
             pthread_cond_broadcast(&s->changed);
             return true;
         }
@@ -184,7 +180,7 @@ static bool handle_locked(vt_sapient *s, conn *c, const uint8_t *p, size_t n)
         vt__log(1, "%s: the fusion node refused the registration%s%s", s->url,
                 a->ack_response_reason_count ? ": " : "",
                 a->ack_response_reason_count ? a->ack_response_reason[0] : "");
-        c->backoff = BACKOFF_REFUSED; /* do not hammer a node that said no */
+        rx->backoff = VT__SAPIENT_BACKOFF_REFUSED; /* do not hammer a node that said no */
         return false;
     }
     case sapient_SapientMessage_task_tag:
@@ -193,11 +189,11 @@ static bool handle_locked(vt_sapient *s, conn *c, const uint8_t *p, size_t n)
     case sapient_SapientMessage_alert_ack_tag:
         return true;
     case sapient_SapientMessage_error_tag:
-        if (!c->warned_error) /* never answered: two nodes must not ping-pong errors */
+        if (!rx->warned_error) /* never answered: two nodes must not ping-pong errors */
             vt__log(1, "%s: the fusion node reported an error: %s", s->url,
                     m->content.error.error_message_count ? m->content.error.error_message[0]
                                                          : "(no message)");
-        c->warned_error = true;
+        rx->warned_error = true;
         return true;
     default: {
         char what[128];
@@ -240,7 +236,7 @@ static bool read_some(vt_sapient *s, conn *c)
         }
         if (c->rlen - off - 4 < n)
             break;
-        keep = handle_locked(s, c, c->rb + off + 4, n);
+        keep = vt__sapient_receive_locked(s, &c->rx, c->rb + off + 4, n);
         off += 4 + (size_t)n;
     }
     pthread_mutex_unlock(&s->mu);
@@ -301,16 +297,24 @@ static int prepare_locked(vt_sapient *s, conn *c)
     return timeout;
 }
 
+/* The wait before the next connection, which then doubles (to its maximum). */
+static void back_off(vt_sapient *s, conn *c)
+{
+    sleep_unless_stopped(s, c->rx.backoff);
+    c->rx.backoff *= 2;
+    if (c->rx.backoff > VT__SAPIENT_BACKOFF_MAX)
+        c->rx.backoff = VT__SAPIENT_BACKOFF_MAX;
+}
+
 static void *net_thread(void *arg)
 {
     vt_sapient *s = arg;
-    conn c = {.fd = -1, .backoff = BACKOFF_MIN};
+    conn c = {.fd = -1, .rx = {.backoff = VT__SAPIENT_BACKOFF_MIN}};
     while (!atomic_load(&s->stop)) {
         if (c.fd < 0) {
             int fd = vt__tcp_connect(s->host, s->port, 2000, &s->stop);
             if (fd < 0) {
-                sleep_unless_stopped(s, c.backoff);
-                c.backoff = c.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c.backoff * 2;
+                back_off(s, &c);
                 continue;
             }
             pthread_mutex_lock(&s->mu);
@@ -338,8 +342,7 @@ static void *net_thread(void *arg)
             pthread_mutex_lock(&s->mu);
             drop_locked(s, &c);
             pthread_mutex_unlock(&s->mu);
-            sleep_unless_stopped(s, c.backoff);
-            c.backoff = c.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c.backoff * 2;
+            back_off(s, &c);
         }
     }
     pthread_mutex_lock(&s->mu);
