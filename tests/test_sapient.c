@@ -14,6 +14,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -728,6 +729,51 @@ static void closing_says_goodbye(void **state)
     peer_free(p);
 }
 
+static void *free_node(void *s)
+{
+    vt_sapient_free(s);
+    return NULL;
+}
+
+static void nothing_follows_the_goodbye(void **state)
+{
+    (void)state;
+    peer *p = peer_listen();
+    vt_rig rig = rig_with_origin();
+    char url[160];
+    snprintf(url, sizeof url, "sapient+tcp://127.0.0.1:%d?status=0.05&queue=65536&linger=60",
+             p->port);
+    vt_sapient *s = NULL;
+    assert_int_equal(vt_sapient_open(url, &rig, NULL, &s), VT_OK);
+    peer_accept(p);
+    peer_expect(p, sapient_SapientMessage_registration_tag, NULL);
+    send_ack(p, true);
+    peer_expect(p, sapient_SapientMessage_status_report_tag, NULL);
+    /* More reports than the sockets hold while the fusion node reads nothing: the node is
+     * still writing when it says goodbye, and several status intervals pass before the
+     * GOODBYE is written. */
+    scene sc;
+    make_scene(&sc, 0, 3);
+    for (int k = 0; k < 20000; k++) {
+        sc.r.t = k / 30.0;
+        assert_int_equal(vt_sapient_publish(s, &sc.r), VT_OK);
+    }
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, free_node, s), 0);
+    nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+    int goodbyes = 0, after = 0;
+    while (peer_next(p)) {
+        if (goodbyes)
+            after++;
+        goodbyes += p->m.which_content == sapient_SapientMessage_status_report_tag &&
+                    p->m.content.status_report.system == sapient_StatusReport_System_SYSTEM_GOODBYE;
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(goodbyes, 1);
+    assert_int_equal(after, 0);
+    peer_free(p);
+}
+
 static void bad_urls_and_rigs_are_errors_that_say_what(void **state)
 {
     (void)state;
@@ -795,6 +841,7 @@ int main(void)
         cmocka_unit_test(status_reports_never_come_before_their_time),
         cmocka_unit_test(alerts_keep_their_id_from_raise_to_clear),
         cmocka_unit_test(closing_says_goodbye),
+        cmocka_unit_test(nothing_follows_the_goodbye),
         cmocka_unit_test(bad_urls_and_rigs_are_errors_that_say_what),
         cmocka_unit_test(node_ids_are_uuids_given_or_derived_the_same_way),
     };

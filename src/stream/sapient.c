@@ -242,8 +242,8 @@ void vt_sapient_free(vt_sapient *s)
     if (s->thread_started) {
         pthread_mutex_lock(&s->mu);
         if (s->registered && !s->goodbye_sent) {
-            s->goodbye_sent = true;
             vt__sapient_queue_status(s, true, true);
+            s->goodbye_sent = true; /* the last message: nothing is queued after it */
         }
         double end = vt__now() + s->o.linger_s;
         while (s->connected && (s->qcount > 0 || s->busy_writing) && vt__now() < end) {

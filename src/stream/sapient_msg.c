@@ -185,6 +185,8 @@ vt_status vt__sapient_encode(vt_sapient *s, size_t *len)
 
 vt_status vt__sapient_queue(vt_sapient *s)
 {
+    if (s->goodbye_sent) /* closing: a TaskAck or status after the GOODBYE is not sent */
+        return VT_OK;
     size_t len;
     vt_status st = vt__sapient_encode(s, &len);
     if (st != VT_OK)
