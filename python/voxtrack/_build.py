@@ -266,7 +266,9 @@ typedef struct {
     int64_t bird_as_drone, bird_tracks;
     ...;
 } vt_eval_result;
-typedef struct { int id; int kind; vt_vec3 pos; } vt_eval_truth;
+typedef struct {
+    int id; int kind; vt_vec3 pos; double size; const float *snr; int nsnr;
+} vt_eval_truth;
 typedef struct { uint64_t id; int status; int cls; vt_vec3 pos; } vt_eval_track;
 typedef struct vt_eval vt_eval;
 vt_eval_opts vt_eval_opts_default(void);

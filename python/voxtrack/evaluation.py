@@ -70,6 +70,7 @@ def _eval_arrays(e, tracks: np.ndarray, truth: np.ndarray) -> None:
         for i, r in enumerate(tr):
             ct[i].id, ct[i].kind = int(r["id"]), kd[str(r["kind"])]
             ct[i].pos.x, ct[i].pos.y, ct[i].pos.z = map(float, r["pos"])
+            ct[i].size = float(r["size"])  # snr stays NULL: unknown, no part in the ceiling
         ck = ffi.new("vt_eval_track[]", max(len(tk), 1))
         for i, r in enumerate(tk):
             ck[i].id, ck[i].status, ck[i].cls = int(r["id"]), st[str(r["status"])], cl[str(r["cls"])]
