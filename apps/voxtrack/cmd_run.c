@@ -186,6 +186,7 @@ int cmd_run(int argc, char **argv)
     vt_rig rig;
     memset(&rig, 0, sizeof rig); /* vt_rig_load fills it whole (vt_rig_init's "." would leak) */
     vt_pipeline *pipe = NULL;
+    vt_det2d_list *dets = NULL;
     run_input in = {.max_frames = cfg.max_frames};
     vt_sync_opts sync_opts = vt_sync_opts_default();
     sync_opts.source = &source_opts;
@@ -195,6 +196,14 @@ int cmd_run(int argc, char **argv)
     s = vt_rig_load(cfg.rig, &rig);
     if (!s)
         s = vt_pipeline_new(&cfg.opts, &rig, &pipe);
+    /* Cameras with 2D detections: their rays come from the detections (docs/DETECTIONS.md). */
+    dets = s ? NULL : calloc((size_t)rig.count, sizeof *dets);
+    if (!s && !dets)
+        s = VT_ENOMEM;
+    for (int i = 0; !s && i < rig.count; i++)
+        if (rig.cameras[i].media == VT_MEDIA_DETECTIONS &&
+            !(s = vt_det2d_load(&rig, i, NULL, &dets[i])))
+            s = vt_pipeline_set_detections(pipe, i, &dets[i]);
     if (!s)
         s = vt_sync_open(&rig, &sync_opts, &in.sync);
     if (s) {
@@ -270,6 +279,9 @@ done:
     }
     vt_sync_free(in.sync);
     vt_pipeline_free(pipe);
+    for (int i = 0; dets && i < rig.count; i++)
+        vt_det2d_list_free(&dets[i]);
+    free(dets);
     vt_rig_free(&rig);
     vt_run_config_free(&cfg);
     return rc;

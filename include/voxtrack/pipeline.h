@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "voxtrack/det2d.h"
 #include "voxtrack/detect.h"
 #include "voxtrack/export.h"
 #include "voxtrack/image.h"
@@ -270,6 +271,38 @@ VT_API void vt_track_stage_free(vt_track_stage *t);
  */
 VT_API vt_status vt_track_stage_process(vt_track_stage *t, double time,
                                         const vt_set_detections *dets, vt_track_output *out);
+
+/*
+ * ---- 2D detections as a camera's rays (added after the first release) ----
+ *
+ * A camera whose input is another detector's 2D detections (voxtrack/det2d.h)
+ * skips motion and blobs: each detection becomes a ray exactly as a blob's
+ * centroid does, and votes with the other cameras' rays.
+ */
+
+/*
+ * Fills *out with the rays of the n detections d of rig camera rc (index
+ * `camera`), as vt_det2d_ray makes them (opts NULL: defaults), into the
+ * caller's arrays rays and area of n entries each: present true, blobs n,
+ * noise 0, and area 0 for every ray (no blob brightness: the bird
+ * classifier's flicker leaves such rays out). For vt_vote_stage_process.
+ */
+VT_API void vt_camera_rays_from_det2d(const vt_rig_camera *rc, int camera, const vt_det2d *d,
+                                      size_t n, const vt_det2d_ray_opts *opts, vt_ray *rays,
+                                      int32_t *area, vt_camera_rays *out);
+
+/*
+ * Makes rig camera `camera` take its rays from `dets` (borrowed: it must stay
+ * unchanged and outlive the pipeline; clocked, as vt_det2d_load leaves it)
+ * instead of from its frames; NULL goes back to frames. In each frame set the
+ * camera's pixels are then not looked at: with fs->times, a non-NULL
+ * images[camera] means the camera delivered a frame at fs->times[camera] (as
+ * the detection source of vt_source_open delivers them, through the sync),
+ * and the detections at exactly that time become its rays; with fs->times
+ * NULL, those of its frame nearest fs->t within half a period of the rig's
+ * fps. Ray sigmas are vt_det2d_ray's with opts.sigma_px.
+ */
+VT_API vt_status vt_pipeline_set_detections(vt_pipeline *p, int camera, const vt_det2d_list *dets);
 
 /* ---- run configuration ---- */
 

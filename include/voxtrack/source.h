@@ -67,7 +67,7 @@ typedef struct vt_source_stats {
     int64_t disconnects; /* times the source went away */
     int64_t reconnects;  /* times it came back */
     bool hw;             /* frames are decoded on a GPU */
-    char backend[16];    /* "frames", "raw", "video", "gige", "sim" */
+    char backend[16];    /* "frames", "raw", "video", "gige", "sim", "detections" */
 } vt_source_stats;
 
 /*

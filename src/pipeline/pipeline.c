@@ -32,6 +32,8 @@ struct vt_pipeline {
     vt_vec3 *pose_p;               /* per camera: this set's pose */
     vt_quat *pose_q;
     bool *moved;
+    vt__det2d_rays *det; /* per camera: its 2D detections, if any (stage_det2d.c) */
+    double fps;          /* the rig's */
     double last_t;
     bool started;
 };
@@ -113,8 +115,14 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
     p->cam_status = calloc(n, sizeof *p->cam_status);
     p->cam_error = calloc(n, sizeof *p->cam_error);
     p->cam_results = calloc(n, sizeof *p->cam_results);
-    if (!p->cams || !p->cam_rays || !p->cam_status || !p->cam_error || !p->cam_results)
+    p->det = calloc(n, sizeof *p->det);
+    p->fps = rig->fps > 0 ? rig->fps : 30.0;
+    if (!p->cams || !p->cam_rays || !p->cam_status || !p->cam_error || !p->cam_results || !p->det)
         s = vt__error(VT_ENOMEM, "pipeline: out of memory");
+    for (int i = 0; !s && i < rig->count; i++) {
+        p->det[i].cam.cam = rig->cameras[i].cam;
+        p->det[i].cam.pair = rig->cameras[i].pair;
+    }
     for (int i = 0; !s && i < rig->count; i++)
         s = vt_camera_stage_new(&o, rig, i, &p->cams[i]);
     p->pose_p = calloc(n, sizeof *p->pose_p);
@@ -155,6 +163,9 @@ void vt_pipeline_free(vt_pipeline *p)
     free(p->pose_p);
     free(p->pose_q);
     free(p->moved);
+    for (int i = 0; p->det && i < p->ncams; i++)
+        vt__det2d_rays_free(&p->det[i]);
+    free(p->det);
     vt_vote_stage_free(p->vote);
     vt_track_stage_free(p->track);
     free(p);
@@ -165,10 +176,25 @@ size_t vt_pipeline_grid_peak_bytes(const vt_pipeline *p)
     return p ? vt_vote_stage_grid_peak_bytes(p->vote) : 0;
 }
 
-/* Runs camera i's stage; on a thread of the parallel loop, so its message is kept. */
-static void camera_stage(vt_pipeline *p, int i, const vt_image *img)
+vt_status vt_pipeline_set_detections(vt_pipeline *p, int camera, const vt_det2d_list *dets)
 {
-    p->cam_status[i] = vt_camera_stage_process(p->cams[i], img, &p->cam_rays[i]);
+    if (!p || camera < 0 || camera >= p->ncams)
+        return vt__error(VT_EINVAL, "vt_pipeline_set_detections: no camera %d", camera);
+    if (dets && dets->count && !isfinite(dets->items[0].t))
+        return vt__error(VT_EINVAL,
+                         "vt_pipeline_set_detections: camera %d's detections are not on the "
+                         "rig's clock (vt_det2d_apply_clock)",
+                         camera);
+    p->det[camera].dets = dets;
+    return VT_OK;
+}
+
+/* Runs camera i's stage; on a thread of the parallel loop, so its message is kept. */
+static void camera_stage(vt_pipeline *p, int i, const vt_image *img, const vt_frame_set *fs)
+{
+    p->cam_status[i] =
+        p->det[i].dets ? vt__det2d_rays_process(&p->det[i], i, fs, p->fps, &p->o, &p->cam_rays[i])
+                       : vt_camera_stage_process(p->cams[i], img, &p->cam_rays[i]);
     if (p->cam_status[i])
         snprintf(p->cam_error[i], sizeof p->cam_error[i], "%s", vt_last_error());
 }
@@ -188,13 +214,19 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     int threads = p->o.threads > 0 ? p->o.threads : omp_get_max_threads();
     vt_status s = p->poses ? vt__poses_apply(p->poses, fs, p->pose_p, p->pose_q, p->moved) : VT_OK;
     for (int i = 0; !s && p->poses && i < n; i++)
-        if (p->moved[i])
+        if (p->moved[i]) {
             s = vt_camera_stage_set_pose(p->cams[i], p->pose_p[i], p->pose_q[i]);
+            if (!s && p->det[i].dets) { /* a moving camera's detections: rays from its pose */
+                p->det[i].cam.cam.position = p->pose_p[i];
+                p->det[i].cam.cam.q = p->pose_q[i];
+                s = vt_camera_init(&p->det[i].cam.cam);
+            }
+        }
     if (s)
         return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int i = 0; i < n; i++)
-        camera_stage(p, i, fs->images[i]);
+        camera_stage(p, i, fs->images[i], fs);
     for (int i = 0; i < n; i++) {
         if (p->cam_status[i])
             return vt__error(p->cam_status[i], "frame %lld: %s", (long long)fs->frame,

@@ -33,4 +33,22 @@ vt_status vt__poses_apply(vt__poses *ps, const vt_frame_set *fs, vt_vec3 *positi
                           bool *moved);
 void vt__poses_free(vt__poses *ps);
 
+/*
+ * A camera whose rays come from 2D detections (stage_det2d.c): the
+ * detections (borrowed; NULL: the camera takes frames), the camera's model
+ * (cam.cam and cam.pair only, no paths) and the rays' arrays, reused.
+ */
+typedef struct vt__det2d_rays {
+    const vt_det2d_list *dets;
+    vt_rig_camera cam;
+    vt_ray *rays;
+    int32_t *area;
+    size_t rays_cap, area_cap;
+} vt__det2d_rays;
+
+/* Camera i's rays of frame set fs from its detections (see vt_pipeline_set_detections). */
+vt_status vt__det2d_rays_process(vt__det2d_rays *d, int i, const vt_frame_set *fs, double fps,
+                                 const vt_pipeline_opts *o, vt_camera_rays *out);
+void vt__det2d_rays_free(vt__det2d_rays *d);
+
 #endif

@@ -143,7 +143,8 @@ static vt_status update_looks(vt_track_stage *t, const vt_set_detections *in)
         int m = 0;
         for (int k = 0; k < d->nrays; k++) {
             const vt_detection_ray *r = &in->rays[d->first_ray + k];
-            if (!(t->mono >> r->camera & 1) || r->weight <= 0.0f)
+            /* area 0: a ray of a 2D detector's detection, which has no brightness */
+            if (!(t->mono >> r->camera & 1) || r->weight <= 0.0f || r->area <= 0)
                 continue;
             float sigma = r->noise;
             sum[r->camera] = r->weight;

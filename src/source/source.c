@@ -295,8 +295,6 @@ static vt_status open_source(const vt_rig *rig, const vt_rig_camera *c, vt_sourc
     s->fps = rig->fps > 0 ? rig->fps : 30.0;
     if (c->bits != 8 && c->bits != 16)
         return vt__error(VT_EINVAL, "bits must be 8 or 16 (got %d)", c->bits);
-    if (c->media == VT_MEDIA_DETECTIONS)
-        return vt__error(VT_EINVAL, "has 2D detections, not frames (voxtrack/det2d.h reads them)");
     if (c->media == VT_MEDIA_NONE || !c->path)
         return vt__error(VT_EINVAL, "no frames on disk (media none)");
     vt_status st = vt_rig_resolve(rig, c->path, s->path, sizeof s->path);
@@ -408,6 +406,8 @@ vt_status vt_source_open_opts(const vt_rig *rig, int camera, const vt_source_opt
         return st;
     if (rig->cameras[camera].media == VT_MEDIA_GIGE)
         return vt__gige_open(rig, camera, opts, out);
+    if (rig->cameras[camera].media == VT_MEDIA_DETECTIONS)
+        return vt__det2d_source_open(rig, camera, out);
     vt_source *s = calloc(1, sizeof *s);
     if (!s)
         return vt__error(VT_ENOMEM, "source: out of memory");

@@ -57,6 +57,9 @@ typedef struct vt__source_backend {
     void (*free)(void *state);
 } vt__source_backend;
 
+/* Camera `camera`'s 2D detections as a source of placeholder frames (det2d_source.c). */
+vt_status vt__det2d_source_open(const vt_rig *rig, int camera, vt_source **out);
+
 /*
  * Makes a vt_source of a backend's state (owned by the source from then on,
  * freed by backend->free even on failure). `label` names the source in
