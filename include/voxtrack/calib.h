@@ -169,7 +169,7 @@ VT_API vt_status vt_calib_apply(const vt_calib_result *r, vt_rig *rig, int camer
  * Draws the result as an RGB PNG of the camera's image (scaled to at most
  * 1600 pixels wide): the reference track through the solved camera as a grey
  * line, inliers as green dots, outliers as red crosses, and, for each
- * inlier, its residual magnified 20 times as a short blue line.
+ * inlier, its residual magnified 10 times as a short blue line.
  */
 VT_API vt_status vt_calib_plot(const vt_calib_result *r, const vt_reftrack *track,
                                const char *path);

@@ -2,7 +2,8 @@
  * src/calib/plot.c - one camera's calibration as a picture (see
  * vt_calib_plot in voxtrack/calib.h): the camera's image, scaled to at most
  * MAX_WIDTH pixels wide, with the reference track drawn through the solved
- * camera, the detections over it, and each inlier's residual magnified.
+ * camera, the detections over it, and each inlier's residual magnified ten
+ * times.
  * A good calibration shows green dots on the grey line and short blue
  * whiskers pointing every way; whiskers that all point one way in one part
  * of the image are a model error there (distortion, a clock that drifts).
@@ -15,7 +16,7 @@
 #include "core/internal.h"
 #include "eval/canvas.h"
 
-enum { MAX_WIDTH = 1600, MAGNIFY = 20 };
+enum { MAX_WIDTH = 1600, MAGNIFY = 10 };
 
 static const vt__rgb BACKGROUND = {40, 40, 40}, FRAME = {90, 90, 90}, TRACK = {170, 170, 170},
                      INLIER = {60, 220, 60}, OUTLIER = {235, 50, 50}, RESIDUAL = {80, 150, 255},
@@ -67,6 +68,14 @@ vt_status vt_calib_plot(const vt_calib_result *r, const vt_reftrack *track, cons
         vt__canvas_put(&c, x, 0, FRAME), vt__canvas_put(&c, x, h - 1, FRAME);
     for (int y = 0; y < h; y++)
         vt__canvas_put(&c, 0, y, FRAME), vt__canvas_put(&c, w - 1, y, FRAME);
+    /* Whiskers under the track, the detections over it. */
+    for (size_t i = 0; i < r->npoints; i++) {
+        const vt_calib_point *p = &r->points[i];
+        if (p->inlier)
+            vt__canvas_line(&c, to_px(p->u, scale), to_px(p->v, scale),
+                            to_px(p->u + MAGNIFY * (p->pu - p->u), scale),
+                            to_px(p->v + MAGNIFY * (p->pv - p->v), scale), RESIDUAL);
+    }
     draw_track(&c, cam, track, scale);
     for (size_t i = 0; i < r->npoints; i++) {
         const vt_calib_point *p = &r->points[i];
@@ -78,11 +87,10 @@ vt_status vt_calib_plot(const vt_calib_result *r, const vt_reftrack *track, cons
             }
             continue;
         }
-        vt__canvas_line(&c, x, y, to_px(p->u + MAGNIFY * (p->pu - p->u), scale),
-                        to_px(p->v + MAGNIFY * (p->pv - p->v), scale), RESIDUAL);
-        for (int dy = -1; dy <= 1; dy++)
-            for (int dx = -1; dx <= 1; dx++)
-                vt__canvas_put(&c, x + dx, y + dy, INLIER);
+        vt__canvas_put(&c, x, y, INLIER);
+        vt__canvas_put(&c, x + 1, y, INLIER);
+        vt__canvas_put(&c, x, y + 1, INLIER);
+        vt__canvas_put(&c, x + 1, y + 1, INLIER);
     }
     char label[32];
     snprintf(label, sizeof label, "%.2f", r->rms_px);

@@ -273,14 +273,15 @@ static vt_status solve_clock(const vt_calib_opts *o, const cam_view *ref, cam_vi
      * offset are smooth but for small steps (a candidate detection that
      * appears or leaves at a frame boundary), which would stall a
      * derivative-based solver. So the cost is sampled across the grid cell
-     * and a parabola fitted by least squares, twice, each time narrower.
+     * and a parabola fitted by least squares; its minimum is followed while
+     * it lies at the edge of the samples, then the window narrows, twice.
      */
     clock_problem cp = {ref, v, in, nin};
     double centre = best_delta, width = step;
     double *r = malloc((nin ? nin : 1) * sizeof *r);
     if (!r)
         return vt__error(VT_ENOMEM, "out of memory");
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0, narrowed = 0; pass < 12 && narrowed < 2; pass++) {
         double m[9] = {0}, rhs[3] = {0};
         for (int k = -REFINE_SAMPLES; k <= REFINE_SAMPLES; k++) {
             double x = (double)k / REFINE_SAMPLES, p[1] = {centre + x * width}, cost = 0.0;
@@ -299,7 +300,11 @@ static vt_status solve_clock(const vt_calib_opts *o, const cam_view *ref, cam_vi
             break;
         double x = fmax(-1.0, fmin(1.0, -rhs[1] / (2.0 * rhs[2])));
         centre += x * width;
-        width *= 0.25;
+        /* A minimum at the edge: the grid's cell was not the best; follow it before narrowing. */
+        if (fabs(x) < 0.99 || fabs(centre - best_delta) > o->max_offset) {
+            width *= 0.25;
+            narrowed++;
+        }
     }
     free(r);
     v->delta = centre;
