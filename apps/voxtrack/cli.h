@@ -289,6 +289,7 @@ bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts
 
 /* ---- commands ---------------------------------------------------------- */
 
+int cmd_calibrate(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_demo_project(int argc, char **argv);

@@ -18,6 +18,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"calibrate", cmd_calibrate, "camera orientations and clocks from a flight's 2D detections"},
     {"demo", cmd_demo, "the built-in scene, end to end: tracks and their accuracy"},
     {"demo-project", cmd_demo_project, "the original projector on a built-in moving-dot dataset"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
