@@ -6,6 +6,9 @@
  *
  * The files are read as streams by the library (vt_eval_read_files), so a
  * long run costs one frame of memory, plus its positions with --plot.
+ * With --reference the truth is one target's reference track (t,x,y,z, as
+ * `voxtrack calibrate` reads it), interpolated at each frame set's time
+ * (vt_eval_read_reference).
  */
 #include "cli.h"
 
@@ -15,13 +18,18 @@
 
 typedef struct eval_flags {
     double match_dist, gospa_c, gospa_p;
-    bool all_tracks, json, quiet, no_pixels;
+    bool all_tracks, json, quiet, no_pixels, reference;
     const char *plot, *pixels;
+    /* --reference */
+    const char *rig, *target;
+    double fps, max_gap;
+    int first, last;
 } eval_flags;
 
 static void usage(const vt_eval_opts *d)
 {
     printf("Usage: voxtrack eval TRACKS.jsonl TRUTH.jsonl [options]\n"
+           "       voxtrack eval TRACKS.jsonl TRACK --reference [--rig RIG] [options]\n"
            "\n"
            "Tracking accuracy against ground truth: per frame, drone truths and tracks\n"
            "are matched within --match-dist (last frame's matches kept while in reach,\n"
@@ -31,6 +39,9 @@ static void usage(const vt_eval_opts *d)
            "rate by SNR and by size, and always HOTA.\n"
            "Tentative tracks are ignored unless --all-tracks; tracks of class bird are\n"
            "kept out of the matching. Definitions: docs/EVAL.md.\n"
+           "With --reference, TRACK is one target's reference flight (JSON Lines or CSV of\n"
+           "t,x,y,z in the rig's ENU metres, or t,lat,lon,h in WGS84 with --rig), the truth\n"
+           "at each frame set's time on the grid of --fps frame sets per second.\n"
            "\n"
            "Options:\n");
     printf("  --match-dist M   match distance, metres (default %g)\n", d->match_dist);
@@ -39,8 +50,18 @@ static void usage(const vt_eval_opts *d)
     printf("  --gospa-p P      GOSPA order, >= 1 (default %g)\n", d->gospa_p);
     printf("  --pixels FILE    the truth's SNRs per camera frame, for the detectability\n"
            "                   ceiling and the rates by SNR (default: truth_pixels.jsonl\n"
-           "                   beside TRUTH.jsonl, when there is one)\n"
+           "                   beside TRUTH.jsonl, when there is one; none with --reference)\n"
            "  --no-pixels      read no SNRs\n"
+           "  --reference      TRUTH is a reference track (t,x,y,z), not a truth.jsonl\n"
+           "  --rig RIG        with --reference: the rig (its fps; its origin for WGS84)\n"
+           "  --target ID      with --reference: the track's target, when it holds several\n"
+           "  --fps F          with --reference: frame sets per second (default: the rig's,\n"
+           "                   else 30)\n"
+           "  --max-gap S      with --reference: frames in a gap of the track longer than\n"
+           "                   S seconds are not scored (default 1; 0: bridge any gap)\n"
+           "  --first-frame N, --last-frame N\n"
+           "                   with --reference: score only these frame sets (default:\n"
+           "                   every one on the track)\n"
            "  --plot PREFIX    draw PREFIX_top.png (x-y) and PREFIX_side.png (x-z), and\n"
            "                   PREFIX_snr.png (detection rate by SNR) when there are SNRs\n"
            "  --json           print the figures as one JSON object\n"
@@ -69,8 +90,26 @@ static bool validate(const char *cmd, const eval_flags *f)
         cli_usage_error(cmd, "--pixels and --no-pixels exclude each other");
         return false;
     }
+    if (f->pixels && f->reference) {
+        cli_usage_error(cmd, "--pixels: a reference track has no SNRs (--reference)");
+        return false;
+    }
     if (f->plot && !*f->plot) {
         cli_usage_error(cmd, "--plot: empty prefix");
+        return false;
+    }
+    if (!f->reference && (f->rig || f->target || f->fps != 0.0 || f->max_gap != 1.0 ||
+                          f->first != -1 || f->last != -1)) {
+        cli_usage_error(cmd, "--rig, --target, --fps, --max-gap, --first-frame and --last-frame "
+                             "go with --reference");
+        return false;
+    }
+    if (f->fps < 0.0 || f->max_gap < 0.0) {
+        cli_usage_error(cmd, "--fps must be > 0 and --max-gap >= 0");
+        return false;
+    }
+    if (f->first < -1 || f->last < -1 || (f->first >= 0 && f->last >= 0 && f->last < f->first)) {
+        cli_usage_error(cmd, "--first-frame and --last-frame: frames >= 0, first <= last");
         return false;
     }
     return true;
@@ -180,7 +219,7 @@ static void print_json(const vt_eval_result *r, const eval_flags *f, double gosp
 {
     printf("{\"tracks_file\": ");
     cli_json_string(stdout, tracks);
-    printf(", \"truth_file\": ");
+    printf(", \"%s\": ", f->reference ? "reference_file" : "truth_file");
     cli_json_string(stdout, truth);
     printf(", \"pixels_file\": ");
     if (pixels)
@@ -214,19 +253,47 @@ static void print_json(const vt_eval_result *r, const eval_flags *f, double gosp
 
 /* ---- the command ------------------------------------------------------- */
 
+/* Feeds e the tracks against the reference track of --reference. */
+static vt_status read_reference(vt_eval *e, const eval_flags *f, const char *tracks,
+                                const char *path)
+{
+    vt_rig rig;
+    memset(&rig, 0, sizeof rig);
+    vt_status s = f->rig ? vt_rig_load(f->rig, &rig) : VT_OK;
+    vt_reftrack *ref = NULL;
+    if (!s)
+        s = vt_reftrack_load(path, f->rig ? &rig : NULL, f->target, &ref);
+    vt_eval_ref_opts o = vt_eval_ref_opts_default();
+    o.fps = f->fps > 0.0 ? f->fps : f->rig && rig.fps > 0.0 ? rig.fps : o.fps;
+    o.max_gap = f->max_gap;
+    if (f->first >= 0)
+        o.first = f->first;
+    if (f->last >= 0)
+        o.last = f->last;
+    if (!s)
+        s = vt_eval_read_reference(e, tracks, ref, &o);
+    vt_reftrack_free(ref);
+    if (f->rig)
+        vt_rig_free(&rig);
+    return s;
+}
+
 /*
  * Evaluates the files with these options (and plots); prints any error.
  * *plotted: 0 no plots, 1 the paths, 2 the paths and the SNR plot.
  */
-static bool evaluate(const char *cmd, const vt_eval_opts *o, const char *plot, const char *tracks,
-                     const char *truth, const char *pixels, vt_eval_result *r, int *plotted)
+static bool evaluate(const char *cmd, const vt_eval_opts *o, const eval_flags *f,
+                     const char *tracks, const char *truth, const char *pixels, vt_eval_result *r,
+                     int *plotted)
 {
+    const char *plot = f->plot;
     vt_eval *e = NULL;
     vt_status s;
     *plotted = 0;
     vt_clear_error();
     if ((s = vt_eval_new(o, &e)) == VT_OK &&
-        (s = vt_eval_read_files_snr(e, tracks, truth, pixels)) == VT_OK &&
+        (s = f->reference ? read_reference(e, f, tracks, truth)
+                          : vt_eval_read_files_snr(e, tracks, truth, pixels)) == VT_OK &&
         (s = vt_eval_result_get(e, r)) == VT_OK && plot) {
         if (r->frames == 0)
             cli_error(cmd, "warning: no frames, no plots");
@@ -249,7 +316,12 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
     vt_eval_opts d = vt_eval_opts_default();
-    eval_flags f = {.match_dist = d.match_dist, .gospa_c = d.gospa_c, .gospa_p = d.gospa_p};
+    eval_flags f = {.match_dist = d.match_dist,
+                    .gospa_c = d.gospa_c,
+                    .gospa_p = d.gospa_p,
+                    .max_gap = 1.0,
+                    .first = -1,
+                    .last = -1};
     const cli_option opts[] = {
         {"--match-dist", CLI_DOUBLE, &f.match_dist},
         {"--gospa-c", CLI_DOUBLE, &f.gospa_c},
@@ -258,6 +330,13 @@ int cmd_eval(int argc, char **argv)
         {"--plot", CLI_STRING, &f.plot},
         {"--pixels", CLI_STRING, &f.pixels},
         {"--no-pixels", CLI_BOOL, &f.no_pixels},
+        {"--reference", CLI_BOOL, &f.reference},
+        {"--rig", CLI_STRING, &f.rig},
+        {"--target", CLI_STRING, &f.target},
+        {"--fps", CLI_DOUBLE, &f.fps},
+        {"--max-gap", CLI_DOUBLE, &f.max_gap},
+        {"--first-frame", CLI_INT, &f.first},
+        {"--last-frame", CLI_INT, &f.last},
         {"--json", CLI_BOOL, &f.json},
         {"--quiet", CLI_BOOL, &f.quiet},
     };
@@ -270,8 +349,8 @@ int cmd_eval(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (args.count != 2) {
-        cli_usage_error(cmd, "expected TRACKS.jsonl TRUTH.jsonl (got %d argument%s)", args.count,
-                        args.count == 1 ? "" : "s");
+        cli_usage_error(cmd, "expected TRACKS.jsonl and TRUTH.jsonl or TRACK (got %d argument%s)",
+                        args.count, args.count == 1 ? "" : "s");
         return CLI_EXIT_USAGE;
     }
     if (!validate(cmd, &f))
@@ -287,12 +366,12 @@ int cmd_eval(int argc, char **argv)
     o.record_paths = f.plot != NULL;
     char beside[4096];
     const char *pixels = f.pixels;
-    if (!pixels && !f.no_pixels &&
+    if (!pixels && !f.no_pixels && !f.reference &&
         cli_eval_pixels_beside(args.positional[1], beside, sizeof beside))
         pixels = beside;
     vt_eval_result r;
     int plotted;
-    if (!evaluate(cmd, &o, f.plot, args.positional[0], args.positional[1], pixels, &r, &plotted))
+    if (!evaluate(cmd, &o, &f, args.positional[0], args.positional[1], pixels, &r, &plotted))
         return CLI_EXIT_FAIL;
     double gospa_c = f.gospa_c > 0.0 ? f.gospa_c : f.match_dist;
     if (f.json) {

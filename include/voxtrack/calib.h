@@ -75,7 +75,8 @@ VT_API void vt_reftrack_span(const vt_reftrack *r, double *t0, double *t1);
 /*
  * The position (and velocity, may be NULL) at time t by cubic Hermite
  * interpolation between the samples around it. False outside the span, or
- * inside a gap between samples longer than max_gap seconds (<= 0: any gap).
+ * strictly inside a gap between samples longer than max_gap seconds (<= 0:
+ * any gap; a sample at the edge of a gap is on the track).
  */
 VT_API bool vt_reftrack_at(const vt_reftrack *r, double t, double max_gap, vt_vec3 *pos,
                            vt_vec3 *vel);

@@ -201,6 +201,41 @@ VT_API vt_status vt_eval_read_files_snr(vt_eval *e, const char *tracks_path, con
                                         const char *pixels_path);
 
 /*
+ * ---- against a reference track (added after the first release) ----
+ *
+ * A calibration flight, or any flight with RTK GPS on board, gives one
+ * target's reference track as t,x,y,z (voxtrack/calib.h's vt_reftrack)
+ * instead of a truth.jsonl. The truth of frame set k is then that target
+ * (id 0, a drone) where the reference puts it at the frame set's time t_k.
+ * Frame sets lie on the sync's grid of period 1 / fps (voxtrack/sync.h):
+ * t_k is the "t" of the tracks file's lines of frame k when it has any, else
+ * t_a + (k - k_a) / fps from the last frame a that had lines (the first such
+ * frame for the frames before it; t_k = k / fps when the file is empty).
+ * A frame set less than half a period beyond an end of the reference is
+ * scored against the reference extrapolated from that end (its velocity).
+ */
+typedef struct vt_eval_ref_opts {
+    double fps;          /* frame sets per second, > 0 (default 30: give the rig's) */
+    double max_gap;      /* frames in a gap of the reference longer than this, seconds, are not
+                            scored (default 1; <= 0: any gap is bridged) */
+    int64_t first, last; /* only frames first..last are scored (default INT64_MIN..INT64_MAX:
+                            every frame set on the reference) */
+} vt_eval_ref_opts;
+
+VT_API vt_eval_ref_opts vt_eval_ref_opts_default(void);
+
+/*
+ * Reads tracks.jsonl (its lines need "t") and feeds e every frame set in the
+ * range whose time lies on the reference (frames off it, before it, after
+ * it or in a gap, are not scored, nor their tracks). Errors as for
+ * vt_eval_read_files; VT_EINVAL for a NULL argument or fps not > 0,
+ * VT_ERANGE for a reference of more than 86.4 million frame sets.
+ */
+typedef struct vt_reftrack vt_reftrack;
+VT_API vt_status vt_eval_read_reference(vt_eval *e, const char *tracks_path, const vt_reftrack *ref,
+                                        const vt_eval_ref_opts *opts);
+
+/*
  * Draws the recorded paths (opts.record_paths) as two RGB PNG images of
  * about size x size pixels (0: 1000): PREFIX_top.png (x to the right, y up)
  * and PREFIX_side.png (x to the right, z up), at one scale for both axes.

@@ -136,8 +136,16 @@ bool vt_reftrack_at(const vt_reftrack *r, double t, double max_gap, vt_vec3 *pos
             hi = mid;
     }
     double h = r->t[hi] - r->t[lo];
-    if (max_gap > 0 && h > max_gap)
-        return false;
+    if (max_gap > 0 && h > max_gap) {
+        if (t != r->t[lo])
+            return false;
+        /* A sample at the edge of a gap is on the track. */
+        if (pos)
+            *pos = r->p[lo];
+        if (vel)
+            *vel = r->v[lo];
+        return true;
+    }
     double s = (t - r->t[lo]) / h, s2 = s * s, s3 = s2 * s;
     vt_vec3 p0 = r->p[lo], p1 = r->p[hi], m0 = vt_v3_scale(r->v[lo], h),
             m1 = vt_v3_scale(r->v[hi], h);

@@ -11,9 +11,14 @@
  * same kind: its lines of a frame (one per camera) give each truth of that
  * frame its SNRs. Each line is parsed on its own with jansson, so every
  * message can name the file and the line.
+ *
+ * Against a reference track (vt_eval_read_reference) the truth is the
+ * reference interpolated at each frame set's time, and the frames are
+ * walked one by one on the frame-set grid, the tracks file read alongside.
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "core/buf.h"
 #include "core/internal.h"
 #include "eval/eval_internal.h"
+#include "voxtrack/calib.h"
 #include "voxtrack/track.h"
 
 typedef enum file_kind { TRACKS_FILE, TRUTH_FILE, PIXELS_FILE } file_kind;
@@ -43,6 +49,7 @@ typedef struct reader {
     size_t line;   /* line number of the pending entry (1-based) */
     bool has;      /* an entry is pending */
     int64_t frame; /* ... of this frame */
+    double t;      /* ... at this time (a track's "t"; NAN when the line has none) */
     vt_eval_truth truth;
     vt_eval_track track;
     pixel_snr *pix; /* PIXELS_FILE: the line's targets with an SNR */
@@ -182,6 +189,10 @@ static vt_status parse_entry(reader *r, json_t *obj)
     if (r->kind == PIXELS_FILE)
         return parse_pixels(r, obj);
     if (r->kind == TRACKS_FILE) {
+        json_t *t = json_object_get(obj, "t");
+        if (t && !(json_is_number(t) && isfinite(json_number_value(t))))
+            return field_error(r, "t", "must be a number");
+        r->t = t ? json_number_value(t) : NAN;
         vt_eval_track *k = &r->track;
         k->cls = VT_EVAL_CLASS_DRONE;
         if ((s = get_integer(r, obj, "id", 0, LLONG_MAX, &id)) != VT_OK ||
@@ -417,4 +428,124 @@ vt_status vt_eval_read_files_snr(vt_eval *e, const char *tracks_path, const char
 vt_status vt_eval_read_files(vt_eval *e, const char *tracks_path, const char *truth_path)
 {
     return vt_eval_read_files_snr(e, tracks_path, truth_path, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Against a reference track                                                 */
+
+vt_eval_ref_opts vt_eval_ref_opts_default(void)
+{
+    return (vt_eval_ref_opts){.fps = 30.0, .max_gap = 1.0, .first = INT64_MIN, .last = INT64_MAX};
+}
+
+/* Frames walked at most: a day at 1000 frame sets per second. */
+#define MAX_REF_FRAMES 86400000.0
+
+/*
+ * The reference at t: interpolated, or extrapolated from an end when t lies
+ * within `reach` seconds beyond it (frame sets are not exactly on the
+ * reference's sample times).
+ */
+static bool reference_at(const vt_reftrack *ref, double r0, double r1, double reach, double t,
+                         double max_gap, vt_vec3 *pos)
+{
+    if (t >= r0 && t <= r1)
+        return vt_reftrack_at(ref, t, max_gap, pos, NULL);
+    double end = t < r0 ? r0 : r1;
+    vt_vec3 vel;
+    if (fabs(t - end) > reach || !vt_reftrack_at(ref, end, max_gap, pos, &vel))
+        return false;
+    *pos = vt_v3_add(*pos, vt_v3_scale(vel, t - end));
+    return true;
+}
+
+static vt_status missing_t(const reader *r)
+{
+    return vt__error(VT_EPARSE,
+                     "%s:%zu: missing field 't' (tracks are matched to a reference "
+                     "track by time)",
+                     r->path, r->line);
+}
+
+vt_status vt_eval_read_reference(vt_eval *e, const char *tracks_path, const vt_reftrack *ref,
+                                 const vt_eval_ref_opts *opts)
+{
+    vt_eval_ref_opts o = opts ? *opts : vt_eval_ref_opts_default();
+    if (!e || !ref)
+        return vt__error(VT_EINVAL, "eval: NULL %s", e ? "reference track" : "evaluator");
+    if (!(o.fps > 0.0 && isfinite(o.fps)))
+        return vt__error(VT_EINVAL, "eval: fps must be > 0 (got %g)", o.fps);
+    if (isnan(o.max_gap))
+        return vt__error(VT_EINVAL, "eval: max_gap is not a number");
+    double r0, r1;
+    vt_reftrack_span(ref, &r0, &r1);
+    if (!((r1 - r0) * o.fps < MAX_REF_FRAMES))
+        return vt__error(VT_ERANGE,
+                         "eval: the reference track (%g to %g s) is too long at %g "
+                         "frame sets per second",
+                         r0, r1, o.fps);
+    reader tracks;
+    vt_status s = reader_open(&tracks, TRACKS_FILE, tracks_path);
+    /* The anchor of the frame-set grid: the last frame with track lines, and its time. */
+    int64_t ka = 0;
+    double ta = 0.0;
+    if (!s && tracks.has) {
+        if (isnan(tracks.t))
+            s = missing_t(&tracks);
+        ka = tracks.frame;
+        ta = tracks.t;
+    }
+    /* The first frame set at or after the reference's start (less `reach`), or `first`. */
+    double reach = 0.5 / o.fps;
+    double start = ceil((r0 - reach - ta) * o.fps - 1e-6) + (double)ka;
+    if (!s && !(fabs(start) < 9e18))
+        s = vt__error(VT_ERANGE, "eval: the reference track starts at %g s, frame %g", r0, start);
+    int64_t k = s ? 0 : (int64_t)start;
+    if (k < o.first)
+        k = o.first;
+    if (o.last > INT64_MAX - 1)
+        o.last = INT64_MAX - 1; /* k + 1 stays defined */
+    frame_buf fb = {0};
+    for (double walked = 0; !s && k <= o.last; k++, walked++) {
+        /* Times that do not advance with the frames would walk on for ever. */
+        if (walked > 2.0 * MAX_REF_FRAMES) {
+            s = vt__error(VT_ERANGE,
+                          "%s: frame %lld: more than %g frame sets walked: are its "
+                          "times those of the reference?",
+                          tracks.path, (long long)k, 2.0 * MAX_REF_FRAMES);
+            break;
+        }
+        /* Lines of frames before k (before the first frame scored) are left out. */
+        while (!s && tracks.has && tracks.frame < k) {
+            fb.nk = 0;
+            s = take_frame(&tracks, tracks.frame, &fb);
+        }
+        if (s)
+            break;
+        bool here = tracks.has && tracks.frame == k;
+        if (here && isnan(tracks.t)) {
+            s = missing_t(&tracks);
+            break;
+        }
+        double t = here ? tracks.t : ta + (double)(k - ka) / o.fps;
+        if (here)
+            ka = k, ta = t;
+        if (t > r1 + reach)
+            break;
+        size_t line_k = tracks.line;
+        fb.nt = fb.nk = 0;
+        if ((s = take_frame(&tracks, k, &fb)))
+            break;
+        vt_eval_truth truth = {.id = 0, .kind = VT_EVAL_DRONE};
+        /* A frame off the reference (before it, in a gap) is not scored, nor its tracks. */
+        if (!reference_at(ref, r0, r1, reach, t, o.max_gap, &truth.pos))
+            continue;
+        s = vt_eval_frame(e, k, &truth, 1, fb.tracks, fb.nk);
+        if (s)
+            s = vt__error_prefix(s, "%s:%zu", tracks.path, line_k);
+    }
+    free(fb.truth);
+    free(fb.tracks);
+    reader_close(&tracks);
+    return s;
 }

@@ -106,6 +106,29 @@ assert c["rmse"] <= 1.2 * t["rmse"], (c, t)
 assert s["detection_rate"] < 0.1, s
 PY
 
+# ---- eval against the reference track: t,x,y,z at 10 Hz (an RTK GPS log) ----
+python3 - <<'PY'
+import json
+rows = [json.loads(l) for l in open("sim/truth.jsonl")]
+rows = [r for r in rows if r["id"] == 0]
+keep = rows[::3] + ([rows[-1]] if (len(rows) - 1) % 3 else [])
+with open("ref.csv", "w") as f:
+    f.write("t,x,y,z\n")
+    for r in keep:
+        f.write("%.6f,%.4f,%.4f,%.4f\n" % (r["t"], *r["pos"]))
+PY
+expect_rc 0 "$VT" eval tracks_cal.jsonl ref.csv --reference --rig cal.json --json
+cp out eval_ref.json
+python3 - <<'PY' || fail "eval against the reference: $(cat eval_ref.json run_cal.json)"
+import json
+r = json.load(open("eval_ref.json"))
+t = json.load(open("run_cal.json"))["accuracy"]
+assert r["reference_file"] == "ref.csv" and r["gt"] == t["gt"] == 360, (r, t)
+assert abs(r["tp"] - t["tp"]) <= 2 and abs(r["rmse"] - t["rmse"]) < 0.02, (r, t)
+PY
+expect_rc 2 "$VT" eval tracks_cal.jsonl ref.csv --rig cal.json
+grep -q 'go with --reference' err || fail "--rig without --reference: $(cat err)"
+
 # ---- self-calibration: m0 and m1 surveyed, m2 and m3 not ----
 python3 - <<'PY'
 import json
