@@ -191,6 +191,14 @@ static void test_the_reference_track_interpolates_between_samples(void **state)
     assert_false(vt_reftrack_at(r, 10.01, 0, &got, NULL));
     assert_false(vt_reftrack_at(r, 5.05, 0.05, &got, NULL)); /* a gap longer than allowed */
     vt_reftrack_free(r);
+    /* Samples at either edge of a gap are on the track, the last one too (found by fuzzing). */
+    const char *text = "t,x,y,z\n0,1,2,3\n0.1,1.5,2,3\n2,2,2.1,3\n";
+    assert_int_equal(vt_reftrack_parse(text, strlen(text), "gap.csv", NULL, NULL, &r), VT_OK);
+    assert_true(vt_reftrack_at(r, 0.1, 1.0, &got, NULL) && got.x == 1.5);
+    assert_true(vt_reftrack_at(r, 2.0, 1.0, &got, NULL) && got.x == 2.0 && got.y == 2.1);
+    assert_false(vt_reftrack_at(r, 1.0, 1.0, &got, NULL));
+    assert_true(vt_reftrack_at(r, 1.0, 0.0, &got, NULL)); /* no gap limit: bridged */
+    vt_reftrack_free(r);
     t[7] = t[6];
     assert_int_equal(vt_reftrack_new(t, p, NULL, 101, &r), VT_EINVAL);
     assert_non_null(strstr(vt_last_error(), "sample 7 at t = 0.6 s does not come after"));
@@ -485,6 +493,14 @@ static void assert_track_refused(const char *text, const vt_rig *rig, const char
     vt_status s = vt_reftrack_load(path, rig, target, &r);
     if (s != status || !strstr(vt_last_error(), message)) {
         print_error("status %s, message \"%s\"; expected %s and \"%s\"\n", vt_status_name(s),
+                    vt_last_error(), vt_status_name(status), message);
+        fail();
+    }
+    assert_null(r);
+    /* The text in memory reads the same. */
+    s = vt_reftrack_parse(text, strlen(text), "bad_track.txt", rig, target, &r);
+    if (s != status || !strstr(vt_last_error(), message)) {
+        print_error("parse: status %s, message \"%s\"; expected %s and \"%s\"\n", vt_status_name(s),
                     vt_last_error(), vt_status_name(status), message);
         fail();
     }

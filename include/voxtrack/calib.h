@@ -62,6 +62,10 @@ VT_API vt_status vt_reftrack_new(const double *t, const vt_vec3 *pos, const vt_v
 VT_API vt_status vt_reftrack_load(const char *path, const vt_rig *rig, const char *target,
                                   vt_reftrack **out);
 
+/* The same from len bytes of text; name stands for the file in messages ("log.csv:12: ..."). */
+VT_API vt_status vt_reftrack_parse(const char *text, size_t len, const char *name,
+                                   const vt_rig *rig, const char *target, vt_reftrack **out);
+
 VT_API void vt_reftrack_free(vt_reftrack *r);
 
 VT_API size_t vt_reftrack_count(const vt_reftrack *r);

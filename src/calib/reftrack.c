@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/fields.h"
 #include "core/internal.h"
 #include "core/json_keys.h"
@@ -137,13 +138,14 @@ bool vt_reftrack_at(const vt_reftrack *r, double t, double max_gap, vt_vec3 *pos
     }
     double h = r->t[hi] - r->t[lo];
     if (max_gap > 0 && h > max_gap) {
-        if (t != r->t[lo])
+        /* A sample at either edge of a gap is on the track (the last one too). */
+        size_t k = t == r->t[lo] ? lo : hi;
+        if (t != r->t[k])
             return false;
-        /* A sample at the edge of a gap is on the track. */
         if (pos)
-            *pos = r->p[lo];
+            *pos = r->p[k];
         if (vel)
-            *vel = r->v[lo];
+            *vel = r->v[k];
         return true;
     }
     double s = (t - r->t[lo]) / h, s2 = s * s, s3 = s2 * s;
@@ -227,14 +229,9 @@ static vt_status push(loader *l, sample *s)
         if (st)
             return st;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 1024;
-        sample *g = realloc(l->s, cap * sizeof *g);
-        if (!g)
-            return vt__error(VT_ENOMEM, "%s: out of memory at line %d", l->path, l->line);
-        l->s = g;
-        l->cap = cap;
-    }
+    vt_status st = vt__grow(&l->s, &l->cap, l->n + 1, sizeof *l->s);
+    if (st)
+        return vt__error_prefix(st, "%s:%d", l->path, l->line);
     l->s[l->n++] = *s;
     return VT_OK;
 }
@@ -477,6 +474,34 @@ static vt_status select_target(loader *l, const char *target, vt_reftrack **out)
     return st;
 }
 
+/* Reads fp's lines (NULL: an empty file) and takes the target's samples as the track. */
+static vt_status read_track(FILE *fp, const char *name, const vt_rig *rig, const char *target,
+                            vt_reftrack **out)
+{
+    loader l = {.path = name, .rig = rig};
+    vt_status st = fp ? read_lines(&l, fp) : VT_OK;
+    if (!st)
+        st = select_target(&l, target, out);
+    free(l.s);
+    vt_geodetic_free(l.geo);
+    return st;
+}
+
+vt_status vt_reftrack_parse(const char *text, size_t len, const char *name, const vt_rig *rig,
+                            const char *target, vt_reftrack **out)
+{
+    if (!out || (!text && len) || !name)
+        return vt__error(VT_EINVAL, "vt_reftrack_parse: NULL argument");
+    *out = NULL;
+    FILE *fp = NULL; /* fmemopen may refuse a size of 0: an empty text reads no line */
+    if (len && !(fp = fmemopen((void *)text, len, "r")))
+        return vt__error(VT_ENOMEM, "%s: cannot read the text: %s", name, strerror(errno));
+    vt_status st = read_track(fp, name, rig, target, out);
+    if (fp)
+        fclose(fp);
+    return st;
+}
+
 vt_status vt_reftrack_load(const char *path, const vt_rig *rig, const char *target,
                            vt_reftrack **out)
 {
@@ -487,12 +512,7 @@ vt_status vt_reftrack_load(const char *path, const vt_rig *rig, const char *targ
     if (!fp)
         return vt__error(errno == ENOENT ? VT_ENOENT : VT_EIO, "%s: cannot open: %s", path,
                          strerror(errno));
-    loader l = {.path = path, .rig = rig};
-    vt_status st = read_lines(&l, fp);
+    vt_status st = read_track(fp, path, rig, target, out);
     fclose(fp);
-    if (!st)
-        st = select_target(&l, target, out);
-    free(l.s);
-    vt_geodetic_free(l.geo);
     return st;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/buf.h"
 #include "core/fields.h"
 #include "core/internal.h"
 #include "core/json_keys.h"
@@ -77,16 +78,9 @@ void vt_det2d_list_free(vt_det2d_list *l)
 static vt_status push(reader *r, const vt_det2d *d)
 {
     vt_det2d_list *l = r->out;
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? 2 * l->capacity : 1024;
-        if (cap > SIZE_MAX / sizeof *l->items)
-            return vt__error(VT_ENOMEM, "%s: too many detections", r->name);
-        vt_det2d *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return vt__error(VT_ENOMEM, "%s: out of memory at line %d", r->name, r->line);
-        l->items = items;
-        l->capacity = cap;
-    }
+    vt_status s = vt__grow(&l->items, &l->capacity, l->count + 1, sizeof *l->items);
+    if (s)
+        return vt__error_prefix(s, "%s:%d", r->name, r->line);
     l->items[l->count++] = *d;
     return VT_OK;
 }
@@ -171,9 +165,6 @@ static vt_status check_and_push(reader *r, const raw_det *raw)
     }
     return push(r, &d);
 }
-
-/* ------------------------------------------------------------------------ */
-/* Fields                                                                    */
 
 /* ------------------------------------------------------------------------ */
 /* The three forms                                                          */
@@ -438,4 +429,3 @@ vt_status vt_det2d_read(const char *path, int width, int height, vt_det2d_list *
     free(text);
     return s;
 }
-
