@@ -50,6 +50,30 @@ void cli_lib_error(const char *cmd, vt_status s)
     cli_error(cmd, "%s", msg && *msg ? msg : vt_strerror(s));
 }
 
+/* ---- device ------------------------------------------------------------ */
+
+int cli_open_device(const char *cmd, const char *value, bool quiet, vt_device_kind *kind)
+{
+    vt_device_kind want = VT_DEVICE_AUTO;
+    if (value && vt_device_parse(value, &want) != VT_OK) {
+        cli_usage_error(cmd, "--device must be auto, cpu or cuda, not '%s'", value);
+        return CLI_EXIT_USAGE;
+    }
+    vt_device_info d;
+    vt_status s = vt_device_open(want, &d);
+    if (s) {
+        cli_lib_error(cmd, s);
+        return CLI_EXIT_FAIL;
+    }
+    if (!quiet) {
+        char line[512];
+        fprintf(stderr, "voxtrack %s: device: %s\n", cmd,
+                vt_device_describe(&d, line, sizeof line));
+    }
+    *kind = d.kind;
+    return CLI_EXIT_OK;
+}
+
 /* ---- values ------------------------------------------------------------ */
 
 bool cli_parse_int(const char *cmd, const char *flag, const char *value, int *out)

@@ -84,6 +84,22 @@ typedef struct cli_args {
 int cli_parse_args(const char *cmd, int argc, char **argv, const cli_option *opts, size_t nopts,
                    int max_positional, cli_args *args);
 
+/* ---- device ------------------------------------------------------------ */
+
+#define CLI_DEVICE_HELP                                                                            \
+    "  --device MODE       auto (a CUDA GPU when one opens, else the CPU), cpu or\n"               \
+    "                      cuda: where the stages with a GPU twin run (docs/CUDA.md);\n"           \
+    "                      said once on stderr\n"
+
+/*
+ * Parses --device's value (NULL: auto), opens that device and says once on
+ * stderr which was taken ("voxtrack CMD: device: cpu (no CUDA driver ...)"),
+ * unless quiet. Returns CLI_EXIT_OK with *kind set to what was taken (CPU
+ * or CUDA), CLI_EXIT_USAGE for a bad value, CLI_EXIT_FAIL when cuda was
+ * asked for and none opens (the reason is printed).
+ */
+int cli_open_device(const char *cmd, const char *value, bool quiet, vt_device_kind *kind);
+
 /* ---- progress ---------------------------------------------------------- */
 
 /*

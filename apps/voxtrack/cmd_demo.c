@@ -46,6 +46,7 @@ static void usage(FILE *f)
           "  --out DIR           also write DIR/tracks.jsonl, DIR/truth.jsonl and\n"
           "                      DIR/truth_pixels.jsonl (each target's SNR per camera frame)\n",
           f);
+    fputs(CLI_DEVICE_HELP, f);
     fputs(CLI_OUTPUT_OPTIONS_HELP, f);
     fputs("  --quiet             no progress line, no alert lines\n"
           "  --json              print the summary as one JSON object\n"
@@ -263,7 +264,7 @@ static FILE *open_in(const char *dir, const char *name)
 
 int cmd_demo(int argc, char **argv)
 {
-    const char *preset = "default", *tracker = NULL, *out = NULL;
+    const char *preset = "default", *tracker = NULL, *out = NULL, *device = NULL;
     int frames = 0, threads = 0;
     uint64_t seed = 0;
     bool quiet = false, json = false, have_seed = false;
@@ -274,7 +275,7 @@ int cmd_demo(int argc, char **argv)
         {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
         {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
-        CLI_OUTPUT_OPTIONS(streams, mon),
+        {"--device", CLI_STRING, &device}, CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
     for (int i = 1; i < argc; i++)
@@ -295,6 +296,9 @@ int cmd_demo(int argc, char **argv)
         cli_usage_error(CMD, "--tracker must be gnn or mht, not '%s'", tracker);
         return CLI_EXIT_USAGE;
     }
+    vt_device_kind dev;
+    if ((rc = cli_open_device(CMD, device, quiet, &dev)) != CLI_EXIT_OK)
+        return rc;
 
     scene s = {0};
     vt_pipeline *pipe = NULL;
@@ -331,6 +335,7 @@ int cmd_demo(int argc, char **argv)
     if (tracker)
         po.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
     po.threads = threads;
+    po.device = dev;
     if (threads)
         omp_set_num_threads(threads);
     if (!st)

@@ -38,6 +38,7 @@ static void usage(FILE *f)
           "  --decode-threads N  software video decoding threads per camera (default 0:\n"
           "                      FFmpeg's choice)\n",
           f);
+    fputs(CLI_DEVICE_HELP, f);
     fputs(CLI_OUTPUT_OPTIONS_HELP, f);
     fputs("  --no-eval           do not score against the configuration's truth\n"
           "  --quiet             no progress line, no alert lines\n"
@@ -130,7 +131,7 @@ static void print_cameras_json(const vt_rig *rig, const vt_sync *sync, int64_t s
 int cmd_run(int argc, char **argv)
 {
     const char *tracks = NULL, *detections = NULL, *tracker = NULL, *hwaccel = NULL;
-    const char *poses = NULL;
+    const char *poses = NULL, *device = NULL;
     int frames = 0, threads = 0, decode_threads = 0;
     bool quiet = false, json = false, no_eval = false;
     cli_list streams = {0};
@@ -142,6 +143,7 @@ int cmd_run(int argc, char **argv)
         {"--no-eval", CLI_BOOL, &no_eval},   {"--quiet", CLI_BOOL, &quiet},
         {"--json", CLI_BOOL, &json},         CLI_OUTPUT_OPTIONS(streams, mon),
         {"--hwaccel", CLI_STRING, &hwaccel}, {"--decode-threads", CLI_INT, &decode_threads},
+        {"--device", CLI_STRING, &device},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -170,6 +172,10 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
+    vt_device_kind dev;
+    if ((rc = cli_open_device(CMD, device, quiet, &dev)) != CLI_EXIT_OK)
+        return rc;
+
     vt_run_config cfg;
     vt_status s = vt_run_config_load(args.positional[0], &cfg);
     if (s) {
@@ -182,6 +188,7 @@ int cmd_run(int argc, char **argv)
         cfg.opts.threads = threads;
     if (frames)
         cfg.max_frames = frames;
+    cfg.opts.device = dev;
 
     vt_rig rig;
     memset(&rig, 0, sizeof rig); /* vt_rig_load fills it whole (vt_rig_init's "." would leak) */

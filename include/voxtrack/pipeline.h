@@ -22,6 +22,7 @@
 
 #include "voxtrack/det2d.h"
 #include "voxtrack/detect.h"
+#include "voxtrack/device.h"
 #include "voxtrack/export.h"
 #include "voxtrack/image.h"
 #include "voxtrack/motion.h"
@@ -64,6 +65,11 @@ typedef struct vt_pipeline_opts {
                             detections was seen by this many cameras (default 4)... */
     int confirm_hits;    /* ... or it has taken this many detections (default 15) */
     int threads;         /* <= 0: OpenMP default */
+    /* Added after the first release (appended): where the stages that have a GPU twin run
+       (device.h; docs/CUDA.md lists them). AUTO (the default) takes a CUDA device when one
+       opens and the CPU otherwise; CUDA without one fails vt_pipeline_new(). Results are
+       the same on either. */
+    vt_device_kind device;
 } vt_pipeline_opts;
 
 VT_API vt_pipeline_opts vt_pipeline_opts_default(void);

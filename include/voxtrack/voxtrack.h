@@ -11,6 +11,7 @@
 #include "voxtrack/dda.h"
 #include "voxtrack/det2d.h"
 #include "voxtrack/detect.h"
+#include "voxtrack/device.h"
 #include "voxtrack/dotscene.h"
 #include "voxtrack/eval.h"
 #include "voxtrack/export.h"

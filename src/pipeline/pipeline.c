@@ -66,6 +66,7 @@ vt_pipeline_opts vt_pipeline_opts_default(void)
     o.confirm_hits = 15;
     o.bird_flicker = 2.2;
     o.threads = 0;
+    o.device = VT_DEVICE_AUTO;
     return o;
 }
 
@@ -92,6 +93,8 @@ vt_status vt__pipeline_check_opts(const vt_pipeline_opts *o, const vt_rig *rig)
         return vt__error(VT_EINVAL, "pipeline: confirm_cameras must be in [0, 64]");
     if (!(o->bird_accel >= 0.0))
         return vt__error(VT_EINVAL, "pipeline: bird_accel must be >= 0");
+    if ((unsigned)o->device > VT_DEVICE_CUDA)
+        return vt__error(VT_EINVAL, "pipeline: device %d is not auto, cpu or cuda", (int)o->device);
     return VT_OK;
 }
 
@@ -104,6 +107,10 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
     vt_status s = vt__pipeline_check_opts(&o, rig);
     if (s)
         return s;
+    vt_device_info dev;
+    if ((s = vt_device_open(o.device, &dev)))
+        return vt__error_prefix(s, "pipeline");
+    o.device = dev.kind; /* what AUTO resolved to: the stages see CPU or CUDA */
     vt_pipeline *p = calloc(1, sizeof *p);
     if (!p)
         return vt__error(VT_ENOMEM, "pipeline: out of memory");
