@@ -17,6 +17,12 @@
  * sigma sums noise of variance A sigma^2); their mean square is followed as
  * a running mean. A drone scores about 1; a bird whose wings flap (a few Hz)
  * and that is bright enough for it to show, far more.
+ *
+ * What the stage keeps per track lives only as long as the track: an array
+ * of the live tracks' states sorted by id, rebuilt after each update from the
+ * previous one (a merge of two sorted lists). Track ids only grow, so state
+ * indexed by id would grow with every track ever made (a soak showed it:
+ * 4 MiB more every few minutes of a scene whose targets keep coming).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +40,13 @@ typedef struct track_look {
     int n;            /* changes seen */
 } track_look;
 
+/* What the stage keeps of a live track. */
+typedef struct track_state {
+    uint64_t id;
+    uint8_t max_cams; /* the most cameras of a detection it took */
+    track_look look;
+} track_state;
+
 struct vt_track_stage {
     vt_pipeline_opts o;
     int ncams;
@@ -43,10 +56,10 @@ struct vt_track_stage {
     size_t classes_cap;
     vt_track *tracks; /* the tracker's tracks as reported (status may be held back) */
     size_t tracks_cap;
-    uint8_t *max_cams; /* per track id: the most cameras of a detection it took */
-    size_t max_cams_cap;
-    track_look *looks; /* per track id: how its brightness changes */
-    size_t looks_cap;
+    track_state *states; /* the live tracks', sorted by id */
+    size_t nstates, states_cap;
+    track_state *spare; /* the previous update's, while the new list is made */
+    size_t spare_cap;
     float *flicker; /* per reported track */
     size_t flicker_cap;
 };
@@ -84,24 +97,51 @@ void vt_track_stage_free(vt_track_stage *t)
     vt_tracker_free(t->tracker);
     free(t->classes);
     free(t->tracks);
-    free(t->max_cams);
-    free(t->looks);
+    free(t->states);
+    free(t->spare);
     free(t->flicker);
     free(t);
 }
 
-/* Grows the per-track-id arrays to hold id top - 1, zeroing what is new. */
-static bool reserve_ids(vt_track_stage *t, size_t top)
+static int by_id(const void *a, const void *b)
 {
-    size_t old_looks = t->looks_cap, old_cams = t->max_cams_cap;
-    if (vt__grow(&t->looks, &t->looks_cap, top ? top : 1, sizeof *t->looks) ||
-        vt__grow(&t->max_cams, &t->max_cams_cap, top ? top : 1, sizeof *t->max_cams))
-        return false;
-    if (t->looks_cap > old_looks)
-        memset(t->looks + old_looks, 0, (t->looks_cap - old_looks) * sizeof *t->looks);
-    if (t->max_cams_cap > old_cams)
-        memset(t->max_cams + old_cams, 0, t->max_cams_cap - old_cams);
-    return true;
+    uint64_t x = ((const track_state *)a)->id, y = ((const track_state *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* The state of the live track `id`, or NULL. */
+static track_state *state_of(const vt_track_stage *t, uint64_t id)
+{
+    track_state key = {.id = id};
+    return bsearch(&key, t->states, t->nstates, sizeof *t->states, by_id);
+}
+
+/*
+ * Makes the state list that of the tracks the tracker has now: a track's
+ * state carries over, a new track's starts from zero, a deleted track's goes.
+ */
+static vt_status keep_live_states(vt_track_stage *t, const vt_track *tracks, size_t n)
+{
+    if (vt__grow(&t->spare, &t->spare_cap, n ? n : 1, sizeof *t->spare))
+        return vt__error(VT_ENOMEM, "track stage: out of memory");
+    for (size_t i = 0; i < n; i++)
+        t->spare[i] = (track_state){.id = tracks[i].id};
+    qsort(t->spare, n, sizeof *t->spare, by_id);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < t->nstates && t->states[j].id < t->spare[i].id)
+            j++;
+        if (j < t->nstates && t->states[j].id == t->spare[i].id)
+            t->spare[i] = t->states[j];
+    }
+    track_state *swap = t->states;
+    size_t cap = t->states_cap;
+    t->states = t->spare;
+    t->states_cap = t->spare_cap;
+    t->spare = swap;
+    t->spare_cap = cap;
+    t->nstates = n;
+    return VT_OK;
 }
 
 static vt_status check_detections(const vt_track_stage *t, const vt_set_detections *in)
@@ -123,20 +163,15 @@ static vt_status check_detections(const vt_track_stage *t, const vt_set_detectio
 }
 
 /* Follows each detection's brightness into the track that took it (see the top of the file). */
-static vt_status update_looks(vt_track_stage *t, const vt_set_detections *in)
+static void update_looks(vt_track_stage *t, const vt_set_detections *in)
 {
     size_t n = 0;
     const uint64_t *ids = vt_tracker_assignments(t->tracker, &n);
-    uint64_t top = 0;
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] + 1 > top)
-            top = ids[i] + 1;
-    if (!reserve_ids(t, top))
-        return vt__error(VT_ENOMEM, "track stage: out of memory");
     for (size_t i = 0; i < n && i < in->ndetections; i++) {
-        if (!ids[i])
+        track_state *st = ids[i] ? state_of(t, ids[i]) : NULL;
+        if (!st)
             continue;
-        track_look *l = &t->looks[ids[i]];
+        track_look *l = &st->look;
         const vt_detection *d = &in->detections[i];
         float sum[64] = {0}, relvar[64] = {0};
         double z2 = 0.0;
@@ -164,29 +199,24 @@ static vt_status update_looks(vt_track_stage *t, const vt_set_detections *in)
             l->n++;
         }
     }
-    return VT_OK;
 }
 
 /* Holds back confirmation and classifies the tracks (see the top of the file). */
 static vt_status report(vt_track_stage *t, const vt_track *tracks, size_t n)
 {
-    size_t top = 0;
-    for (size_t i = 0; i < n; i++)
-        if (tracks[i].id + 1 > top)
-            top = tracks[i].id + 1;
     if (vt__grow(&t->classes, &t->classes_cap, n ? n : 1, sizeof *t->classes) ||
         vt__grow(&t->tracks, &t->tracks_cap, n ? n : 1, sizeof *t->tracks) ||
-        vt__grow(&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker) ||
-        !reserve_ids(t, top))
+        vt__grow(&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker))
         return vt__error(VT_ENOMEM, "track stage: out of memory");
     for (size_t i = 0; i < n; i++) {
         vt_track k = tracks[i];
-        if (k.misses == 0 && k.cams > t->max_cams[k.id])
-            t->max_cams[k.id] = (uint8_t)(k.cams > 255 ? 255 : k.cams);
-        if (k.status != VT_TRACK_TENTATIVE && t->max_cams[k.id] < t->o.confirm_cameras &&
+        track_state *st = state_of(t, k.id); /* never NULL: the list is of these tracks */
+        if (k.misses == 0 && k.cams > st->max_cams)
+            st->max_cams = (uint8_t)(k.cams > 255 ? 255 : k.cams);
+        if (k.status != VT_TRACK_TENTATIVE && st->max_cams < t->o.confirm_cameras &&
             k.hits < t->o.confirm_hits)
             k.status = VT_TRACK_TENTATIVE;
-        const track_look *l = &t->looks[k.id];
+        const track_look *l = &st->look;
         float flicker = l->n > 0 ? sqrtf(l->msq) : 0.0f;
         t->flicker[i] = flicker;
         bool old_enough = k.age >= t->o.bird_min_age && l->n >= t->o.bird_min_age / 2;
@@ -210,9 +240,11 @@ vt_status vt_track_stage_process(vt_track_stage *t, double time, const vt_set_de
     size_t ntracks = 0;
     const vt_track *tracks = s ? NULL : vt_tracker_tracks(t->tracker, &ntracks);
     if (!s)
-        s = update_looks(t, dets);
-    if (!s)
+        s = keep_live_states(t, tracks, ntracks);
+    if (!s) {
+        update_looks(t, dets);
         s = report(t, tracks, ntracks);
+    }
     if (s)
         return s;
     out->tracks = t->tracks;
