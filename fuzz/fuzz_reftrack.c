@@ -46,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double t0, t1;
     vt_reftrack_span(r, &t0, &t1);
     vt_vec3 p;
-    if (vt_reftrack_at(r, t0 - 1.0, 0.0, &p, NULL) || vt_reftrack_at(r, t1 + 1.0, 0.0, &p, NULL) ||
+    /* The nearest times outside the span: t1 + 1.0 is t1 itself once t1 is past 2^53. */
+    if (vt_reftrack_at(r, nextafter(t0, -INFINITY), 0.0, &p, NULL) ||
+        vt_reftrack_at(r, nextafter(t1, INFINITY), 0.0, &p, NULL) ||
         vt_reftrack_at(r, NAN, 0.0, &p, NULL))
         abort();
     vt_reftrack_free(r);
