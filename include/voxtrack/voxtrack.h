@@ -15,6 +15,7 @@
 #include "voxtrack/dotscene.h"
 #include "voxtrack/eval.h"
 #include "voxtrack/export.h"
+#include "voxtrack/fusion.h"
 #include "voxtrack/geodetic.h"
 #include "voxtrack/grid.h"
 #include "voxtrack/image.h"
