@@ -182,7 +182,7 @@ static void spec_check(FILE *f, const char *path)
     fprintf(f, "]}\n");
     fclose(f);
     char script[600], cmd[1400];
-    snprintf(script, sizeof script, "%s", __FILE__);
+    snprintf(script, sizeof script, "%s", VT_TEST_SOURCE_DIR "/test_cot.c");
     char *slash = strrchr(script, '/');
     assert_non_null(slash);
     snprintf(slash + 1, sizeof script - (size_t)(slash + 1 - script), "cli/cot_check.py");

@@ -60,7 +60,7 @@ static const char *python(void)
 static void helper_start(helper *h, const char *script, const char *name, const char *extra)
 {
     char dir[512], path[600];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
+    snprintf(dir, sizeof dir, "%s", VT_TEST_SOURCE_DIR "/test_notify.c");
     char *slash = strrchr(dir, '/');
     snprintf(path, sizeof path, "%.*s/cli/%s", slash ? (int)(slash - dir) : 1, slash ? dir : ".",
              script);

@@ -34,7 +34,7 @@
 static const char *proto_dir(void)
 {
     static char dir[1024];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
+    snprintf(dir, sizeof dir, "%s", VT_TEST_SOURCE_DIR "/test_wire.c");
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
