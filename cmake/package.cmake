@@ -141,7 +141,7 @@ completion, and systemd units for its services (configured in /etc/voxtrack).")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libvoxtrack-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libvoxtrack${VT_SOVERSION} (= ${VT_DEB_VERSION}), pkg-config, libavformat-dev, libavcodec-dev, libavutil-dev, libswscale-dev, libjansson-dev, libaravis-dev, liblz4-dev, libproj-dev, libmicrohttpd-dev, libcurl4-openssl-dev | libcurl-dev, libnanopb-dev, libgomp1")
+  "libvoxtrack${VT_SOVERSION} (= ${VT_DEB_VERSION}), pkg-config, libavformat-dev, libavcodec-dev, libavutil-dev, libswscale-dev, libjansson-dev, libaravis-dev, liblz4-dev, libproj-dev, libmicrohttpd-dev, libcurl4-openssl-dev | libcurl-dev, libnats-dev, libnanopb-dev, libgomp1")
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_COMPONENT_DEV_DESCRIPTION "multi-camera 3D tracking of small moving objects (development files)
 libvoxtrack turns the frames of many calibrated cameras into 3D tracks of

@@ -315,5 +315,9 @@ int cmd_simulate(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_pose_eval(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_coordinator(int argc, char **argv);
 
 #endif

@@ -19,6 +19,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"calibrate", cmd_calibrate, "camera orientations and clocks from a flight's 2D detections"},
+    {"capture", cmd_capture, "distributed mode: a capture node (motion, blobs, rays) on NATS"},
+    {"cluster", cmd_cluster, "distributed mode on one machine: cluster up CONFIG --workers N"},
+    {"coordinator", cmd_coordinator, "distributed mode: assembles frame sets, tracks in order"},
     {"demo", cmd_demo, "the built-in scene, end to end: tracks and their accuracy"},
     {"demo-project", cmd_demo_project, "the original projector on a built-in moving-dot dataset"},
     {"eval", cmd_eval, "tracking accuracy of tracks.jsonl against truth.jsonl"},
@@ -28,6 +31,7 @@ static const command commands[] = {
     {"run", cmd_run, "track what a rig's cameras recorded: config.json -> tracks.jsonl"},
     {"serve", cmd_serve, "the dashboard, /metrics and alerts for a stream (--from URL)"},
     {"simulate", cmd_simulate, "render a scenario or preset: frames, rig.json, ground truth"},
+    {"worker", cmd_worker, "distributed mode: a voting worker (work queue on NATS)"},
 };
 
 static const size_t command_count = sizeof commands / sizeof commands[0];

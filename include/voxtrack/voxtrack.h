@@ -7,6 +7,7 @@
 #include "voxtrack/alert.h"
 #include "voxtrack/calib.h"
 #include "voxtrack/camera.h"
+#include "voxtrack/cluster.h"
 #include "voxtrack/cot.h"
 #include "voxtrack/dda.h"
 #include "voxtrack/det2d.h"

@@ -49,6 +49,9 @@ static inline uint64_t vt__get_u64(const uint8_t *p)
     return (uint64_t)vt__get_u32(p) | ((uint64_t)vt__get_u32(p + 4) << 32);
 }
 
+/* CRC-32 (IEEE 802.3, as zlib's crc32), continued from `crc` (0 to start); core/crc32.c. */
+uint32_t vt__crc32(uint32_t crc, const uint8_t *p, size_t n);
+
 /* ---- writer ---------------------------------------------------------------- */
 
 /* Start from {0}; data is malloc'ed and owned by the caller once written. */

@@ -196,29 +196,7 @@ vt_status vt__url_resolve(const vt__url *u, void *addr)
     return VT_OK;
 }
 
-/* ---- CRC-32 and the frame header ----------------------------------------- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[i] = c;
-    }
-}
-
-uint32_t vt__crc32(uint32_t crc, const uint8_t *p, size_t n)
-{
-    pthread_once(&crc_once, crc_init);
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++)
-        crc = crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
+/* ---- the frame header (CRC-32: core/bytes.h) ----------------------------- */
 
 uint32_t vt__stream_id(void)
 {

@@ -85,8 +85,6 @@ typedef enum vt__frame_check {
 /* Reads and checks the frame in buf[0..n): header, fields, CRC; n must be exactly the frame. */
 vt__frame_check vt__frame_read(const uint8_t *buf, size_t n, vt__frame *f);
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), continued from `crc` (0 to start). */
-uint32_t vt__crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* A random 32-bit stream id (never 0). */
 uint32_t vt__stream_id(void);

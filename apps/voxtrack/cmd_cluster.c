@@ -1,0 +1,390 @@
+/*
+ * apps/voxtrack/cmd_cluster.c - `voxtrack cluster up CONFIG --workers N`: the
+ * whole distributed mode on one machine (docs/CLUSTER.md).
+ *
+ * It starts a nats-server with JetStream on a free port of 127.0.0.1 with
+ * its own store folder, then this same program as a coordinator, N voting
+ * workers and a capture node (each a process of its own, as on separate
+ * machines), waits for the coordinator to track the last frame set, stops
+ * the others and the server, and exits with the coordinator's status. If
+ * the capture node fails, or every worker is gone, everything is stopped
+ * and the run fails: nothing is left waiting.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const CMD = "cluster";
+
+enum { MAX_WORKERS = 64 };
+
+static void usage(FILE *f)
+{
+    fputs("Usage: voxtrack cluster up CONFIG [options]\n"
+          "\n"
+          "Runs CONFIG (as `voxtrack run` would) on the distributed mode, all on this\n"
+          "machine: a nats-server with JetStream on 127.0.0.1, a capture node, N voting\n"
+          "workers and a coordinator, each its own process (docs/CLUSTER.md). The tracks are\n"
+          "those that `voxtrack run` writes.\n"
+          "\n"
+          "Options:\n"
+          "  --workers N         voting workers (default 2, at most 64)\n"
+          "  --tracks FILE       write the tracks here (default: the configuration's)\n"
+          "  --detections FILE   also write every 3D detection\n"
+          "  --frames N          stop after N frame sets\n"
+          "  --threads N         threads per process (default 1)\n"
+          "  --port N            the server's port (default: a free one)\n"
+          "  --store DIR         the server's store folder, kept (default: a temporary\n"
+          "                      folder, removed)\n"
+          "  --nats-server PATH  the server program (default: nats-server on PATH, then\n"
+          "                      /usr/sbin/nats-server)\n"
+          "  --json              print the coordinator's summary as one JSON object\n"
+          "  --quiet             no progress line\n"
+          "  -h, --help          this text\n"
+          "\n"
+          "Exit status: 0 success, 1 failure, 2 bad command line.\n",
+          f);
+}
+
+/* A free TCP port of 127.0.0.1 (the kernel's choice), or 0. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts argv as a child; its output to `log` when given (else ours). 0 on failure. */
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "voxtrack cluster: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool executable(const char *path)
+{
+    return access(path, X_OK) == 0;
+}
+
+/* The nats-server program: given, on PATH, or Debian's /usr/sbin. */
+static bool find_server(const char *given, char *out, size_t size)
+{
+    if (given) {
+        snprintf(out, size, "%s", given);
+        return executable(out);
+    }
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        snprintf(out, size, "%.*s/nats-server", (int)n, path);
+        if (n && executable(out))
+            return true;
+        path = end ? end + 1 : NULL;
+    }
+    snprintf(out, size, "/usr/sbin/nats-server");
+    return executable(out);
+}
+
+/* Removes the temporary store folder (the server's files in it). */
+static void remove_tree(const char *dir)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", "--", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+static void stop_child(pid_t pid)
+{
+    if (pid > 0)
+        kill(pid, SIGTERM);
+}
+
+/* Waits up to `ms` for a child, then kills it. */
+static void reap(pid_t pid, int ms)
+{
+    if (pid <= 0)
+        return;
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+typedef struct cluster {
+    pid_t server, coordinator, capture;
+    pid_t workers[MAX_WORKERS];
+    int nworkers, workers_alive;
+    bool capture_done;
+} cluster;
+
+/* Follows the children until the coordinator exits; its exit status, or -1 on a failure. */
+static int supervise(cluster *c)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (pid == c->coordinator) {
+            c->coordinator = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        if (pid == c->capture) {
+            c->capture = 0;
+            if (!ok) {
+                cli_error(CMD, "the capture node failed; stopping");
+                return -1;
+            }
+            continue;
+        }
+        if (pid == c->server) {
+            c->server = 0;
+            cli_error(CMD, "nats-server exited; stopping");
+            return -1;
+        }
+        for (int i = 0; i < c->nworkers; i++)
+            if (pid == c->workers[i]) {
+                c->workers[i] = 0;
+                if (--c->workers_alive == 0) {
+                    cli_error(CMD, "every voting worker is gone; stopping");
+                    return -1;
+                }
+            }
+    }
+}
+
+int cmd_cluster(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc < 2 || strcmp(argv[1], "up") != 0) {
+        cli_usage_error(CMD, argc < 2 ? "expected a subcommand: up"
+                                      : "unknown subcommand '%s' (expected: up)",
+                        argv[1]);
+        return CLI_EXIT_USAGE;
+    }
+    const char *tracks = NULL, *detections = NULL, *store = NULL, *server_path = NULL;
+    int workers = 2, frames = 0, threads = 1, port = 0;
+    bool json = false, quiet = false;
+    const cli_option opts[] = {
+        {"--workers", CLI_INT, &workers},     {"--tracks", CLI_STRING, &tracks},
+        {"--detections", CLI_STRING, &detections}, {"--frames", CLI_INT, &frames},
+        {"--threads", CLI_INT, &threads},     {"--port", CLI_INT, &port},
+        {"--store", CLI_STRING, &store},      {"--nats-server", CLI_STRING, &server_path},
+        {"--json", CLI_BOOL, &json},          {"--quiet", CLI_BOOL, &quiet},
+    };
+    cli_args args;
+    int rc = cli_parse_args("cluster up", argc - 1, argv + 1, opts, sizeof opts / sizeof opts[0],
+                            1, &args);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (args.help) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (args.count != 1) {
+        cli_usage_error(CMD, "up: expected one CONFIG file");
+        return CLI_EXIT_USAGE;
+    }
+    if (workers < 1 || workers > MAX_WORKERS || frames < 0 || threads < 0 || port < 0 ||
+        port > 65535) {
+        cli_usage_error(CMD, "up: --workers must be in [1, %d], --frames and --threads >= 0, "
+                             "--port in [0, 65535]",
+                        MAX_WORKERS);
+        return CLI_EXIT_USAGE;
+    }
+    /* The configuration is checked here once, so that a bad one fails before anything runs. */
+    vt_run_config cfg;
+    vt_status s = vt_run_config_load(args.positional[0], &cfg);
+    if (s) {
+        cli_lib_error(CMD, s);
+        return CLI_EXIT_FAIL;
+    }
+    vt_run_config_free(&cfg);
+    char server[4096], self[4096];
+    if (!find_server(server_path, server, sizeof server)) {
+        cli_error(CMD, "cannot find nats-server%s%s (Debian: apt-get install nats-server)",
+                  server_path ? " at " : "", server_path ? server_path : "");
+        return CLI_EXIT_FAIL;
+    }
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        cli_error(CMD, "cannot find this program (/proc/self/exe)");
+        return CLI_EXIT_FAIL;
+    }
+    self[n] = '\0';
+    char dir[4096];
+    bool temp = !store;
+    if (temp) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/voxtrack-cluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            cli_error(CMD, "cannot make a store folder in %s: %s", tmp && *tmp ? tmp : "/tmp",
+                      strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+    } else {
+        snprintf(dir, sizeof dir, "%s", store);
+        if (!cli_ensure_dir(CMD, dir))
+            return CLI_EXIT_FAIL;
+    }
+    if (!port && !(port = free_port())) {
+        cli_error(CMD, "no free port on 127.0.0.1");
+        if (temp)
+            remove_tree(dir);
+        return CLI_EXIT_FAIL;
+    }
+    char port_s[16], url[64], log[4200], threads_s[16], frames_s[32];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/nats-server.log", dir);
+    snprintf(threads_s, sizeof threads_s, "%d", threads);
+    snprintf(frames_s, sizeof frames_s, "%d", frames);
+
+    cluster c = {0};
+    rc = CLI_EXIT_FAIL;
+    char *server_argv[] = {server, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir, NULL};
+    if (!(c.server = spawn(server_argv, log))) {
+        cli_error(CMD, "cannot start %s", server);
+        goto done;
+    }
+    /* Up to 10 s for the server to listen (it starts in well under a second). */
+    bool up = false;
+    for (int waited = 0; waited < 10000 && !up; waited += 20) {
+        if (waitpid(c.server, NULL, WNOHANG) == c.server) {
+            c.server = 0;
+            break;
+        }
+        up = port_open(port);
+        if (!up)
+            sleep_ms(20);
+    }
+    if (!up) {
+        cli_error(CMD, "nats-server did not start on port %d (its log: %s)", port, log);
+        temp = false; /* keep the log */
+        goto done;
+    }
+    const char *config = args.positional[0];
+    char *coord_argv[24] = {self, "coordinator", (char *)config, "--nats", url,
+                            "--threads", threads_s};
+    int k = 7;
+    if (tracks) {
+        coord_argv[k++] = "--tracks";
+        coord_argv[k++] = (char *)tracks;
+    }
+    if (detections) {
+        coord_argv[k++] = "--detections";
+        coord_argv[k++] = (char *)detections;
+    }
+    if (json)
+        coord_argv[k++] = "--json";
+    if (quiet)
+        coord_argv[k++] = "--quiet";
+    coord_argv[k] = NULL;
+    if (!(c.coordinator = spawn(coord_argv, NULL))) {
+        cli_error(CMD, "cannot start the coordinator");
+        goto done;
+    }
+    char *worker_argv[] = {self, "worker", (char *)config, "--nats", url, "--threads", threads_s,
+                           "--quiet", NULL};
+    for (int i = 0; i < workers; i++) {
+        if (!(c.workers[i] = spawn(worker_argv, NULL))) {
+            cli_error(CMD, "cannot start worker %d", i + 1);
+            goto done;
+        }
+        c.nworkers = c.workers_alive = i + 1;
+    }
+    char *capture_argv[] = {self, "capture", (char *)config, "--nats", url, "--threads",
+                            threads_s, "--frames", frames_s, "--quiet", NULL};
+    if (!(c.capture = spawn(capture_argv, NULL))) {
+        cli_error(CMD, "cannot start the capture node");
+        goto done;
+    }
+    int status = supervise(&c);
+    rc = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+done:
+    stop_child(c.coordinator);
+    stop_child(c.capture);
+    for (int i = 0; i < c.nworkers; i++)
+        stop_child(c.workers[i]);
+    reap(c.coordinator, 5000);
+    reap(c.capture, 5000);
+    for (int i = 0; i < c.nworkers; i++)
+        reap(c.workers[i], 5000);
+    stop_child(c.server);
+    reap(c.server, 5000);
+    if (temp)
+        remove_tree(dir);
+    return rc;
+}
