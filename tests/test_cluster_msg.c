@@ -147,6 +147,7 @@ static void impossible_contents_are_refused(void **state)
     assert_int_equal(vt__cl_rays_decode(buf, len, &d), VT_EFORMAT);
     assert_non_null(strstr(vt_last_error(), "ray 0 is camera 1's"));
     free(buf);
+    vt__cl_rays_free(&d);
 
     /* A detection whose rays lie past the list. */
     vt_detection det;
