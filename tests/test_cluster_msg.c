@@ -186,7 +186,7 @@ static void detections_work_and_end_round_trip(void **state)
     det[1].first_ray = 3;
     vt_detection_ray dr[4] = {{0, 1.f, .5f, 4}, {1, 2.f, .5f, 5}, {2, 3.f, .25f, 6}, {2, 4.f, .25f, 7}};
     vt__cl_dets m = {.set = 9, .frame = 19, .t = 0.6, .rays_cast = 44, .clusters = 3,
-                     .seconds = {0.001, 0.002, 0.003}, .ncams = 3, .dets = det, .ndets = 2,
+                     .seconds = {0.001, 0.002, 0.003}, .deliveries = 2, .ncams = 3, .dets = det, .ndets = 2,
                      .rays = dr, .nrays = 4};
     m.cams[1] = (vt__cl_camstat){true, 2e-4, 100, 4, 4};
     uint8_t *buf = NULL;
@@ -200,6 +200,7 @@ static void detections_work_and_end_round_trip(void **state)
     assert_int_equal(d.nrays, 4);
     assert_int_equal(d.rays_cast, 44);
     assert_int_equal(d.clusters, 3);
+    assert_int_equal(d.deliveries, 2);
     for (int i = 0; i < 2; i++) {
         const vt_detection *a = &d.dets[i], *b = &det[i];
         assert_memory_equal(&a->pos, &b->pos, sizeof a->pos); /* NaN too, by its bits */

@@ -43,6 +43,8 @@ static void usage(FILE *f)
           "  --detections FILE   also write every 3D detection\n"
           "  --frames N          stop after N frame sets\n"
           "  --threads N         threads per process (default 1)\n"
+          "  --ack-wait S        a worker's frame set comes back to the queue after S\n"
+          "                      seconds without an ack (default 10)\n"
           "  --port N            the server's port (default: a free one)\n"
           "  --store DIR         the server's store folder, kept (default: a temporary\n"
           "                      folder, removed)\n"
@@ -235,6 +237,7 @@ int cmd_cluster(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *tracks = NULL, *detections = NULL, *store = NULL, *server_path = NULL;
+    double ack_wait = 10.0;
     int workers = 2, frames = 0, threads = 1, port = 0;
     bool json = false, quiet = false;
     const cli_option opts[] = {
@@ -243,6 +246,7 @@ int cmd_cluster(int argc, char **argv)
         {"--threads", CLI_INT, &threads},     {"--port", CLI_INT, &port},
         {"--store", CLI_STRING, &store},      {"--nats-server", CLI_STRING, &server_path},
         {"--json", CLI_BOOL, &json},          {"--quiet", CLI_BOOL, &quiet},
+        {"--ack-wait", CLI_DOUBLE, &ack_wait},
     };
     cli_args args;
     int rc = cli_parse_args("cluster up", argc - 1, argv + 1, opts, sizeof opts / sizeof opts[0],
@@ -258,9 +262,9 @@ int cmd_cluster(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (workers < 1 || workers > MAX_WORKERS || frames < 0 || threads < 0 || port < 0 ||
-        port > 65535) {
+        port > 65535 || !(ack_wait > 0)) {
         cli_usage_error(CMD, "up: --workers must be in [1, %d], --frames and --threads >= 0, "
-                             "--port in [0, 65535]",
+                             "--port in [0, 65535], --ack-wait > 0",
                         MAX_WORKERS);
         return CLI_EXIT_USAGE;
     }
@@ -305,7 +309,8 @@ int cmd_cluster(int argc, char **argv)
             remove_tree(dir);
         return CLI_EXIT_FAIL;
     }
-    char port_s[16], url[64], log[4200], threads_s[16], frames_s[32];
+    char port_s[16], url[64], log[4200], threads_s[16], frames_s[32], ack_s[32];
+    snprintf(ack_s, sizeof ack_s, "%g", ack_wait);
     snprintf(port_s, sizeof port_s, "%d", port);
     snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
     snprintf(log, sizeof log, "%s/nats-server.log", dir);
@@ -356,8 +361,8 @@ int cmd_cluster(int argc, char **argv)
         cli_error(CMD, "cannot start the coordinator");
         goto done;
     }
-    char *worker_argv[] = {self, "worker", (char *)config, "--nats", url, "--threads", threads_s,
-                           "--quiet", NULL};
+    char *worker_argv[] = {self,      "worker",   (char *)config, "--nats", url, "--threads",
+                           threads_s, "--ack-wait", ack_s,          "--quiet", NULL};
     for (int i = 0; i < workers; i++) {
         if (!(c.workers[i] = spawn(worker_argv, NULL))) {
             cli_error(CMD, "cannot start worker %d", i + 1);

@@ -340,7 +340,7 @@ int cmd_coordinator(int argc, char **argv)
                (long long)st.messages);
     } else {
         cli_track_summary_print(&sum, stdout);
-        printf("cluster           %lld work items, %lld duplicates dropped, %lld messages "
+        printf("cluster           %lld work items, %lld duplicates dropped, %lld work items "
                "delivered again, %lld bad messages dropped\n",
                (long long)st.messages, (long long)st.duplicates, (long long)st.redelivered,
                (long long)st.bad_messages);

@@ -60,7 +60,9 @@ typedef struct vt_cluster_stats {
     int64_t messages;      /* messages published */
     int64_t bytes;         /* their payload bytes */
     int64_t max_message;   /* the largest, bytes */
-    int64_t redelivered;   /* messages that came again (a worker died, an ack was lost) */
+    int64_t redelivered;   /* work items that came again (a worker died, an ack was lost):
+                              a worker's own count; the coordinator's is over the frame
+                              sets it tracked (the deliveries their detections came from) */
     int64_t duplicates;    /* messages dropped as already seen */
     int64_t bad_messages;  /* messages that failed their checks (CRC, format), dropped */
 } vt_cluster_stats;

@@ -69,6 +69,7 @@ typedef struct vt__cl_dets {
     double t;
     uint64_t rays_cast, clusters;
     double seconds[3]; /* motion+blobs+rays (capture), voting, detection */
+    uint32_t deliveries; /* the work item's deliveries when it was voted (1: the first) */
     int ncams;
     vt__cl_camstat cams[VT__CL_MAX_CAMERAS];
     vt_detection *dets;

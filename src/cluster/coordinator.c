@@ -274,6 +274,8 @@ static vt_status track_one(tracker *k, const vt__cl_dets *d, vt_consume_fn consu
     if (s)
         return vt__error_prefix(s, "coordinator: frame set %lld (frame %lld)",
                                 (long long)d->set, (long long)d->frame);
+    if (d->deliveries > 1)
+        k->st.redelivered += d->deliveries - 1;
     vt_pipeline_result r;
     memset(&r, 0, sizeof r);
     r.frame = d->frame;
@@ -345,8 +347,6 @@ static vt_status file_dets(tracker *k)
 static vt_status take_dets(tracker *k, vt__cl_msg *m)
 {
     int kind = 0;
-    if (m->delivered > 1)
-        k->st.redelivered++;
     vt_status s = vt__cl_kind(m->data, m->len, &kind);
     if (!s && kind == VT__CL_END) {
         vt__cl_end e;
@@ -418,7 +418,6 @@ static void add_stats(vt_cluster_stats *to, const vt_cluster_stats *a)
     to->bytes += a->bytes;
     if (a->max_message > to->max_message)
         to->max_message = a->max_message;
-    to->redelivered += a->redelivered;
     to->duplicates += a->duplicates;
     to->bad_messages += a->bad_messages;
 }

@@ -280,6 +280,7 @@ vt_status vt__cl_dets_encode(const vt__cl_dets *m, uint8_t **out, size_t *len)
     vt__wbuf_u64(&w, m->clusters);
     for (int i = 0; i < 3; i++)
         vt__wbuf_f64(&w, m->seconds[i]);
+    vt__wbuf_u32(&w, m->deliveries);
     vt__wbuf_u16(&w, (uint16_t)m->ncams);
     for (int i = 0; i < m->ncams; i++) {
         const vt__cl_camstat *c = &m->cams[i];
@@ -329,6 +330,7 @@ vt_status vt__cl_dets_decode(const void *data, size_t len, vt__cl_dets *m)
     m->clusters = vt__rbuf_u64(&r);
     for (int i = 0; i < 3; i++)
         m->seconds[i] = vt__rbuf_f64(&r);
+    m->deliveries = vt__rbuf_u32(&r);
     m->ncams = vt__rbuf_u16(&r);
     m->ndets = m->nrays = 0;
     if (!r.failed && (!camera_count_ok(m->ncams) || m->set < 0 || !isfinite(m->t)))

@@ -14,12 +14,56 @@
  * unacked; the server delivers it again after AckWait, up to MaxDeliver
  * times, and the coordinator drops a second copy of the detections.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster/cluster_internal.h"
 #include "core/internal.h"
+
+/*
+ * Fault injection for the tests (and for anyone who wants to see a failure
+ * handled): VT_CLUSTER_FAULT=die-after-fetch:N or die-after-publish:N makes
+ * the worker SIGKILL itself at its N-th work item, after fetching it (the
+ * item is unacked, nothing published) or after publishing its detections
+ * (published, not acked). A real SIGKILL at a chosen point makes the tests
+ * exact instead of racing a kill against the worker's speed.
+ */
+typedef enum fault_point { FAULT_NONE, FAULT_AFTER_FETCH, FAULT_AFTER_PUBLISH } fault_point;
+
+typedef struct fault {
+    fault_point at;
+    int64_t item;
+} fault;
+
+static fault fault_from_env(void)
+{
+    fault f = {FAULT_NONE, 0};
+    const char *e = getenv("VT_CLUSTER_FAULT");
+    long long n = 0;
+    char tail;
+    if (!e || !*e)
+        return f;
+    if (sscanf(e, "die-after-fetch:%lld%c", &n, &tail) == 1 && n > 0)
+        f.at = FAULT_AFTER_FETCH;
+    else if (sscanf(e, "die-after-publish:%lld%c", &n, &tail) == 1 && n > 0)
+        f.at = FAULT_AFTER_PUBLISH;
+    else
+        vt__log(1, "worker: VT_CLUSTER_FAULT='%s' is not die-after-fetch:N or "
+                   "die-after-publish:N; ignored",
+                e);
+    f.item = n;
+    return f;
+}
+
+static void fault_hit(const fault *f, fault_point at, int64_t item)
+{
+    if (f->at == at && f->item == item) {
+        vt__log(1, "worker: VT_CLUSTER_FAULT: killing myself at item %lld", (long long)item);
+        raise(SIGKILL);
+    }
+}
 
 typedef struct worker {
     const vt_cluster_opts *o;
@@ -32,6 +76,8 @@ typedef struct worker {
     vt_camera_rays *cams;   /* per camera: what the vote stage takes */
     vt__cl_dets out;        /* borrowed arrays */
     vt_cluster_stats st;
+    fault fault;
+    int64_t items; /* fetched */
 } worker;
 
 /* Reads and checks camera i's rays of work item w. */
@@ -61,7 +107,7 @@ static vt_status read_camera(worker *k, const vt__cl_work *w, int i)
 }
 
 /* Votes one work item and publishes its detections. */
-static vt_status vote_item(worker *k, const vt__cl_work *w)
+static vt_status vote_item(worker *k, const vt__cl_work *w, uint64_t deliveries)
 {
     vt_status s = VT_OK;
     double capture_seconds = 0;
@@ -82,6 +128,7 @@ static vt_status vote_item(worker *k, const vt__cl_work *w)
     m->seconds[0] = capture_seconds;
     m->seconds[1] = d.seconds[0];
     m->seconds[2] = d.seconds[1];
+    m->deliveries = deliveries > UINT32_MAX ? UINT32_MAX : (uint32_t)deliveries;
     m->ncams = k->n;
     for (int i = 0; i < k->n; i++) {
         m->cams[i].present = k->cams[i].present;
@@ -114,6 +161,7 @@ static vt_status vote_item(worker *k, const vt__cl_work *w)
 static vt_status handle(worker *k, vt__cl_msg *msg)
 {
     vt__cl_work w;
+    fault_hit(&k->fault, FAULT_AFTER_FETCH, ++k->items);
     if (msg->delivered > 1)
         k->st.redelivered++;
     if (vt__cl_work_decode(msg->data, msg->len, &w) || w.ncams != k->n) {
@@ -124,7 +172,9 @@ static vt_status handle(worker *k, vt__cl_msg *msg)
         vt__cl_term(msg);
         return VT_OK;
     }
-    vt_status s = vote_item(k, &w);
+    vt_status s = vote_item(k, &w, msg->delivered ? msg->delivered : 1);
+    if (!s)
+        fault_hit(&k->fault, FAULT_AFTER_PUBLISH, k->items);
     if (s) {
         /* Its rays are unreadable or the server is away: leave it to be delivered again
            (MaxDeliver bounds the retries) and say so. */
@@ -151,7 +201,7 @@ vt_status vt_cluster_worker_run(const vt_cluster_opts *o, const vt_pipeline_opts
         return s;
     if (!(o->ack_wait > 0) || o->max_deliver < 1)
         return vt__error(VT_EINVAL, "worker: ack_wait must be > 0 s and max_deliver >= 1");
-    worker k = {.o = o, .rig = rig, .n = rig->count};
+    worker k = {.o = o, .rig = rig, .n = rig->count, .fault = fault_from_env()};
     k.rays = calloc((size_t)k.n, sizeof *k.rays);
     k.cams = calloc((size_t)k.n, sizeof *k.cams);
     if (!k.rays || !k.cams)
