@@ -49,7 +49,8 @@ enum {
     SHM_REC_HEADER = 16,
     SHM_STATE_INIT = 0,
     SHM_STATE_LIVE = 1,
-    SHM_STATE_CLOSED = 2
+    SHM_STATE_CLOSED = 2,
+    SHM_TRIES = 64 /* reads without a message in one look before giving up (shm_next) */
 };
 #define SHM_WRAP 0xFFFFFFFFu
 #define SHM_DEFAULT_BYTES ((uint64_t)16 << 20)
@@ -290,9 +291,19 @@ static read_result read_record(vt_receiver *r, shm_reader *q, uint8_t *type, uin
         return READ_AGAIN;
     }
     uint64_t off = q->pos & q->mask;
+    if (off & 7) { /* records start on 8 bytes: a position that does not is damaged */
+        r->stats.garbage++;
+        q->pos = w;
+        return READ_AGAIN;
+    }
     uint8_t hdr[SHM_REC_HEADER];
     uint32_t n;
     memcpy(&n, q->data + off, 4);
+    /* A whole record (or wrap marker) lies below write_pos: one that reaches past it is not
+       whole (yet), and must not take the reader past the producer (found by
+       fuzz/fuzz_transport.c: the reader then resynced back onto old records for ever). */
+    if ((n == SHM_WRAP ? cap - off : n <= cap ? rec_size(n) : 0) > w - q->pos)
+        return READ_NONE;
     bool wrap = n == SHM_WRAP, fits = !wrap && off + rec_size(n) <= cap && n <= cap / 4;
     if (fits) {
         memcpy(hdr, q->data + off, SHM_REC_HEADER);
@@ -352,16 +363,29 @@ static vt_status shm_next(vt_receiver *r, int timeout_ms, uint8_t *type, const u
     shm_reader *q = r->impl;
     double deadline = vt__deadline(timeout_ms);
     unsigned round = 0;
+    /* A sound producer lets a reader settle within a few reads; positions that never do
+       (claim behind the reader or always a ring ahead of the newest record, records that
+       resync onto ones already delivered) come from a damaged or foreign segment: after
+       SHM_TRIES reads without a message this look is counted as garbage and given up, and
+       the reader waits (within the caller's timeout) before it looks again, instead of
+       spinning here. */
+    int tries = 0;
     (void)end;
     for (;;) {
         if (q->h || try_attach(r, q)) {
             uint64_t seq;
-            read_result rr;
-            while ((rr = read_record(r, q, type, &seq, len)) == READ_AGAIN)
-                ;
+            read_result rr = READ_AGAIN;
+            while (tries < SHM_TRIES && (rr = read_record(r, q, type, &seq, len)) == READ_AGAIN)
+                tries++;
+            if (rr == READ_AGAIN) {
+                r->stats.garbage++;
+                rr = READ_NONE;
+            }
             if (rr == READ_OK) {
-                if (!vt__receiver_accept(r, q->h->stream_id, seq))
+                if (!vt__receiver_accept(r, q->h->stream_id, seq)) {
+                    tries++;
                     continue;
+                }
                 *msg = q->buf;
                 return VT_OK;
             }
@@ -381,6 +405,7 @@ static vt_status shm_next(vt_receiver *r, int timeout_ms, uint8_t *type, const u
             struct timespec ts = {0, (ms < 0 || ms > 10 ? 10 : ms) * 1000000L};
             nanosleep(&ts, NULL);
         }
+        tries = 0;
     }
 }
 
