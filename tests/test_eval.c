@@ -787,6 +787,23 @@ static void hota_of_misses_and_a_false_track(void **state)
     vt_eval_free(e);
 }
 
+/* Truths and no tracks at all: DetA, AssA and HOTA 0 (found by fuzz/fuzz_eval.c: the
+   matching reached into an empty similarity list, undefined behaviour under UBSan). */
+static void hota_of_truths_without_tracks_is_zero(void **state)
+{
+    (void)state;
+    vt_eval *e = evaluator(2.0);
+    for (int f = 0; f < 3; f++) {
+        vt_eval_truth t = drone(1, f, 0, 50);
+        frame(e, f, &t, 1, NULL, 0);
+    }
+    vt_eval_result r = result(e);
+    assert_near(r.deta, 0.0, 0);
+    assert_near(r.hota, 0.0, 0);
+    assert_int_equal(r.fn, 3);
+    vt_eval_free(e);
+}
+
 /*
  * A new track lands on the truth in its last frame (similarity 1), the old
  * one is 0.45 m off (similarity 0.775). HOTA matches by alignment score
@@ -961,6 +978,7 @@ int main(void)
         cmocka_unit_test(birds_and_glints),
         cmocka_unit_test(one_bird_claims_one_track),
         cmocka_unit_test(empty_inputs),
+        cmocka_unit_test(hota_of_truths_without_tracks_is_zero),
         cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(refused_frames_change_nothing),
         cmocka_unit_test(files_give_the_same_figures_as_memory),

@@ -315,7 +315,11 @@ vt_status vt__eval_hota_result(const vt_eval *e, vt_eval_result *r)
     vt_status s = pass2_alloc(e, &w) ? VT_OK : vt__error(VT_ENOMEM, "eval: out of memory for HOTA");
     size_t from = 0;
     for (size_t f = 0; f < h->nframes && s == VT_OK; f++) {
-        s = match_frame(h, &w, h->sims + from, (int)(h->frame_end[f] - from));
+        /* A frame without similarities (no tracks, or none near a truth) matches nothing;
+           h->sims is NULL when no frame has any (found by fuzz/fuzz_eval.c: NULL + 0 is
+           undefined behaviour). */
+        if (h->frame_end[f] > from)
+            s = match_frame(h, &w, h->sims + from, (int)(h->frame_end[f] - from));
         from = h->frame_end[f];
     }
     if (s == VT_OK) {
