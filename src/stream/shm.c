@@ -266,14 +266,23 @@ static uint64_t load_acq(const _Atomic uint64_t *a)
 }
 
 /* Fell more than a ring behind: count it and jump to the newest whole record. */
-static void resync(vt_receiver *r, shm_reader *q)
+static bool resync(vt_receiver *r, shm_reader *q)
 {
     shm_header *h = (shm_header *)q->h;
-    r->stats.overruns++;
     uint64_t w = load_acq(&h->write_pos);
     uint64_t last = atomic_load_explicit(&h->last_pos, memory_order_relaxed);
     /* last_pos may already name a record not yet published (>= w): then wait for new data. */
-    q->pos = last < w && w - last <= q->mask + 1 ? last : w;
+    uint64_t to = last < w && w - last <= q->mask + 1 ? last : w;
+    /* A real overrun always moves the reader forward (the producer is a ring ahead). A
+       jump back could only come from a damaged segment, and would deliver old records
+       again (found by fuzz/fuzz_transport.c): the reader stays where it is. */
+    if (to <= q->pos) {
+        r->stats.garbage++;
+        return false;
+    }
+    r->stats.overruns++;
+    q->pos = to;
+    return true;
 }
 
 typedef enum { READ_NONE, READ_OK, READ_AGAIN } read_result;
@@ -286,10 +295,8 @@ static read_result read_record(vt_receiver *r, shm_reader *q, uint8_t *type, uin
     uint64_t cap = q->mask + 1, w = load_acq(&h->write_pos);
     if (q->pos == w)
         return READ_NONE;
-    if (w - q->pos > cap) {
-        resync(r, q);
-        return READ_AGAIN;
-    }
+    if (w - q->pos > cap)
+        return resync(r, q) ? READ_AGAIN : READ_NONE;
     uint64_t off = q->pos & q->mask;
     if (off & 7) { /* records start on 8 bytes: a position that does not is damaged */
         r->stats.garbage++;
@@ -319,10 +326,8 @@ static read_result read_record(vt_receiver *r, shm_reader *q, uint8_t *type, uin
     }
     /* Was any of it overwritten while we copied? */
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&h->claim, memory_order_relaxed) - q->pos > cap) {
-        resync(r, q);
-        return READ_AGAIN;
-    }
+    if (atomic_load_explicit(&h->claim, memory_order_relaxed) - q->pos > cap)
+        return resync(r, q) ? READ_AGAIN : READ_NONE;
     if (wrap) {
         q->pos += cap - off;
         return READ_AGAIN;
