@@ -94,6 +94,7 @@ static void update(vt_alerts *a, scene *s, double t)
     r.cameras = s->cams;
     r.ncameras = 3;
     r.seconds = s->seconds;
+    r.latency = s->seconds; /* latency rules judge the latency */
     assert_int_equal(vt_alerts_update(a, &r), VT_OK);
 }
 

@@ -78,6 +78,7 @@ static vt_pipeline_result result(int n)
                                 .ncameras = 2,
                                 .cameras_live = 1 + (n % 2 == 0),
                                 .seconds = 0.004,
+                                .latency = 0.004,
                                 .stage_seconds = {0.001, 0.002, 0.0005, 0.0005}};
 }
 

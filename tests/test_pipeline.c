@@ -256,7 +256,8 @@ static void reads_a_run_configuration(void **state)
                                   "\"max\": [10, 20, 30]}, \"frames\": 7,\n"
                                   " \"pipeline\": {\"rays\": \"pixels\", \"tracker\": {\"kind\": "
                                   "\"mht\", \"confirm_m\": 2}, \"background\": {\"mono\": "
-                                  "{\"kind\": \"previous\", \"k_sigma\": 6}}}}");
+                                  "{\"kind\": \"previous\", \"k_sigma\": 6}}, "
+                                  "\"overlap\": false}}");
     vt_run_config cfg;
     assert_int_equal(vt_run_config_load(path, &cfg), VT_OK);
     assert_non_null(strstr(cfg.rig, "/rig.json"));
@@ -269,6 +270,7 @@ static void reads_a_run_configuration(void **state)
     assert_int_equal(cfg.opts.tracker.confirm_m, 2);
     assert_int_equal(cfg.opts.mono.kind, VT_BACKGROUND_PREVIOUS);
     assert_near(cfg.opts.mono.k_sigma, 6, 0);
+    assert_false(cfg.opts.overlap);
     vt_run_config_free(&cfg);
 }
 
@@ -301,6 +303,10 @@ static void refuses_bad_run_configurations(void **state)
                    "pipeline.tracker.kind");
     expect_refused("cfg_f.json", "{\"rig\": 3, \"volume\": {\"min\": [0,0,0], \"max\": [1,1,1]}}",
                    "'rig'");
+    expect_refused("cfg_g.json",
+                   "{\"rig\": \"r.json\", \"volume\": {\"min\": [0,0,0], \"max\": [1,1,1]}, "
+                   "\"pipeline\": {\"overlap\": 1}}",
+                   "'pipeline.overlap' must be true or false");
     vt_run_config cfg;
     assert_int_equal(vt_run_config_load("/no/such/config.json", &cfg), VT_ENOENT);
 }

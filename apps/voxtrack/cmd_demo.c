@@ -43,6 +43,9 @@ static void usage(FILE *f)
           "  --tracker gnn|mht   the association (default gnn)\n"
           "  --threads N         worker threads, and cameras rendered at once (default: all\n"
           "                      cores)\n"
+          "  --no-overlap        run the camera stages and voting one after the other\n"
+          "                      (default: the next set's camera stages run while this\n"
+          "                      one votes; the tracks are the same)\n"
           "  --out DIR           also write DIR/tracks.jsonl, DIR/truth.jsonl and\n"
           "                      DIR/truth_pixels.jsonl (each target's SNR per camera frame)\n",
           f);
@@ -267,7 +270,7 @@ int cmd_demo(int argc, char **argv)
     const char *preset = "default", *tracker = NULL, *out = NULL, *device = NULL;
     int frames = 0, threads = 0;
     uint64_t seed = 0;
-    bool quiet = false, json = false, have_seed = false;
+    bool quiet = false, json = false, have_seed = false, no_overlap = false;
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
@@ -275,7 +278,8 @@ int cmd_demo(int argc, char **argv)
         {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
         {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
         {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
-        {"--device", CLI_STRING, &device}, CLI_OUTPUT_OPTIONS(streams, mon),
+        {"--device", CLI_STRING, &device}, {"--no-overlap", CLI_BOOL, &no_overlap},
+        CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
     for (int i = 1; i < argc; i++)
@@ -336,6 +340,7 @@ int cmd_demo(int argc, char **argv)
         po.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
     po.threads = threads;
     po.device = dev;
+    po.overlap = !no_overlap;
     if (threads)
         omp_set_num_threads(threads);
     if (!st)

@@ -33,6 +33,8 @@ static void usage(FILE *f)
           "                      DIR/ID.csv pose logs (docs/POSE.md)\n"
           "  --tracker gnn|mht   the association (default: the configuration's, gnn)\n"
           "  --threads N         worker threads (default: all cores)\n"
+          "  --no-overlap        run the camera stages and voting one after the other\n"
+          "                      (default: overlapped; the tracks are the same)\n"
           "  --hwaccel MODE      video decoding: auto (CUDA when a GPU opens, else\n"
           "                      software, said once), none, cuda (docs/SOURCES.md)\n"
           "  --decode-threads N  software video decoding threads per camera (default 0:\n"
@@ -133,7 +135,7 @@ int cmd_run(int argc, char **argv)
     const char *tracks = NULL, *detections = NULL, *tracker = NULL, *hwaccel = NULL;
     const char *poses = NULL, *device = NULL;
     int frames = 0, threads = 0, decode_threads = 0;
-    bool quiet = false, json = false, no_eval = false;
+    bool quiet = false, json = false, no_eval = false, no_overlap = false;
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
@@ -143,7 +145,7 @@ int cmd_run(int argc, char **argv)
         {"--no-eval", CLI_BOOL, &no_eval},   {"--quiet", CLI_BOOL, &quiet},
         {"--json", CLI_BOOL, &json},         CLI_OUTPUT_OPTIONS(streams, mon),
         {"--hwaccel", CLI_STRING, &hwaccel}, {"--decode-threads", CLI_INT, &decode_threads},
-        {"--device", CLI_STRING, &device},
+        {"--device", CLI_STRING, &device},   {"--no-overlap", CLI_BOOL, &no_overlap},
     };
     cli_args args;
     int rc = cli_parse_args(CMD, argc, argv, opts, sizeof opts / sizeof opts[0], 1, &args);
@@ -188,6 +190,8 @@ int cmd_run(int argc, char **argv)
         cfg.opts.threads = threads;
     if (frames)
         cfg.max_frames = frames;
+    if (no_overlap)
+        cfg.opts.overlap = false;
     cfg.opts.device = dev;
 
     vt_rig rig;

@@ -134,6 +134,7 @@ static void feed_stats(feed *f, const char *text)
         return;
     if ((int64_t)num(j, "frame") == f->res.frame) {
         f->res.seconds = num(j, "processing_s");
+        f->res.latency = f->res.seconds; /* the stream carries the processing time only */
         f->res.stage_seconds[0] = num(j, "motion_s");
         f->res.stage_seconds[1] = num(j, "voting_s");
         f->res.stage_seconds[2] = num(j, "detect_s");

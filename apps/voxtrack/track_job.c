@@ -118,7 +118,7 @@ vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
         job->latency = l;
         job->latency_cap *= 2;
     }
-    job->latency[job->sets++] = r->seconds;
+    job->latency[job->sets++] = r->latency;
     job->process_seconds += r->seconds;
     for (int i = 0; i < 4; i++)
         job->stage_seconds[i] += r->stage_seconds[i];

@@ -70,6 +70,9 @@ typedef struct vt_pipeline_opts {
        opens and the CPU otherwise; CUDA without one fails vt_pipeline_new(). Results are
        the same on either. */
     vt_device_kind device;
+    /* Appended: vt_pipeline_run runs the camera stages of frame set n+1 while set n is
+       voted and tracked (default true). Results are the same either way. */
+    bool overlap;
 } vt_pipeline_opts;
 
 VT_API vt_pipeline_opts vt_pipeline_opts_default(void);
@@ -115,6 +118,10 @@ typedef struct vt_pipeline_result {
        the pipeline, valid until the next call; read its coarse blocks with
        vt_vote_block_get() (sparse.h). NULL where no grid is at hand. */
     const vt_vote *vote;
+    /* Appended: seconds from the set's last frame being there (vt_pipeline_run: the
+       producer handed it over; vt_pipeline_process: the call) to its tracks being handed
+       to the consumer, waits in the loop's queues included. `seconds` is the work alone. */
+    double latency;
 } vt_pipeline_result;
 
 typedef struct vt_pipeline vt_pipeline;
@@ -157,7 +164,11 @@ typedef vt_status (*vt_consume_fn)(void *user, const vt_pipeline_result *res);
  * produced (read, decoded or rendered) on a thread of their own, up to
  * `depth` ahead (a bounded queue, default 2 when <= 0), while the calling
  * thread processes the previous ones, so that reading and processing
- * overlap. Returns the first error of either side.
+ * overlap. With opts.overlap the camera stages run on a third thread, one
+ * frame set ahead of voting and tracking, so that the two halves of the
+ * work overlap too; the results are the same as without. Each result's
+ * latency runs from the producer's hand-over of its set. Returns the first
+ * error of any side; the sets before it are all consumed.
  */
 VT_API vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void *puser,
                                  vt_consume_fn consume, void *cuser);

@@ -383,7 +383,7 @@ static vt_status eval_window(vt_alerts *a, const vt__alert_rule *rule, vt__rule_
 {
     if (!a->started)
         s->first_t = r->t;
-    vt_status st = ring_push(s, rule, r->t, r->seconds * 1e3);
+    vt_status st = ring_push(s, rule, r->t, r->latency * 1e3);
     if (st)
         return st;
     double value;

@@ -140,6 +140,7 @@ void vt__monitor_metrics(const vt_monitor *m, vt__buf *b)
         histogram(b, "voxtrack_stage_seconds", label, &m->hist[i]);
     }
     family(b, "voxtrack_frame_set_seconds", "histogram",
-           "Processing time of one frame set, all stages, seconds.");
+           "Latency of one frame set, seconds: from its last frame being read to its tracks "
+           "going out.");
     histogram(b, "voxtrack_frame_set_seconds", "", &m->hist[4]);
 }

@@ -273,14 +273,14 @@ vt_status vt_monitor_publish(vt_monitor *m, const vt_pipeline_result *r)
     double v[VT__STAGES];
     for (int i = 0; i < 4; i++)
         v[i] = r->stage_seconds[i];
-    v[4] = r->seconds;
+    v[4] = r->latency; /* from the last frame there to the tracks out, as the summary's */
 
     pthread_mutex_lock(&m->mu);
     m->have_frame = true;
     m->frame = r->frame;
     m->t = r->t;
     m->wall = wall;
-    m->seconds = r->seconds;
+    m->seconds = r->latency;
     memcpy(m->stage_seconds, r->stage_seconds, sizeof m->stage_seconds);
     m->ndetections = (int64_t)r->ndetections;
     m->changes = (int64_t)r->changes;

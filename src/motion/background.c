@@ -289,15 +289,18 @@ static vt_status join_bands(vt_background *bg, int nb, vt_change_list *out)
     for (int b = 0; b < nb; b++)
         total += bg->bands[b].count;
     if (total > out->capacity) {
-        uint32_t *i2 = realloc(out->index, total * sizeof *i2);
+        /* Doubling: a list that grows a little every few frames would otherwise
+           reallocate in the steady state (tests/test_pipeline_alloc.c). */
+        size_t cap = out->capacity > total / 2 ? 2 * out->capacity : total;
+        uint32_t *i2 = realloc(out->index, cap * sizeof *i2);
         if (!i2)
             return vt__error(VT_ENOMEM, "background: out of memory for %zu changes", total);
         out->index = i2;
-        float *d2 = realloc(out->diff, total * sizeof *d2);
+        float *d2 = realloc(out->diff, cap * sizeof *d2);
         if (!d2)
             return vt__error(VT_ENOMEM, "background: out of memory for %zu changes", total);
         out->diff = d2;
-        out->capacity = total;
+        out->capacity = cap;
     }
     size_t at = 0;
     for (int b = 0; b < nb; b++) {
@@ -372,11 +375,16 @@ vt_status vt_background_apply(vt_background *bg, const vt_image *cur, vt_change_
         bg->bands[b].noise_n = 0;
         bg->bands[b].failed = 0;
     }
+    /* One band: no parallel region, which would allocate its team each time (libgomp). */
+    if (nb == 1) {
+        scan_band(bg, &p, &bg->bands[0], 0, bg->height);
+    } else {
 #pragma omp parallel for num_threads(nb) schedule(static, 1)
-    for (int b = 0; b < nb; b++) {
-        int y0 = (int)((int64_t)bg->height * b / nb);
-        int y1 = (int)((int64_t)bg->height * (b + 1) / nb);
-        scan_band(bg, &p, &bg->bands[b], y0, y1);
+        for (int b = 0; b < nb; b++) {
+            int y0 = (int)((int64_t)bg->height * b / nb);
+            int y1 = (int)((int64_t)bg->height * (b + 1) / nb);
+            scan_band(bg, &p, &bg->bands[b], y0, y1);
+        }
     }
     uint64_t sum = 0;
     size_t n = 0;

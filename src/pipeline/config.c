@@ -96,6 +96,19 @@ static vt_status get_int(const ctx *c, json_t *obj, const char *path, const char
     return VT_OK;
 }
 
+static vt_status get_bool(const ctx *c, json_t *obj, const char *path, const char *key, bool *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return VT_OK;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!json_is_boolean(v))
+        return bad(c, p, "must be true or false");
+    *out = json_is_true(v);
+    return VT_OK;
+}
+
 static vt_status get_vec3(const ctx *c, json_t *obj, const char *path, const char *key,
                           vt_vec3 *out, bool required)
 {
@@ -273,7 +286,7 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
     static const char *const keys[] = {
         "threads",         "rays",         "sigma_px",     "min_area", "max_area",   "max_rays",
         "background",      "vote",         "detect",       "tracker",  "bird_accel", "bird_min_age",
-        "confirm_cameras", "confirm_hits", "bird_flicker", NULL};
+        "confirm_cameras", "confirm_hits", "bird_flicker", "overlap",  NULL};
     if (!obj)
         return VT_OK;
     const char *path = "pipeline";
@@ -308,6 +321,8 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
         s = get_double(c, obj, path, "bird_flicker", 0, 1e3, &o->bird_flicker);
     if (!s)
         s = get_int(c, obj, path, "confirm_hits", 0, 1 << 20, &o->confirm_hits);
+    if (!s)
+        s = get_bool(c, obj, path, "overlap", &o->overlap);
     json_t *bg = json_object_get(obj, "background");
     if (!s && bg) {
         static const char *const bkeys[] = {"mono", "thermal", NULL};

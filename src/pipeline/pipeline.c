@@ -7,6 +7,12 @@
  * rays joined in camera order, so what follows sees the same input whatever
  * the thread count (stage_vote.c); the track stage (stage_track.c). This
  * file holds the options, their checks and the loop's bookkeeping.
+ *
+ * A frame set goes through two halves: the front (poses, camera stages) and
+ * the back (voting, detection, tracking), with a vt__set between them. The
+ * halves share no state, so vt_pipeline_run (runner.c) can run the front of
+ * set n+1 while the back of set n runs: the set then keeps copies of the
+ * rays, since the camera stages reuse their arrays.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 
 #include <omp.h>
 
+#include "core/buf.h"
 #include "core/internal.h"
 #include "pipeline/pipeline_internal.h"
 
@@ -27,9 +34,9 @@ struct vt_pipeline {
     char (*cam_error)[256];   /* its message (the last error is per thread) */
     vt_vote_stage *vote;
     vt_track_stage *track;
-    vt_camera_result *cam_results; /* per camera, for the result */
-    vt__poses *poses;              /* moving cameras' poses; NULL when none moves */
-    vt_vec3 *pose_p;               /* per camera: this set's pose */
+    vt__set direct;   /* vt_pipeline_process's set (the camera stages' rays, not copied) */
+    vt__poses *poses; /* moving cameras' poses; NULL when none moves */
+    vt_vec3 *pose_p;  /* per camera: this set's pose */
     vt_quat *pose_q;
     bool *moved;
     vt__det2d_rays *det; /* per camera: its 2D detections, if any (stage_det2d.c) */
@@ -67,6 +74,7 @@ vt_pipeline_opts vt_pipeline_opts_default(void)
     o.bird_flicker = 2.2;
     o.threads = 0;
     o.device = VT_DEVICE_AUTO;
+    o.overlap = true;
     return o;
 }
 
@@ -121,10 +129,9 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
     p->cam_rays = calloc(n, sizeof *p->cam_rays);
     p->cam_status = calloc(n, sizeof *p->cam_status);
     p->cam_error = calloc(n, sizeof *p->cam_error);
-    p->cam_results = calloc(n, sizeof *p->cam_results);
     p->det = calloc(n, sizeof *p->det);
     p->fps = rig->fps > 0 ? rig->fps : 30.0;
-    if (!p->cams || !p->cam_rays || !p->cam_status || !p->cam_error || !p->cam_results || !p->det)
+    if (!p->cams || !p->cam_rays || !p->cam_status || !p->cam_error || !p->det)
         s = vt__error(VT_ENOMEM, "pipeline: out of memory");
     for (int i = 0; !s && i < rig->count; i++) {
         p->det[i].cam.cam = rig->cameras[i].cam;
@@ -141,6 +148,8 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
         p->pose_p[i] = rig->cameras[i].cam.position;
         p->pose_q[i] = rig->cameras[i].cam.q;
     }
+    if (!s)
+        s = vt__set_init(&p->direct, rig->count, false);
     if (!s)
         s = vt__poses_new(rig, &p->poses);
     if (!s)
@@ -165,7 +174,7 @@ void vt_pipeline_free(vt_pipeline *p)
     free(p->cam_rays);
     free(p->cam_status);
     free(p->cam_error);
-    free(p->cam_results);
+    vt__set_free(&p->direct, p->ncams);
     vt__poses_free(p->poses);
     free(p->pose_p);
     free(p->pose_q);
@@ -206,16 +215,65 @@ static void camera_stage(vt_pipeline *p, int i, const vt_image *img, const vt_fr
         snprintf(p->cam_error[i], sizeof p->cam_error[i], "%s", vt_last_error());
 }
 
-vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipeline_result *res)
+vt_status vt__set_init(vt__set *set, int ncams, bool owned)
 {
-    if (!p || !fs || !fs->images || !res)
-        return vt__error(VT_EINVAL, "vt_pipeline_process: NULL argument");
+    memset(set, 0, sizeof *set);
+    size_t n = (size_t)ncams;
+    set->owned = owned;
+    set->cams = calloc(n, sizeof *set->cams);
+    set->results = calloc(n, sizeof *set->results);
+    if (owned) {
+        set->rays = calloc(n, sizeof *set->rays);
+        set->area = calloc(n, sizeof *set->area);
+        set->cap = calloc(n, sizeof *set->cap);
+    }
+    if (!set->cams || !set->results || (owned && (!set->rays || !set->area || !set->cap))) {
+        vt__set_free(set, ncams);
+        return vt__error(VT_ENOMEM, "pipeline: out of memory");
+    }
+    return VT_OK;
+}
+
+void vt__set_free(vt__set *set, int ncams)
+{
+    for (int i = 0; set->rays && i < ncams; i++) {
+        free(set->rays[i]);
+        free(set->area[i]);
+    }
+    free(set->rays);
+    free(set->area);
+    free(set->cap);
+    free(set->cams);
+    free(set->results);
+    memset(set, 0, sizeof *set);
+}
+
+/* Keeps camera i's rays in the set's own arrays (they grow, never shrink). */
+static vt_status keep_rays(vt__set *set, int i, const vt_camera_rays *c)
+{
+    set->cams[i] = *c;
+    if (!set->owned || !c->nrays)
+        return VT_OK;
+    size_t cap = set->cap[i];
+    void *const ptrs[2] = {&set->rays[i], &set->area[i]};
+    size_t elems[2] = {sizeof **set->rays, sizeof **set->area};
+    if (vt__grow_group(ptrs, elems, 2, &cap, c->nrays))
+        return vt__error(VT_ENOMEM, "camera %d: out of memory for %zu rays", i, c->nrays);
+    set->cap[i] = cap;
+    memcpy(set->rays[i], c->rays, c->nrays * sizeof *c->rays);
+    memcpy(set->area[i], c->area, c->nrays * sizeof *c->area);
+    set->cams[i].rays = set->rays[i];
+    set->cams[i].area = set->area[i];
+    return VT_OK;
+}
+
+vt_status vt__pipeline_front(vt_pipeline *p, const vt_frame_set *fs, double ready, vt__set *set)
+{
     if (!isfinite(fs->t) || (p->started && fs->t < p->last_t))
         return vt__error(VT_EINVAL,
                          "pipeline: frame set %lld at t = %g s goes back in time "
                          "(last %g s)",
                          (long long)fs->frame, fs->t, p->last_t);
-    memset(res, 0, sizeof *res);
     double t0 = vt__now();
     const int n = p->ncams;
     int threads = p->o.threads > 0 ? p->o.threads : omp_get_max_threads();
@@ -231,43 +289,65 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
         }
     if (s)
         return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
+    if (threads == 1) { /* no parallel region: libgomp allocates a team of one each time */
+        for (int i = 0; i < n; i++)
+            camera_stage(p, i, fs->images[i], fs);
+    } else {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int i = 0; i < n; i++)
-        camera_stage(p, i, fs->images[i], fs);
+        for (int i = 0; i < n; i++)
+            camera_stage(p, i, fs->images[i], fs);
+    }
     for (int i = 0; i < n; i++) {
         if (p->cam_status[i])
             return vt__error(p->cam_status[i], "frame %lld: %s", (long long)fs->frame,
                              p->cam_error[i]);
         const vt_camera_rays *c = &p->cam_rays[i];
-        vt_camera_result *cr = &p->cam_results[i];
-        cr->present = c->present;
-        cr->sync_error = c->present && fs->times ? fs->times[i] - fs->t : 0.0;
-        cr->changes = c->changes;
-        cr->blobs = c->blobs;
-        cr->rays = c->nrays;
-        cr->position = p->pose_p[i];
-        cr->q = p->pose_q[i];
-        cr->moved = p->moved[i];
+        if ((s = keep_rays(set, i, c)))
+            return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
+        set->results[i] = (vt_camera_result){
+            .present = c->present,
+            .sync_error = c->present && fs->times ? fs->times[i] - fs->t : 0.0,
+            .changes = c->changes,
+            .blobs = c->blobs,
+            .rays = c->nrays,
+            .position = p->pose_p[i],
+            .q = p->pose_q[i],
+            .moved = p->moved[i],
+        };
+    }
+    p->started = true;
+    p->last_t = fs->t;
+    set->frame = fs->frame;
+    set->t = fs->t;
+    set->ready = ready;
+    set->seconds = vt__now() - t0;
+    return VT_OK;
+}
+
+vt_status vt__pipeline_back(vt_pipeline *p, const vt__set *set, vt_pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    const int n = p->ncams;
+    for (int i = 0; i < n; i++) {
+        const vt_camera_result *cr = &set->results[i];
         res->changes += cr->changes;
         res->blobs += cr->blobs;
-        res->cameras_live += c->present;
+        res->cameras_live += cr->present;
     }
-    res->cameras = p->cam_results;
+    res->cameras = set->results;
     res->ncameras = n;
     double t1 = vt__now();
     vt_set_detections dets;
-    s = vt_vote_stage_process(p->vote, p->cam_rays, &dets);
+    vt_status s = vt_vote_stage_process(p->vote, set->cams, &dets);
     double t3 = vt__now();
     vt_track_output tracks;
     if (!s)
-        s = vt_track_stage_process(p->track, fs->t, &dets, &tracks);
+        s = vt_track_stage_process(p->track, set->t, &dets, &tracks);
     double t4 = vt__now();
     if (s)
-        return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
-    p->started = true;
-    p->last_t = fs->t;
-    res->frame = fs->frame;
-    res->t = fs->t;
+        return vt__error_prefix(s, "frame %lld", (long long)set->frame);
+    res->frame = set->frame;
+    res->t = set->t;
     res->tracks = tracks.tracks;
     res->classes = tracks.classes;
     res->flicker = tracks.flicker;
@@ -277,12 +357,27 @@ vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipelin
     res->rays = dets.rays_cast;
     res->clusters = dets.clusters;
     res->vote = dets.vote;
-    res->stage_seconds[0] = t1 - t0;
+    res->stage_seconds[0] = set->seconds;
     res->stage_seconds[1] = dets.seconds[0];
     res->stage_seconds[2] = dets.seconds[1];
     res->stage_seconds[3] = t4 - t3;
-    res->seconds = t4 - t0;
+    res->seconds = set->seconds + (t4 - t1);
+    res->latency = t4 - set->ready;
     return VT_OK;
+}
+
+vt_status vt_pipeline_process(vt_pipeline *p, const vt_frame_set *fs, vt_pipeline_result *res)
+{
+    if (!p || !fs || !fs->images || !res)
+        return vt__error(VT_EINVAL, "vt_pipeline_process: NULL argument");
+    memset(res, 0, sizeof *res);
+    vt_status s = vt__pipeline_front(p, fs, vt__now(), &p->direct);
+    return s ? s : vt__pipeline_back(p, &p->direct, res);
+}
+
+bool vt__pipeline_overlap(const vt_pipeline *p)
+{
+    return p->o.overlap;
 }
 
 int vt__pipeline_camera_count(const vt_pipeline *p)

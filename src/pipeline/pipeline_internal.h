@@ -51,4 +51,39 @@ vt_status vt__det2d_rays_process(vt__det2d_rays *d, int i, const vt_frame_set *f
                                  const vt_pipeline_opts *o, vt_camera_rays *out);
 void vt__det2d_rays_free(vt__det2d_rays *d);
 
+/*
+ * One frame set between the camera stages and the vote stage (pipeline.c):
+ * what the camera stages made of it, so that they can go on with the next
+ * set while this one is voted and tracked (vt_pipeline_run's overlap).
+ */
+typedef struct vt__set {
+    int64_t frame;
+    double t;
+    double ready;              /* vt__now() when its last frame was there */
+    double seconds;            /* the camera stages' time */
+    vt_camera_rays *cams;      /* per camera, as the vote stage takes them */
+    vt_camera_result *results; /* per camera, for the result */
+    vt_ray **rays;             /* per camera: the rays' own copies (owned sets) */
+    int32_t **area;
+    size_t *cap;
+    bool owned; /* the rays are copied: the camera stages may go on */
+} vt__set;
+
+vt_status vt__set_init(vt__set *set, int ncams, bool owned);
+void vt__set_free(vt__set *set, int ncams);
+
+/*
+ * The front of vt_pipeline_process: checks the set's time, moves the moving
+ * cameras and runs the camera stages (in parallel) into *set. `ready` is when
+ * the set's last frame was there (vt__now()). Only one thread at a time runs
+ * the front, and another may run the back meanwhile: they share nothing.
+ */
+vt_status vt__pipeline_front(vt_pipeline *p, const vt_frame_set *fs, double ready, vt__set *set);
+
+/* The back: voting, detection and tracking of *set, in set order; fills *res. */
+vt_status vt__pipeline_back(vt_pipeline *p, const vt__set *set, vt_pipeline_result *res);
+
+/* Whether vt_pipeline_run overlaps the camera stages with voting (opts.overlap). */
+bool vt__pipeline_overlap(const vt_pipeline *p);
+
 #endif

@@ -1,12 +1,27 @@
 /*
  * src/pipeline/runner.c - the frame-set loop with its input on a thread of
- * its own (see vt_pipeline_run in voxtrack/pipeline.h).
+ * its own and, with opts.overlap, the camera stages on another (see
+ * vt_pipeline_run in voxtrack/pipeline.h).
  *
- * A ring of `depth` slots is shared by two threads: the producer fills free
- * slots in order (reading or rendering frames), the caller's thread
- * processes filled slots in order. A mutex and two condition variables guard
- * the ring; a slot is handed over whole, so neither side touches a slot the
- * other holds. Either side's failure stops both.
+ * Two bounded queues in a row, each a ring whose entries are handed over
+ * whole, so no two threads ever touch the same entry:
+ *
+ *   producer --(depth frame slots)--> front --(2 sets)--> back + consume
+ *
+ * The producer fills free slots in order (reading or rendering frames) and
+ * stamps when each was complete. The front (vt__pipeline_front: poses,
+ * camera stages) takes slots in order and, since its sets keep copies of
+ * the rays, gives the slot back at once; the back (vt__pipeline_back:
+ * voting, detection, tracking) takes sets in order on the caller's thread
+ * and hands each result to `consume`. Without overlap the caller's thread
+ * runs the front too, one set after the other. Either way each set meets
+ * the same stages in the same order, so the results are the same.
+ *
+ * One mutex guards all the bookkeeping and one condition variable (woken
+ * for every change) serves all the waits: three threads and tens of hand
+ * overs a second need nothing finer. A failure stops every side; the sets
+ * before it are consumed first, so the first error in set order is the one
+ * returned.
  */
 #include <math.h>
 #include <pthread.h>
@@ -17,29 +32,41 @@
 #include "core/internal.h"
 #include "pipeline/pipeline_internal.h"
 
-typedef struct ring {
-    vt_frame_slot *slots;
-    int depth, count; /* slots, filled slots */
-    int head;         /* next slot to process */
+enum { SETS = 2 }; /* the front runs at most one set ahead of the back */
+
+typedef struct runner {
+    vt_pipeline *p;
     int cams;
-    bool end;  /* the producer has no more */
-    bool stop; /* the consumer gave up */
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    bool stop; /* the back gave up: everyone stops */
+
+    /* producer -> front */
+    vt_frame_slot *slots;
+    double *ready; /* per slot: vt__now() when the producer handed it over */
+    int depth, slots_filled, slot_head;
+    bool produced_all;
     vt_status produce_status;
     char produce_error[512];
-    pthread_mutex_t mu;
-    pthread_cond_t filled, freed;
     vt_produce_fn produce;
     void *puser;
-} ring;
+
+    /* front -> back */
+    vt__set sets[SETS];
+    const vt_image **ptrs; /* the front's frame pointers */
+    int sets_filled, set_head;
+    bool fronts_done; /* the front has no more (its status says why) */
+    vt_status front_status;
+    char front_error[512];
+} runner;
 
 static void *producer(void *arg)
 {
-    ring *r = arg;
-    int tail = 0;
-    for (;;) {
+    runner *r = arg;
+    for (int tail = 0;; tail = (tail + 1) % r->depth) {
         pthread_mutex_lock(&r->mu);
-        while (r->count == r->depth && !r->stop)
-            pthread_cond_wait(&r->freed, &r->mu);
+        while (r->slots_filled == r->depth && !r->stop)
+            pthread_cond_wait(&r->changed, &r->mu);
         bool stop = r->stop;
         pthread_mutex_unlock(&r->mu);
         if (stop)
@@ -50,24 +77,123 @@ static void *producer(void *arg)
             slot->times[c] = NAN; /* unknown unless the producer says */
         bool end = false;
         vt_status s = r->produce(r->puser, slot, &end);
+        double now = vt__now();
         pthread_mutex_lock(&r->mu);
         if (s) {
             r->produce_status = s;
             snprintf(r->produce_error, sizeof r->produce_error, "%s", vt_last_error());
         }
-        if (s || end)
-            r->end = true;
-        else
-            r->count++;
-        pthread_cond_signal(&r->filled);
+        if (s || end) {
+            r->produced_all = true;
+        } else {
+            r->ready[tail] = now;
+            r->slots_filled++;
+        }
+        pthread_cond_broadcast(&r->changed);
         pthread_mutex_unlock(&r->mu);
         if (s || end)
             return NULL;
-        tail = (tail + 1) % r->depth;
     }
 }
 
-static void free_slots(ring *r)
+/*
+ * Runs the front on the next filled slot into `set` and gives the slot back.
+ * Returns false when there is nothing more to do: the producer is done, the
+ * front failed (both noted in fronts_done / front_status) or the back stopped.
+ */
+static bool front_next(runner *r, vt__set *set)
+{
+    pthread_mutex_lock(&r->mu);
+    while (r->slots_filled == 0 && !r->produced_all && !r->stop)
+        pthread_cond_wait(&r->changed, &r->mu);
+    bool none = r->stop || r->slots_filled == 0;
+    if (none && !r->stop) {
+        r->fronts_done = true;
+        r->front_status = r->produce_status;
+        snprintf(r->front_error, sizeof r->front_error, "%s", r->produce_error);
+    }
+    int k = r->slot_head;
+    pthread_mutex_unlock(&r->mu);
+    if (none) {
+        pthread_cond_broadcast(&r->changed);
+        return false;
+    }
+    vt_frame_slot *slot = &r->slots[k];
+    for (int c = 0; c < r->cams; c++) {
+        r->ptrs[c] = slot->present[c] ? &slot->images[c] : NULL;
+        if (isnan(slot->times[c]))
+            slot->times[c] = slot->t;
+    }
+    vt_frame_set fs = {.frame = slot->frame, .t = slot->t, .images = r->ptrs, .times = slot->times};
+    vt_status s = vt__pipeline_front(r->p, &fs, r->ready[k], set);
+    pthread_mutex_lock(&r->mu);
+    r->slot_head = (r->slot_head + 1) % r->depth;
+    r->slots_filled--;
+    if (s) {
+        r->fronts_done = true;
+        r->front_status = s;
+        snprintf(r->front_error, sizeof r->front_error, "%s", vt_last_error());
+    }
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->mu);
+    return !s;
+}
+
+/* The front's thread (overlap): fills the sets in order while the back empties them. */
+static void *front_thread(void *arg)
+{
+    runner *r = arg;
+    for (int tail = 0;; tail = (tail + 1) % SETS) {
+        pthread_mutex_lock(&r->mu);
+        while (r->sets_filled == SETS && !r->stop)
+            pthread_cond_wait(&r->changed, &r->mu);
+        bool stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop || !front_next(r, &r->sets[tail]))
+            return NULL;
+        pthread_mutex_lock(&r->mu);
+        r->sets_filled++;
+        pthread_cond_broadcast(&r->changed);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+/* The back, on the caller's thread: each set in order, then its consumer. */
+static vt_status back_loop(runner *r, bool overlap, vt_consume_fn consume, void *cuser)
+{
+    for (;;) {
+        vt__set *set = &r->sets[r->set_head];
+        if (overlap) {
+            pthread_mutex_lock(&r->mu);
+            while (r->sets_filled == 0 && !r->fronts_done)
+                pthread_cond_wait(&r->changed, &r->mu);
+            bool done = r->sets_filled == 0;
+            pthread_mutex_unlock(&r->mu);
+            if (done)
+                break;
+        } else if (!front_next(r, set)) {
+            break;
+        }
+        vt_pipeline_result res;
+        vt_status s = vt__pipeline_back(r->p, set, &res);
+        if (!s && consume)
+            s = consume(cuser, &res);
+        if (s)
+            return s;
+        if (overlap) {
+            pthread_mutex_lock(&r->mu);
+            r->sets_filled--;
+            pthread_cond_broadcast(&r->changed);
+            pthread_mutex_unlock(&r->mu);
+            r->set_head = (r->set_head + 1) % SETS;
+        }
+    }
+    if (r->front_status)
+        return vt__error(r->front_status, "%s", r->front_error);
+    return VT_OK;
+}
+
+static void free_runner(runner *r)
 {
     for (int i = 0; r->slots && i < r->depth; i++) {
         for (int c = 0; r->slots[i].images && c < r->cams; c++)
@@ -77,12 +203,18 @@ static void free_slots(ring *r)
         free(r->slots[i].times);
     }
     free(r->slots);
+    free(r->ready);
+    for (int i = 0; i < SETS; i++)
+        vt__set_free(&r->sets[i], r->cams);
+    free(r->ptrs);
 }
 
-static vt_status alloc_slots(ring *r)
+static vt_status alloc_runner(runner *r, bool overlap)
 {
     r->slots = calloc((size_t)r->depth, sizeof *r->slots);
-    if (!r->slots)
+    r->ready = calloc((size_t)r->depth, sizeof *r->ready);
+    r->ptrs = calloc((size_t)r->cams, sizeof *r->ptrs);
+    if (!r->slots || !r->ready || !r->ptrs)
         return vt__error(VT_ENOMEM, "pipeline: out of memory");
     for (int i = 0; i < r->depth; i++) {
         r->slots[i].images = calloc((size_t)r->cams, sizeof *r->slots[i].images);
@@ -91,24 +223,23 @@ static vt_status alloc_slots(ring *r)
         if (!r->slots[i].images || !r->slots[i].present || !r->slots[i].times)
             return vt__error(VT_ENOMEM, "pipeline: out of memory");
     }
+    /* Without overlap one set does, and it may borrow the camera stages' rays. */
+    for (int i = 0; i < (overlap ? SETS : 1); i++) {
+        vt_status s = vt__set_init(&r->sets[i], r->cams, overlap);
+        if (s)
+            return s;
+    }
     return VT_OK;
 }
 
-/* Processes one filled slot. */
-static vt_status process_slot(vt_pipeline *p, vt_frame_slot *slot, const vt_image **ptrs, int cams,
-                              vt_consume_fn consume, void *cuser)
+/* Stops the other threads (after a failure of the back) and waits for them. */
+static void stop_and_join(runner *r, pthread_t th)
 {
-    for (int c = 0; c < cams; c++) {
-        ptrs[c] = slot->present[c] ? &slot->images[c] : NULL;
-        if (isnan(slot->times[c]))
-            slot->times[c] = slot->t;
-    }
-    vt_frame_set fs = {.frame = slot->frame, .t = slot->t, .images = ptrs, .times = slot->times};
-    vt_pipeline_result res;
-    vt_status s = vt_pipeline_process(p, &fs, &res);
-    if (!s && consume)
-        s = consume(cuser, &res);
-    return s;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(th, NULL);
 }
 
 vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void *puser,
@@ -116,51 +247,37 @@ vt_status vt_pipeline_run(vt_pipeline *p, int depth, vt_produce_fn produce, void
 {
     if (!p || !produce)
         return vt__error(VT_EINVAL, "vt_pipeline_run: NULL argument");
-    ring r = {.depth = depth > 0 ? depth : 2,
-              .cams = vt__pipeline_camera_count(p),
-              .produce = produce,
-              .puser = puser};
-    const vt_image **ptrs = calloc((size_t)r.cams, sizeof *ptrs);
-    vt_status s = ptrs ? alloc_slots(&r) : vt__error(VT_ENOMEM, "pipeline: out of memory");
+    runner r = {.p = p,
+                .depth = depth > 0 ? depth : 2,
+                .cams = vt__pipeline_camera_count(p),
+                .produce = produce,
+                .puser = puser};
+    bool overlap = vt__pipeline_overlap(p);
+    vt_status s = alloc_runner(&r, overlap);
     if (s) {
-        free(ptrs);
-        free_slots(&r);
+        free_runner(&r);
         return s;
     }
     pthread_mutex_init(&r.mu, NULL);
-    pthread_cond_init(&r.filled, NULL);
-    pthread_cond_init(&r.freed, NULL);
-    pthread_t th;
-    if (pthread_create(&th, NULL, producer, &r) != 0) {
+    pthread_cond_init(&r.changed, NULL);
+    pthread_t prod, front;
+    bool have_front = false;
+    if (pthread_create(&prod, NULL, producer, &r) != 0) {
         s = vt__error(VT_ENOMEM, "pipeline: cannot start the producer thread");
     } else {
-        for (;;) {
-            pthread_mutex_lock(&r.mu);
-            while (r.count == 0 && !r.end)
-                pthread_cond_wait(&r.filled, &r.mu);
-            bool done = r.count == 0 && r.end;
-            pthread_mutex_unlock(&r.mu);
-            if (done)
-                break;
-            s = process_slot(p, &r.slots[r.head], ptrs, r.cams, consume, cuser);
-            pthread_mutex_lock(&r.mu);
-            r.head = (r.head + 1) % r.depth;
-            r.count--;
-            if (s)
-                r.stop = true;
-            pthread_cond_signal(&r.freed);
-            pthread_mutex_unlock(&r.mu);
-            if (s)
-                break;
+        if (overlap) {
+            have_front = pthread_create(&front, NULL, front_thread, &r) == 0;
+            if (!have_front)
+                s = vt__error(VT_ENOMEM, "pipeline: cannot start the camera stages' thread");
         }
-        pthread_join(th, NULL);
-        if (!s && r.produce_status)
-            s = vt__error(r.produce_status, "%s", r.produce_error);
+        if (!s)
+            s = back_loop(&r, overlap, consume, cuser);
+        if (have_front)
+            stop_and_join(&r, front);
+        stop_and_join(&r, prod);
     }
-    pthread_cond_destroy(&r.filled);
-    pthread_cond_destroy(&r.freed);
+    pthread_cond_destroy(&r.changed);
     pthread_mutex_destroy(&r.mu);
-    free(ptrs);
-    free_slots(&r);
+    free_runner(&r);
     return s;
 }

@@ -373,38 +373,46 @@ vt_status vt__svote_reset_workers(vt_vote *v, int threads)
     return VT_OK;
 }
 
+/* Refines refined coarse cell i on worker wk. */
+static void refine_coarse(vt_vote *v, vt__sworker *wk, long i, bool test, bool last)
+{
+    if (wk->status)
+        return;
+    const vt__sref *c = &v->refined[i];
+    uint32_t *meta = &vt__spool_at(&v->g.pool, c->home)->meta[c->k];
+    const uint32_t *rays = v->rays_of + v->offs[i];
+    const size_t nrays = v->offs[i + 1] - v->offs[i];
+    if (test) { /* decide_coarse() left the choice to here */
+        const double e = v->edge[0];
+        const double lo[3] = {v->o.min.x + c->x * e, v->o.min.y + c->y * e, v->o.min.z + c->z * e};
+        *meta &= VT__SV_FLAGS & ~(uint32_t)VT__SV_REFINE;
+        if (!consistent(v, lo, e, rays, nrays)) {
+            wk->rejected[0]++;
+            return;
+        }
+        if (last || !(*meta & VT__SV_NEAR) || !near_k(v, 0, c->x, c->y, c->z, rays, nrays)) {
+            *meta |= VT__SV_FINAL;
+            if (vt__spush_final(wk, *c))
+                wk->status = VT_ENOMEM;
+            return;
+        }
+        *meta |= VT__SV_REFINE;
+    }
+    refine(v, wk, 0, c->x, c->y, c->z, meta, rays, nrays);
+}
+
 /* Refines the refined coarse cells, shared among the threads. */
 vt_status vt__svote_refine_all(vt_vote *v, int threads)
 {
     const long n = (long)v->nrefined;
     const bool test = v->o.consistency_sigma > 0.0, last = v->levels == 1;
+    if (threads == 1) { /* no parallel region: libgomp allocates a team of one each time */
+        for (long i = 0; i < n; i++)
+            refine_coarse(v, &v->workers[0], i, test, last);
+    } else {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-    for (long i = 0; i < n; i++) {
-        vt__sworker *wk = &v->workers[omp_get_thread_num()];
-        if (wk->status)
-            continue;
-        const vt__sref *c = &v->refined[i];
-        uint32_t *meta = &vt__spool_at(&v->g.pool, c->home)->meta[c->k];
-        const uint32_t *rays = v->rays_of + v->offs[i];
-        const size_t nrays = v->offs[i + 1] - v->offs[i];
-        if (test) { /* decide_coarse() left the choice to here */
-            const double e = v->edge[0];
-            const double lo[3] = {v->o.min.x + c->x * e, v->o.min.y + c->y * e,
-                                  v->o.min.z + c->z * e};
-            *meta &= VT__SV_FLAGS & ~(uint32_t)VT__SV_REFINE;
-            if (!consistent(v, lo, e, rays, nrays)) {
-                wk->rejected[0]++;
-                continue;
-            }
-            if (last || !(*meta & VT__SV_NEAR) || !near_k(v, 0, c->x, c->y, c->z, rays, nrays)) {
-                *meta |= VT__SV_FINAL;
-                if (vt__spush_final(wk, *c))
-                    wk->status = VT_ENOMEM;
-                continue;
-            }
-            *meta |= VT__SV_REFINE;
-        }
-        refine(v, wk, 0, c->x, c->y, c->z, meta, rays, nrays);
+        for (long i = 0; i < n; i++)
+            refine_coarse(v, &v->workers[omp_get_thread_num()], i, test, last);
     }
     vt_status s = VT_OK;
     for (int t = 0; t < v->nworkers; t++) {
