@@ -6,6 +6,13 @@
  * time of each stage, what each stage handled, the sparse grid's peak and
  * the memory bandwidth measured in the same run (a copy of one frame set).
  *
+ * Then the loop as `voxtrack run` drives it (vt_pipeline_run, all threads),
+ * its producer copying each frame set into the loop's slots as a frame
+ * grabber would: with and without stage overlap, as fast as it goes
+ * (frame sets/s of wall time, the CPU utilisation of the cores) and paced
+ * at the scene's frame rate (the latency a live rig sees: from the set's
+ * last frame handed over to its tracks).
+ *
  *   bench_pipeline [PRESET [FRAME_SETS]] [--save-rays FILE]   (default: default 40)
  *
  * --save-rays writes each frame set's rays (of the 1-thread run) and the vote
@@ -14,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <omp.h>
 
@@ -175,6 +184,111 @@ static void run(const vt_scenario *sc, const vt_image *imgs, const bool *present
     vt_pipeline_free(p);
 }
 
+/* The loop's producer and consumer: frames from memory, latencies kept. */
+typedef struct loop {
+    const vt_image *imgs;
+    const bool *present;
+    int cams;
+    int64_t sets, next;
+    double fps, start; /* paced: set n is handed over no earlier than start + n / fps */
+    bool paced;
+    double *lat;
+    int64_t got;
+} loop;
+
+static void sleep_until(double t)
+{
+    double dt = t - vt__now();
+    if (dt <= 0)
+        return;
+    struct timespec ts = {(time_t)dt, (long)((dt - (double)(time_t)dt) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static vt_status loop_produce(void *user, vt_frame_slot *slot, bool *end)
+{
+    loop *l = user;
+    if (l->next == l->sets) {
+        *end = true;
+        return VT_OK;
+    }
+    int64_t n = l->next++;
+    if (l->paced)
+        sleep_until(l->start + (double)n / l->fps);
+    slot->frame = n;
+    slot->t = (double)n / l->fps;
+    for (int c = 0; c < l->cams; c++) {
+        const vt_image *src = &l->imgs[n * l->cams + c];
+        if (!l->present[n * l->cams + c])
+            continue;
+        vt_image *dst = &slot->images[c];
+        if (!dst->data || dst->stride != src->stride || dst->height != src->height) {
+            vt_image_free(dst);
+            vt_status s = vt_image_alloc(dst, src->width, src->height, src->bits);
+            if (s)
+                return s;
+        }
+        memcpy(dst->data, src->data, src->stride * (size_t)src->height);
+        slot->present[c] = true;
+    }
+    return VT_OK;
+}
+
+static vt_status loop_consume(void *user, const vt_pipeline_result *r)
+{
+    loop *l = user;
+    l->lat[l->got++] = r->latency;
+    return VT_OK;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static void run_loop(const vt_scenario *sc, const vt_image *imgs, const bool *present, int64_t sets,
+                     int threads, bool overlap, bool paced)
+{
+    const vt_rig *rig = vt_scenario_rig(sc);
+    vt_pipeline_opts o = vt_pipeline_opts_default();
+    vt_scenario_volume(sc, &o.volume_min, &o.volume_max);
+    o.threads = threads;
+    o.overlap = overlap;
+    omp_set_num_threads(threads);
+    vt_pipeline *p = NULL;
+    vt_status s = vt_pipeline_new(&o, rig, &p);
+    if (s)
+        die("pipeline", s);
+    loop l = {.imgs = imgs,
+              .present = present,
+              .cams = rig->count,
+              .sets = sets,
+              .fps = vt_scenario_fps(sc),
+              .paced = paced,
+              .lat = calloc((size_t)sets, sizeof(double))};
+    if (!l.lat)
+        die("memory", VT_ENOMEM);
+    double c0 = cpu_seconds(), t0 = vt__now();
+    l.start = t0;
+    s = vt_pipeline_run(p, 2, loop_produce, &l, loop_consume, &l);
+    double wall = vt__now() - t0, cpu = cpu_seconds() - c0;
+    if (s)
+        die("run", s);
+    int64_t m = l.got - 1; /* the first set only initialises the background models */
+    qsort(l.lat + 1, (size_t)m, sizeof *l.lat, by_value);
+    printf("loop, threads %d, overlap %s, %s: %.1f frame sets/s of wall time, latency p50 %.1f "
+           "ms, p99 %.1f ms, CPU %.0f%% of %d cores\n",
+           threads, overlap ? "on " : "off", paced ? "paced at the scene's fps" : "unpaced",
+           (double)l.got / wall, 1e3 * l.lat[1 + m / 2],
+           1e3 * l.lat[1 + (size_t)(0.99 * (double)(m - 1))],
+           100.0 * cpu / wall / omp_get_num_procs(), omp_get_num_procs());
+    free(l.lat);
+    vt_pipeline_free(p);
+}
+
 int main(int argc, char **argv)
 {
     const char *save = NULL;
@@ -214,6 +328,9 @@ int main(int argc, char **argv)
     }
     if (all > 1)
         run(sc, imgs, present, sets, all, NULL);
+    for (int paced = 0; paced < 2; paced++)
+        for (int overlap = 0; overlap < 2; overlap++)
+            run_loop(sc, imgs, present, sets, all, overlap, paced);
     for (int64_t i = 0; i < sets * rig->count; i++)
         vt_image_free(&imgs[i]);
     free(imgs);
