@@ -3,12 +3,14 @@
  * whole distributed mode on one machine (docs/CLUSTER.md).
  *
  * It starts a nats-server with JetStream on a free port of 127.0.0.1 with
- * its own store folder, then this same program as a coordinator, N voting
- * workers and a capture node (each a process of its own, as on separate
- * machines), waits for the coordinator to track the last frame set, stops
- * the others and the server, and exits with the coordinator's status. If
- * the capture node fails, or every worker is gone, everything is stopped
- * and the run fails: nothing is left waiting.
+ * its own store folder, then this same program as two coordinators (a
+ * leader and a hot standby), N voting workers and a capture node (each a
+ * process of its own, as on separate machines), waits for a coordinator to
+ * track the last frame set, stops the others and the server, and exits
+ * with that coordinator's status. Each coordinator writes its own tracks
+ * (FILE.a, FILE.b); the one that finished becomes FILE. If the capture node
+ * fails, or every worker or both coordinators are gone, everything is
+ * stopped and the run fails: nothing is left waiting.
  */
 #include "cli.h"
 
@@ -34,8 +36,9 @@ static void usage(FILE *f)
           "\n"
           "Runs CONFIG (as `voxtrack run` would) on the distributed mode, all on this\n"
           "machine: a nats-server with JetStream on 127.0.0.1, a capture node, N voting\n"
-          "workers and a coordinator, each its own process (docs/CLUSTER.md). The tracks are\n"
-          "those that `voxtrack run` writes.\n"
+          "workers and two coordinators (a leader and a standby that takes over when the\n"
+          "leader dies), each its own process (docs/CLUSTER.md). The tracks are those that\n"
+          "`voxtrack run` writes.\n"
           "\n"
           "Options:\n"
           "  --workers N         voting workers (default 2, at most 64)\n"
@@ -120,6 +123,38 @@ static pid_t spawn(char *const argv[], const char *log)
     return pid;
 }
 
+/* Starts argv as a child with its stdout to `out` (its stderr stays ours). 0 on failure. */
+static pid_t spawn_out(char *const argv[], const char *out)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "voxtrack cluster: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static void copy_file(const char *path, FILE *to)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, to);
+    fclose(f);
+}
+
 static bool executable(const char *path)
 {
     return access(path, X_OK) == 0;
@@ -178,7 +213,8 @@ static void reap(pid_t pid, int ms)
 }
 
 typedef struct cluster {
-    pid_t server, coordinator, capture;
+    pid_t server, coordinators[2], capture;
+    int winner; /* the coordinator that finished */
     pid_t workers[MAX_WORKERS];
     int nworkers, workers_alive;
     bool capture_done;
@@ -196,8 +232,18 @@ static int supervise(cluster *c)
             return -1;
         }
         bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (pid == c->coordinator) {
-            c->coordinator = 0;
+        int which = pid == c->coordinators[0] ? 0 : pid == c->coordinators[1] ? 1 : -1;
+        if (which >= 0) {
+            c->coordinators[which] = 0;
+            if (ok) {
+                c->winner = which;
+                return 0;
+            }
+            if (c->coordinators[!which]) { /* the standby goes on */
+                cli_error(CMD, "coordinator %c %s; the other goes on", 'a' + which,
+                          WIFSIGNALED(status) ? "was killed" : "failed");
+                continue;
+            }
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
         if (pid == c->capture) {
@@ -275,6 +321,8 @@ int cmd_cluster(int argc, char **argv)
         cli_lib_error(CMD, s);
         return CLI_EXIT_FAIL;
     }
+    char cfg_tracks[4096];
+    snprintf(cfg_tracks, sizeof cfg_tracks, "%s", cfg.tracks);
     vt_run_config_free(&cfg);
     char server[4096], self[4096];
     if (!find_server(server_path, server, sizeof server)) {
@@ -317,6 +365,8 @@ int cmd_cluster(int argc, char **argv)
     snprintf(threads_s, sizeof threads_s, "%d", threads);
     snprintf(frames_s, sizeof frames_s, "%d", frames);
 
+    char track_path[2][4200] = {"", ""}, det_path[2][4200] = {"", ""};
+    char out_path[2][4200] = {"", ""}, name[2][32];
     cluster c = {0};
     rc = CLI_EXIT_FAIL;
     char *server_argv[] = {server, "-js", "-a", "127.0.0.1", "-p", port_s, "-sd", dir, NULL};
@@ -341,25 +391,29 @@ int cmd_cluster(int argc, char **argv)
         goto done;
     }
     const char *config = args.positional[0];
-    char *coord_argv[24] = {self, "coordinator", (char *)config, "--nats", url,
-                            "--threads", threads_s};
-    int k = 7;
-    if (tracks) {
-        coord_argv[k++] = "--tracks";
-        coord_argv[k++] = (char *)tracks;
-    }
-    if (detections) {
-        coord_argv[k++] = "--detections";
-        coord_argv[k++] = (char *)detections;
-    }
-    if (json)
-        coord_argv[k++] = "--json";
-    if (quiet)
-        coord_argv[k++] = "--quiet";
-    coord_argv[k] = NULL;
-    if (!(c.coordinator = spawn(coord_argv, NULL))) {
-        cli_error(CMD, "cannot start the coordinator");
-        goto done;
+    const char *final_tracks = tracks ? tracks : cfg_tracks;
+    for (int i = 0; i < 2; i++) {
+        snprintf(track_path[i], sizeof track_path[i], "%s.%c", final_tracks, 'a' + i);
+        snprintf(det_path[i], sizeof det_path[i], "%s.%c", detections ? detections : "", 'a' + i);
+        snprintf(out_path[i], sizeof out_path[i], "%s/coordinator-%c.out", dir, 'a' + i);
+        snprintf(name[i], sizeof name[i], "coordinator-%c", 'a' + i);
+        char *coord_argv[24] = {self,      "coordinator",  (char *)config, "--nats", url,
+                                "--threads", threads_s, "--name", name[i], "--tracks",
+                                track_path[i]};
+        int k = 11;
+        if (detections) {
+            coord_argv[k++] = "--detections";
+            coord_argv[k++] = det_path[i];
+        }
+        if (json)
+            coord_argv[k++] = "--json";
+        if (quiet)
+            coord_argv[k++] = "--quiet";
+        coord_argv[k] = NULL;
+        if (!(c.coordinators[i] = spawn_out(coord_argv, out_path[i]))) {
+            cli_error(CMD, "cannot start coordinator %c", 'a' + i);
+            goto done;
+        }
     }
     char *worker_argv[] = {self,      "worker",   (char *)config, "--nats", url, "--threads",
                            threads_s, "--ack-wait", ack_s,          "--quiet", NULL};
@@ -378,12 +432,35 @@ int cmd_cluster(int argc, char **argv)
     }
     int status = supervise(&c);
     rc = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK) {
+        /* The finished coordinator's outputs become the run's; the other's go. */
+        int w = c.winner;
+        if (rename(track_path[w], final_tracks) != 0 ||
+            (detections && rename(det_path[w], detections) != 0)) {
+            cli_error(CMD, "cannot rename %s to %s: %s", track_path[w], final_tracks,
+                      strerror(errno));
+            rc = CLI_EXIT_FAIL;
+        }
+        copy_file(out_path[w], stdout);
+    } else {
+        for (int i = 0; i < 2; i++)
+            copy_file(out_path[i], stderr);
+    }
 done:
-    stop_child(c.coordinator);
+    for (int i = 0; i < 2; i++)
+        stop_child(c.coordinators[i]);
     stop_child(c.capture);
     for (int i = 0; i < c.nworkers; i++)
         stop_child(c.workers[i]);
-    reap(c.coordinator, 5000);
+    for (int i = 0; i < 2; i++)
+        reap(c.coordinators[i], 5000);
+    for (int i = 0; i < 2; i++) {
+        bool kept = rc == CLI_EXIT_OK && i == c.winner;
+        if (!kept && track_path[i][0])
+            unlink(track_path[i]);
+        if (!kept && detections && det_path[i][0])
+            unlink(det_path[i]);
+    }
     reap(c.capture, 5000);
     for (int i = 0; i < c.nworkers; i++)
         reap(c.workers[i], 5000);

@@ -259,6 +259,9 @@ static void coordinator_usage(FILE *f)
           "The coordinator: assembles each frame set from the cameras' rays into a work\n"
           "item, tracks the voted frame sets in order and writes the tracks as `voxtrack\n"
           "run` does (docs/CLUSTER.md). Returns after the last frame set of the input.\n"
+          "Run two or more (each with its own --name and --tracks): one leads (a lease in\n"
+          "the server's KV store), the others track too and take over within about 1.5 s\n"
+          "when the leader stops renewing its lease.\n"
           "\n"
           "Options:\n"
           "  --tracks FILE       write the tracks here (default: the configuration's)\n"
@@ -335,15 +338,19 @@ int cmd_coordinator(int argc, char **argv)
         printf("{");
         cli_track_summary_json_members(&sum, stdout);
         printf(", \"cluster\": {\"duplicates\": %lld, \"redelivered\": %lld, "
-               "\"bad_messages\": %lld, \"work_items\": %lld}}\n",
+               "\"bad_messages\": %lld, \"work_items\": %lld, \"takeovers\": %lld, "
+               "\"takeover_seconds\": %.3f}}\n",
                (long long)st.duplicates, (long long)st.redelivered, (long long)st.bad_messages,
-               (long long)st.messages);
+               (long long)st.messages, (long long)st.takeovers, st.takeover_seconds);
     } else {
         cli_track_summary_print(&sum, stdout);
-        printf("cluster           %lld work items, %lld duplicates dropped, %lld work items "
-               "delivered again, %lld bad messages dropped\n",
+        printf("cluster           %lld work items assembled here, %lld duplicates dropped, %lld "
+               "work items delivered again, %lld bad messages dropped\n",
                (long long)st.messages, (long long)st.duplicates, (long long)st.redelivered,
                (long long)st.bad_messages);
+        if (st.takeovers)
+            printf("takeover          %lld, the last after %.3f s without the leader's renewal\n",
+                   (long long)st.takeovers, st.takeover_seconds);
     }
     rc = CLI_EXIT_OK;
 done:

@@ -8,7 +8,10 @@
  *                  Nats-Msg-Id, CRC-checked)
  *   coordinator    assembles a work item per frame set once every camera's
  *                  rays are in (WorkQueue stream VT_WORK), then tracks the
- *                  voted frame sets (stream VT_DETS) in strict order
+ *                  voted frame sets (stream VT_DETS) in strict order. Of
+ *                  several, the holder of a KV lease leads (assembles); the
+ *                  others track every frame set too (hot standbys) and one
+ *                  takes the lease ~1.5 s after the leader stops renewing it
  *   voting worker  pulls work items from one durable consumer shared by all
  *                  workers (explicit ack, a bounded number of deliveries),
  *                  votes and detects (the vote stage), publishes detections
@@ -24,7 +27,7 @@
  * a time per server (its streams hold one run's frame sets).
  *
  * Not yet: moving cameras and cameras with 2D detections (refused with
- * VT_EUNSUPPORTED), several capture nodes, a standby coordinator.
+ * VT_EUNSUPPORTED), several capture nodes, membership and camera reassignment.
  */
 #ifndef VOXTRACK_CLUSTER_H
 #define VOXTRACK_CLUSTER_H
@@ -65,6 +68,8 @@ typedef struct vt_cluster_stats {
                               sets it tracked (the deliveries their detections came from) */
     int64_t duplicates;    /* messages dropped as already seen */
     int64_t bad_messages;  /* messages that failed their checks (CRC, format), dropped */
+    int64_t takeovers;       /* coordinator: times it took the lease from a silent leader */
+    double takeover_seconds; /* the last takeover: how long the lease had been silent */
 } vt_cluster_stats;
 
 /*
@@ -87,8 +92,10 @@ VT_API vt_status vt_cluster_worker_run(const vt_cluster_opts *o, const vt_pipeli
                                        const vt_rig *rig, vt_cluster_stats *stats);
 
 /*
- * The coordinator: assembles the work items (on a thread of its own) and
- * tracks the voted frame sets in order, handing each result to `consume`
+ * A coordinator: tracks the voted frame sets in order (all of them, from the
+ * stream's start, on a consumer named after o->name: give each coordinator
+ * its own name) and, while it holds the lease, assembles the work items (on
+ * a thread of its own), handing each result to `consume`
  * (on the calling thread; a non-zero return stops the run) until the last
  * frame set of the input. The results' cameras, rays and timing come from
  * the other nodes; .vote is NULL and .seconds the sum of the stages.

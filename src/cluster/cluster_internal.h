@@ -149,6 +149,8 @@ typedef struct vt__cl_pull_opts {
     const char *stream, *consumer, *filter;
     double ack_wait;  /* seconds */
     int max_deliver;  /* -1: no limit */
+    bool fresh;       /* delete a consumer of that name first: start from the stream's start,
+                         removed by the server a minute after its last fetch */
 } vt__cl_pull_opts;
 vt_status vt__cl_pull_open(vt__cl_conn *c, const vt__cl_pull_opts *o, vt__cl_pull **out);
 void vt__cl_pull_close(vt__cl_pull *p);
@@ -183,6 +185,26 @@ vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t *
 /* VT_EUNSUPPORTED for what the distributed mode does not take yet (moving cameras, 2D
    detections), VT_EINVAL for a rig of no or too many cameras (capture.c). */
 vt_status vt__cl_check_rig(const vt_rig *rig);
+
+/* ---- KV (conn.c): the coordinators' lease ------------------------------------ */
+
+#define VT__CL_KV_LEASE "vt_lease"
+#define VT__CL_KEY_COORDINATOR "coordinator"
+
+typedef struct vt__cl_kv vt__cl_kv;
+
+/* The bucket, made when absent (history 1: only the latest value). */
+vt_status vt__cl_kv_open(vt__cl_conn *c, const char *bucket, vt__cl_kv **out);
+void vt__cl_kv_close(vt__cl_kv *kv);
+
+/* The key's value (into buf, NUL-terminated) and revision; VT_ENOENT when there is none. */
+vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev);
+
+/* Creates the key (VT_EMISMATCH when it exists), or replaces it if its revision is still
+   `last` (compare-and-swap; VT_EMISMATCH when another wrote it since). *rev: the new one. */
+vt_status vt__cl_kv_create(vt__cl_kv *kv, const char *key, const char *value, uint64_t *rev);
+vt_status vt__cl_kv_update(vt__cl_kv *kv, const char *key, const char *value, uint64_t last,
+                           uint64_t *rev);
 
 /* True once o->stop is set. */
 bool vt__cl_stopped(const vt_cluster_opts *o);

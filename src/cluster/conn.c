@@ -221,6 +221,8 @@ vt_status vt__cl_pull_open(vt__cl_conn *c, const vt__cl_pull_opts *o, vt__cl_pul
     snprintf(p->name, sizeof p->name, "%s", o->consumer);
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
+    if (o->fresh)
+        js_DeleteConsumer(c->js, o->stream, o->consumer, NULL, NULL);
     natsStatus ns = js_GetConsumerInfo(&ci, c->js, o->stream, o->consumer, NULL, &jerr);
     if (ns == NATS_NOT_FOUND) {
         jsConsumerConfig cc;
@@ -231,6 +233,8 @@ vt_status vt__cl_pull_open(vt__cl_conn *c, const vt__cl_pull_opts *o, vt__cl_pul
         cc.MaxDeliver = o->max_deliver;
         cc.FilterSubject = o->filter;
         cc.DeliverPolicy = js_DeliverAll;
+        if (o->fresh)
+            cc.InactiveThreshold = (int64_t)60 * 1000000000;
         jerr = 0;
         ns = js_AddConsumer(&ci, c->js, o->stream, &cc, NULL, &jerr);
         if (ns != NATS_OK) /* another node made it in the meantime */
@@ -360,4 +364,86 @@ vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t *
     *len = n;
     natsMsg_Destroy(m);
     return VT_OK;
+}
+
+/* ---- KV ---------------------------------------------------------------------- */
+
+struct vt__cl_kv {
+    kvStore *kv;
+    char bucket[64];
+};
+
+vt_status vt__cl_kv_open(vt__cl_conn *c, const char *bucket, vt__cl_kv **out)
+{
+    *out = NULL;
+    vt__cl_kv *k = calloc(1, sizeof *k);
+    if (!k)
+        return vt__error(VT_ENOMEM, "cluster: out of memory");
+    snprintf(k->bucket, sizeof k->bucket, "%s", bucket);
+    natsStatus ns = js_KeyValue(&k->kv, c->js, bucket);
+    if (ns != NATS_OK) {
+        kvConfig cfg;
+        kvConfig_Init(&cfg);
+        cfg.Bucket = bucket;
+        cfg.History = 1;
+        cfg.StorageType = js_FileStorage;
+        ns = js_CreateKeyValue(&k->kv, c->js, &cfg);
+        if (ns != NATS_OK) /* made by another node in the meantime */
+            ns = js_KeyValue(&k->kv, c->js, bucket);
+    }
+    if (ns != NATS_OK) {
+        free(k);
+        return nats_error(ns, 0, "cluster: KV bucket %s", bucket);
+    }
+    *out = k;
+    return VT_OK;
+}
+
+void vt__cl_kv_close(vt__cl_kv *kv)
+{
+    if (!kv)
+        return;
+    kvStore_Destroy(kv->kv);
+    free(kv);
+}
+
+vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev)
+{
+    kvEntry *e = NULL;
+    natsStatus ns = kvStore_Get(&e, kv->kv, key);
+    if (ns == NATS_NOT_FOUND)
+        return VT_ENOENT;
+    if (ns != NATS_OK)
+        return nats_error(ns, 0, "cluster: reading KV key %s", key);
+    const char *v = kvEntry_ValueString(e);
+    snprintf(buf, size, "%s", v ? v : "");
+    *rev = kvEntry_Revision(e);
+    kvEntry_Destroy(e);
+    return VT_OK;
+}
+
+vt_status vt__cl_kv_create(vt__cl_kv *kv, const char *key, const char *value, uint64_t *rev)
+{
+    natsStatus ns = kvStore_CreateString(rev, kv->kv, key, value);
+    if (ns == NATS_OK)
+        return VT_OK;
+    char buf[8];
+    uint64_t r;
+    if (vt__cl_kv_get(kv, key, buf, sizeof buf, &r) == VT_OK)
+        return VT_EMISMATCH; /* it is there: someone else's */
+    return nats_error(ns, 0, "cluster: creating KV key %s", key);
+}
+
+vt_status vt__cl_kv_update(vt__cl_kv *kv, const char *key, const char *value, uint64_t last,
+                           uint64_t *rev)
+{
+    natsStatus ns = kvStore_UpdateString(rev, kv->kv, key, value, last);
+    if (ns == NATS_OK)
+        return VT_OK;
+    char buf[8];
+    uint64_t r = 0;
+    vt_status s = vt__cl_kv_get(kv, key, buf, sizeof buf, &r);
+    if (s == VT_ENOENT || (s == VT_OK && r != last))
+        return VT_EMISMATCH; /* written (or deleted) by another since */
+    return nats_error(ns, 0, "cluster: updating KV key %s", key);
 }

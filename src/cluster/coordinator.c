@@ -16,11 +16,15 @@
  * reorder buffer, a second copy of a frame set (a worker died after
  * publishing, before its ack) is counted and dropped.
  */
+#include <ctype.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cluster/cluster_internal.h"
 #include "core/buf.h"
@@ -423,6 +427,151 @@ static void add_stats(vt_cluster_stats *to, const vt_cluster_stats *a)
     to->bad_messages += a->bad_messages;
 }
 
+/* ---- the lease ------------------------------------------------------------ */
+
+/*
+ * Which coordinator leads: the one whose name holds the KV key. The leader
+ * renews it every RENEW seconds by compare-and-swap on its revision; a
+ * standby that has seen the same revision for TAKEOVER seconds (on its own
+ * clock: nats-server 2.9 sends no event when a key expires) replaces it by
+ * compare-and-swap, so of several standbys one wins. A leader whose swap
+ * fails has been replaced: it steps down.
+ */
+static const double RENEW = 0.3, TAKEOVER = 1.5, LOOK = 0.1;
+
+typedef struct lease {
+    vt__cl_kv *kv;
+    char me[64];
+    bool leader;
+    uint64_t rev;       /* the revision we wrote (leader) or last saw (standby) */
+    double changed_at;  /* standby: when we saw it change */
+    double renewed_at;  /* leader: our last renewal */
+    double looked_at;
+} lease;
+
+static double wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One look at the lease; *became / *lost tell what changed. Errors of the server are
+   not fatal here: the lease is looked at again soon. */
+static void lease_tick(lease *l, bool *became, bool *lost, vt_cluster_stats *st)
+{
+    *became = *lost = false;
+    double now = vt__now();
+    if (l->leader) {
+        if (now - l->renewed_at < RENEW)
+            return;
+        uint64_t rev = 0;
+        vt_status s = vt__cl_kv_update(l->kv, VT__CL_KEY_COORDINATOR, l->me, l->rev, &rev);
+        if (!s) {
+            l->rev = rev;
+            l->renewed_at = now;
+        } else if (s == VT_EMISMATCH) {
+            vt__log(1, "coordinator %s: another coordinator took the lease; standing by", l->me);
+            l->leader = false;
+            l->changed_at = now;
+            *lost = true;
+        }
+        return;
+    }
+    if (now - l->looked_at < LOOK)
+        return;
+    l->looked_at = now;
+    char holder[64];
+    uint64_t rev = 0;
+    vt_status s = vt__cl_kv_get(l->kv, VT__CL_KEY_COORDINATOR, holder, sizeof holder, &rev);
+    if (s == VT_ENOENT) {
+        if (vt__cl_kv_create(l->kv, VT__CL_KEY_COORDINATOR, l->me, &rev) == VT_OK) {
+            l->leader = *became = true;
+            l->rev = rev;
+            l->renewed_at = now;
+            vt__log(2, "coordinator %s: leader", l->me);
+        }
+        return;
+    }
+    if (s)
+        return;
+    if (rev != l->rev) {
+        l->rev = rev;
+        l->changed_at = now;
+        return;
+    }
+    if (now - l->changed_at < TAKEOVER)
+        return;
+    double silent = now - l->changed_at;
+    if (vt__cl_kv_update(l->kv, VT__CL_KEY_COORDINATOR, l->me, rev, &rev) == VT_OK) {
+        l->leader = *became = true;
+        l->rev = rev;
+        l->renewed_at = vt__now();
+        st->takeovers++;
+        st->takeover_seconds = silent;
+        vt__log(1, "coordinator %s: took over from %s after %.3f s without renewal (at %.3f)",
+                l->me, holder, silent, wall_clock());
+    }
+}
+
+/* Fault injection (as the worker's): VT_CLUSTER_FAULT=die-after-track:N SIGKILLs the
+   coordinator once it has tracked and handed on its N-th frame set. */
+static int64_t fault_after_track(void)
+{
+    const char *e = getenv("VT_CLUSTER_FAULT");
+    long long n = 0;
+    char tail;
+    if (e && sscanf(e, "die-after-track:%lld%c", &n, &tail) == 1 && n > 0)
+        return n;
+    return 0;
+}
+
+static vt_status assembler_start(assembler *a, pthread_t *th)
+{
+    vt__cl_pull_opts ap = {.stream = VT__CL_STREAM_RAYS,
+                           .consumer = VT__CL_CONSUMER_ASSEMBLER,
+                           .filter = VT__CL_SUBJ_RAYS ".>",
+                           .ack_wait = 2, /* what a leader that died held comes back soon */
+                           .max_deliver = -1};
+    atomic_store(&a->stop, false);
+    vt_status s = vt__cl_pull_open(a->conn, &ap, &a->pull);
+    if (!s && pthread_create(th, NULL, assembler_main, a) != 0) {
+        vt__cl_pull_close(a->pull);
+        a->pull = NULL;
+        s = vt__error(VT_ENOMEM, "coordinator: cannot start the assembler thread");
+    }
+    return s;
+}
+
+/* Stops the assembler thread and forgets its state (the next leader's starts anew). */
+static void assembler_stop(assembler *a, pthread_t th)
+{
+    atomic_store(&a->stop, true);
+    pthread_join(th, NULL);
+    vt_cluster_stats keep = a->st;
+    assembler_free(a);
+    const vt_cluster_opts *o = a->o;
+    vt__cl_conn *conn = a->conn;
+    int n = a->n;
+    uint64_t all = a->all;
+    memset(a, 0, sizeof *a);
+    a->o = o;
+    a->conn = conn;
+    a->n = n;
+    a->all = all;
+    a->st = keep;
+}
+
+/* A consumer name from the node's name: letters, digits, '-' and '_' only. */
+static void consumer_name(char *out, size_t size, const char *prefix, const char *name)
+{
+    snprintf(out, size, "%s-", prefix);
+    size_t n = strlen(out);
+    for (const char *p = name; *p && n + 1 < size; p++)
+        out[n++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
+    out[n] = '\0';
+}
+
 vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline_opts *po,
                                      const vt_rig *rig, vt_consume_fn consume, void *user,
                                      vt_cluster_stats *stats)
@@ -438,6 +587,12 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
     assembler a = {.o = o, .n = rig->count};
     a.all = rig->count == 64 ? ~0ull : (1ull << rig->count) - 1;
     tracker k = {.rig = rig, .n = rig->count, .nsets = -1};
+    lease l = {0};
+    char default_name[64], tracker_name[96];
+    snprintf(default_name, sizeof default_name, "coordinator-%ld", (long)getpid());
+    snprintf(l.me, sizeof l.me, "%s", o->name && *o->name ? o->name : default_name);
+    consumer_name(tracker_name, sizeof tracker_name, VT__CL_CONSUMER_TRACKER, l.me);
+    int64_t die_after = fault_after_track();
     k.cams = calloc((size_t)k.n, sizeof *k.cams);
     if (!k.cams)
         s = vt__error(VT_ENOMEM, "coordinator: out of memory");
@@ -446,28 +601,22 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
     if (!s)
         s = vt__cl_connect(o, "coordinator", &conn);
     a.conn = conn;
-    vt__cl_pull_opts ap = {.stream = VT__CL_STREAM_RAYS,
-                           .consumer = VT__CL_CONSUMER_ASSEMBLER,
-                           .filter = VT__CL_SUBJ_RAYS ".>",
-                           .ack_wait = 60,
-                           .max_deliver = -1};
+    /* Every coordinator tracks every frame set from the stream's start on its own consumer
+       (a hot standby): the one that takes over has the leader's tracker state already. */
     vt__cl_pull_opts tp = {.stream = VT__CL_STREAM_DETS,
-                           .consumer = VT__CL_CONSUMER_TRACKER,
+                           .consumer = tracker_name,
                            .filter = VT__CL_SUBJ_DETS,
                            .ack_wait = 60,
-                           .max_deliver = -1};
-    if (!s)
-        s = vt__cl_pull_open(conn, &ap, &a.pull);
+                           .max_deliver = -1,
+                           .fresh = true};
     if (!s)
         s = vt__cl_pull_open(conn, &tp, &k.pull);
+    if (!s)
+        s = vt__cl_kv_open(conn, VT__CL_KV_LEASE, &l.kv);
+    if (!s)
+        l.changed_at = vt__now();
     pthread_t th;
     bool started = false;
-    if (!s) {
-        if (pthread_create(&th, NULL, assembler_main, &a) != 0)
-            s = vt__error(VT_ENOMEM, "coordinator: cannot start the assembler thread");
-        else
-            started = true;
-    }
     vt__cl_msg msgs[FETCH_BATCH];
     while (!s && (k.nsets < 0 || k.next < k.nsets)) {
         if (vt__cl_stopped(o)) {
@@ -475,7 +624,17 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
                           (long long)k.next);
             break;
         }
-        if (atomic_load(&a.failed)) {
+        bool became, lost;
+        lease_tick(&l, &became, &lost, &k.st);
+        if (became && !started)
+            started = !(s = assembler_start(&a, &th));
+        if (lost && started) {
+            assembler_stop(&a, th);
+            started = false;
+        }
+        if (s)
+            break;
+        if (started && atomic_load(&a.failed)) {
             s = vt__error(a.status, "%s", a.error);
             break;
         }
@@ -484,8 +643,14 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
             break;
         for (int i = 0; !s && i < got; i++)
             s = take_dets(&k, &msgs[i]);
+        int64_t before = k.st.sets;
         if (!s)
             s = drain(&k, consume, user);
+        if (die_after && before < die_after && k.st.sets >= die_after) {
+            vt__log(1, "coordinator %s: VT_CLUSTER_FAULT: killing myself after frame set %lld",
+                    l.me, (long long)die_after);
+            raise(SIGKILL);
+        }
     }
     if (started) {
         atomic_store(&a.stop, true);
@@ -493,12 +658,16 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
         if (!s && a.status)
             s = vt__error(a.status, "%s", a.error);
     }
+    /* A leader that is done gives the lease up at once: nothing to take over. */
+    if (l.leader && !s)
+        vt__cl_kv_update(l.kv, VT__CL_KEY_COORDINATOR, "", l.rev, &l.rev);
     if (stats) {
         *stats = k.st;
         add_stats(stats, &a.st);
     }
     assembler_free(&a);
     tracker_free(&k);
+    vt__cl_kv_close(l.kv);
     vt__cl_close(conn);
     return s;
 }
