@@ -420,9 +420,27 @@ static void test_bad_input(void **state)
     vt_tracker_free(NULL);
 }
 
+static void test_kind_names_parse_both_ways(void **state)
+{
+    (void)state;
+    vt_tracker_kind k = VT_TRACKER_GNN;
+    assert_int_equal(vt_tracker_kind_parse("mht", &k), VT_OK);
+    assert_int_equal(k, VT_TRACKER_MHT);
+    assert_int_equal(vt_tracker_kind_parse("gnn", &k), VT_OK);
+    assert_int_equal(k, VT_TRACKER_GNN);
+    assert_int_equal(vt_tracker_kind_parse("best", &k), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "'best'"));
+    assert_int_equal(vt_tracker_kind_parse(NULL, &k), VT_EINVAL);
+    assert_int_equal(k, VT_TRACKER_GNN);
+    assert_string_equal(vt_tracker_kind_name(VT_TRACKER_MHT), "mht");
+    assert_string_equal(vt_tracker_kind_name(VT_TRACKER_GNN), "gnn");
+    assert_string_equal(vt_tracker_kind_name((vt_tracker_kind)7), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_names_parse_both_ways),
         cmocka_unit_test(test_confirmation_after_m_of_n),
         cmocka_unit_test(test_coasting_and_recovery_keep_the_id),
         cmocka_unit_test(test_deletion_and_ids_never_reused),

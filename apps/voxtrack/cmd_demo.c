@@ -296,7 +296,8 @@ int cmd_demo(int argc, char **argv)
         cli_usage_error(CMD, "--frames and --threads must be >= 0");
         return CLI_EXIT_USAGE;
     }
-    if (tracker && strcmp(tracker, "gnn") != 0 && strcmp(tracker, "mht") != 0) {
+    vt_tracker_kind kind = VT_TRACKER_GNN;
+    if (tracker && vt_tracker_kind_parse(tracker, &kind) != VT_OK) {
         cli_usage_error(CMD, "--tracker must be gnn or mht, not '%s'", tracker);
         return CLI_EXIT_USAGE;
     }
@@ -337,7 +338,7 @@ int cmd_demo(int argc, char **argv)
     st = open_sync(&s, threads);
     vt_pipeline_opts po = scene_opts(s.sc);
     if (tracker)
-        po.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
+        po.tracker.kind = kind;
     po.threads = threads;
     po.device = dev;
     po.overlap = !no_overlap;

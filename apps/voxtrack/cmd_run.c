@@ -169,7 +169,8 @@ int cmd_run(int argc, char **argv)
         cli_usage_error(CMD, "--hwaccel must be auto, none or cuda, not '%s'", hwaccel);
         return CLI_EXIT_USAGE;
     }
-    if (tracker && strcmp(tracker, "gnn") != 0 && strcmp(tracker, "mht") != 0) {
+    vt_tracker_kind kind = VT_TRACKER_GNN;
+    if (tracker && vt_tracker_kind_parse(tracker, &kind) != VT_OK) {
         cli_usage_error(CMD, "--tracker must be gnn or mht, not '%s'", tracker);
         return CLI_EXIT_USAGE;
     }
@@ -185,7 +186,7 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (tracker)
-        cfg.opts.tracker.kind = strcmp(tracker, "mht") == 0 ? VT_TRACKER_MHT : VT_TRACKER_GNN;
+        cfg.opts.tracker.kind = kind;
     if (threads)
         cfg.opts.threads = threads;
     if (frames)

@@ -50,6 +50,13 @@ typedef struct vt_track {
 
 typedef enum vt_tracker_kind { VT_TRACKER_GNN = 0, VT_TRACKER_MHT = 1 } vt_tracker_kind;
 
+/* "gnn" or "mht" to a kind; VT_EINVAL naming the text otherwise (NULL too). The one place
+   the names are read: the run configuration and the CLI's --tracker use it. */
+VT_API vt_status vt_tracker_kind_parse(const char *text, vt_tracker_kind *out);
+
+/* "gnn", "mht" ("?" for other values). */
+VT_API const char *vt_tracker_kind_name(vt_tracker_kind kind);
+
 typedef struct vt_tracker_opts {
     vt_tracker_kind kind;
     double process_accel;     /* white-acceleration spectral density sigma, m/s^2 (default 3) */

@@ -20,6 +20,7 @@
 #include "voxtrack/geodetic.h"
 #include "voxtrack/grid.h"
 #include "voxtrack/image.h"
+#include "voxtrack/log.h"
 #include "voxtrack/math3d.h"
 #include "voxtrack/monitor.h"
 #include "voxtrack/motion.h"

@@ -24,7 +24,8 @@ vt_status vt__error(vt_status s, const char *fmt, ...) VT__PRINTF(2, 3);
 /* Prepends "prefix: " to the current last-error message. Returns s. */
 vt_status vt__error_prefix(vt_status s, const char *fmt, ...) VT__PRINTF(2, 3);
 
-/* Logging to stderr; level 0 = error, 1 = warning, 2 = info, 3 = debug. */
+/* A log line (voxtrack/log.h: the installed handler, stderr by default); level 0 = error,
+   1 = warning, 2 = info, 3 = debug. */
 void vt__log(int level, const char *fmt, ...) VT__PRINTF(2, 3);
 
 /* Monotonic clock in seconds. */

@@ -84,19 +84,6 @@ vt_status vt__error_prefix(vt_status s, const char *fmt, ...)
     return s;
 }
 
-void vt__log(int level, const char *fmt, ...)
-{
-    static const char *names[] = {"error", "warning", "info", "debug"};
-    if (level < 0 || level > 3)
-        level = 3;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "voxtrack: %s: ", names[level]);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 double vt__now(void)
 {
     struct timespec ts;

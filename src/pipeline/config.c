@@ -244,12 +244,7 @@ static vt_status read_tracker(const ctx *c, json_t *obj, vt_tracker_opts *o)
     vt_status s = check_keys(c, path, obj, keys);
     json_t *kind = json_object_get(obj, "kind");
     if (!s && kind) {
-        const char *k = json_string_value(kind);
-        if (k && strcmp(k, "gnn") == 0)
-            o->kind = VT_TRACKER_GNN;
-        else if (k && strcmp(k, "mht") == 0)
-            o->kind = VT_TRACKER_MHT;
-        else
+        if (vt_tracker_kind_parse(json_string_value(kind), &o->kind) != VT_OK)
             return bad(c, "pipeline.tracker.kind", "must be \"gnn\" or \"mht\"");
     }
     if (!s)

@@ -704,3 +704,23 @@ vt_status vt_tracker_update(vt_tracker *t, double time, const vt_detection *dets
     t->nassign = count;
     return VT_OK;
 }
+
+/* ---- the kinds' names ---- */
+
+static const char *const kind_names[] = {"gnn", "mht"};
+
+vt_status vt_tracker_kind_parse(const char *text, vt_tracker_kind *out)
+{
+    for (int k = 0; k < 2; k++)
+        if (text && strcmp(text, kind_names[k]) == 0) {
+            if (out)
+                *out = (vt_tracker_kind)k;
+            return VT_OK;
+        }
+    return vt__error(VT_EINVAL, "tracker '%s': expected gnn or mht", text ? text : "");
+}
+
+const char *vt_tracker_kind_name(vt_tracker_kind kind)
+{
+    return (unsigned)kind < 2 ? kind_names[kind] : "?";
+}
