@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "voxtrack/fusion.h"
+#include "voxtrack/pipeline.h"
 #include "voxtrack/render.h"
 #include "voxtrack/rig.h"
 #include "vt_test.h"
@@ -416,6 +417,72 @@ static void bad_input_is_refused_with_a_message(void **state)
     vt_rig_free(&rig);
 }
 
+/*
+ * The stage between detection and tracking: of a glint and a drone that
+ * both look like 3D detections to the mono cameras, the glint is dropped and
+ * the drone kept, its rays and record carried along.
+ */
+static void the_fusion_stage_keeps_the_drone_and_drops_the_glint(void **state)
+{
+    (void)state;
+    vt_rig rig;
+    make_rig(&rig);
+    vt_render_opts o = skies(true);
+    vt_vec3 pg = vt_v3(-15, 300, 20), pd = vt_v3(15, 300, 22);
+    vt_render_target t[2] = {glint(0, pg), drone(1, pd, 0.5, 14000.0f)};
+    vt_image thermal = {0};
+    draw(&rig, &o, THERMAL, 5, t, 2, &thermal);
+    vt_detection dets[2] = {{.pos = pg, .ncameras = 3, .nrays = 2, .first_ray = 0},
+                            {.pos = pd, .ncameras = 3, .nrays = 1, .first_ray = 2}};
+    vt_detection_ray rays[3] = {{.camera = MONO, .weight = 400, .noise = 2, .area = 4},
+                                {.camera = MONO, .weight = 90, .noise = 2, .area = 9},
+                                {.camera = MONO, .weight = 300, .noise = 2, .area = 4}};
+    vt_set_detections in = {.detections = dets, .ndetections = 2, .rays = rays, .nrays = 3};
+    const vt_image *images[2] = {NULL, &thermal};
+    const float noise[2] = {2.0f, 25.0f};
+    vt_pipeline_opts po = vt_pipeline_opts_default();
+    vt_fusion_stage *f = NULL;
+    assert_int_equal(vt_fusion_stage_new(&po, &rig, &f), VT_OK);
+    vt_fusion_output out;
+    assert_int_equal(vt_fusion_stage_process(f, &in, images, noise, &out), VT_OK);
+    assert_int_equal(out.nrecords, 2);
+    assert_int_equal(out.records[0].verdict, VT_FUSION_CONTRADICTED);
+    assert_true(out.records[0].dropped);
+    assert_near(out.records[0].mono_snr, 400.0 / (2.0 * 2.0), 1e-4); /* S / (sigma sqrt(A)) */
+    assert_int_equal(out.records[1].verdict, VT_FUSION_CONFIRMED);
+    assert_int_equal(out.dropped, 1);
+    assert_int_equal(out.kept.ndetections, 1);
+    assert_near(out.kept.detections[0].pos.x, 15.0, 0.0);
+    assert_int_equal(out.kept.detections[0].first_ray, 0);
+    assert_int_equal(out.kept.nrays, 1);
+    assert_near(out.kept.rays[0].weight, 300.0, 0.0);
+    assert_int_equal(out.kept.fusion[0].verdict, VT_FUSION_CONFIRMED);
+    /* Without the thermal frame nothing can be said, and nothing is dropped. */
+    images[1] = NULL;
+    assert_int_equal(vt_fusion_stage_process(f, &in, images, noise, &out), VT_OK);
+    assert_int_equal(out.records[0].verdict, VT_FUSION_NOT_OBSERVABLE);
+    assert_int_equal(out.records[0].reason, VT_FUSION_NO_FRAME);
+    assert_int_equal(out.kept.ndetections, 2);
+    /* A frame of the wrong size, a ray of a camera not in the rig: errors naming them. */
+    vt_image small = {0};
+    assert_int_equal(vt_image_alloc(&small, 320, 256, 16), VT_OK);
+    images[1] = &small;
+    assert_int_equal(vt_fusion_stage_process(f, &in, images, noise, &out), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "camera 1"));
+    images[1] = &thermal;
+    rays[2].camera = 7;
+    assert_int_equal(vt_fusion_stage_process(f, &in, images, noise, &out), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "camera 7 not in the rig"));
+    po.fusion.observe_snr = 0.0;
+    vt_fusion_stage *bad = NULL;
+    assert_int_equal(vt_fusion_stage_new(&po, &rig, &bad), VT_EINVAL);
+    assert_null(bad);
+    vt_fusion_stage_free(f);
+    vt_image_free(&small);
+    vt_image_free(&thermal);
+    vt_rig_free(&rig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +495,7 @@ int main(void)
         cmocka_unit_test(the_snr_of_pure_sky_is_standard_normal),
         cmocka_unit_test(records_keep_the_nearest_miss_and_the_best_snr),
         cmocka_unit_test(bad_input_is_refused_with_a_message),
+        cmocka_unit_test(the_fusion_stage_keeps_the_drone_and_drops_the_glint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,6 +393,31 @@ static void small_preset_sees_every_drone_from_four_cameras(void **state)
     vt_scenario_free(s);
 }
 
+/* "glint": small's geometry with 640x512 thermal cameras and 30 glints drawn darker than the sky. */
+static void the_glint_preset_adds_dark_mono_only_glints(void **state)
+{
+    (void)state;
+    vt_scenario *s = NULL;
+    assert_int_equal(vt_scenario_preset("glint", &s), VT_OK);
+    const vt_rig *rig = vt_scenario_rig(s);
+    assert_int_equal(rig->count, 6);
+    for (int i = 0; i < rig->count; i++)
+        if (rig->cameras[i].modality == VT_MODALITY_THERMAL)
+            assert_int_equal(rig->cameras[i].cam.width, 640);
+    size_t n = vt_scenario_target_count(s), glints = 0;
+    vt_render_target *t = calloc(n, sizeof *t);
+    assert_non_null(t);
+    vt_scenario_targets(s, 1.0, t, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].kind == VT_TARGET_GLINT) {
+            glints++;
+            assert_true(t[i].mono < 100.0f && t[i].thermal < 0.0f);
+        }
+    assert_int_equal(glints, 30);
+    free(t);
+    vt_scenario_free(s);
+}
+
 static void the_8k_preset_is_the_default_scene_at_8k(void **state)
 {
     (void)state;
@@ -400,7 +425,8 @@ static void the_8k_preset_is_the_default_scene_at_8k(void **state)
     const char *const *names = vt_scenario_preset_names();
     assert_string_equal(names[0], "default");
     assert_string_equal(names[3], "moving");
-    assert_null(names[4]);
+    assert_string_equal(names[4], "glint");
+    assert_null(names[5]);
     assert_int_equal(vt_scenario_preset("8k", &s), VT_OK);
     assert_int_equal(vt_scenario_rig(s)->cameras[0].cam.width, 7680);
     assert_int_equal(vt_scenario_rig(s)->cameras[0].cam.height, 4320);
@@ -559,6 +585,7 @@ int main(void)
         cmocka_unit_test(default_preset_sees_every_drone_from_three_cameras),
         cmocka_unit_test(small_preset_sees_every_drone_from_four_cameras),
         cmocka_unit_test(the_8k_preset_is_the_default_scene_at_8k),
+        cmocka_unit_test(the_glint_preset_adds_dark_mono_only_glints),
         cmocka_unit_test(frames_drop_at_the_configured_rate),
         cmocka_unit_test(platform_imu_at_rest_measures_gravity),
         cmocka_unit_test(platform_with_noise_still_measures_about_gravity),

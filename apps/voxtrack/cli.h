@@ -204,6 +204,8 @@ typedef struct cli_track_job {
     bool *seen; /* confirmed track ids seen */
     size_t seen_cap;
     double start, process_seconds, stage_seconds[4];
+    double fusion_seconds; /* thermal fusion, summed */
+    size_t dropped;        /* detections fusion dropped */
     cli_progress progress;
 } cli_track_job;
 
@@ -212,6 +214,8 @@ typedef struct cli_track_summary {
     size_t detections, confirmed_tracks;
     double wall_seconds, sets_per_second, latency_p50_ms, latency_p99_ms, stage_ms[4];
     double grid_peak_mb, peak_rss_mb;
+    double fusion_ms; /* thermal fusion, mean per set */
+    size_t dropped;   /* detections fusion dropped */
 } cli_track_summary;
 
 bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet);

@@ -37,10 +37,14 @@ static void usage(FILE *f)
           "end to end and prints the tracks' accuracy against the ground truth.\n"
           "\n"
           "Options:\n"
-          "  --preset NAME       default, small or 8k (default: default)\n"
+          "  --preset NAME       default, small, 8k, moving or glint (default: default)\n"
           "  --frames N          frame sets to run (default: the preset's)\n"
           "  --seed S            the scene's random seed (default: the preset's)\n"
           "  --tracker gnn|mht   the association (default gnn)\n"
+          "  --no-fusion         no thermal confirmation between detection and tracking\n"
+          "                      (docs/FUSION.md)\n"
+          "  --bird-ratio R      with fusion: a track whose thermal/mono SNR ratio stays\n"
+          "                      below R is a bird (default 0: not used)\n"
           "  --threads N         worker threads, and cameras rendered at once (default: all\n"
           "                      cores)\n"
           "  --no-overlap        run the camera stages and voting one after the other\n"
@@ -270,15 +274,23 @@ int cmd_demo(int argc, char **argv)
     const char *preset = "default", *tracker = NULL, *out = NULL, *device = NULL;
     int frames = 0, threads = 0;
     uint64_t seed = 0;
-    bool quiet = false, json = false, have_seed = false, no_overlap = false;
+    bool quiet = false, json = false, have_seed = false, no_overlap = false, no_fusion = false;
+    double bird_ratio = 0.0;
     cli_list streams = {0};
     cli_monitor_opts mon = {0};
     const cli_option opts[] = {
-        {"--preset", CLI_STRING, &preset}, {"--frames", CLI_INT, &frames},
-        {"--seed", CLI_U64, &seed},        {"--tracker", CLI_STRING, &tracker},
-        {"--threads", CLI_INT, &threads},  {"--out", CLI_STRING, &out},
-        {"--quiet", CLI_BOOL, &quiet},     {"--json", CLI_BOOL, &json},
-        {"--device", CLI_STRING, &device}, {"--no-overlap", CLI_BOOL, &no_overlap},
+        {"--preset", CLI_STRING, &preset},
+        {"--frames", CLI_INT, &frames},
+        {"--seed", CLI_U64, &seed},
+        {"--tracker", CLI_STRING, &tracker},
+        {"--threads", CLI_INT, &threads},
+        {"--out", CLI_STRING, &out},
+        {"--quiet", CLI_BOOL, &quiet},
+        {"--json", CLI_BOOL, &json},
+        {"--device", CLI_STRING, &device},
+        {"--no-overlap", CLI_BOOL, &no_overlap},
+        {"--no-fusion", CLI_BOOL, &no_fusion},
+        {"--bird-ratio", CLI_DOUBLE, &bird_ratio},
         CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
@@ -313,7 +325,8 @@ int cmd_demo(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     vt_status st = vt_scenario_preset(preset, &s.sc);
     if (st == VT_ENOENT) {
-        cli_usage_error(CMD, "--preset: no preset '%s' (default, small or 8k)", preset);
+        cli_usage_error(CMD, "--preset: no preset '%s' (default, small, 8k, moving or glint)",
+                        preset);
         return CLI_EXIT_USAGE;
     }
     if (!st && frames)
@@ -342,6 +355,8 @@ int cmd_demo(int argc, char **argv)
     po.threads = threads;
     po.device = dev;
     po.overlap = !no_overlap;
+    po.fuse = !no_fusion;
+    po.fusion.bird_ratio = bird_ratio;
     if (threads)
         omp_set_num_threads(threads);
     if (!st)

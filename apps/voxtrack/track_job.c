@@ -17,29 +17,55 @@ static const char *status_name(vt_track_status s)
                                     : "tentative";
 }
 
+/* A float for JSON: null where it is not a number. */
+static void json_float(FILE *f, const char *key, double x)
+{
+    if (isfinite(x))
+        fprintf(f, ", \"%s\": %.3f", key, x);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
 static void write_track(FILE *f, const vt_pipeline_result *r, const vt_track *k, vt_target_class c,
-                        float flicker)
+                        float flicker, const vt_track_fusion *fu)
 {
     fprintf(f,
             "{\"t\": %.6f, \"frame\": %lld, \"id\": %llu, \"status\": \"%s\", \"class\": \"%s\", "
             "\"pos\": [%.4f, %.4f, %.4f], \"vel\": [%.4f, %.4f, %.4f], "
             "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"accel_rms\": %.2f, "
-            "\"flicker\": %.3f}\n",
+            "\"flicker\": %.3f",
             r->t, (long long)r->frame, (unsigned long long)k->id, status_name(k->status),
             c == VT_CLASS_BIRD ? "bird" : "drone", k->pos.x, k->pos.y, k->pos.z, k->vel.x, k->vel.y,
             k->vel.z, k->cov[0], k->cov[1], k->cov[2], k->cov[3], k->cov[4], k->cov[5], k->cams,
             (double)k->accel_rms, (double)flicker);
+    if (fu) { /* appended: the running thermal confirmation (docs/FUSION.md) */
+        fprintf(f, ", \"thermal_observed\": %d, \"thermal_confirmed\": %d", fu->observed,
+                fu->confirmed);
+        json_float(f, "thermal_rate", fu->rate);
+        json_float(f, "thermal_ratio", fu->ratio);
+    }
+    fputs("}\n", f);
 }
 
-static void write_detection(FILE *f, const vt_pipeline_result *r, const vt_detection *d)
+static void write_detection(FILE *f, const vt_pipeline_result *r, const vt_detection *d,
+                            const vt_fusion_record *fr)
 {
     fprintf(f,
             "{\"t\": %.6f, \"frame\": %lld, \"pos\": [%.4f, %.4f, %.4f], "
             "\"cov\": [%.6g, %.6g, %.6g, %.6g, %.6g, %.6g], \"cams\": %d, \"thermal\": %d, "
-            "\"rays\": %d, \"residual\": %.4f, \"weight\": %.1f}\n",
+            "\"rays\": %d, \"residual\": %.4f, \"weight\": %.1f",
             r->t, (long long)r->frame, d->pos.x, d->pos.y, d->pos.z, d->cov[0], d->cov[1],
             d->cov[2], d->cov[3], d->cov[4], d->cov[5], d->ncameras, d->nthermal, d->nrays,
             d->residual, (double)d->weight);
+    if (fr) { /* appended: the thermal fusion record (docs/FUSION.md) */
+        fprintf(f, ", \"fusion\": \"%s\", \"fusion_reason\": \"%s\"",
+                vt_fusion_verdict_name(fr->verdict), vt_fusion_reason_name(fr->reason));
+        json_float(f, "thermal_snr", fr->thermal_snr);
+        json_float(f, "mono_snr", fr->mono_snr);
+        json_float(f, "snr_ratio", fr->ratio);
+        fprintf(f, ", \"dropped\": %s", fr->dropped ? "true" : "false");
+    }
+    fputs("}\n", f);
 }
 
 bool cli_track_job_init(cli_track_job *job, const char *cmd, bool quiet)
@@ -124,6 +150,8 @@ vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
         job->stage_seconds[i] += r->stage_seconds[i];
     job->detections += r->ndetections;
     job->rays += r->rays;
+    job->fusion_seconds += r->fusion_seconds;
+    job->dropped += r->dropped;
     size_t live = 0;
     for (size_t i = 0; i < r->ntracks; i++) {
         const vt_track *k = &r->tracks[i];
@@ -133,11 +161,13 @@ vt_status cli_track_job_consume(cli_track_job *job, const vt_pipeline_result *r)
                 return VT_ENOMEM;
         }
         if (job->tracks_file)
-            write_track(job->tracks_file, r, k, r->classes[i], r->flicker[i]);
+            write_track(job->tracks_file, r, k, r->classes[i], r->flicker[i],
+                        r->track_fusion ? &r->track_fusion[i] : NULL);
     }
     if (job->detections_file)
         for (size_t i = 0; i < r->ndetections; i++)
-            write_detection(job->detections_file, r, &r->detections[i]);
+            write_detection(job->detections_file, r, &r->detections[i],
+                            r->fusion ? &r->fusion[i] : NULL);
     for (int i = 0; i < job->nsinks; i++) {
         vt_status s = job->sinks[i].publish(job->sinks[i].ctx, r);
         if (s)
@@ -185,6 +215,8 @@ cli_track_summary cli_track_job_summary(cli_track_job *job, size_t grid_peak_byt
     for (int i = 0; i < 4; i++)
         s.stage_ms[i] = job->sets ? 1e3 * job->stage_seconds[i] / job->sets : 0;
     s.grid_peak_mb = grid_peak_bytes / 1048576.0;
+    s.fusion_ms = job->sets ? 1e3 * job->fusion_seconds / job->sets : 0;
+    s.dropped = job->dropped;
     struct rusage ru;
     s.peak_rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0.0;
     return s;
@@ -203,6 +235,8 @@ void cli_track_summary_print(const cli_track_summary *s, FILE *f)
             "stages            motion+blobs+rays %.2f ms, voting %.2f ms, detection %.2f ms, "
             "tracking %.2f ms (mean per set)\n",
             s->stage_ms[0], s->stage_ms[1], s->stage_ms[2], s->stage_ms[3]);
+    fprintf(f, "thermal fusion    %.3f ms per set, %zu detections dropped\n", s->fusion_ms,
+            s->dropped);
     fprintf(f, "memory            peak %.0f MiB resident, sparse grid peak %.1f MiB\n",
             s->peak_rss_mb, s->grid_peak_mb);
 }
@@ -218,6 +252,7 @@ void cli_track_summary_json_members(const cli_track_summary *s, FILE *f)
             (long long)s->sets, s->detections, s->confirmed_tracks, s->sets_per_second,
             s->wall_seconds, s->latency_p50_ms, s->latency_p99_ms, s->stage_ms[0], s->stage_ms[1],
             s->stage_ms[2], s->stage_ms[3], s->peak_rss_mb, s->grid_peak_mb);
+    fprintf(f, ", \"fusion_ms\": %.3f, \"fusion_dropped\": %zu", s->fusion_ms, s->dropped);
 }
 
 /* ---- accuracy ---------------------------------------------------------- */

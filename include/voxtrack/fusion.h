@@ -102,6 +102,9 @@ typedef struct vt_fusion_opts {
     double min_confirm_rate; /* a track whose thermal confirmations are fewer than this share
                                 of its observable detections is reported tentative ... */
     int min_observed;        /* ... once it has this many (default 0.5 and 5; 0: never) */
+    double bird_ratio;       /* the classifier's thermal cue: a track whose mean thermal / mono SNR
+                                ratio is below this, over at least bird_min_age / 2 detections, is a
+                                bird (0: not used; the default, see docs/FUSION.md) */
 } vt_fusion_opts;
 
 VT_API vt_fusion_opts vt_fusion_opts_default(void);

@@ -24,6 +24,7 @@
 #include "voxtrack/detect.h"
 #include "voxtrack/device.h"
 #include "voxtrack/export.h"
+#include "voxtrack/fusion.h"
 #include "voxtrack/image.h"
 #include "voxtrack/motion.h"
 #include "voxtrack/rig.h"
@@ -73,6 +74,11 @@ typedef struct vt_pipeline_opts {
     /* Appended: vt_pipeline_run runs the camera stages of frame set n+1 while set n is
        voted and tracked (default true). Results are the same either way. */
     bool overlap;
+    /* Appended: thermal fusion between detection and tracking (docs/FUSION.md). With
+       `fuse` (default true) and a rig with thermal cameras, each detection is looked at in
+       every thermal camera and the rule of `fusion` applies; false leaves it all out. */
+    bool fuse;
+    vt_fusion_opts fusion;
 } vt_pipeline_opts;
 
 VT_API vt_pipeline_opts vt_pipeline_opts_default(void);
@@ -84,6 +90,14 @@ typedef struct vt_frame_set {
     const vt_image *const *images; /* rig->count entries */
     const double *times;           /* per camera: capture time of its frame, seconds; NULL: all t */
 } vt_frame_set;
+
+/* A track's running thermal confirmation (docs/FUSION.md). */
+typedef struct vt_track_fusion {
+    int observed;  /* its detections a thermal camera could have seen (or a thermal ray saw) */
+    int confirmed; /* of them, the confirmed ones */
+    float rate;    /* confirmed / observed; NAN before any */
+    float ratio;   /* running mean of its detections' thermal / mono SNR ratio; NAN none */
+} vt_track_fusion;
 
 /* What one camera contributed to a frame set. */
 typedef struct vt_camera_result {
@@ -122,6 +136,13 @@ typedef struct vt_pipeline_result {
        producer handed it over; vt_pipeline_process: the call) to its tracks being handed
        to the consumer, waits in the loop's queues included. `seconds` is the work alone. */
     double latency;
+    /* Appended: thermal fusion (NULL / 0 when it is off). fusion[i] is detections[i]'s
+       record; those with `dropped` set were kept from the tracker. track_fusion[k] is
+       tracks[k]'s running thermal confirmation. */
+    const vt_fusion_record *fusion;
+    const vt_track_fusion *track_fusion;
+    size_t dropped;        /* detections the decision rule dropped */
+    double fusion_seconds; /* the fusion stage's time in this set (within seconds) */
 } vt_pipeline_result;
 
 typedef struct vt_pipeline vt_pipeline;
@@ -247,6 +268,8 @@ typedef struct vt_set_detections {
     size_t clusters;              /* vote clusters */
     const vt_vote *vote;          /* the vote grid (see vt_pipeline_result.vote); may be NULL */
     double seconds[2];            /* voting, detection */
+    /* Appended: per detection, its thermal fusion record (NULL: no fusion ran). */
+    const vt_fusion_record *fusion;
 } vt_set_detections;
 
 typedef struct vt_vote_stage vt_vote_stage;
@@ -273,6 +296,8 @@ typedef struct vt_track_output {
     const vt_target_class *classes; /* per track */
     const float *flicker;           /* per track */
     size_t ntracks;
+    /* Appended: per track, its running thermal confirmation (all zero / NAN without fusion). */
+    const vt_track_fusion *fusion;
 } vt_track_output;
 
 typedef struct vt_track_stage vt_track_stage;
@@ -320,6 +345,46 @@ VT_API void vt_camera_rays_from_det2d(const vt_rig_camera *rc, int camera, const
  * fps. Ray sigmas are vt_det2d_ray's with opts.sigma_px.
  */
 VT_API vt_status vt_pipeline_set_detections(vt_pipeline *p, int camera, const vt_det2d_list *dets);
+
+/*
+ * ---- thermal fusion, between the vote and track stages (added; docs/FUSION.md) ----
+ *
+ * vt_fusion_stage looks at each detection of a frame set in every thermal
+ * camera of the rig (vt_thermal_measure at the detection's projection),
+ * makes its record (vt_fusion_record) and applies the decision rule: the
+ * detections it keeps, with their rays and records, are what the track
+ * stage takes. No state from one frame set to the next but the moving
+ * cameras' poses.
+ */
+typedef struct vt_fusion_stage vt_fusion_stage;
+
+/* What fusion made of one frame set; valid until the stage's next call. */
+typedef struct vt_fusion_output {
+    vt_set_detections kept;          /* for the track stage: kept detections, rays, records */
+    const vt_fusion_record *records; /* per input detection, in its order */
+    size_t nrecords;
+    size_t dropped, confirmed, contradicted, not_observable; /* over the input detections */
+} vt_fusion_output;
+
+/* The stage for this rig (opts NULL: defaults; opts->fusion is checked). */
+VT_API vt_status vt_fusion_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig,
+                                     vt_fusion_stage **out);
+VT_API void vt_fusion_stage_free(vt_fusion_stage *f);
+
+/* Moves thermal camera `camera` (a moving platform) for the frame sets from now on. */
+VT_API vt_status vt_fusion_stage_set_pose(vt_fusion_stage *f, int camera, vt_vec3 position,
+                                          vt_quat q);
+
+/*
+ * Fuses one frame set: in is the vote stage's output; images[i] is rig
+ * camera i's frame of this set (NULL: none, or no pixels to look at) and
+ * noise[i] its background model's noise sigma (vt_camera_rays.noise; 0:
+ * measured from the frame). A frame of the wrong size is VT_EINVAL naming the
+ * camera. *out is replaced.
+ */
+VT_API vt_status vt_fusion_stage_process(vt_fusion_stage *f, const vt_set_detections *in,
+                                         const vt_image *const *images, const float *noise,
+                                         vt_fusion_output *out);
 
 /* ---- run configuration ---- */
 

@@ -188,6 +188,7 @@ typedef struct {
     const vt_target_class *classes;
     const float *flicker;
     size_t ntracks;
+    ...;
 } vt_track_output;
 typedef struct vt_vote_stage vt_vote_stage;
 typedef struct vt_track_stage vt_track_stage;

@@ -109,6 +109,8 @@ vt_status vt_fusion_opts_check(const vt_fusion_opts *o)
     if (!(o->min_confirm_rate >= 0.0 && o->min_confirm_rate <= 1.0))
         return vt__error(VT_EINVAL, "fusion: min_confirm_rate must be in [0, 1], got %g",
                          o->min_confirm_rate);
+    if (!(o->bird_ratio >= 0.0) || !isfinite(o->bird_ratio))
+        return vt__error(VT_EINVAL, "fusion: bird_ratio must be >= 0, got %g", o->bird_ratio);
     if (o->min_observed < 0)
         return vt__error(VT_EINVAL, "fusion: min_observed must be >= 0, got %d", o->min_observed);
     return VT_OK;

@@ -276,12 +276,46 @@ static vt_status read_tracker(const ctx *c, json_t *obj, vt_tracker_opts *o)
     return s;
 }
 
+/* "pipeline.fusion" (docs/FUSION.md): "enabled" is the pipeline's fuse, the rest vt_fusion_opts. */
+static vt_status read_fusion(const ctx *c, json_t *obj, vt_pipeline_opts *o)
+{
+    static const char *const keys[] = {
+        "enabled",      "psf_sigma",         "confirm_snr",      "observe_snr",  "min_size",
+        "min_contrast", "drop_contradicted", "min_confirm_rate", "min_observed", NULL};
+    if (!obj)
+        return VT_OK;
+    const char *path = "pipeline.fusion";
+    vt_fusion_opts *f = &o->fusion;
+    vt_status s = check_keys(c, path, obj, keys);
+    if (!s)
+        s = get_bool(c, obj, path, "enabled", &o->fuse);
+    if (!s)
+        s = get_double(c, obj, path, "psf_sigma", 0.2, 8.0 / 3.0, &f->psf_sigma);
+    if (!s)
+        s = get_double(c, obj, path, "confirm_snr", -1e3, 1e3, &f->confirm_snr);
+    if (!s)
+        s = get_double(c, obj, path, "observe_snr", 1e-3, 1e6, &f->observe_snr);
+    if (!s)
+        s = get_double(c, obj, path, "min_size", 1e-3, 1e3, &f->min_size);
+    if (!s)
+        s = get_double(c, obj, path, "min_contrast", 1e-3, 1e6, &f->min_contrast);
+    if (!s)
+        s = get_bool(c, obj, path, "drop_contradicted", &f->drop_contradicted);
+    if (!s)
+        s = get_double(c, obj, path, "min_confirm_rate", 0, 1, &f->min_confirm_rate);
+    if (!s)
+        s = get_int(c, obj, path, "min_observed", 0, 1 << 20, &f->min_observed);
+    if (!s)
+        s = get_double(c, obj, path, "bird_ratio", 0, 1e6, &f->bird_ratio);
+    return s;
+}
+
 static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
 {
     static const char *const keys[] = {
         "threads",         "rays",         "sigma_px",     "min_area", "max_area",   "max_rays",
         "background",      "vote",         "detect",       "tracker",  "bird_accel", "bird_min_age",
-        "confirm_cameras", "confirm_hits", "bird_flicker", "overlap",  NULL};
+        "confirm_cameras", "confirm_hits", "bird_flicker", "overlap",  "fusion",     NULL};
     if (!obj)
         return VT_OK;
     const char *path = "pipeline";
@@ -335,6 +369,8 @@ static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
         s = read_detect(c, json_object_get(obj, "detect"), &o->detect);
     if (!s)
         s = read_tracker(c, json_object_get(obj, "tracker"), &o->tracker);
+    if (!s)
+        s = read_fusion(c, json_object_get(obj, "fusion"), o);
     return s;
 }
 

@@ -5,14 +5,16 @@
  * The three stages in a row: the camera stages (motion, blobs, rays) in
  * parallel, one camera per thread (stage_camera.c); the vote stage on the
  * rays joined in camera order, so what follows sees the same input whatever
- * the thread count (stage_vote.c); the track stage (stage_track.c). This
+ * the thread count (stage_vote.c); thermal fusion, when the rig has thermal
+ * cameras (stage_fusion.c); the track stage (stage_track.c). This
  * file holds the options, their checks and the loop's bookkeeping.
  *
  * A frame set goes through two halves: the front (poses, camera stages) and
  * the back (voting, detection, tracking), with a vt__set between them. The
  * halves share no state, so vt_pipeline_run (runner.c) can run the front of
  * set n+1 while the back of set n runs: the set then keeps copies of the
- * rays, since the camera stages reuse their arrays.
+ * rays, since the camera stages reuse their arrays, and of the thermal
+ * frames that fusion looks at (the frame slots go back to the producer).
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,9 +36,11 @@ struct vt_pipeline {
     char (*cam_error)[256];   /* its message (the last error is per thread) */
     vt_vote_stage *vote;
     vt_track_stage *track;
-    vt__set direct;   /* vt_pipeline_process's set (the camera stages' rays, not copied) */
-    vt__poses *poses; /* moving cameras' poses; NULL when none moves */
-    vt_vec3 *pose_p;  /* per camera: this set's pose */
+    vt_fusion_stage *fusion; /* NULL when fusion is off or the rig has no thermal camera */
+    uint64_t thermal;        /* bit i: camera i is thermal */
+    vt__set direct;          /* vt_pipeline_process's set (the camera stages' rays, not copied) */
+    vt__poses *poses;        /* moving cameras' poses; NULL when none moves */
+    vt_vec3 *pose_p;         /* per camera: this set's pose */
     vt_quat *pose_q;
     bool *moved;
     vt__det2d_rays *det; /* per camera: its 2D detections, if any (stage_det2d.c) */
@@ -75,6 +79,8 @@ vt_pipeline_opts vt_pipeline_opts_default(void)
     o.threads = 0;
     o.device = VT_DEVICE_AUTO;
     o.overlap = true;
+    o.fuse = true;
+    o.fusion = vt_fusion_opts_default();
     return o;
 }
 
@@ -101,6 +107,8 @@ vt_status vt__pipeline_check_opts(const vt_pipeline_opts *o, const vt_rig *rig)
         return vt__error(VT_EINVAL, "pipeline: confirm_cameras must be in [0, 64]");
     if (!(o->bird_accel >= 0.0))
         return vt__error(VT_EINVAL, "pipeline: bird_accel must be >= 0");
+    if (o->fuse && vt_fusion_opts_check(&o->fusion))
+        return vt__error_prefix(VT_EINVAL, "pipeline");
     if ((unsigned)o->device > VT_DEVICE_CUDA)
         return vt__error(VT_EINVAL, "pipeline: device %d is not auto, cpu or cuda", (int)o->device);
     return VT_OK;
@@ -156,6 +164,11 @@ vt_status vt_pipeline_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_pi
         s = vt_vote_stage_new(&o, rig, &p->vote);
     if (!s)
         s = vt_track_stage_new(&o, rig, &p->track);
+    for (int i = 0; p->cams && i < rig->count; i++)
+        if (rig->cameras[i].modality == VT_MODALITY_THERMAL)
+            p->thermal |= 1ull << i;
+    if (!s && o.fuse && p->thermal)
+        s = vt_fusion_stage_new(&o, rig, &p->fusion);
     if (s) {
         vt_pipeline_free(p);
         return s;
@@ -184,6 +197,7 @@ void vt_pipeline_free(vt_pipeline *p)
     free(p->det);
     vt_vote_stage_free(p->vote);
     vt_track_stage_free(p->track);
+    vt_fusion_stage_free(p->fusion);
     free(p);
 }
 
@@ -205,6 +219,12 @@ vt_status vt_pipeline_set_detections(vt_pipeline *p, int camera, const vt_det2d_
     return VT_OK;
 }
 
+/* Whether fusion looks at camera i's frames (its thermal cameras). */
+static bool fusion_looks_at(const vt_pipeline *p, int i)
+{
+    return p->thermal >> i & 1;
+}
+
 /* Runs camera i's stage; on a thread of the parallel loop, so its message is kept. */
 static void camera_stage(vt_pipeline *p, int i, const vt_image *img, const vt_frame_set *fs)
 {
@@ -222,12 +242,15 @@ vt_status vt__set_init(vt__set *set, int ncams, bool owned)
     set->owned = owned;
     set->cams = calloc(n, sizeof *set->cams);
     set->results = calloc(n, sizeof *set->results);
+    set->frames = calloc(n, sizeof *set->frames);
     if (owned) {
         set->rays = calloc(n, sizeof *set->rays);
         set->area = calloc(n, sizeof *set->area);
         set->cap = calloc(n, sizeof *set->cap);
+        set->copies = calloc(n, sizeof *set->copies);
     }
-    if (!set->cams || !set->results || (owned && (!set->rays || !set->area || !set->cap))) {
+    if (!set->cams || !set->results || !set->frames ||
+        (owned && (!set->rays || !set->area || !set->cap || !set->copies))) {
         vt__set_free(set, ncams);
         return vt__error(VT_ENOMEM, "pipeline: out of memory");
     }
@@ -240,6 +263,10 @@ void vt__set_free(vt__set *set, int ncams)
         free(set->rays[i]);
         free(set->area[i]);
     }
+    for (int i = 0; set->copies && i < ncams; i++)
+        vt_image_free(&set->copies[i]);
+    free(set->copies);
+    free(set->frames);
     free(set->rays);
     free(set->area);
     free(set->cap);
@@ -264,6 +291,29 @@ static vt_status keep_rays(vt__set *set, int i, const vt_camera_rays *c)
     memcpy(set->area[i], c->area, c->nrays * sizeof *c->area);
     set->cams[i].rays = set->rays[i];
     set->cams[i].area = set->area[i];
+    return VT_OK;
+}
+
+/*
+ * The frame of thermal camera i that fusion will look at in the back: the
+ * caller's own in a set that is not owned, else a copy (the slot goes back).
+ */
+static vt_status keep_frame(vt__set *set, int i, const vt_image *img)
+{
+    set->frames[i] = img;
+    if (!set->owned || !img)
+        return VT_OK;
+    vt_image *c = &set->copies[i];
+    if (!c->data || c->width != img->width || c->height != img->height || c->bits != img->bits) {
+        vt_image_free(c);
+        vt_status s = vt_image_alloc(c, img->width, img->height, img->bits);
+        if (s)
+            return vt__error_prefix(s, "camera %d: a copy of its frame for fusion", i);
+    }
+    size_t row = (size_t)img->width * (size_t)(img->bits / 8);
+    for (int y = 0; y < img->height; y++)
+        memcpy(vt_image_row8(c, y), vt_image_row8(img, y), row);
+    set->frames[i] = c;
     return VT_OK;
 }
 
@@ -304,6 +354,10 @@ vt_status vt__pipeline_front(vt_pipeline *p, const vt_frame_set *fs, double read
         const vt_camera_rays *c = &p->cam_rays[i];
         if ((s = keep_rays(set, i, c)))
             return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
+        /* Fusion looks at thermal pixels; a camera fed 2D detections has none. */
+        bool look = p->fusion && fusion_looks_at(p, i) && !p->det[i].dets;
+        if ((s = keep_frame(set, i, look ? fs->images[i] : NULL)))
+            return vt__error_prefix(s, "frame %lld", (long long)fs->frame);
         set->results[i] = (vt_camera_result){
             .present = c->present,
             .sync_error = c->present && fs->times ? fs->times[i] - fs->t : 0.0,
@@ -340,9 +394,25 @@ vt_status vt__pipeline_back(vt_pipeline *p, const vt__set *set, vt_pipeline_resu
     vt_set_detections dets;
     vt_status s = vt_vote_stage_process(p->vote, set->cams, &dets);
     double t3 = vt__now();
+    vt_fusion_output fused;
+    memset(&fused, 0, sizeof fused);
+    const vt_set_detections *to_track = &dets;
+    if (!s && p->fusion) {
+        for (int i = 0; !s && i < n; i++) /* moving thermal cameras: their pose of this set */
+            if (set->results[i].moved)
+                s = vt_fusion_stage_set_pose(p->fusion, i, set->results[i].position,
+                                             set->results[i].q);
+        float noise[64]; /* the rig has at most 64 cameras */
+        for (int i = 0; i < n; i++)
+            noise[i] = set->cams[i].noise;
+        if (!s)
+            s = vt_fusion_stage_process(p->fusion, &dets, set->frames, noise, &fused);
+        to_track = &fused.kept;
+    }
+    double t3f = vt__now();
     vt_track_output tracks;
     if (!s)
-        s = vt_track_stage_process(p->track, set->t, &dets, &tracks);
+        s = vt_track_stage_process(p->track, set->t, to_track, &tracks);
     double t4 = vt__now();
     if (s)
         return vt__error_prefix(s, "frame %lld", (long long)set->frame);
@@ -351,6 +421,12 @@ vt_status vt__pipeline_back(vt_pipeline *p, const vt__set *set, vt_pipeline_resu
     res->tracks = tracks.tracks;
     res->classes = tracks.classes;
     res->flicker = tracks.flicker;
+    if (p->fusion) {
+        res->fusion = fused.records;
+        res->track_fusion = tracks.fusion;
+        res->dropped = fused.dropped;
+        res->fusion_seconds = t3f - t3;
+    }
     res->ntracks = tracks.ntracks;
     res->detections = dets.detections;
     res->ndetections = dets.ndetections;
@@ -360,7 +436,7 @@ vt_status vt__pipeline_back(vt_pipeline *p, const vt__set *set, vt_pipeline_resu
     res->stage_seconds[0] = set->seconds;
     res->stage_seconds[1] = dets.seconds[0];
     res->stage_seconds[2] = dets.seconds[1];
-    res->stage_seconds[3] = t4 - t3;
+    res->stage_seconds[3] = t4 - t3f;
     res->seconds = set->seconds + (t4 - t1);
     res->latency = t4 - set->ready;
     return VT_OK;

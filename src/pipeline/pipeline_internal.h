@@ -15,6 +15,13 @@ int vt__pipeline_camera_count(const vt_pipeline *p);
 /* Checks the options against the rig as vt_pipeline_new does (the stages check the same). */
 vt_status vt__pipeline_check_opts(const vt_pipeline_opts *o, const vt_rig *rig);
 
+/*
+ * Checks a set's detections against a rig of ncams cameras: every
+ * detection's rays inside in->rays, every ray's camera in the rig
+ * (VT_EINVAL naming the stage, the detection and what is wrong).
+ */
+vt_status vt__set_detections_check(const vt_set_detections *in, int ncams, const char *stage);
+
 /* Each camera's rays of the last frame set, rig->count entries (for benchmarks). */
 const vt_camera_rays *vt__pipeline_camera_rays(const vt_pipeline *p);
 
@@ -67,6 +74,10 @@ typedef struct vt__set {
     int32_t **area;
     size_t *cap;
     bool owned; /* the rays are copied: the camera stages may go on */
+    /* Appended for thermal fusion: per camera, the frame it looks at in the back (NULL:
+       none), the caller's own or, in owned sets, copies (the frame slots go back). */
+    const vt_image **frames;
+    vt_image *copies;
 } vt__set;
 
 vt_status vt__set_init(vt__set *set, int ncams, bool owned);

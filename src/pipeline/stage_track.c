@@ -18,6 +18,11 @@
  * a running mean. A drone scores about 1; a bird whose wings flap (a few Hz)
  * and that is bright enough for it to show, far more.
  *
+ * With thermal fusion (docs/FUSION.md), each track also counts the
+ * detections it took that a thermal camera could have seen and those that
+ * were confirmed; a track that thermal keeps failing to confirm
+ * (fusion.min_confirm_rate of fusion.min_observed) is reported tentative.
+ *
  * What the stage keeps per track lives only as long as the track: an array
  * of the live tracks' states sorted by id, rebuilt after each update from the
  * previous one (a merge of two sorted lists). Track ids only grow, so state
@@ -45,6 +50,8 @@ typedef struct track_state {
     uint64_t id;
     uint8_t max_cams; /* the most cameras of a detection it took */
     track_look look;
+    vt_track_fusion fusion; /* its running thermal confirmation (docs/FUSION.md) */
+    int nratio;             /* detections in fusion.ratio's mean */
 } track_state;
 
 struct vt_track_stage {
@@ -62,6 +69,8 @@ struct vt_track_stage {
     size_t spare_cap;
     float *flicker; /* per reported track */
     size_t flicker_cap;
+    vt_track_fusion *fusion; /* per reported track */
+    size_t fusion_cap;
 };
 
 vt_status vt_track_stage_new(const vt_pipeline_opts *opts, const vt_rig *rig, vt_track_stage **out)
@@ -100,6 +109,7 @@ void vt_track_stage_free(vt_track_stage *t)
     free(t->states);
     free(t->spare);
     free(t->flicker);
+    free(t->fusion);
     free(t);
 }
 
@@ -125,7 +135,7 @@ static vt_status keep_live_states(vt_track_stage *t, const vt_track *tracks, siz
     if (vt__grow(&t->spare, &t->spare_cap, n ? n : 1, sizeof *t->spare))
         return vt__error(VT_ENOMEM, "track stage: out of memory");
     for (size_t i = 0; i < n; i++)
-        t->spare[i] = (track_state){.id = tracks[i].id};
+        t->spare[i] = (track_state){.id = tracks[i].id, .fusion = {.rate = NAN, .ratio = NAN}};
     qsort(t->spare, n, sizeof *t->spare, by_id);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
@@ -144,20 +154,20 @@ static vt_status keep_live_states(vt_track_stage *t, const vt_track *tracks, siz
     return VT_OK;
 }
 
-static vt_status check_detections(const vt_track_stage *t, const vt_set_detections *in)
+vt_status vt__set_detections_check(const vt_set_detections *in, int ncams, const char *stage)
 {
     if (in->ndetections && !in->detections)
-        return vt__error(VT_EINVAL, "track stage: %zu detections but no array", in->ndetections);
+        return vt__error(VT_EINVAL, "%s: %zu detections but no array", stage, in->ndetections);
     for (size_t i = 0; i < in->ndetections; i++) {
         const vt_detection *d = &in->detections[i];
         if (d->nrays < 0 || d->first_ray < 0 || (size_t)d->first_ray > in->nrays ||
             (size_t)d->nrays > in->nrays - (size_t)d->first_ray || (d->nrays && !in->rays))
-            return vt__error(VT_EINVAL, "track stage: detection %zu: rays %d..%d of %zu", i,
+            return vt__error(VT_EINVAL, "%s: detection %zu: rays %d..%d of %zu", stage, i,
                              d->first_ray, d->first_ray + d->nrays, in->nrays);
         for (int k = 0; k < d->nrays; k++)
-            if (in->rays[d->first_ray + k].camera >= t->ncams)
-                return vt__error(VT_EINVAL, "track stage: detection %zu: camera %u not in the rig",
-                                 i, (unsigned)in->rays[d->first_ray + k].camera);
+            if (in->rays[d->first_ray + k].camera >= ncams)
+                return vt__error(VT_EINVAL, "%s: detection %zu: camera %u not in the rig", stage, i,
+                                 (unsigned)in->rays[d->first_ray + k].camera);
     }
     return VT_OK;
 }
@@ -201,12 +211,34 @@ static void update_looks(vt_track_stage *t, const vt_set_detections *in)
     }
 }
 
+/* Folds each detection's thermal record into the track that took it (docs/FUSION.md). */
+static void update_fusion(vt_track_stage *t, const vt_set_detections *in)
+{
+    size_t n = 0;
+    const uint64_t *ids = vt_tracker_assignments(t->tracker, &n);
+    for (size_t i = 0; in->fusion && i < n && i < in->ndetections; i++) {
+        track_state *st = ids[i] ? state_of(t, ids[i]) : NULL;
+        const vt_fusion_record *r = &in->fusion[i];
+        if (!st || r->verdict == VT_FUSION_NOT_OBSERVABLE)
+            continue;
+        vt_track_fusion *f = &st->fusion;
+        f->observed++;
+        f->confirmed += r->verdict == VT_FUSION_CONFIRMED;
+        f->rate = (float)f->confirmed / (float)f->observed;
+        if (isfinite(r->ratio)) {
+            st->nratio++;
+            f->ratio = st->nratio == 1 ? r->ratio : f->ratio + (r->ratio - f->ratio) / st->nratio;
+        }
+    }
+}
+
 /* Holds back confirmation and classifies the tracks (see the top of the file). */
 static vt_status report(vt_track_stage *t, const vt_track *tracks, size_t n)
 {
     if (vt__grow(&t->classes, &t->classes_cap, n ? n : 1, sizeof *t->classes) ||
         vt__grow(&t->tracks, &t->tracks_cap, n ? n : 1, sizeof *t->tracks) ||
-        vt__grow(&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker))
+        vt__grow(&t->flicker, &t->flicker_cap, n ? n : 1, sizeof *t->flicker) ||
+        vt__grow(&t->fusion, &t->fusion_cap, n ? n : 1, sizeof *t->fusion))
         return vt__error(VT_ENOMEM, "track stage: out of memory");
     for (size_t i = 0; i < n; i++) {
         vt_track k = tracks[i];
@@ -216,12 +248,22 @@ static vt_status report(vt_track_stage *t, const vt_track *tracks, size_t n)
         if (k.status != VT_TRACK_TENTATIVE && st->max_cams < t->o.confirm_cameras &&
             k.hits < t->o.confirm_hits)
             k.status = VT_TRACK_TENTATIVE;
+        /* Fusion's track rule: thermal keeps failing to confirm what it should see. */
+        const vt_track_fusion *fu = &st->fusion;
+        const vt_fusion_opts *fo = &t->o.fusion;
+        if (t->o.fuse && fo->min_observed > 0 && fu->observed >= fo->min_observed &&
+            fu->confirmed < fo->min_confirm_rate * fu->observed)
+            k.status = VT_TRACK_TENTATIVE;
+        t->fusion[i] = *fu;
         const track_look *l = &st->look;
         float flicker = l->n > 0 ? sqrtf(l->msq) : 0.0f;
         t->flicker[i] = flicker;
         bool old_enough = k.age >= t->o.bird_min_age && l->n >= t->o.bird_min_age / 2;
-        bool bird = old_enough && ((t->o.bird_accel > 0.0 && k.accel_rms > t->o.bird_accel) ||
-                                   (t->o.bird_flicker > 0.0 && flicker > t->o.bird_flicker));
+        bool cool = t->o.fuse && fo->bird_ratio > 0.0 && st->nratio >= t->o.bird_min_age / 2 &&
+                    fu->ratio < fo->bird_ratio; /* warm for mono, cool for thermal: a bird */
+        bool bird =
+            old_enough && ((t->o.bird_accel > 0.0 && k.accel_rms > t->o.bird_accel) ||
+                           (t->o.bird_flicker > 0.0 && flicker > t->o.bird_flicker) || cool);
         t->classes[i] = bird ? VT_CLASS_BIRD : VT_CLASS_DRONE;
         t->tracks[i] = k;
     }
@@ -234,7 +276,7 @@ vt_status vt_track_stage_process(vt_track_stage *t, double time, const vt_set_de
     if (!t || !dets || !out)
         return vt__error(VT_EINVAL, "vt_track_stage_process: NULL argument");
     memset(out, 0, sizeof *out);
-    vt_status s = check_detections(t, dets);
+    vt_status s = vt__set_detections_check(dets, t->ncams, "track stage");
     if (!s)
         s = vt_tracker_update(t->tracker, time, dets->detections, dets->ndetections);
     size_t ntracks = 0;
@@ -243,6 +285,7 @@ vt_status vt_track_stage_process(vt_track_stage *t, double time, const vt_set_de
         s = keep_live_states(t, tracks, ntracks);
     if (!s) {
         update_looks(t, dets);
+        update_fusion(t, dets);
         s = report(t, tracks, ntracks);
     }
     if (s)
@@ -250,6 +293,7 @@ vt_status vt_track_stage_process(vt_track_stage *t, double time, const vt_set_de
     out->tracks = t->tracks;
     out->classes = t->classes;
     out->flicker = t->flicker;
+    out->fusion = t->fusion;
     out->ntracks = ntracks;
     return VT_OK;
 }

@@ -1,5 +1,6 @@
 /*
- * src/sim/presets.c - the built-in scenarios: "default", "small" and "8k"
+ * src/sim/presets.c - the built-in scenarios: "default", "small", "8k",
+ * "moving" and "glint"
  * (docs/SCENARIO.md describes them; each is expressible as a scenario file).
  *
  * The geometry is chosen for the tracker: every drone should be seen by at
@@ -25,7 +26,7 @@
 #include "core/internal.h"
 #include "sim/sim_internal.h"
 
-static const char *const preset_names[] = {"default", "small", "8k", "moving", NULL};
+static const char *const preset_names[] = {"default", "small", "8k", "moving", "glint", NULL};
 
 const char *const *vt_scenario_preset_names(void)
 {
@@ -206,6 +207,36 @@ static vt_status moving_spec(vt__spec *sp)
     return VT_OK;
 }
 
+/*
+ * "glint": the volume of "small", its three pairs with 640x512 thermal
+ * cameras (60 degrees: the smallest drone of interest stays observable in
+ * thermal out to ~570 m, past the far side of the volume), and strong
+ * mono-only clutter: 30 glints, each flashing for 10-40 frames (sun on a
+ * window or a wet roof holds for a second) every ~2 s, anywhere in the
+ * volume; one that holds 15 frames is reported as a track without fusion. They are drawn darker
+ * than the sky (the mono detector keeps only changes of a drone's sign, so bright glints would pass
+ * unseen): each one is seen by every mono camera at one place and becomes a
+ * 3D detection that only thermal can tell from a drone (docs/FUSION.md).
+ */
+static vt_status glint_spec(vt__spec *sp)
+{
+    vt_status st = small_spec(sp);
+    if (st)
+        return st;
+    snprintf(sp->name, sizeof sp->name, "glint");
+    for (int k = 0; k < sp->pair_count; k++)
+        vt__cam_defaults(&sp->pairs[k].thermal, 640, 512, 60.0);
+    sp->frames = 90;
+    sp->glints.count = 30;
+    sp->glints.lo = vt_v3(-100, -100, 40);
+    sp->glints.hi = vt_v3(100, 100, 180);
+    sp->glints.size = 0.5;
+    sp->glints.mono = 60.0;
+    sp->glints.interval = 2.0;
+    sp->glints.frames = (vt__range){10, 40};
+    return VT_OK;
+}
+
 vt_status vt__preset_spec(const char *name, vt__spec *sp)
 {
     vt__spec_defaults(sp);
@@ -219,8 +250,11 @@ vt_status vt__preset_spec(const char *name, vt__spec *sp)
         snprintf(sp->name, sizeof sp->name, "8k");
     } else if (strcmp(name, "moving") == 0)
         st = moving_spec(sp);
+    else if (strcmp(name, "glint") == 0)
+        st = glint_spec(sp);
     else
-        return vt__error(VT_ENOENT, "no preset '%s' (presets: default, small, 8k, moving)", name);
+        return vt__error(VT_ENOENT, "no preset '%s' (presets: default, small, 8k, moving, glint)",
+                         name);
     if (st)
         vt__spec_free(sp);
     return st;
