@@ -154,7 +154,7 @@ static void impossible_contents_are_refused(void **state)
     memset(&det, 0, sizeof det);
     det.nrays = 3;
     det.first_ray = 1;
-    vt_detection_ray dr[2] = {{0, 1.0f, 0.5f, 4}, {1, 2.0f, 0.5f, 4}};
+    vt_detection_ray dr[2] = {{0, 1.0f, 0.5f, 4, 9.0f}, {1, 2.0f, 0.5f, 4, 9.5f}};
     vt__cl_dets m = {.set = 1, .t = 0.5, .ncams = 2, .dets = &det, .ndets = 1, .rays = dr,
                      .nrays = 2};
     assert_int_equal(vt__cl_dets_encode(&m, &buf, &len), VT_OK);
@@ -184,7 +184,8 @@ static void detections_work_and_end_round_trip(void **state)
     det[1].pos.x = NAN;
     det[1].nrays = 1;
     det[1].first_ray = 3;
-    vt_detection_ray dr[4] = {{0, 1.f, .5f, 4}, {1, 2.f, .5f, 5}, {2, 3.f, .25f, 6}, {2, 4.f, .25f, 7}};
+    vt_detection_ray dr[4] = {{0, 1.f, .5f, 4, 8.f}, {1, 2.f, .5f, 5, 9.f},
+                              {2, 3.f, .25f, 6, 10.f}, {2, 4.f, .25f, 7, 11.f}};
     vt__cl_dets m = {.set = 9, .frame = 19, .t = 0.6, .rays_cast = 44, .clusters = 3,
                      .seconds = {0.001, 0.002, 0.003}, .deliveries = 2, .ncams = 3, .dets = det, .ndets = 2,
                      .rays = dr, .nrays = 4};

@@ -170,6 +170,7 @@ typedef struct kept_rays {
     vt_camera_rays r;
     vt_ray *rays;
     int32_t *area;
+    float *raw;
 } kept_rays;
 
 static void keep(kept_rays *k, const vt_camera_rays *r)
@@ -177,14 +178,18 @@ static void keep(kept_rays *k, const vt_camera_rays *r)
     k->r = *r;
     k->rays = malloc((r->nrays ? r->nrays : 1) * sizeof *k->rays);
     k->area = malloc((r->nrays ? r->nrays : 1) * sizeof *k->area);
+    k->raw = malloc((r->nrays ? r->nrays : 1) * sizeof *k->raw);
     assert_non_null(k->rays);
     assert_non_null(k->area);
+    assert_non_null(k->raw);
     if (r->nrays) {
         memcpy(k->rays, r->rays, r->nrays * sizeof *k->rays);
         memcpy(k->area, r->area, r->nrays * sizeof *k->area);
+        memcpy(k->raw, r->raw, r->nrays * sizeof *k->raw);
     }
     k->r.rays = k->rays;
     k->r.area = k->area;
+    k->r.raw = k->raw;
 }
 
 /* Voting keeps nothing from one frame set to the next: any order, any stage. */
@@ -223,6 +228,7 @@ static void frame_sets_vote_the_same_in_any_order(void **state)
     for (int i = 0; i < FRAMES * g.cams; i++) {
         free(kept[i].rays);
         free(kept[i].area);
+        free(kept[i].raw);
     }
     free(kept);
     vt_vote_stage_free(other);

@@ -45,6 +45,9 @@ static void usage(FILE *f)
           "                      (docs/FUSION.md)\n"
           "  --bird-ratio R      with fusion: a track whose thermal/mono SNR ratio stays\n"
           "                      below R is a bird (default 0: not used)\n"
+          "  --psf-sigma S       the cameras' matched filter, pixels (0: none; default:\n"
+          "                      the pipeline's, background.*.psf_sigma in docs/RUN.md)\n"
+          "  --k-sigma K         the cameras' threshold in noise sigmas (default 4)\n"
           "  --threads N         worker threads, and cameras rendered at once (default: all\n"
           "                      cores)\n"
           "  --no-overlap        run the camera stages and voting one after the other\n"
@@ -273,6 +276,7 @@ int cmd_demo(int argc, char **argv)
 {
     const char *preset = "default", *tracker = NULL, *out = NULL, *device = NULL;
     int frames = 0, threads = 0;
+    double psf_sigma = -1.0, k_sigma = -1.0;
     uint64_t seed = 0;
     bool quiet = false, json = false, have_seed = false, no_overlap = false, no_fusion = false;
     double bird_ratio = 0.0;
@@ -291,6 +295,8 @@ int cmd_demo(int argc, char **argv)
         {"--no-overlap", CLI_BOOL, &no_overlap},
         {"--no-fusion", CLI_BOOL, &no_fusion},
         {"--bird-ratio", CLI_DOUBLE, &bird_ratio},
+        {"--psf-sigma", CLI_DOUBLE, &psf_sigma},
+        {"--k-sigma", CLI_DOUBLE, &k_sigma},
         CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
@@ -306,6 +312,11 @@ int cmd_demo(int argc, char **argv)
     }
     if (frames < 0 || threads < 0) {
         cli_usage_error(CMD, "--frames and --threads must be >= 0");
+        return CLI_EXIT_USAGE;
+    }
+    if ((psf_sigma != -1.0 && !(psf_sigma >= 0.0 && psf_sigma <= 10.0)) ||
+        (k_sigma != -1.0 && !(k_sigma >= 0.1 && k_sigma <= 100.0))) {
+        cli_usage_error(CMD, "--psf-sigma must lie in [0, 10] and --k-sigma in [0.1, 100]");
         return CLI_EXIT_USAGE;
     }
     vt_tracker_kind kind = VT_TRACKER_GNN;
@@ -350,6 +361,10 @@ int cmd_demo(int argc, char **argv)
     }
     st = open_sync(&s, threads);
     vt_pipeline_opts po = scene_opts(s.sc);
+    if (psf_sigma >= 0.0)
+        po.mono.psf_sigma = po.thermal.psf_sigma = (float)psf_sigma;
+    if (k_sigma > 0.0)
+        po.mono.k_sigma = po.thermal.k_sigma = (float)k_sigma;
     if (tracker)
         po.tracker.kind = kind;
     po.threads = threads;

@@ -34,6 +34,9 @@ typedef struct vt_blob {
     float peak;         /* largest difference */
     int area;           /* pixels */
     int x0, y0, x1, y1; /* bounding box, inclusive */
+    /* Appended: the sum of the unfiltered differences (vt_change_list.raw; = sum
+       where the list has none). sum and peak are of the (filtered) diff. */
+    float raw_sum;
 } vt_blob;
 
 /*

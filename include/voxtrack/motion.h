@@ -33,6 +33,10 @@ typedef struct vt_change_list {
     int width, height;
     uint32_t *index;
     float *diff;
+    /* Appended: raw[i] = |current - background| at that pixel before any filter
+       (vt_background_apply fills it; with its matched filter on, diff is the
+       filtered value). NULL where the producer has none (vt_motion_detect). */
+    float *raw;
 } vt_change_list;
 
 /* Frees the arrays and zeroes the list. */
@@ -84,6 +88,14 @@ typedef struct vt_background_opts {
     float min_threshold; /* floor of the adaptive threshold, pixel units (default 2) */
     int polarity;        /* -1: darker than the model, +1: brighter, 0: either (default 0) */
     int threads;         /* <= 0: OpenMP default */
+    /* Appended. The matched filter: > 0, the difference (frame - model) is
+       filtered with a separable Gaussian of this sigma, pixels (taps of unit
+       norm, radius ceil(1.5 sigma) <= 4) before it is thresholded; threshold,
+       min_threshold and the listed diff are then in units of the filtered
+       image, and the adaptive threshold follows the filtered image's own
+       measured noise. A sub-pixel target spread over a few pixels then counts
+       once at (nearly) its full matched-filter SNR. 0: no filter (default). */
+    float psf_sigma;
 } vt_background_opts;
 
 VT_API vt_background_opts vt_background_opts_default(void);
@@ -102,9 +114,21 @@ VT_API void vt_background_free(vt_background *bg);
  */
 VT_API vt_status vt_background_apply(vt_background *bg, const vt_image *cur, vt_change_list *out);
 
-/* The threshold the last vt_background_apply() used, and the noise sigma estimate. */
+/*
+ * The threshold the last vt_background_apply() used (in the filtered image's
+ * units when the matched filter is on), and the noise sigma estimate of the
+ * unfiltered difference (pixel units).
+ */
 VT_API float vt_background_threshold(const vt_background *bg);
 VT_API float vt_background_noise(const vt_background *bg);
+
+/*
+ * The noise sigma of the filtered difference, measured like
+ * vt_background_noise() on the filtered image (the two are equal without the
+ * matched filter): the unit of a change's significance, diff / this.
+ * 0 until measured. Appended.
+ */
+VT_API float vt_background_filter_noise(const vt_background *bg);
 
 /* Forgets the model: the next frame initialises it again. */
 VT_API void vt_background_reset(vt_background *bg);

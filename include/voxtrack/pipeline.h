@@ -226,6 +226,10 @@ typedef struct vt_camera_rays {
     const vt_ray *rays;  /* the rays cast, in the order voting takes them */
     const int32_t *area; /* per ray: the pixels of its blob (1 for a pixel ray) */
     size_t nrays;
+    /* Appended: per ray, its blob's brightness before the matched filter (the sum of
+       the unfiltered differences, vt_blob.raw_sum), which the bird test follows;
+       NULL where there is none (rays of 2D detections): read as 0. */
+    const float *raw;
 } vt_camera_rays;
 
 typedef struct vt_camera_stage vt_camera_stage;
@@ -253,9 +257,10 @@ VT_API vt_status vt_camera_stage_set_pose(vt_camera_stage *c, vt_vec3 position, 
 /* What tracking needs of a ray that supports a detection. */
 typedef struct vt_detection_ray {
     uint16_t camera; /* rig camera index */
-    float weight;    /* the ray's weight (its blob's sum) */
-    float noise;     /* its camera's noise sigma (vt_camera_rays.noise) */
+    float weight;    /* the ray's weight: its blob's matched-filter SNR (see vt_ray_from_pixel) */
+    float noise;     /* its camera's noise sigma (vt_camera_rays.noise), unfiltered */
     int32_t area;    /* its blob's pixels */
+    float raw;       /* appended: its blob's unfiltered sum (vt_camera_rays.raw), 0: none */
 } vt_detection_ray;
 
 /* What voting and detection made of one frame set; valid until the stage's next call. */

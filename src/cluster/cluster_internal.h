@@ -42,9 +42,10 @@ typedef struct vt__cl_rays {
     int ncams;         /* the rig's camera count (a check between nodes) */
     double sync_error; /* its frame's capture time minus t (0 when absent) */
     double seconds;    /* the capture's motion+blobs+rays wall time for this set */
-    vt_camera_rays cam; /* rays and area point into the arrays below */
+    vt_camera_rays cam; /* rays, area and raw point into the arrays below */
     vt_ray *rays;       /* owned by the decoder's struct, reused */
     int32_t *area;
+    float *raw;         /* per ray: its blob's unfiltered sum (vt_camera_rays.raw) */
     size_t cap;
 } vt__cl_rays;
 

@@ -21,9 +21,9 @@
 static const uint8_t MAGIC[4] = {'V', 'T', 'C', '1'};
 
 enum {
-    RAY_BYTES = 6 * 8 + 4 + 4 + 2 + 2 + 4 + 4, /* a ray and its blob's area */
+    RAY_BYTES = 6 * 8 + 4 + 4 + 2 + 2 + 4 + 4 + 4, /* a ray, its blob's area and raw sum */
     DET_BYTES = 3 * 8 + 6 * 8 + 8 + 4 + 8 + 4 * 4,
-    DET_RAY_BYTES = 2 + 4 + 4 + 4,
+    DET_RAY_BYTES = 2 + 4 + 4 + 4 + 4,
     CAMSTAT_BYTES = 1 + 8 + 3 * 8
 };
 
@@ -159,6 +159,7 @@ vt_status vt__cl_rays_encode(const vt__cl_rays *m, uint8_t **out, size_t *len)
         vt__wbuf_u16(&w, r->pair);
         vt__wbuf_u32(&w, r->blob);
         vt__wbuf_i32(&w, m->cam.area[i]);
+        vt__wbuf_f32(&w, m->cam.raw ? m->cam.raw[i] : 0.0f);
     }
     return finish(&w, VT__CL_RAYS, out, len);
 }
@@ -191,9 +192,9 @@ vt_status vt__cl_rays_decode(const void *data, size_t len, vt__cl_rays *m)
         return vt__error(VT_EFORMAT, "cluster rays message of camera %d: bad present, set or t",
                          m->camera);
     if (n > m->cap) {
-        void *const ptrs[] = {&m->rays, &m->area};
-        const size_t elems[] = {sizeof *m->rays, sizeof *m->area};
-        if ((s = vt__grow_group(ptrs, elems, 2, &m->cap, n)))
+        void *const ptrs[] = {&m->rays, &m->area, &m->raw};
+        const size_t elems[] = {sizeof *m->rays, sizeof *m->area, sizeof *m->raw};
+        if ((s = vt__grow_group(ptrs, elems, 3, &m->cap, n)))
             return s;
     }
     for (size_t i = 0; i < n; i++) {
@@ -210,6 +211,7 @@ vt_status vt__cl_rays_decode(const void *data, size_t len, vt__cl_rays *m)
         y->pair = vt__rbuf_u16(&r);
         y->blob = vt__rbuf_u32(&r);
         m->area[i] = vt__rbuf_i32(&r);
+        m->raw[i] = vt__rbuf_f32(&r);
         if (y->camera != m->camera)
             return vt__error(VT_EFORMAT, "cluster rays message of camera %d: ray %zu is camera %u's",
                              m->camera, i, (unsigned)y->camera);
@@ -219,6 +221,7 @@ vt_status vt__cl_rays_decode(const void *data, size_t len, vt__cl_rays *m)
     m->cam.present = present;
     m->cam.rays = m->rays;
     m->cam.area = m->area;
+    m->cam.raw = m->raw;
     m->cam.nrays = n;
     return VT_OK;
 }
@@ -227,6 +230,7 @@ void vt__cl_rays_free(vt__cl_rays *m)
 {
     free(m->rays);
     free(m->area);
+    free(m->raw);
     memset(m, 0, sizeof *m);
 }
 
@@ -313,6 +317,7 @@ vt_status vt__cl_dets_encode(const vt__cl_dets *m, uint8_t **out, size_t *len)
         vt__wbuf_f32(&w, y->weight);
         vt__wbuf_f32(&w, y->noise);
         vt__wbuf_i32(&w, y->area);
+        vt__wbuf_f32(&w, y->raw);
     }
     return finish(&w, VT__CL_DETS, out, len);
 }
@@ -374,6 +379,7 @@ vt_status vt__cl_dets_decode(const void *data, size_t len, vt__cl_dets *m)
         y->weight = vt__rbuf_f32(&r);
         y->noise = vt__rbuf_f32(&r);
         y->area = vt__rbuf_i32(&r);
+        y->raw = vt__rbuf_f32(&r);
         if (!r.failed && y->camera >= m->ncams)
             return vt__error(VT_EFORMAT, "cluster detections message: ray %zu of camera %u of %d",
                              i, (unsigned)y->camera, m->ncams);

@@ -35,13 +35,14 @@ typedef struct run {
     uint32_t blob; /* roots only: index of its blob in the output, before filtering */
     float peak;
     double sum, sum_x; /* sum of diff and of diff * x over the run */
+    double raw;        /* sum of the unfiltered differences (raw, or diff without it) */
 } run;
 
 struct vt__blob_work {
     run *runs;
     uint32_t *parent; /* per run, union-find (core/uf.h): the root is the component's first run */
     size_t capacity;  /* of runs and parent */
-    double *sums;     /* per blob: sum of diff, until the centroids are formed */
+    double *sums;     /* per blob: sum of diff and of raw (2 each), until the centroids are formed */
     size_t sums_capacity;
 };
 
@@ -82,6 +83,7 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
 {
     const uint32_t *idx = c->index;
     const float *diff = c->diff;
+    const float *raw = c->raw ? c->raw : c->diff;
     const uint32_t npix = (uint32_t)((uint64_t)c->width * (uint64_t)c->height);
     const uint32_t width = (uint32_t)c->width;
     size_t n = 0;
@@ -122,10 +124,12 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
         r->peak = diff[i];
         r->sum = 0.0;
         r->sum_x = 0.0;
+        r->raw = 0.0;
         uint32_t last = first;
         for (;;) {
             double d = diff[i], x = (double)(last - first) + r->x0;
             r->sum += d;
+            r->raw += raw[i];
             r->sum_x += d * x;
             r->peak = diff[i] > r->peak ? diff[i] : r->peak;
             i++;
@@ -153,9 +157,11 @@ static vt_status build_runs(const vt_change_list *c, struct vt__blob_work *w, si
     return VT_OK;
 }
 
-static void blob_add_run(vt_blob *b, const run *r, double *sum, double *sum_x, double *sum_y)
+static void blob_add_run(vt_blob *b, const run *r, double *sum, double *sum_x, double *sum_y,
+                         double *raw)
 {
     *sum += r->sum;
+    *raw += r->raw;
     *sum_x += r->sum_x;
     *sum_y += r->sum * r->y;
     b->peak = r->peak > b->peak ? r->peak : b->peak;
@@ -179,10 +185,10 @@ static vt_status gather_blobs(struct vt__blob_work *w, size_t nrun, vt_blob_list
     vt_status s = vt__grow(&out->blobs, &out->capacity, nblob, sizeof(vt_blob));
     if (s)
         return s;
-    s = vt__grow(&w->sums, &w->sums_capacity, nblob, sizeof(double));
+    s = vt__grow(&w->sums, &w->sums_capacity, 2 * nblob, sizeof(double));
     if (s)
         return s;
-    double *sum_w = w->sums;
+    double *sum_w = w->sums, *sum_raw = w->sums + nblob;
     size_t b = 0;
     for (size_t i = 0; i < nrun; i++) {
         run *r = &w->runs[i];
@@ -192,15 +198,17 @@ static vt_status gather_blobs(struct vt__blob_work *w, size_t nrun, vt_blob_list
             vt_blob *nb = &out->blobs[b++];
             *nb = (vt_blob){.peak = r->peak, .x0 = r->x0, .x1 = r->x1, .y0 = r->y, .y1 = r->y};
             sum_w[r->blob] = 0.0;
+            sum_raw[r->blob] = 0.0;
         }
         uint32_t k = w->runs[root].blob;
         vt_blob *bl = &out->blobs[k];
-        blob_add_run(bl, r, &sum_w[k], &bl->u, &bl->v);
+        blob_add_run(bl, r, &sum_w[k], &bl->u, &bl->v, &sum_raw[k]);
     }
     for (size_t k = 0; k < nblob; k++) {
         vt_blob *bl = &out->blobs[k];
         double sw = sum_w[k];
         bl->sum = (float)sw;
+        bl->raw_sum = (float)sum_raw[k];
         /* A blob whose differences sum to 0 (only possible with a threshold < 0) uses its box. */
         bl->u = sw > 0.0 ? bl->u / sw : 0.5 * (bl->x0 + bl->x1);
         bl->v = sw > 0.0 ? bl->v / sw : 0.5 * (bl->y0 + bl->y1);

@@ -337,6 +337,9 @@ static size_t capacity_for(const frame_pair *p, int nb, size_t busiest, size_t o
 
 static vt_status detect(const frame_pair *p, int threads, vt_change_list *out)
 {
+    /* No unfiltered values here: a list that came from a background model drops its own. */
+    free(out->raw);
+    out->raw = NULL;
     int nb = band_count(threads, p->height);
     band bands[MAX_BANDS];
     vt_status s = grow_list(out, (size_t)nb * MIN_SLICE);
@@ -416,6 +419,7 @@ void vt_change_list_free(vt_change_list *l)
         return;
     free(l->index);
     free(l->diff);
+    free(l->raw);
     memset(l, 0, sizeof *l);
 }
 

@@ -154,8 +154,8 @@ static vt_status get_path(const ctx *c, json_t *obj, const char *key, char **out
 
 static vt_status read_background(const ctx *c, json_t *obj, const char *path, vt_background_opts *o)
 {
-    static const char *const keys[] = {"kind",    "alpha",         "alpha_fg", "threshold",
-                                       "k_sigma", "min_threshold", "polarity", NULL};
+    static const char *const keys[] = {"kind",          "alpha",    "alpha_fg",  "threshold", "k_sigma",
+                                       "min_threshold", "polarity", "psf_sigma", NULL};
     if (!obj)
         return VT_OK;
     vt_status s = check_keys(c, path, obj, keys);
@@ -184,6 +184,8 @@ static vt_status read_background(const ctx *c, json_t *obj, const char *path, vt
         s = get_float(c, obj, path, "min_threshold", 0, 1e6, &o->min_threshold);
     if (!s)
         s = get_int(c, obj, path, "polarity", -1, 1, &o->polarity);
+    if (!s)
+        s = get_float(c, obj, path, "psf_sigma", 0, 10, &o->psf_sigma);
     return s;
 }
 

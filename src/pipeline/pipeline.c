@@ -58,10 +58,12 @@ vt_pipeline_opts vt_pipeline_opts_default(void)
     o.mono = vt_background_opts_default();
     o.mono.polarity = -1;
     o.mono.k_sigma = 4.0f;
+    o.mono.psf_sigma = 0.0f; /* the matched filter: off until the bird test is tuned to it */
     o.thermal = vt_background_opts_default();
     o.thermal.polarity = 1;
     o.thermal.min_threshold = 20.0f;
     o.thermal.k_sigma = 4.0f;
+    o.thermal.psf_sigma = 0.0f;
     o.min_area = 1;
     o.max_area = 400;
     o.sigma_px = 0.5;
@@ -246,11 +248,12 @@ vt_status vt__set_init(vt__set *set, int ncams, bool owned)
     if (owned) {
         set->rays = calloc(n, sizeof *set->rays);
         set->area = calloc(n, sizeof *set->area);
+        set->raw = calloc(n, sizeof *set->raw);
         set->cap = calloc(n, sizeof *set->cap);
         set->copies = calloc(n, sizeof *set->copies);
     }
     if (!set->cams || !set->results || !set->frames ||
-        (owned && (!set->rays || !set->area || !set->cap || !set->copies))) {
+        (owned && (!set->rays || !set->area || !set->raw || !set->cap || !set->copies))) {
         vt__set_free(set, ncams);
         return vt__error(VT_ENOMEM, "pipeline: out of memory");
     }
@@ -262,6 +265,7 @@ void vt__set_free(vt__set *set, int ncams)
     for (int i = 0; set->rays && i < ncams; i++) {
         free(set->rays[i]);
         free(set->area[i]);
+        free(set->raw[i]);
     }
     for (int i = 0; set->copies && i < ncams; i++)
         vt_image_free(&set->copies[i]);
@@ -269,6 +273,7 @@ void vt__set_free(vt__set *set, int ncams)
     free(set->frames);
     free(set->rays);
     free(set->area);
+    free(set->raw);
     free(set->cap);
     free(set->cams);
     free(set->results);
@@ -282,15 +287,18 @@ static vt_status keep_rays(vt__set *set, int i, const vt_camera_rays *c)
     if (!set->owned || !c->nrays)
         return VT_OK;
     size_t cap = set->cap[i];
-    void *const ptrs[2] = {&set->rays[i], &set->area[i]};
-    size_t elems[2] = {sizeof **set->rays, sizeof **set->area};
-    if (vt__grow_group(ptrs, elems, 2, &cap, c->nrays))
+    void *const ptrs[3] = {&set->rays[i], &set->area[i], &set->raw[i]};
+    size_t elems[3] = {sizeof **set->rays, sizeof **set->area, sizeof **set->raw};
+    if (vt__grow_group(ptrs, elems, 3, &cap, c->nrays))
         return vt__error(VT_ENOMEM, "camera %d: out of memory for %zu rays", i, c->nrays);
     set->cap[i] = cap;
     memcpy(set->rays[i], c->rays, c->nrays * sizeof *c->rays);
     memcpy(set->area[i], c->area, c->nrays * sizeof *c->area);
+    if (c->raw)
+        memcpy(set->raw[i], c->raw, c->nrays * sizeof *c->raw);
     set->cams[i].rays = set->rays[i];
     set->cams[i].area = set->area[i];
+    set->cams[i].raw = c->raw ? set->raw[i] : NULL;
     return VT_OK;
 }
 

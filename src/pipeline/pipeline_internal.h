@@ -72,6 +72,7 @@ typedef struct vt__set {
     vt_camera_result *results; /* per camera, for the result */
     vt_ray **rays;             /* per camera: the rays' own copies (owned sets) */
     int32_t **area;
+    float **raw;
     size_t *cap;
     bool owned; /* the rays are copied: the camera stages may go on */
     /* Appended for thermal fusion: per camera, the frame it looks at in the back (NULL:

@@ -5,6 +5,12 @@
  * blob's intensity-weighted centroid (or, in VT_RAYS_PIXELS mode, each
  * changed pixel) becomes a ray in the world.
  *
+ * A blob's ray carries its significance as its weight: the blob's peak
+ * (matched-filtered) difference over the filtered image's measured noise,
+ * i.e. its matched-filter SNR. Voting then sums the evidence of the cameras
+ * whose rays meet in a voxel. The blob's unfiltered sum goes beside it (raw),
+ * for the brightness flicker of the bird test.
+ *
  * The background model is the only state kept from frame to frame; the
  * lists (changes, blobs, rays) are reused, so a warm stage does not
  * allocate.
@@ -32,7 +38,8 @@ struct vt_camera_stage {
     vt_blob_list blobs;
     vt_ray *rays;
     int32_t *area;
-    size_t nrays, rays_cap, area_cap;
+    float *raw;
+    size_t nrays, rays_cap, area_cap, raw_cap;
     ranked *order; /* scratch: pixels by strength */
     size_t order_cap;
 };
@@ -80,6 +87,7 @@ void vt_camera_stage_free(vt_camera_stage *c)
     vt_blob_list_free(&c->blobs);
     free(c->rays);
     free(c->area);
+    free(c->raw);
     free(c->order);
     free(c);
 }
@@ -94,15 +102,25 @@ static int by_weight(const void *a, const void *b)
 }
 
 static vt_status push_ray(vt_camera_stage *c, double u, double v, float weight, int32_t area,
-                          uint32_t item)
+                          float raw, uint32_t item)
 {
     if (vt__grow(&c->rays, &c->rays_cap, c->nrays + 1, sizeof *c->rays) ||
-        vt__grow(&c->area, &c->area_cap, c->nrays + 1, sizeof *c->area))
+        vt__grow(&c->area, &c->area_cap, c->nrays + 1, sizeof *c->area) ||
+        vt__grow(&c->raw, &c->raw_cap, c->nrays + 1, sizeof *c->raw))
         return vt__error(VT_ENOMEM, "out of memory for rays");
     if (vt_ray_from_pixel(&c->rc.cam, u, v, c->o.sigma_px, weight, (uint16_t)c->index,
-                          (uint16_t)c->rc.pair, item, &c->rays[c->nrays]))
-        c->area[c->nrays++] = area;
+                          (uint16_t)c->rc.pair, item, &c->rays[c->nrays])) {
+        c->area[c->nrays] = area;
+        c->raw[c->nrays++] = raw;
+    }
     return VT_OK;
+}
+
+/* The unit of a blob's significance: the filtered image's noise (1 until it is measured). */
+static float significance_unit(const vt_camera_stage *c)
+{
+    float s = vt_background_filter_noise(c->bg);
+    return s > 0.0f ? s : 1.0f;
 }
 
 /* One ray per changed pixel, the strongest max_rays. */
@@ -121,7 +139,8 @@ static vt_status pixel_rays(vt_camera_stage *c)
     vt_status s = VT_OK;
     for (size_t k = 0; k < n && !s; k++) {
         uint32_t j = c->order[k].i, idx = c->changes.index[j];
-        s = push_ray(c, idx % w, idx / w, c->changes.diff[j], 1, j);
+        float raw = c->changes.raw ? c->changes.raw[j] : c->changes.diff[j];
+        s = push_ray(c, idx % w, idx / w, c->changes.diff[j], 1, raw, j);
     }
     return s;
 }
@@ -133,9 +152,10 @@ static vt_status blob_rays(vt_camera_stage *c)
     size_t n = c->blobs.count;
     if (n > (size_t)c->o.max_rays)
         n = (size_t)c->o.max_rays; /* raster order; a flood of blobs is noise anyway */
+    float unit = significance_unit(c);
     for (size_t k = 0; k < n && !s; k++) {
         const vt_blob *b = &c->blobs.blobs[k];
-        s = push_ray(c, b->u, b->v, b->sum, b->area, (uint32_t)k);
+        s = push_ray(c, b->u, b->v, b->peak / unit, b->area, b->raw_sum, (uint32_t)k);
     }
     return s;
 }
@@ -183,6 +203,7 @@ vt_status vt_camera_stage_process(vt_camera_stage *c, const vt_image *img, vt_ca
     out->noise = vt_background_noise(c->bg);
     out->rays = c->rays;
     out->area = c->area;
+    out->raw = c->raw;
     out->nrays = c->nrays;
     return VT_OK;
 }

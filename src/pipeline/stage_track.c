@@ -12,7 +12,8 @@
  *
  * The flicker follows each detection's brightness into the track that took
  * it: for each mono camera that saw the track in this frame set and the last
- * one, the change of the logarithm of its blob sum in units of what the
+ * one, the change of the logarithm of its blob sum (of the unfiltered
+ * differences: vt_detection_ray.raw) in units of what the
  * sensor noise alone would give (a blob of A pixels in a camera of noise
  * sigma sums noise of variance A sigma^2); their mean square is followed as
  * a running mean. A drone scores about 1; a bird whose wings flap (a few Hz)
@@ -189,13 +190,13 @@ static void update_looks(vt_track_stage *t, const vt_set_detections *in)
         for (int k = 0; k < d->nrays; k++) {
             const vt_detection_ray *r = &in->rays[d->first_ray + k];
             /* area 0: a ray of a 2D detector's detection, which has no brightness */
-            if (!(t->mono >> r->camera & 1) || r->weight <= 0.0f || r->area <= 0)
+            if (!(t->mono >> r->camera & 1) || r->raw <= 0.0f || r->area <= 0)
                 continue;
             float sigma = r->noise;
-            sum[r->camera] = r->weight;
-            relvar[r->camera] = sigma * sigma * (float)r->area / (r->weight * r->weight);
+            sum[r->camera] = r->raw;
+            relvar[r->camera] = sigma * sigma * (float)r->area / (r->raw * r->raw);
             if (l->sum[r->camera] > 0.0f) {
-                float ch = logf(r->weight / l->sum[r->camera]);
+                float ch = logf(r->raw / l->sum[r->camera]);
                 /* 0.01: the part of a change that sub-pixel motion alone explains */
                 z2 += ch * ch / (relvar[r->camera] + l->relvar[r->camera] + 0.01f);
                 m++;

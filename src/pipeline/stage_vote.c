@@ -4,8 +4,8 @@
  * joined in camera order, so that what follows sees the same input whatever
  * ran the cameras; then voting (coarse to fine, sparse grid) and detection
  * (ray ownership, least-squares meeting points). For each ray that supports
- * a detection, what tracking needs of it (its camera, weight, blob area and
- * the camera's noise) is listed beside the detections, so that tracking
+ * a detection, what tracking needs of it (its camera, weight, blob area,
+ * unfiltered brightness and the camera's noise) is listed beside the detections, so that tracking
  * needs neither the rays nor the cameras.
  *
  * Nothing is carried from one frame set to the next but buffers: frame sets
@@ -23,8 +23,9 @@ struct vt_vote_stage {
     int ncams;
     vt_ray *rays; /* all cameras joined */
     int32_t *area;
+    float *raw;   /* per ray: its blob's unfiltered sum, 0: none */
     float *noise; /* per camera, of this set */
-    size_t nrays, rays_cap, area_cap;
+    size_t nrays, rays_cap, area_cap, raw_cap;
     vt_vote *vote;
     vt_detection_list dets;
     vt_detection_ray *det_rays;
@@ -82,6 +83,7 @@ void vt_vote_stage_free(vt_vote_stage *v)
         return;
     free(v->rays);
     free(v->area);
+    free(v->raw);
     free(v->noise);
     vt_vote_free(v->vote);
     vt_detection_list_free(&v->dets);
@@ -104,7 +106,8 @@ static vt_status join_rays(vt_vote_stage *v, const vt_camera_rays *cams)
         total += cams[i].nrays;
     }
     if (vt__grow(&v->rays, &v->rays_cap, total, sizeof *v->rays) ||
-        vt__grow(&v->area, &v->area_cap, total, sizeof *v->area))
+        vt__grow(&v->area, &v->area_cap, total, sizeof *v->area) ||
+        vt__grow(&v->raw, &v->raw_cap, total, sizeof *v->raw))
         return vt__error(VT_ENOMEM, "vote stage: out of memory for %zu rays", total);
     size_t at = 0;
     for (int i = 0; i < v->ncams; i++) {
@@ -116,6 +119,10 @@ static vt_status join_rays(vt_vote_stage *v, const vt_camera_rays *cams)
         if (c->nrays) {
             memcpy(v->rays + at, c->rays, c->nrays * sizeof *v->rays);
             memcpy(v->area + at, c->area, c->nrays * sizeof *v->area);
+            if (c->raw)
+                memcpy(v->raw + at, c->raw, c->nrays * sizeof *v->raw);
+            else
+                memset(v->raw + at, 0, c->nrays * sizeof *v->raw);
         }
         v->noise[i] = c->noise;
         at += c->nrays;
@@ -136,7 +143,8 @@ static vt_status list_detection_rays(vt_vote_stage *v)
         v->det_rays[j] = (vt_detection_ray){.camera = ray->camera,
                                             .weight = ray->weight,
                                             .noise = v->noise[ray->camera],
-                                            .area = v->area[r]};
+                                            .area = v->area[r],
+                                            .raw = v->raw[r]};
     }
     return VT_OK;
 }
