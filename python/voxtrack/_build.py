@@ -172,6 +172,7 @@ typedef struct {
     const vt_ray *rays;
     const int32_t *area;
     size_t nrays;
+    const float *raw;
 } vt_camera_rays;
 typedef struct { ...; } vt_detection_ray;
 typedef struct {
