@@ -243,6 +243,16 @@ void cli_track_summary_json_members(const cli_track_summary *s, FILE *f);
 void cli_sync_print_text(const vt_rig *rig, const vt_sync *sync);
 void cli_sync_print_json(const vt_rig *rig, const vt_sync *sync);
 
+/*
+ * Frame sets from a sync for vt_pipeline_run and the capture role (sync_report.c):
+ * `max` sets at most (0: all of them); `produced` counts what was handed over.
+ */
+typedef struct cli_sync_input {
+    vt_sync *sync;
+    int64_t max, produced;
+} cli_sync_input;
+vt_status cli_sync_produce(void *user, vt_frame_slot *slot, bool *end);
+
 /* Scores a tracks file against a truth file (default matching). Prints any error. */
 bool cli_eval_files(const char *cmd, const char *tracks, const char *truth, vt_eval_result *out);
 void cli_eval_print_text(const vt_eval_result *r, FILE *f);

@@ -139,25 +139,6 @@ static void capture_usage(FILE *f)
     fputs(ROLE_HELP, f);
 }
 
-typedef struct capture_input {
-    vt_sync *sync;
-    int64_t max, produced;
-} capture_input;
-
-static vt_status capture_produce(void *user, vt_frame_slot *slot, bool *end)
-{
-    capture_input *in = user;
-    if (in->max > 0 && in->produced >= in->max) {
-        *end = true;
-        return VT_OK;
-    }
-    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, slot->times, &slot->frame,
-                               &slot->t, end);
-    if (!s && !*end)
-        in->produced++;
-    return s;
-}
-
 int cmd_capture(int argc, char **argv)
 {
     static const char *const CMD = "capture";
@@ -175,14 +156,14 @@ int cmd_capture(int argc, char **argv)
     role_setup r;
     if ((rc = role_open(CMD, args.positional[0], &a, &r)) != CLI_EXIT_OK)
         return rc;
-    capture_input in = {.max = frames ? frames : r.cfg.max_frames};
+    cli_sync_input in = {.max = frames ? frames : r.cfg.max_frames};
     vt_source_opts so = vt_source_opts_default();
     vt_sync_opts sync_opts = vt_sync_opts_default();
     sync_opts.source = &so;
     vt_cluster_stats st;
     vt_status s = vt_sync_open(&r.rig, &sync_opts, &in.sync);
     if (!s)
-        s = vt_cluster_capture_run(&r.co, &r.cfg.opts, &r.rig, capture_produce, &in, &st);
+        s = vt_cluster_capture_run(&r.co, &r.cfg.opts, &r.rig, cli_sync_produce, &in, &st);
     rc = CLI_EXIT_OK;
     if (s) {
         cli_lib_error(CMD, s);

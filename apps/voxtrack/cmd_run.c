@@ -51,25 +51,6 @@ static void usage(FILE *f)
           f);
 }
 
-typedef struct run_input {
-    vt_sync *sync;
-    int64_t max_frames, produced;
-} run_input;
-
-static vt_status produce(void *user, vt_frame_slot *slot, bool *end)
-{
-    run_input *in = user;
-    if (in->max_frames > 0 && in->produced >= in->max_frames) {
-        *end = true;
-        return VT_OK;
-    }
-    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, slot->times, &slot->frame,
-                               &slot->t, end);
-    if (!s && !*end)
-        in->produced++;
-    return s;
-}
-
 static vt_status consume(void *user, const vt_pipeline_result *res)
 {
     return cli_track_job_consume(user, res);
@@ -199,7 +180,7 @@ int cmd_run(int argc, char **argv)
     memset(&rig, 0, sizeof rig); /* vt_rig_load fills it whole (vt_rig_init's "." would leak) */
     vt_pipeline *pipe = NULL;
     vt_det2d_list *dets = NULL;
-    run_input in = {.max_frames = cfg.max_frames};
+    cli_sync_input in = {.max = cfg.max_frames};
     vt_sync_opts sync_opts = vt_sync_opts_default();
     sync_opts.source = &source_opts;
     cli_track_job job;
@@ -238,7 +219,7 @@ int cmd_run(int argc, char **argv)
     if (det_path && !(job.detections_file = open_output(det_path)))
         goto done;
 
-    s = vt_pipeline_run(pipe, 2, produce, &in, consume, &job);
+    s = vt_pipeline_run(pipe, 2, cli_sync_produce, &in, consume, &job);
     cli_track_summary sum = cli_track_job_summary(&job, vt_pipeline_grid_peak_bytes(pipe));
     if (s) {
         cli_lib_error(CMD, s);

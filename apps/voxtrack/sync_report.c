@@ -1,7 +1,8 @@
 /*
  * apps/voxtrack/sync_report.c - how well the cameras kept time, as `run` and
  * `demo` print it at the end: the sync's statistics (voxtrack/sync.h) over
- * all cameras and per camera that lost frames, as text or as a JSON member.
+ * all cameras and per camera that lost frames, as text or as a JSON member;
+ * and the producer that hands a sync's frame sets to the pipeline.
  */
 #include "cli.h"
 
@@ -60,4 +61,18 @@ void cli_sync_print_json(const vt_rig *rig, const vt_sync *sync)
                (long long)st.source.reconnects, st.failed ? "true" : "false");
     }
     printf("]");
+}
+
+vt_status cli_sync_produce(void *user, vt_frame_slot *slot, bool *end)
+{
+    cli_sync_input *in = user;
+    if (in->max > 0 && in->produced >= in->max) {
+        *end = true;
+        return VT_OK;
+    }
+    vt_status s = vt_sync_next(in->sync, slot->images, slot->present, slot->times, &slot->frame,
+                               &slot->t, end);
+    if (!s && !*end)
+        in->produced++;
+    return s;
 }
