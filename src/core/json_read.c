@@ -313,3 +313,112 @@ const vt__jfield *vt__json_check_defaults(const vt__jfield *fields, const void *
     }
     return NULL;
 }
+
+vt_status vt__json_check_values(const vt__jctx *c, const char *path, const vt__jfield *fields,
+                                const void *in, vt_status code)
+{
+    const char *base = in;
+    for (const vt__jfield *f = fields; f->name; f++) {
+        const char *p = base + f->offset;
+        double v;
+        switch (f->type) {
+        case VT__JT_INT:
+            v = *(const int *)p;
+            break;
+        case VT__JT_INT64:
+            v = (double)*(const int64_t *)p;
+            break;
+        case VT__JT_NUM:
+            v = *(const double *)p;
+            break;
+        case VT__JT_FLOAT:
+            v = *(const float *)p;
+            break;
+        default:
+            continue;
+        }
+        char fp[256];
+        vt__json_path(fp, sizeof fp, path, f->name);
+        if (vt__json_check_bounds(c, fp, f, v))
+            return code;
+    }
+    return VT_OK;
+}
+
+/* What a field may be, as the docs' tables say it: "number in [0, 1]", "`true` or `false`". */
+static void value_text(const vt__jfield *f, vt__buf *b)
+{
+    char bounds[96];
+    bounds_text(f, bounds, sizeof bounds);
+    switch (f->type) {
+    case VT__JT_BOOL:
+        vt__buf_adds(b, "`true` or `false`");
+        return;
+    case VT__JT_INT:
+    case VT__JT_INT64:
+        vt__buf_addf(b, "integer%s%s", bounds[0] ? " " : "", bounds);
+        return;
+    case VT__JT_NUM:
+    case VT__JT_FLOAT:
+        vt__buf_addf(b, "number%s%s", bounds[0] ? " " : "", bounds);
+        return;
+    case VT__JT_STR:
+        vt__buf_adds(b, "string");
+        return;
+    case VT__JT_CHARS:
+        vt__buf_addf(b, "string of at most %zu bytes", f->size - 1);
+        return;
+    case VT__JT_NUMS:
+        vt__buf_addf(b, "array of %zu numbers", f->size);
+        return;
+    case VT__JT_ENUM:
+    case VT__JT_CUSTOM:
+        if (f->names) {
+            for (int i = 0; f->names[i]; i++)
+                vt__buf_addf(b, "%s`\"%s\"`",
+                             i == 0            ? ""
+                             : f->names[i + 1] ? ", "
+                                               : " or ",
+                             f->names[i]);
+        } else {
+            vt__buf_adds(b, "object");
+        }
+        return;
+    case VT__JT_SKIP:
+    case VT__JT_END:
+        return;
+    }
+}
+
+/* A field's default as the docs' tables say it: its def_text, or its number, or "required". */
+static void default_text(const vt__jfield *f, vt__buf *b)
+{
+    char num[32];
+    if (f->def_text) {
+        vt__buf_adds(b, f->def_text);
+    } else if (f->flags & VT__JF_REQUIRED) {
+        vt__buf_adds(b, "required");
+    } else if (f->type == VT__JT_BOOL) {
+        vt__buf_adds(b, f->def ? "`true`" : "`false`");
+    } else if (f->type == VT__JT_INT || f->type == VT__JT_INT64 || f->type == VT__JT_NUM ||
+               f->type == VT__JT_FLOAT) {
+        num_text(f->def, num, sizeof num);
+        vt__buf_adds(b, num);
+    } else if (f->type == VT__JT_ENUM) {
+        for (int i = 0; f->names[i]; i++)
+            if ((f->values ? f->values[i] : i) == (int)f->def)
+                vt__buf_addf(b, "`\"%s\"`", f->names[i]);
+    }
+}
+
+void vt__json_doc_table(const vt__jfield *fields, vt__buf *b)
+{
+    vt__buf_adds(b, "| field | value | default | meaning |\n| --- | --- | --- | --- |\n");
+    for (const vt__jfield *f = fields; f->name; f++) {
+        vt__buf_addf(b, "| `%s` | ", f->name);
+        value_text(f, b);
+        vt__buf_adds(b, " | ");
+        default_text(f, b);
+        vt__buf_addf(b, " | %s |\n", f->doc ? f->doc : "");
+    }
+}

@@ -25,7 +25,7 @@
  * test checks the table's defaults against vt_X_opts_default() and the
  * tables in docs/ against the table (vt__json_check_defaults, the docs test).
  *
- * Never installed. Usage (see /work/coord/CORE_API.md):
+ * Never installed. Usage:
  *
  *     static const vt__jfield fields[] = {
  *         VT__JF_INT("confirm_m", vt_tracker_opts, confirm_m, 1, 100, 2, "hits to confirm"),
@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "voxtrack/status.h"
 
 typedef enum vt__jtype {
@@ -173,6 +174,23 @@ vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
  * bound is written once.
  */
 vt_status vt__json_check_bounds(const vt__jctx *c, const char *path, const vt__jfield *f, double v);
+
+/*
+ * Checks the numbers of a struct (BOOL, INT, INT64, NUM, FLOAT fields of
+ * `in`) against their table's bounds, for the struct's own validation
+ * (vt_X_new): the first one outside gives the reader's message ("WHERE:
+ * field 'PATH.name' must be in [lo, hi] (got v)") and returns `code`
+ * (VT_EINVAL for options passed to a function).
+ */
+vt_status vt__json_check_values(const vt__jctx *c, const char *path, const vt__jfield *fields,
+                                const void *in, vt_status code);
+
+/*
+ * Appends the Markdown table of `fields` to b: one row per field with its
+ * name, what it may be (its type and bounds), its default and its doc line,
+ * as docs/ shows them (a test compares the docs' tables with this).
+ */
+void vt__json_doc_table(const vt__jfield *fields, vt__buf *b);
 
 /* The field named `name` of a table, or NULL. */
 const vt__jfield *vt__json_field(const vt__jfield *fields, const char *name);

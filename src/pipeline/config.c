@@ -1,13 +1,17 @@
 /*
  * src/pipeline/config.c - the run configuration file (JSON) of `voxtrack
  * run`: which rig, which volume, where the outputs go, and any pipeline
- * parameter. Every field is documented in docs/RUN.md.
+ * parameter. Every field is documented in docs/RUN.md, whose field tables
+ * are these tables (tests/test_config_doc.c compares them).
  *
- * Each JSON object is read against a table of the keys it may hold, so an
- * unknown key (a typo) is an error that names its path, as is a value of
- * the wrong type or out of range. Relative paths resolve against the
+ * Each JSON object is read by core/json_read.h against the table of the
+ * struct it fills, so an unknown key (a typo) is an error that names its
+ * path and the allowed keys, as is a value of the wrong type or out of
+ * range. The tracker's table is the tracker's own (track/tracker_opts.h),
+ * the one definition of its bounds. Relative paths resolve against the
  * configuration file's folder.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,416 +20,248 @@
 #include <jansson.h>
 
 #include "core/internal.h"
-#include "core/json_keys.h"
+#include "core/json_read.h"
+#include "pipeline/config_fields.h"
+#include "track/tracker_opts.h"
 #include "voxtrack/pipeline.h"
 
-/* The context of one file: its name, for messages, and its folder. */
-typedef struct ctx {
-    const char *file;
-    char dir[4096];
-} ctx;
+/* ENUM fields are stored as int. */
+static_assert(sizeof(vt_ray_mode) == sizeof(int), "vt_ray_mode is an int");
+static_assert(sizeof(vt_background_kind) == sizeof(int), "vt_background_kind is an int");
+/* NUMS fields of 3 are read into a vt_vec3. */
+static_assert(sizeof(vt_vec3) == 3 * sizeof(double), "vt_vec3 is 3 doubles");
 
-static vt_status bad(const ctx *c, const char *path, const char *what)
-{
-    return vt__error(VT_EPARSE, "%s: '%s' %s", c->file, path, what);
-}
-
-/* Refuses keys of obj that are not in `keys` (NULL-terminated). */
-static vt_status check_keys(const ctx *c, const char *path, json_t *obj, const char *const *keys)
-{
-    if (!json_is_object(obj))
-        return bad(c, path, "must be an object");
-    const char *key = vt__json_unknown_key(obj, keys);
-    if (key)
-        return vt__error(VT_EPARSE, "%s: unknown field '%s%s%s'", c->file, path, *path ? "." : "",
-                         key);
-    return VT_OK;
-}
-
-static void join(char *buf, size_t size, const char *path, const char *key)
-{
-    snprintf(buf, size, "%s%s%s", path, *path ? "." : "", key);
-}
-
-static vt_status get_double(const ctx *c, json_t *obj, const char *path, const char *key, double lo,
-                            double hi, double *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return VT_OK;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_number(v))
-        return bad(c, p, "must be a number");
-    double d = json_number_value(v);
-    if (!isfinite(d) || d < lo || d > hi) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "must be in [%g, %g], got %g", lo, hi, d);
-        return bad(c, p, msg);
+/* A CUSTOM field that is a nested object read against `fields`. */
+#define OBJECT(name, type, member, fn, flags, doc)                                                 \
+    {                                                                                              \
+        name, VT__JT_CUSTOM, offsetof(type, member), flags, 0, 0, 0, "", NULL, NULL, 0, fn, doc    \
     }
-    *out = d;
-    return VT_OK;
-}
+/* The same for an object whose fields lie in several parts of the struct: its table is relative to
+ * the whole. */
+#define WHOLE(name, fn, doc)                                                                       \
+    {                                                                                              \
+        name, VT__JT_CUSTOM, 0, 0, 0, 0, 0, "", NULL, NULL, 0, fn, doc                             \
+    }
+#define NESTED(fn, fields)                                                                         \
+    static vt_status fn(const vt__jctx *c, json_t *v, const char *path, void *out)                 \
+    {                                                                                              \
+        return vt__json_read(c, v, path, fields, out);                                             \
+    }
 
-static vt_status get_float(const ctx *c, json_t *obj, const char *path, const char *key, double lo,
-                           double hi, float *out)
+static const char *const background_kinds[] = {"previous", "average", NULL};
+static const int background_kind_values[] = {VT_BACKGROUND_PREVIOUS, VT_BACKGROUND_AVERAGE};
+
+/* vt_background_opts; the defaults are the pipeline's mono ones ("mono / thermal" where they
+ * differ). */
+const vt__jfield vt__config_background_fields[] = {
+    VT__JF_ENUM("kind", vt_background_opts, kind, background_kinds, background_kind_values,
+                VT_BACKGROUND_AVERAGE, NULL,
+                "background model: the previous frame or a selective running average"),
+    VT__JF_NUM("alpha", vt_background_opts, alpha, 1e-6, 1, 0.05, "learning rate per frame"),
+    VT__JF_NUM("alpha_fg", vt_background_opts, alpha_fg, 0, 1, 0.002,
+               "learning rate where a change was found"),
+    VT__JF_FLOAT("threshold", vt_background_opts, threshold, 0, 1e6, 0,
+                 "fixed threshold in pixel units; 0: adaptive"),
+    VT__JF_FLOAT("k_sigma", vt_background_opts, k_sigma, 0.1, 100, 4,
+                 "adaptive threshold = k_sigma × noise sigma"),
+    {"min_threshold", VT__JT_FLOAT, offsetof(vt_background_opts, min_threshold), 0, 0, 1e6, 2,
+     "2 / 20", NULL, NULL, 0, NULL, "floor of the adaptive threshold"},
+    {"polarity", VT__JT_INT, offsetof(vt_background_opts, polarity), 0, -1, 1, -1, "-1 / +1", NULL,
+     NULL, 0, NULL, "-1 darker, +1 brighter, 0 either"},
+    VT__JF_FLOAT("psf_sigma", vt_background_opts, psf_sigma, 0, 10, 0,
+                 "the matched filter: > 0, the difference is filtered with a separable Gaussian of "
+                 "this sigma (pixels; 0.65 matches the simulator's 0.5-pixel optics) and "
+                 "thresholded in units of the filtered image's own measured noise; 0: none"),
+    {0}};
+NESTED(read_background, vt__config_background_fields)
+
+const vt__jfield vt__config_backgrounds_fields[] = {
+    OBJECT("mono", vt_pipeline_opts, mono, read_background, 0, "motion of mono cameras"),
+    OBJECT("thermal", vt_pipeline_opts, thermal, read_background, 0, "motion of thermal cameras"),
+    {0}};
+NESTED(read_backgrounds, vt__config_backgrounds_fields)
+
+/* vt_vote_opts; the pipeline's defaults (pixel_angle -1: the rig's finest pixel). */
+const vt__jfield vt__config_vote_fields[] = {
+    VT__JF_NUM("coarse_voxel", vt_vote_opts, coarse_voxel, 1e-3, 1e4, 16,
+               "edge of a coarse cell, metres"),
+    VT__JF_NUM("fine_voxel", vt_vote_opts, fine_voxel, 1e-3, 1e4, 0.5,
+               "smallest voxel edge, metres"),
+    VT__JF_NUM("pixel_angle", vt_vote_opts, pixel_angle, -1, 1, -1,
+               "angle of one pixel, radians, for the level of detail; -1: the rig's finest "
+               "pixel; 0: refine to `fine_voxel` everywhere"),
+    VT__JF_NUM("lod_pixels", vt_vote_opts, lod_pixels, 0, 1e3, 2,
+               "refinement stops once a cell's edge is <= lod_pixels × range × pixel_angle"),
+    VT__JF_INT("min_cameras", vt_vote_opts, min_cameras, 1, 64, 3,
+               "K: distinct cameras a cell needs to be refined"),
+    {0}};
+NESTED(read_vote, vt__config_vote_fields)
+
+const vt__jfield vt__config_detect_fields[] = {
+    VT__JF_INT("min_cameras", vt_detect_opts, min_cameras, 2, 64, 3,
+               "K: distinct cameras a detection needs"),
+    VT__JF_INT("min_thermal", vt_detect_opts, min_thermal, 0, 64, 0,
+               "thermal cameras a detection needs when the rig has any"),
+    VT__JF_NUM("gate_sigma", vt_detect_opts, gate_sigma, 0, 1e3, 3,
+               "a ray supports a point when its miss distance is <= gate_sigma × its sigma × "
+               "range, or ..."),
+    VT__JF_NUM("gate_min", vt_detect_opts, gate_min, 0, 1e3, 0.5, "... <= gate_min metres"),
+    VT__JF_NUM("max_residual", vt_detect_opts, max_residual, 0, 1e4, 2,
+               "detections whose RMS miss exceeds this (metres) are dropped"),
+    {0}};
+NESTED(read_detect, vt__config_detect_fields)
+
+NESTED(read_tracker, vt__tracker_fields)
+
+/* "pipeline.fusion" (docs/FUSION.md): "enabled" is the pipeline's fuse, the rest vt_fusion_opts. */
+const vt__jfield vt__config_fusion_fields[] = {
+    VT__JF_BOOL("enabled", vt_pipeline_opts, fuse, 1,
+                "thermal fusion when the rig has thermal cameras"),
+    VT__JF_NUM("psf_sigma", vt_pipeline_opts, fusion.psf_sigma, 0.2, 8.0 / 3.0, 0.6,
+               "the thermal optics' point spread, pixels"),
+    VT__JF_NUM("confirm_snr", vt_pipeline_opts, fusion.confirm_snr, -1e3, 1e3, 3,
+               "a thermal SNR at least this confirms"),
+    VT__JF_NUM("observe_snr", vt_pipeline_opts, fusion.observe_snr, 1e-3, 1e6, 6,
+               "a thermal camera should have seen a target that would give it this SNR"),
+    VT__JF_NUM("min_size", vt_pipeline_opts, fusion.min_size, 1e-3, 1e3, 0.3,
+               "the smallest target of interest, metres ..."),
+    VT__JF_NUM("min_contrast", vt_pipeline_opts, fusion.min_contrast, 1e-3, 1e6, 4000,
+               "... and its contrast over the sky, thermal grey levels"),
+    VT__JF_BOOL("drop_contradicted", vt_pipeline_opts, fusion.drop_contradicted, 1,
+                "drop a contradicted detection that no thermal ray supports"),
+    VT__JF_NUM("min_confirm_rate", vt_pipeline_opts, fusion.min_confirm_rate, 0, 1, 0.5,
+               "a track confirmed by thermal less often than this is reported tentative ..."),
+    VT__JF_INT("min_observed", vt_pipeline_opts, fusion.min_observed, 0, 1 << 20, 5,
+               "... once it has this many observable detections; 0: never"),
+    VT__JF_NUM("bird_ratio", vt_pipeline_opts, fusion.bird_ratio, 0, 1e6, 0,
+               "a track whose mean thermal / mono SNR ratio is below this is a bird; 0: not used"),
+    {0}};
+
+NESTED(read_fusion, vt__config_fusion_fields)
+
+static const char *const ray_modes[] = {"blobs", "pixels", NULL};
+static const int ray_mode_values[] = {VT_RAYS_BLOBS, VT_RAYS_PIXELS};
+
+const vt__jfield vt__config_pipeline_fields[] = {
+    VT__JF_INT("threads", vt_pipeline_opts, threads, 0, 1024, 0, "worker threads, 0: all cores"),
+    VT__JF_BOOL("overlap", vt_pipeline_opts, overlap, 1,
+                "camera stages of the next set while this one votes"),
+    VT__JF_ENUM("rays", vt_pipeline_opts, rays, ray_modes, ray_mode_values, VT_RAYS_BLOBS, NULL,
+                "a ray per blob or per changed pixel"),
+    VT__JF_NUM("sigma_px", vt_pipeline_opts, sigma_px, 1e-3, 100, 0.5,
+               "centroid noise, pixels (ray angular sigma = sigma_px / fx)"),
+    VT__JF_INT("min_area", vt_pipeline_opts, min_area, 1, 1 << 30, 1, "smallest blob, pixels"),
+    VT__JF_INT("max_area", vt_pipeline_opts, max_area, 0, 1 << 30, 400,
+               "largest blob, pixels; 0: none"),
+    VT__JF_INT("max_rays", vt_pipeline_opts, max_rays, 1, 1 << 30, 4000,
+               "rays per camera at most (the strongest)"),
+    VT__JF_NUM("bird_accel", vt_pipeline_opts, bird_accel, 0, 1e4, 15,
+               "accel_rms (m/s²) above which a track is a bird; 0: never"),
+    VT__JF_INT("bird_min_age", vt_pipeline_opts, bird_min_age, 0, 1 << 20, 10,
+               "updates before a track may be called a bird"),
+    VT__JF_INT("confirm_cameras", vt_pipeline_opts, confirm_cameras, 0, 64, 4,
+               "a track is reported confirmed once one of its detections was seen by this many "
+               "cameras ..."),
+    VT__JF_INT("confirm_hits", vt_pipeline_opts, confirm_hits, 0, 1 << 20, 15,
+               "... or it has taken this many detections"),
+    VT__JF_NUM("bird_flicker", vt_pipeline_opts, bird_flicker, 0, 1e3, 2.2,
+               "brightness flicker (in units of what the sensor noise explains) above which a "
+               "track is a bird; 0: never"),
+    WHOLE("background", read_backgrounds,
+          "`mono` and `thermal`: motion settings per modality (below)"),
+    OBJECT("vote", vt_pipeline_opts, vote, read_vote, 0, "voting (below)"),
+    OBJECT("detect", vt_pipeline_opts, detect, read_detect, 0, "detections (below)"),
+    OBJECT("tracker", vt_pipeline_opts, tracker, read_tracker, 0, "tracking (below)"),
+    WHOLE("fusion", read_fusion, "thermal fusion (below; docs/FUSION.md)"),
+    {0}};
+
+NESTED(read_pipeline, vt__config_pipeline_fields)
+
+const vt__jfield vt__config_volume_fields[] = {
+    VT__JF_NUMS("min", vt_pipeline_opts, volume_min, 3, VT__JF_REQUIRED,
+                "the watched box's lowest corner, world metres `[x, y, z]`"),
+    VT__JF_NUMS("max", vt_pipeline_opts, volume_max, 3, VT__JF_REQUIRED,
+                "its highest corner, above `min` on every axis"),
+    {0}};
+
+static vt_status read_volume(const vt__jctx *c, json_t *v, const char *path, void *out)
 {
-    double d = *out;
-    vt_status s = get_double(c, obj, path, key, lo, hi, &d);
-    *out = (float)d;
+    vt_status s = vt__json_read(c, v, path, vt__config_volume_fields, out);
+    const vt_pipeline_opts *o = out;
+    vt_vec3 a = o->volume_min, b = o->volume_max;
+    if (!s && !(a.x < b.x && a.y < b.y && a.z < b.z))
+        return vt__json_error(c, path, "min must be below max on every axis");
     return s;
 }
 
-static vt_status get_int(const ctx *c, json_t *obj, const char *path, const char *key, long long lo,
-                         long long hi, int *out)
+/* The object is kept as text: the alert rules are read (and checked) by vt_alerts_new. */
+static vt_status read_alerts(const vt__jctx *c, json_t *v, const char *path, void *out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!v)
+    if (!json_is_object(v))
+        return vt__json_error(c, path, "must be an object (docs/ALERTS.md)");
+    char **text = out;
+    free(*text);
+    *text = json_dumps(v, JSON_COMPACT);
+    if (!*text)
+        return vt__error(VT_ENOMEM, "%s: field '%s': out of memory", c->where, path);
+    return VT_OK;
+}
+
+const vt__jfield vt__config_fields[] = {
+    VT__JF_STR("rig", vt_run_config, rig, VT__JF_REQUIRED, "rig file (docs/FORMATS.md)"),
+    {"volume", VT__JT_CUSTOM, offsetof(vt_run_config, opts), VT__JF_REQUIRED, 0, 0, 0, NULL, NULL,
+     NULL, 0, read_volume, "the watched box: `min` and `max` (below)"},
+    {"truth", VT__JT_STR, offsetof(vt_run_config, truth), 0, 1, 65535, 0, "none", NULL, NULL, 0,
+     NULL, "ground truth (`truth.jsonl`): the run ends with its accuracy"},
+    {"tracks", VT__JT_STR, offsetof(vt_run_config, tracks), 0, 1, 65535, 0,
+     "`tracks.jsonl` next to the configuration", NULL, NULL, 0, NULL, "output tracks file"},
+    {"detections", VT__JT_STR, offsetof(vt_run_config, detections), 0, 1, 65535, 0, "none", NULL,
+     NULL, 0, NULL, "output detections file"},
+    VT__JF_INT64("frames", vt_run_config, max_frames, 0, INFINITY, 0,
+                 "stop after this many frame sets (0: all)"),
+    OBJECT("pipeline", vt_run_config, opts, read_pipeline, 0, "the parameters below"),
+    {"alerts", VT__JT_CUSTOM, offsetof(vt_run_config, alerts_json), 0, 0, 0, 0, "none", NULL, NULL,
+     0, read_alerts, "alert rules (docs/ALERTS.md)"},
+    {0}};
+
+const vt__config_table vt__config_tables[] = {
+    {"(top level)", vt__config_fields},
+    {"volume", vt__config_volume_fields},
+    {"pipeline", vt__config_pipeline_fields},
+    {"pipeline.background.mono, pipeline.background.thermal", vt__config_background_fields},
+    {"pipeline.vote", vt__config_vote_fields},
+    {"pipeline.detect", vt__config_detect_fields},
+    {"pipeline.tracker", vt__tracker_fields},
+    {"pipeline.fusion", vt__config_fusion_fields},
+    {NULL, NULL}};
+
+/* A relative path (not absolute, not a URL) joined to the configuration's folder. */
+static vt_status resolve(const char *dir, char **path)
+{
+    const char *s = *path;
+    if (!s || s[0] == '/' || strstr(s, "://") || !dir[0])
         return VT_OK;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_integer(v))
-        return bad(c, p, "must be an integer");
-    long long i = json_integer_value(v);
-    if (i < lo || i > hi) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "must be in [%lld, %lld], got %lld", lo, hi, i);
-        return bad(c, p, msg);
-    }
-    *out = (int)i;
-    return VT_OK;
-}
-
-static vt_status get_bool(const ctx *c, json_t *obj, const char *path, const char *key, bool *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return VT_OK;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_boolean(v))
-        return bad(c, p, "must be true or false");
-    *out = json_is_true(v);
-    return VT_OK;
-}
-
-static vt_status get_vec3(const ctx *c, json_t *obj, const char *path, const char *key,
-                          vt_vec3 *out, bool required)
-{
-    json_t *v = json_object_get(obj, key);
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!v)
-        return required ? bad(c, p, "is missing") : VT_OK;
-    if (!json_is_array(v) || json_array_size(v) != 3)
-        return bad(c, p, "must be an array of 3 numbers");
-    double x[3];
-    for (int i = 0; i < 3; i++) {
-        json_t *e = json_array_get(v, (size_t)i);
-        if (!json_is_number(e) || !isfinite(json_number_value(e)))
-            return bad(c, p, "must be an array of 3 numbers");
-        x[i] = json_number_value(e);
-    }
-    *out = (vt_vec3){x[0], x[1], x[2]};
-    return VT_OK;
-}
-
-/* A path field: resolved against the file's folder unless absolute or a URL. */
-static vt_status get_path(const ctx *c, json_t *obj, const char *key, char **out, bool required)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return required ? bad(c, key, "is missing") : VT_OK;
-    if (!json_is_string(v) || !*json_string_value(v))
-        return bad(c, key, "must be a non-empty string");
-    const char *s = json_string_value(v);
-    size_t n = strlen(c->dir) + strlen(s) + 2;
+    size_t n = strlen(dir) + strlen(s) + 2;
     char *r = malloc(n);
     if (!r)
         return vt__error(VT_ENOMEM, "out of memory");
-    if (s[0] == '/' || strstr(s, "://") || !c->dir[0])
-        snprintf(r, n, "%s", s);
-    else
-        snprintf(r, n, "%s/%s", c->dir, s);
-    free(*out);
-    *out = r;
+    snprintf(r, n, "%s/%s", dir, s);
+    free(*path);
+    *path = r;
     return VT_OK;
 }
 
-static vt_status read_background(const ctx *c, json_t *obj, const char *path, vt_background_opts *o)
+static vt_status read_config(const char *file, const char *dir, json_t *root, vt_run_config *cfg)
 {
-    static const char *const keys[] = {"kind",          "alpha",    "alpha_fg",  "threshold", "k_sigma",
-                                       "min_threshold", "polarity", "psf_sigma", NULL};
-    if (!obj)
-        return VT_OK;
-    vt_status s = check_keys(c, path, obj, keys);
-    json_t *kind = json_object_get(obj, "kind");
-    if (!s && kind) {
-        const char *k = json_string_value(kind);
-        if (k && strcmp(k, "previous") == 0)
-            o->kind = VT_BACKGROUND_PREVIOUS;
-        else if (k && strcmp(k, "average") == 0)
-            o->kind = VT_BACKGROUND_AVERAGE;
-        else {
-            char p[256];
-            join(p, sizeof p, path, "kind");
-            return bad(c, p, "must be \"previous\" or \"average\"");
-        }
-    }
-    if (!s)
-        s = get_double(c, obj, path, "alpha", 1e-6, 1, &o->alpha);
-    if (!s)
-        s = get_double(c, obj, path, "alpha_fg", 0, 1, &o->alpha_fg);
-    if (!s)
-        s = get_float(c, obj, path, "threshold", 0, 1e6, &o->threshold);
-    if (!s)
-        s = get_float(c, obj, path, "k_sigma", 0.1, 100, &o->k_sigma);
-    if (!s)
-        s = get_float(c, obj, path, "min_threshold", 0, 1e6, &o->min_threshold);
-    if (!s)
-        s = get_int(c, obj, path, "polarity", -1, 1, &o->polarity);
-    if (!s)
-        s = get_float(c, obj, path, "psf_sigma", 0, 10, &o->psf_sigma);
-    return s;
-}
-
-static vt_status read_vote(const ctx *c, json_t *obj, vt_vote_opts *o)
-{
-    static const char *const keys[] = {"coarse_voxel", "fine_voxel",  "pixel_angle",
-                                       "lod_pixels",   "min_cameras", NULL};
-    const char *path = "pipeline.vote";
-    if (!obj)
-        return VT_OK;
-    vt_status s = check_keys(c, path, obj, keys);
-    if (!s)
-        s = get_double(c, obj, path, "coarse_voxel", 1e-3, 1e4, &o->coarse_voxel);
-    if (!s)
-        s = get_double(c, obj, path, "fine_voxel", 1e-3, 1e4, &o->fine_voxel);
-    if (!s)
-        s = get_double(c, obj, path, "pixel_angle", -1, 1, &o->pixel_angle);
-    if (!s)
-        s = get_double(c, obj, path, "lod_pixels", 0, 1e3, &o->lod_pixels);
-    if (!s)
-        s = get_int(c, obj, path, "min_cameras", 1, 64, &o->min_cameras);
-    return s;
-}
-
-static vt_status read_detect(const ctx *c, json_t *obj, vt_detect_opts *o)
-{
-    static const char *const keys[] = {"min_cameras", "min_thermal",  "gate_sigma",
-                                       "gate_min",    "max_residual", NULL};
-    const char *path = "pipeline.detect";
-    if (!obj)
-        return VT_OK;
-    vt_status s = check_keys(c, path, obj, keys);
-    if (!s)
-        s = get_int(c, obj, path, "min_cameras", 2, 64, &o->min_cameras);
-    if (!s)
-        s = get_int(c, obj, path, "min_thermal", 0, 64, &o->min_thermal);
-    if (!s)
-        s = get_double(c, obj, path, "gate_sigma", 0, 1e3, &o->gate_sigma);
-    if (!s)
-        s = get_double(c, obj, path, "gate_min", 0, 1e3, &o->gate_min);
-    if (!s)
-        s = get_double(c, obj, path, "max_residual", 0, 1e4, &o->max_residual);
-    return s;
-}
-
-static vt_status read_tracker(const ctx *c, json_t *obj, vt_tracker_opts *o)
-{
-    static const char *const keys[] = {"kind",          "process_accel",
-                                       "gate_prob",     "init_speed",
-                                       "confirm_m",     "confirm_n",
-                                       "delete_misses", "delete_tentative",
-                                       "min_pos_sigma", "mht_scan",
-                                       "mht_k",         "clutter_density",
-                                       "detect_prob",   NULL};
-    const char *path = "pipeline.tracker";
-    if (!obj)
-        return VT_OK;
-    vt_status s = check_keys(c, path, obj, keys);
-    json_t *kind = json_object_get(obj, "kind");
-    if (!s && kind) {
-        if (vt_tracker_kind_parse(json_string_value(kind), &o->kind) != VT_OK)
-            return bad(c, "pipeline.tracker.kind", "must be \"gnn\" or \"mht\"");
-    }
-    if (!s)
-        s = get_double(c, obj, path, "process_accel", 1e-6, 1e3, &o->process_accel);
-    if (!s)
-        s = get_double(c, obj, path, "gate_prob", 0.5, 0.999999, &o->gate_prob);
-    if (!s)
-        s = get_double(c, obj, path, "init_speed", 1e-3, 1e4, &o->init_speed);
-    if (!s)
-        s = get_int(c, obj, path, "confirm_m", 1, 100, &o->confirm_m);
-    if (!s)
-        s = get_int(c, obj, path, "confirm_n", 1, 100, &o->confirm_n);
-    if (!s)
-        s = get_int(c, obj, path, "delete_misses", 1, 1000, &o->delete_misses);
-    if (!s)
-        s = get_int(c, obj, path, "delete_tentative", 1, 1000, &o->delete_tentative);
-    if (!s)
-        s = get_double(c, obj, path, "min_pos_sigma", 0, 100, &o->min_pos_sigma);
-    if (!s)
-        s = get_int(c, obj, path, "mht_scan", 1, 20, &o->mht_scan);
-    if (!s)
-        s = get_int(c, obj, path, "mht_k", 1, 1000, &o->mht_k);
-    if (!s)
-        s = get_double(c, obj, path, "clutter_density", 0, 1, &o->clutter_density);
-    if (!s)
-        s = get_double(c, obj, path, "detect_prob", 1e-3, 1, &o->detect_prob);
-    if (!s && o->confirm_m > o->confirm_n)
-        return bad(c, "pipeline.tracker.confirm_m", "must be <= confirm_n");
-    return s;
-}
-
-/* "pipeline.fusion" (docs/FUSION.md): "enabled" is the pipeline's fuse, the rest vt_fusion_opts. */
-static vt_status read_fusion(const ctx *c, json_t *obj, vt_pipeline_opts *o)
-{
-    static const char *const keys[] = {
-        "enabled",      "psf_sigma",         "confirm_snr",      "observe_snr",  "min_size",
-        "min_contrast", "drop_contradicted", "min_confirm_rate", "min_observed", NULL};
-    if (!obj)
-        return VT_OK;
-    const char *path = "pipeline.fusion";
-    vt_fusion_opts *f = &o->fusion;
-    vt_status s = check_keys(c, path, obj, keys);
-    if (!s)
-        s = get_bool(c, obj, path, "enabled", &o->fuse);
-    if (!s)
-        s = get_double(c, obj, path, "psf_sigma", 0.2, 8.0 / 3.0, &f->psf_sigma);
-    if (!s)
-        s = get_double(c, obj, path, "confirm_snr", -1e3, 1e3, &f->confirm_snr);
-    if (!s)
-        s = get_double(c, obj, path, "observe_snr", 1e-3, 1e6, &f->observe_snr);
-    if (!s)
-        s = get_double(c, obj, path, "min_size", 1e-3, 1e3, &f->min_size);
-    if (!s)
-        s = get_double(c, obj, path, "min_contrast", 1e-3, 1e6, &f->min_contrast);
-    if (!s)
-        s = get_bool(c, obj, path, "drop_contradicted", &f->drop_contradicted);
-    if (!s)
-        s = get_double(c, obj, path, "min_confirm_rate", 0, 1, &f->min_confirm_rate);
-    if (!s)
-        s = get_int(c, obj, path, "min_observed", 0, 1 << 20, &f->min_observed);
-    if (!s)
-        s = get_double(c, obj, path, "bird_ratio", 0, 1e6, &f->bird_ratio);
-    return s;
-}
-
-static vt_status read_pipeline(const ctx *c, json_t *obj, vt_pipeline_opts *o)
-{
-    static const char *const keys[] = {
-        "threads",         "rays",         "sigma_px",     "min_area", "max_area",   "max_rays",
-        "background",      "vote",         "detect",       "tracker",  "bird_accel", "bird_min_age",
-        "confirm_cameras", "confirm_hits", "bird_flicker", "overlap",  "fusion",     NULL};
-    if (!obj)
-        return VT_OK;
-    const char *path = "pipeline";
-    vt_status s = check_keys(c, path, obj, keys);
-    json_t *rays = json_object_get(obj, "rays");
-    if (!s && rays) {
-        const char *r = json_string_value(rays);
-        if (r && strcmp(r, "blobs") == 0)
-            o->rays = VT_RAYS_BLOBS;
-        else if (r && strcmp(r, "pixels") == 0)
-            o->rays = VT_RAYS_PIXELS;
-        else
-            return bad(c, "pipeline.rays", "must be \"blobs\" or \"pixels\"");
-    }
-    if (!s)
-        s = get_int(c, obj, path, "threads", 0, 1024, &o->threads);
-    if (!s)
-        s = get_double(c, obj, path, "sigma_px", 1e-3, 100, &o->sigma_px);
-    if (!s)
-        s = get_int(c, obj, path, "min_area", 1, 1 << 30, &o->min_area);
-    if (!s)
-        s = get_int(c, obj, path, "max_area", 0, 1 << 30, &o->max_area);
-    if (!s)
-        s = get_int(c, obj, path, "max_rays", 1, 1 << 30, &o->max_rays);
-    if (!s)
-        s = get_double(c, obj, path, "bird_accel", 0, 1e4, &o->bird_accel);
-    if (!s)
-        s = get_int(c, obj, path, "bird_min_age", 0, 1 << 20, &o->bird_min_age);
-    if (!s)
-        s = get_int(c, obj, path, "confirm_cameras", 0, 64, &o->confirm_cameras);
-    if (!s)
-        s = get_double(c, obj, path, "bird_flicker", 0, 1e3, &o->bird_flicker);
-    if (!s)
-        s = get_int(c, obj, path, "confirm_hits", 0, 1 << 20, &o->confirm_hits);
-    if (!s)
-        s = get_bool(c, obj, path, "overlap", &o->overlap);
-    json_t *bg = json_object_get(obj, "background");
-    if (!s && bg) {
-        static const char *const bkeys[] = {"mono", "thermal", NULL};
-        s = check_keys(c, "pipeline.background", bg, bkeys);
-        if (!s)
-            s = read_background(c, json_object_get(bg, "mono"), "pipeline.background.mono",
-                                &o->mono);
-        if (!s)
-            s = read_background(c, json_object_get(bg, "thermal"), "pipeline.background.thermal",
-                                &o->thermal);
-    }
-    if (!s)
-        s = read_vote(c, json_object_get(obj, "vote"), &o->vote);
-    if (!s)
-        s = read_detect(c, json_object_get(obj, "detect"), &o->detect);
-    if (!s)
-        s = read_tracker(c, json_object_get(obj, "tracker"), &o->tracker);
-    if (!s)
-        s = read_fusion(c, json_object_get(obj, "fusion"), o);
-    return s;
-}
-
-static vt_status read_config(const ctx *c, json_t *root, vt_run_config *cfg)
-{
-    static const char *const keys[] = {"rig",    "volume",   "truth",  "tracks", "detections",
-                                       "frames", "pipeline", "alerts", NULL};
-    vt_status s = check_keys(c, "", root, keys);
-    if (!s)
-        s = get_path(c, root, "rig", &cfg->rig, true);
-    if (!s)
-        s = get_path(c, root, "truth", &cfg->truth, false);
-    if (!s)
-        s = get_path(c, root, "tracks", &cfg->tracks, false);
-    if (!s)
-        s = get_path(c, root, "detections", &cfg->detections, false);
-    json_t *vol = json_object_get(root, "volume");
-    if (!s && !vol)
-        return bad(c, "volume", "is missing");
-    static const char *const vkeys[] = {"min", "max", NULL};
-    if (!s)
-        s = check_keys(c, "volume", vol, vkeys);
-    if (!s)
-        s = get_vec3(c, vol, "volume", "min", &cfg->opts.volume_min, true);
-    if (!s)
-        s = get_vec3(c, vol, "volume", "max", &cfg->opts.volume_max, true);
-    vt_vec3 a = cfg->opts.volume_min, b = cfg->opts.volume_max;
-    if (!s && !(a.x < b.x && a.y < b.y && a.z < b.z))
-        return bad(c, "volume", "min must be below max on every axis");
-    json_t *frames = json_object_get(root, "frames");
-    if (!s && frames) {
-        if (!json_is_integer(frames) || json_integer_value(frames) < 0)
-            return bad(c, "frames", "must be an integer >= 0");
-        cfg->max_frames = json_integer_value(frames);
-    }
-    if (!s)
-        s = read_pipeline(c, json_object_get(root, "pipeline"), &cfg->opts);
-    json_t *alerts = json_object_get(root, "alerts");
-    if (!s && alerts) {
-        /* Kept as text: the alert rules are read (and checked) by vt_alerts_new. */
-        if (!json_is_object(alerts))
-            return bad(c, "alerts", "must be an object (docs/ALERTS.md)");
-        cfg->alerts_json = json_dumps(alerts, JSON_COMPACT);
-        if (!cfg->alerts_json)
-            return vt__error(VT_ENOMEM, "out of memory");
-    }
-    if (!s && !cfg->tracks) {
-        json_t *dflt = json_string("tracks.jsonl");
-        json_t *tmp = json_object();
-        json_object_set_new(tmp, "tracks", dflt);
-        s = get_path(c, tmp, "tracks", &cfg->tracks, true);
-        json_decref(tmp);
-    }
+    vt__jctx c = {.where = file};
+    vt_status s = vt__json_read(&c, root, "", vt__config_fields, cfg);
+    if (!s && cfg->opts.tracker.confirm_m > cfg->opts.tracker.confirm_n)
+        return vt__json_error(&c, "pipeline.tracker.confirm_m", "must be <= confirm_n");
+    if (!s && !cfg->tracks && !(cfg->tracks = strdup("tracks.jsonl")))
+        return vt__error(VT_ENOMEM, "out of memory");
+    char **paths[] = {&cfg->rig, &cfg->truth, &cfg->tracks, &cfg->detections};
+    for (size_t i = 0; !s && i < sizeof paths / sizeof *paths; i++)
+        s = resolve(dir, paths[i]);
     return s;
 }
 
@@ -435,13 +271,13 @@ vt_status vt_run_config_load(const char *path, vt_run_config *cfg)
         return vt__error(VT_EINVAL, "vt_run_config_load: NULL argument");
     memset(cfg, 0, sizeof *cfg);
     cfg->opts = vt_pipeline_opts_default();
-    ctx c = {.file = path};
-    snprintf(c.dir, sizeof c.dir, "%s", path);
-    char *slash = strrchr(c.dir, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
     else
-        c.dir[0] = '\0';
+        dir[0] = '\0';
     json_error_t err;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
@@ -451,7 +287,7 @@ vt_status vt_run_config_load(const char *path, vt_run_config *cfg)
         fclose(f);
         return vt__error(VT_EPARSE, "%s:%d:%d: %s", path, err.line, err.column, err.text);
     }
-    vt_status s = read_config(&c, root, cfg);
+    vt_status s = read_config(path, dir, root, cfg);
     json_decref(root);
     if (s)
         vt_run_config_free(cfg);

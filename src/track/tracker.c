@@ -50,6 +50,7 @@
 #include "core/internal.h"
 #include "core/uf.h"
 #include "track/track_internal.h"
+#include "track/tracker_opts.h"
 
 #define ACC_TAU 1.0     /* seconds: time constant of accel_rms */
 #define ACC_LP_TAU 0.25 /* seconds: low pass of the acceleration samples */
@@ -331,42 +332,13 @@ vt_status vt__gate(const vt__dets *d, const vt__kf *kf, double gate, vt__cands *
 /* ------------------------------------------------------------------------ */
 /* Handle                                                                    */
 
-static vt_status check_opts(const vt_tracker_opts *o)
-{
-    const char *bad = NULL;
-    if (o->kind != VT_TRACKER_GNN && o->kind != VT_TRACKER_MHT)
-        bad = "kind";
-    else if (!(o->process_accel >= 0.0 && isfinite(o->process_accel)))
-        bad = "process_accel (>= 0)";
-    else if (!(o->gate_prob > 0.0 && o->gate_prob < 1.0))
-        bad = "gate_prob (in (0, 1))";
-    else if (!(o->init_speed > 0.0 && isfinite(o->init_speed)))
-        bad = "init_speed (> 0)";
-    else if (o->confirm_n < 1 || o->confirm_n > 31 || o->confirm_m < 1 ||
-             o->confirm_m > o->confirm_n)
-        bad = "confirm_m, confirm_n (1 <= m <= n <= 31)";
-    else if (o->delete_misses < 1 || o->delete_tentative < 1)
-        bad = "delete_misses, delete_tentative (>= 1)";
-    else if (!(o->min_pos_sigma > 0.0 && isfinite(o->min_pos_sigma)))
-        bad = "min_pos_sigma (> 0)";
-    else if (o->kind == VT_TRACKER_MHT && (o->mht_scan < 1 || o->mht_k < 1 || o->mht_k > 1000))
-        bad = "mht_scan, mht_k (>= 1, k <= 1000)";
-    else if (o->kind == VT_TRACKER_MHT && !(o->clutter_density > 0.0))
-        bad = "clutter_density (> 0)";
-    else if (o->kind == VT_TRACKER_MHT && !(o->detect_prob > 0.0 && o->detect_prob < 1.0))
-        bad = "detect_prob (in (0, 1))";
-    if (bad)
-        return vt__error(VT_EINVAL, "vt_tracker_new: option %s is out of range", bad);
-    return VT_OK;
-}
-
 vt_status vt_tracker_new(const vt_tracker_opts *opts, vt_tracker **out)
 {
     if (!out)
         return vt__error(VT_EINVAL, "vt_tracker_new: out is NULL");
     *out = NULL;
     vt_tracker_opts o = opts ? *opts : vt_tracker_opts_default();
-    vt_status s = check_opts(&o);
+    vt_status s = vt__tracker_opts_check("vt_tracker_new", &o);
     if (s)
         return s;
     vt_tracker *t = calloc(1, sizeof *t);

@@ -1,0 +1,246 @@
+/*
+ * tests/test_config.c - the run configuration's reader (src/pipeline/config.c)
+ * on core/json_read.h: its rules (integers, bounds, unknown keys listing the
+ * allowed ones), the tracker's bounds shared with vt_tracker_new(), the
+ * tables' defaults against the options' own defaults, and docs/RUN.md's
+ * field tables against the tables.
+ *
+ * `test_config --write docs/RUN.md` (or docs/TRACKING.md) rewrites the tables
+ * of that file from the code (between its "<!-- fields: PATH -->" and
+ * "<!-- /fields -->" lines).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define VT_TEST_NAME "test_config"
+#include "core/buf.h"
+#include "pipeline/config_fields.h"
+#include "track/tracker_opts.h"
+#include "voxtrack/pipeline.h"
+#include "voxtrack/track.h"
+#include "vt_test_tmp.h"
+
+#define VOLUME "\"volume\": {\"min\": [0, 0, 0], \"max\": [1, 1, 1]}"
+
+/* Loads {"rig": "r.json", VOLUME, EXTRA} from a file named cfg.json. */
+static vt_status load(const char *extra, vt_run_config *cfg)
+{
+    const char *path = vt_test_tmp_path("cfg.json");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"rig\": \"r.json\", " VOLUME "%s%s}", extra[0] ? ", " : "", extra);
+    fclose(f);
+    return vt_run_config_load(path, cfg);
+}
+
+/* The configuration with EXTRA is refused with a message that ends with `tail`. */
+static void assert_refused(const char *extra, const char *tail)
+{
+    vt_run_config cfg;
+    vt_status s = load(extra, &cfg);
+    const char *m = vt_last_error();
+    size_t n = strlen(m), k = strlen(tail);
+    if (s != VT_EPARSE || n < k || strcmp(m + n - k, tail) != 0)
+        fail_msg("%s:\n  got      %s (%s)\n  expected ...%s", extra, m, vt_status_name(s), tail);
+    if (!strstr(m, "cfg.json: "))
+        fail_msg("the message does not name the file: %s", m);
+}
+
+static void integers_may_be_written_with_a_zero_fraction(void **state)
+{
+    (void)state;
+    vt_run_config cfg;
+    assert_int_equal(load("\"frames\": 7.0, \"pipeline\": {\"tracker\": {\"mht_k\": 12.0}}", &cfg),
+                     VT_OK);
+    assert_int_equal(cfg.max_frames, 7);
+    assert_int_equal(cfg.opts.tracker.mht_k, 12);
+    vt_run_config_free(&cfg);
+    assert_refused("\"pipeline\": {\"tracker\": {\"mht_k\": 12.5}}",
+                   "field 'pipeline.tracker.mht_k' must be an integer (got 12.5)");
+    assert_refused("\"frames\": -1", "field 'frames' must be >= 0 (got -1)");
+}
+
+static void values_outside_their_bounds_say_both(void **state)
+{
+    (void)state;
+    assert_refused("\"pipeline\": {\"tracker\": {\"gate_prob\": 1}}",
+                   "field 'pipeline.tracker.gate_prob' must be in [0.5, 0.999999] (got 1)");
+    assert_refused("\"pipeline\": {\"background\": {\"thermal\": {\"polarity\": 2}}}",
+                   "field 'pipeline.background.thermal.polarity' must be in [-1, 1] (got 2)");
+    assert_refused("\"pipeline\": {\"tracker\": {\"confirm_m\": 5}}",
+                   "field 'pipeline.tracker.confirm_m' must be <= confirm_n");
+    assert_refused("\"pipeline\": {\"tracker\": {\"kind\": \"best\"}}",
+                   "field 'pipeline.tracker.kind' must be \"gnn\" or \"mht\" (got \"best\")");
+    assert_refused("\"pipeline\": {\"rays\": 1}",
+                   "field 'pipeline.rays' must be \"blobs\" or \"pixels\"");
+}
+
+static void unknown_keys_list_the_allowed_ones(void **state)
+{
+    (void)state;
+    assert_refused("\"pipeline\": {\"vote\": {\"coarse_voxl\": 3}}",
+                   "unknown field 'pipeline.vote.coarse_voxl' (allowed: coarse_voxel, fine_voxel, "
+                   "pixel_angle, lod_pixels, min_cameras)");
+    assert_refused("\"pipeline\": {\"background\": {\"ir\": {}}}",
+                   "unknown field 'pipeline.background.ir' (allowed: mono, thermal)");
+}
+
+static void every_documented_fusion_field_is_read(void **state)
+{
+    (void)state;
+    vt_run_config cfg;
+    assert_int_equal(
+        load("\"pipeline\": {\"fusion\": {\"enabled\": false, \"bird_ratio\": 0.25}}", &cfg),
+        VT_OK);
+    assert_false(cfg.opts.fuse);
+    assert_true(cfg.opts.fusion.bird_ratio == 0.25);
+    vt_run_config_free(&cfg);
+}
+
+/* vt_tracker_new() refuses what the configuration refuses, by the same table. */
+static void the_tracker_checks_the_same_bounds(void **state)
+{
+    (void)state;
+    const vt__jfield *gate = vt__json_field(vt__tracker_fields, "gate_prob");
+    const vt__jfield *accel = vt__json_field(vt__tracker_fields, "process_accel");
+    assert_non_null(gate);
+    assert_non_null(accel);
+    vt_tracker *t = NULL;
+    vt_tracker_opts o = vt_tracker_opts_default();
+    o.gate_prob = gate->hi;
+    assert_int_equal(vt_tracker_new(&o, &t), VT_OK);
+    vt_tracker_free(t);
+    o.gate_prob = gate->hi * 1.0000001;
+    assert_int_equal(vt_tracker_new(&o, &t), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "vt_tracker_new: field 'gate_prob' must be in"));
+    o = vt_tracker_opts_default();
+    o.process_accel = accel->lo / 2;
+    assert_int_equal(vt_tracker_new(&o, &t), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "'process_accel'"));
+    assert_null(t);
+}
+
+static void the_tables_defaults_are_the_options_defaults(void **state)
+{
+    (void)state;
+    vt_pipeline_opts p = vt_pipeline_opts_default();
+    vt_tracker_opts t = vt_tracker_opts_default();
+    vt_run_config cfg = {0};
+    const vt__jfield *f;
+    assert_null(f = vt__json_check_defaults(vt__config_pipeline_fields, &p));
+    assert_null(f = vt__json_check_defaults(vt__config_background_fields, &p.mono));
+    assert_null(f = vt__json_check_defaults(vt__config_vote_fields, &p.vote));
+    assert_null(f = vt__json_check_defaults(vt__config_detect_fields, &p.detect));
+    assert_null(f = vt__json_check_defaults(vt__config_fusion_fields, &p));
+    assert_null(f = vt__json_check_defaults(vt__tracker_fields, &t));
+    assert_null(f = vt__json_check_defaults(vt__config_fields, &cfg));
+    /* The thermal defaults that differ are documented as "mono / thermal". */
+    assert_true(p.thermal.min_threshold == 20.0f && p.thermal.polarity == 1);
+}
+
+/* docs/RUN.md's text with every table between its markers made from the code; NULL on error. */
+static char *generated(const char *doc, int *tables)
+{
+    vt__buf out = {0};
+    const char *p = doc;
+    *tables = 0;
+    for (;;) {
+        const char *m = strstr(p, "<!-- fields: ");
+        if (!m)
+            break;
+        const char *eol = strstr(m, " -->\n");
+        const char *end = eol ? strstr(eol, "<!-- /fields -->") : NULL;
+        if (!end)
+            fail_msg("a \"<!-- fields: \" line without its end");
+        size_t plen = (size_t)(eol - m) - strlen("<!-- fields: ");
+        const vt__config_table *t = vt__config_tables;
+        while (t->path && !(strlen(t->path) == plen && memcmp(t->path, m + 13, plen) == 0))
+            t++;
+        if (!t->path)
+            fail_msg("no table for '%.*s'", (int)plen, m + 13);
+        vt__buf_add(&out, p, (size_t)(eol + 5 - p));
+        vt__json_doc_table(t->fields, &out);
+        p = end;
+        (*tables)++;
+    }
+    vt__buf_adds(&out, p);
+    return vt__buf_take(&out);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    vt__buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        vt__buf_add(&b, chunk, n);
+    fclose(f);
+    return vt__buf_take(&b);
+}
+
+/* The docs' text of `name` equals what generated() makes of it; returns its number of tables. */
+static int assert_doc_generated(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/../docs/%s", VT_TEST_SOURCE_DIR, name);
+    char *doc = read_all(path);
+    if (!doc)
+        fail_msg("cannot read %s", path);
+    int tables = 0;
+    char *want = generated(doc, &tables);
+    if (strcmp(doc, want) != 0)
+        fail_msg("docs/%s's field tables differ from the code's: run "
+                 "build/tests/test_config --write docs/%s and review the diff",
+                 name, name);
+    free(doc);
+    free(want);
+    return tables;
+}
+
+static void the_docs_tables_are_the_code_tables(void **state)
+{
+    (void)state;
+    int expected = 0;
+    while (vt__config_tables[expected].path)
+        expected++;
+    assert_int_equal(assert_doc_generated("RUN.md"), expected); /* every table is in RUN.md */
+    assert_int_equal(assert_doc_generated("TRACKING.md"), 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+        char *doc = read_all(argv[2]);
+        int tables = 0;
+        char *text = doc ? generated(doc, &tables) : NULL;
+        FILE *f = text ? fopen(argv[2], "wb") : NULL;
+        if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+            fprintf(stderr, "test_config: cannot rewrite %s\n", argv[2]);
+            return 1;
+        }
+        printf("%s: %d tables written\n", argv[2], tables);
+        free(doc);
+        free(text);
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(integers_may_be_written_with_a_zero_fraction),
+        cmocka_unit_test(values_outside_their_bounds_say_both),
+        cmocka_unit_test(unknown_keys_list_the_allowed_ones),
+        cmocka_unit_test(every_documented_fusion_field_is_read),
+        cmocka_unit_test(the_tracker_checks_the_same_bounds),
+        cmocka_unit_test(the_tables_defaults_are_the_options_defaults),
+        cmocka_unit_test(the_docs_tables_are_the_code_tables),
+    };
+    return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
+}
