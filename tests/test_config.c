@@ -1,13 +1,9 @@
 /*
  * tests/test_config.c - the run configuration's reader (src/pipeline/config.c)
  * on core/json_read.h: its rules (integers, bounds, unknown keys listing the
- * allowed ones), the tracker's bounds shared with vt_tracker_new(), the
- * tables' defaults against the options' own defaults, and docs/RUN.md's
- * field tables against the tables.
- *
- * `test_config --write docs/RUN.md` (or docs/TRACKING.md) rewrites the tables
- * of that file from the code (between its "<!-- fields: PATH -->" and
- * "<!-- /fields -->" lines).
+ * allowed ones), the tracker's bounds shared with vt_tracker_new(), and the
+ * tables' defaults against the options' own defaults (docs/RUN.md's tables:
+ * tests/test_doc_fields.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +16,6 @@
 #include <cmocka.h>
 
 #define VT_TEST_NAME "test_config"
-#include "core/buf.h"
 #include "pipeline/config_fields.h"
 #include "track/tracker_opts.h"
 #include "voxtrack/pipeline.h"
@@ -145,94 +140,8 @@ static void the_tables_defaults_are_the_options_defaults(void **state)
     assert_true(p.thermal.min_threshold == 20.0f && p.thermal.polarity == 1);
 }
 
-/* docs/RUN.md's text with every table between its markers made from the code; NULL on error. */
-static char *generated(const char *doc, int *tables)
+int main(void)
 {
-    vt__buf out = {0};
-    const char *p = doc;
-    *tables = 0;
-    for (;;) {
-        const char *m = strstr(p, "<!-- fields: ");
-        if (!m)
-            break;
-        const char *eol = strstr(m, " -->\n");
-        const char *end = eol ? strstr(eol, "<!-- /fields -->") : NULL;
-        if (!end)
-            fail_msg("a \"<!-- fields: \" line without its end");
-        size_t plen = (size_t)(eol - m) - strlen("<!-- fields: ");
-        const vt__config_table *t = vt__config_tables;
-        while (t->path && !(strlen(t->path) == plen && memcmp(t->path, m + 13, plen) == 0))
-            t++;
-        if (!t->path)
-            fail_msg("no table for '%.*s'", (int)plen, m + 13);
-        vt__buf_add(&out, p, (size_t)(eol + 5 - p));
-        vt__json_doc_table(t->fields, &out);
-        p = end;
-        (*tables)++;
-    }
-    vt__buf_adds(&out, p);
-    return vt__buf_take(&out);
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    vt__buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        vt__buf_add(&b, chunk, n);
-    fclose(f);
-    return vt__buf_take(&b);
-}
-
-/* The docs' text of `name` equals what generated() makes of it; returns its number of tables. */
-static int assert_doc_generated(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/../docs/%s", VT_TEST_SOURCE_DIR, name);
-    char *doc = read_all(path);
-    if (!doc)
-        fail_msg("cannot read %s", path);
-    int tables = 0;
-    char *want = generated(doc, &tables);
-    if (strcmp(doc, want) != 0)
-        fail_msg("docs/%s's field tables differ from the code's: run "
-                 "build/tests/test_config --write docs/%s and review the diff",
-                 name, name);
-    free(doc);
-    free(want);
-    return tables;
-}
-
-static void the_docs_tables_are_the_code_tables(void **state)
-{
-    (void)state;
-    int expected = 0;
-    while (vt__config_tables[expected].path)
-        expected++;
-    assert_int_equal(assert_doc_generated("RUN.md"), expected); /* every table is in RUN.md */
-    assert_int_equal(assert_doc_generated("TRACKING.md"), 1);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc == 3 && strcmp(argv[1], "--write") == 0) {
-        char *doc = read_all(argv[2]);
-        int tables = 0;
-        char *text = doc ? generated(doc, &tables) : NULL;
-        FILE *f = text ? fopen(argv[2], "wb") : NULL;
-        if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
-            fprintf(stderr, "test_config: cannot rewrite %s\n", argv[2]);
-            return 1;
-        }
-        printf("%s: %d tables written\n", argv[2], tables);
-        free(doc);
-        free(text);
-        return 0;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(integers_may_be_written_with_a_zero_fraction),
         cmocka_unit_test(values_outside_their_bounds_say_both),
@@ -240,7 +149,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_documented_fusion_field_is_read),
         cmocka_unit_test(the_tracker_checks_the_same_bounds),
         cmocka_unit_test(the_tables_defaults_are_the_options_defaults),
-        cmocka_unit_test(the_docs_tables_are_the_code_tables),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

@@ -99,6 +99,19 @@ static void metadata_rejects_bad_fov(void **state)
     expect_error(bad, VT_EPARSE, "'fov_degrees'", "(0, 180)");
 }
 
+/* One rule for integers in every JSON reader: 3 and 3.0 are 3, 3.5 is refused. */
+static void metadata_integers_are_integral_numbers(void **state)
+{
+    (void)state;
+    vt_metadata m;
+    assert_int_equal(load_text("[" ENTRY(2.0, 7, ", \"object_location\": [1, 2, 3]") "]", &m),
+                     VT_OK);
+    assert_int_equal(m.frames[0].camera_index, 2);
+    vt_metadata_free(&m);
+    expect_error("[" ENTRY(2.5, 7, "") "]", VT_EPARSE, "entry 0: field 'camera_index'",
+                 "must be an integer (got 2.5)");
+}
+
 /* --- end to end on the dot scene ---------------------------------------------------------- */
 
 static vt_dotscene_opts scene(void)
@@ -377,6 +390,7 @@ int main(void)
         cmocka_unit_test(metadata_reads_every_field),
         cmocka_unit_test(metadata_errors_name_entry_and_field),
         cmocka_unit_test(metadata_rejects_bad_fov),
+        cmocka_unit_test(metadata_integers_are_integral_numbers),
         cmocka_unit_test_setup(brightest_voxel_holds_the_dot, setup_scene),
         cmocka_unit_test(exact_traversal_finds_the_dot_too),
         cmocka_unit_test(same_grid_for_any_thread_count),

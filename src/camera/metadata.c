@@ -5,100 +5,55 @@
  * camera_position [x, y, z], yaw, pitch, roll, fov_degrees (degrees) and
  * image_file. The original filled a missing field with a default (a missing
  * fov became 60 degrees, a missing position the origin) and went on; here
- * every field is required and checked, and a problem is reported with the
+ * every field is required and checked (core/json_read.h, against the table
+ * below, which docs/FORMATS.md shows), and a problem is reported with the
  * file, the entry index and the field, before any image is read. Other keys
- * (the original's object_name, object_location) are allowed and ignored.
+ * (the original's object_name, object_location) are allowed and ignored:
+ * files of the original project carry them, and this format is kept as the
+ * original wrote it.
  */
+#include <assert.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "camera/metadata_fields.h"
 #include "core/internal.h"
 #include "voxtrack/project.h"
 
-static vt_status field_error(const char *path, size_t entry, const char *field, const char *what)
-{
-    return vt__error(VT_EPARSE, "%s: entry %zu: field '%s' %s", path, entry, field, what);
-}
+static_assert(sizeof(vt_vec3) == 3 * sizeof(double), "vt_vec3 is 3 doubles");
 
-static vt_status get_int(json_t *obj, const char *path, size_t entry, const char *field, int *out)
-{
-    json_t *v = json_object_get(obj, field);
-    if (!v)
-        return field_error(path, entry, field, "is missing");
-    /* Accept 3.0 as 3 (JSON writers differ), reject 3.5. */
-    if (json_is_real(v) && json_real_value(v) == (double)(int)json_real_value(v)) {
-        *out = (int)json_real_value(v);
-        return VT_OK;
-    }
-    if (!json_is_integer(v))
-        return field_error(path, entry, field, "must be an integer");
-    json_int_t i = json_integer_value(v);
-    if (i < -2147483647 || i > 2147483647)
-        return field_error(path, entry, field, "is out of range");
-    *out = (int)i;
-    return VT_OK;
-}
-
-static vt_status get_number(json_t *v, const char *path, size_t entry, const char *field,
-                            double *out)
-{
-    if (!v)
-        return field_error(path, entry, field, "is missing");
-    if (!json_is_number(v))
-        return field_error(path, entry, field, "must be a number");
-    *out = json_number_value(v);
-    if (!isfinite(*out))
-        return field_error(path, entry, field, "must be finite");
-    return VT_OK;
-}
-
-static vt_status get_position(json_t *obj, const char *path, size_t entry, vt_vec3 *out)
-{
-    const char *f = "camera_position";
-    json_t *a = json_object_get(obj, f);
-    if (!a)
-        return field_error(path, entry, f, "is missing");
-    if (!json_is_array(a) || json_array_size(a) != 3)
-        return field_error(path, entry, f, "must be an array of 3 numbers");
-    double c[3];
-    for (size_t i = 0; i < 3; i++) {
-        vt_status s = get_number(json_array_get(a, i), path, entry, f, &c[i]);
-        if (s)
-            return s;
-    }
-    *out = vt_v3(c[0], c[1], c[2]);
-    return VT_OK;
-}
+const vt__jfield vt__metadata_fields[] = {
+    {"camera_index", VT__JT_INT, offsetof(vt_frame_meta, camera_index), VT__JF_REQUIRED, -INFINITY,
+     INFINITY, 0, NULL, NULL, NULL, 0, NULL, "which camera took the frame"},
+    {"frame_index", VT__JT_INT, offsetof(vt_frame_meta, frame_index), VT__JF_REQUIRED, -INFINITY,
+     INFINITY, 0, NULL, NULL, NULL, 0, NULL, "the frame's position in that camera's sequence"},
+    VT__JF_NUMS("camera_position", vt_frame_meta, position, 3, VT__JF_REQUIRED,
+                "camera centre, world metres (x, y, z)"),
+    {"yaw", VT__JT_NUM, offsetof(vt_frame_meta, yaw), VT__JF_REQUIRED, -INFINITY, INFINITY, 0, NULL,
+     NULL, NULL, 0, NULL,
+     "degrees; rotation `Rz(yaw)·Ry(roll)·Rx(pitch)` of a camera that looks down its −Z with image "
+     "y up"},
+    {"pitch", VT__JT_NUM, offsetof(vt_frame_meta, pitch), VT__JF_REQUIRED, -INFINITY, INFINITY, 0,
+     NULL, NULL, NULL, 0, NULL, "degrees"},
+    {"roll", VT__JT_NUM, offsetof(vt_frame_meta, roll), VT__JF_REQUIRED, -INFINITY, INFINITY, 0,
+     NULL, NULL, NULL, 0, NULL, "degrees"},
+    {"fov_degrees", VT__JT_NUM, offsetof(vt_frame_meta, fov_deg),
+     VT__JF_REQUIRED | VT__JF_GT | VT__JF_LT, 0, 180, 0, NULL, NULL, NULL, 0, NULL,
+     "horizontal field of view, degrees"},
+    VT__JF_STR("image_file", vt_frame_meta, image_file, VT__JF_REQUIRED,
+               "image path relative to the image folder"),
+    VT__JF_SKIP("*", "any other key (the original's `object_name`, `object_location`): ignored"),
+    {0}};
 
 static vt_status parse_entry(json_t *obj, const char *path, size_t entry, vt_frame_meta *f)
 {
-    vt_status s;
-    if (!json_is_object(obj))
-        return vt__error(VT_EPARSE, "%s: entry %zu: must be an object", path, entry);
+    char where[4200];
+    snprintf(where, sizeof where, "%s: entry %zu", path, entry);
+    vt__jctx c = {.where = where};
     f->entry = (int)entry;
-    if ((s = get_int(obj, path, entry, "camera_index", &f->camera_index)) ||
-        (s = get_int(obj, path, entry, "frame_index", &f->frame_index)) ||
-        (s = get_position(obj, path, entry, &f->position)) ||
-        (s = get_number(json_object_get(obj, "yaw"), path, entry, "yaw", &f->yaw)) ||
-        (s = get_number(json_object_get(obj, "pitch"), path, entry, "pitch", &f->pitch)) ||
-        (s = get_number(json_object_get(obj, "roll"), path, entry, "roll", &f->roll)) ||
-        (s = get_number(json_object_get(obj, "fov_degrees"), path, entry, "fov_degrees",
-                        &f->fov_deg)))
-        return s;
-    if (!(f->fov_deg > 0.0 && f->fov_deg < 180.0))
-        return vt__error(VT_EPARSE,
-                         "%s: entry %zu: field 'fov_degrees' must be in (0, 180) (got %g)", path,
-                         entry, f->fov_deg);
-    json_t *img = json_object_get(obj, "image_file");
-    if (!img)
-        return field_error(path, entry, "image_file", "is missing");
-    if (!json_is_string(img) || json_string_length(img) == 0)
-        return field_error(path, entry, "image_file", "must be a non-empty string");
-    f->image_file = strdup(json_string_value(img));
-    if (!f->image_file)
-        return vt__error(VT_ENOMEM, "%s: out of memory", path);
-    return VT_OK;
+    return vt__json_read(&c, obj, "", vt__metadata_fields, f);
 }
 
 vt_status vt_metadata_load(const char *path, vt_metadata *out)

@@ -43,6 +43,8 @@ const vt__jfield *vt__json_field(const vt__jfield *fields, const char *name)
 vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
                               const vt__jfield *fields)
 {
+    if (vt__json_field(fields, "*"))
+        return VT_OK; /* a format that allows any other key (VT__JF_SKIP("*", ...)) */
     vt__buf names = {0};
     int unknown = 0;
     const char *key;
@@ -363,10 +365,10 @@ static void value_text(const vt__jfield *f, vt__buf *b)
         vt__buf_addf(b, "number%s%s", bounds[0] ? " " : "", bounds);
         return;
     case VT__JT_STR:
-        vt__buf_adds(b, "string");
+        vt__buf_adds(b, "non-empty string");
         return;
     case VT__JT_CHARS:
-        vt__buf_addf(b, "string of at most %zu bytes", f->size - 1);
+        vt__buf_addf(b, "non-empty string of at most %zu bytes", f->size - 1);
         return;
     case VT__JT_NUMS:
         vt__buf_addf(b, "array of %zu numbers", f->size);

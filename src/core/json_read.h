@@ -7,7 +7,9 @@
  * inputs), so they all behave alike:
  *
  *   - an unknown key is an error that names it and lists the allowed ones
- *     (a misspelt optional field would otherwise be silently ignored);
+ *     (a misspelt optional field would otherwise be silently ignored),
+ *     unless the table allows any key (a SKIP field named "*": only for a
+ *     format kept as another program writes it, the original's metadata);
  *   - an integer is a JSON number with an integral value: 3 and 3.0 are 3,
  *     3.5 is refused (JSON has one number type and writers differ);
  *   - numbers must be finite and inside their bounds;
@@ -58,7 +60,7 @@ typedef enum vt__jtype {
     VT__JT_ENUM,    /* int: one of names[], stored as values[i] (or i when values is NULL) */
     VT__JT_NUMS,    /* double[size]: an array of exactly `size` finite numbers */
     VT__JT_CUSTOM,  /* read by `read` (a nested object, a union, a list) */
-    VT__JT_SKIP,    /* an allowed key that the caller reads itself */
+    VT__JT_SKIP,    /* an allowed key that the caller reads itself; "*": any other key is allowed */
 } vt__jtype;
 
 /* Flags of a field. */

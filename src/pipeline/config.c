@@ -224,17 +224,6 @@ const vt__jfield vt__config_fields[] = {
      0, read_alerts, "alert rules (docs/ALERTS.md)"},
     {0}};
 
-const vt__config_table vt__config_tables[] = {
-    {"(top level)", vt__config_fields},
-    {"volume", vt__config_volume_fields},
-    {"pipeline", vt__config_pipeline_fields},
-    {"pipeline.background.mono, pipeline.background.thermal", vt__config_background_fields},
-    {"pipeline.vote", vt__config_vote_fields},
-    {"pipeline.detect", vt__config_detect_fields},
-    {"pipeline.tracker", vt__tracker_fields},
-    {"pipeline.fusion", vt__config_fusion_fields},
-    {NULL, NULL}};
-
 /* A relative path (not absolute, not a URL) joined to the configuration's folder. */
 static vt_status resolve(const char *dir, char **path)
 {

@@ -8,13 +8,6 @@
 
 #include "core/json_read.h"
 
-/* One object of the file: its JSON path ("(top level)" for the root), as docs/RUN.md marks its
- * table. */
-typedef struct vt__config_table {
-    const char *path;
-    const vt__jfield *fields;
-} vt__config_table;
-
 extern const vt__jfield vt__config_fields[];             /* vt_run_config */
 extern const vt__jfield vt__config_volume_fields[];      /* vt_pipeline_opts */
 extern const vt__jfield vt__config_pipeline_fields[];    /* vt_pipeline_opts */
@@ -23,8 +16,5 @@ extern const vt__jfield vt__config_background_fields[];  /* vt_background_opts (
 extern const vt__jfield vt__config_vote_fields[];        /* vt_vote_opts */
 extern const vt__jfield vt__config_detect_fields[];      /* vt_detect_opts */
 extern const vt__jfield vt__config_fusion_fields[];      /* vt_pipeline_opts */
-
-/* Every documented table, ended by {NULL}. */
-extern const vt__config_table vt__config_tables[];
 
 #endif
