@@ -191,6 +191,38 @@ static void bounds_check_for_a_struct_s_own_validation(void **state)
     assert_null(vt__json_field(fields, "nope"));
 }
 
+/* A 64-bit integer written as a huge real is refused, never converted out of range. */
+static void a_huge_real_is_no_int64(void **state)
+{
+    (void)state;
+    assert_refused("{\"path\": \"a\", \"frames\": 1e300}",
+                   "p.json: field 'frames' must be an integer in [-2^63, 2^63) (got 1e+300)");
+    opts o;
+    assert_int_equal(read_text("{\"path\": \"a\", \"frames\": 9223372036854775807}", &o), VT_OK);
+    assert_true(o.frames == INT64_MAX);
+    free(o.path);
+}
+
+/* A table with a SKIP field named "*" allows any other key (and reads the rest as usual). */
+static const vt__jfield open_fields[] = {VT__JF_INT("count", opts, count, 1, 100, 2, "how many"),
+                                         VT__JF_SKIP("*", "any other key"),
+                                         {0}};
+
+static void a_star_field_allows_any_other_key(void **state)
+{
+    (void)state;
+    json_t *root = json_loads("{\"count\": 4, \"whatever\": [1]}", 0, NULL);
+    opts o = defaults;
+    vt__jctx c = {.where = "p.json"};
+    assert_int_equal(vt__json_read(&c, root, "", open_fields, &o), VT_OK);
+    assert_int_equal(o.count, 4);
+    json_decref(root);
+    root = json_loads("{\"count\": 0}", 0, NULL);
+    assert_int_equal(vt__json_read(&c, root, "", open_fields, &o), VT_EPARSE);
+    assert_string_equal(vt_last_error(), "p.json: field 'count' must be in [1, 100] (got 0)");
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +233,8 @@ int main(void)
         cmocka_unit_test(unknown_keys_are_named_with_the_allowed_ones),
         cmocka_unit_test(other_types_and_missing_fields),
         cmocka_unit_test(bounds_check_for_a_struct_s_own_validation),
+        cmocka_unit_test(a_huge_real_is_no_int64),
+        cmocka_unit_test(a_star_field_allows_any_other_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

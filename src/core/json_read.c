@@ -189,8 +189,13 @@ vt_status vt__json_read_field(const vt__jctx *c, json_t *v, const char *path, co
             return s;
         if (f->type == VT__JT_INT)
             *(int *)p = (int)d;
+        else if (f->type == VT__JT_INT64 && json_is_integer(v))
+            *(int64_t *)p = (int64_t)json_integer_value(v); /* exact */
+        else if (f->type == VT__JT_INT64 &&
+                 !(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+            return vt__json_error(c, path, "must be an integer in [-2^63, 2^63) (got %g)", d);
         else if (f->type == VT__JT_INT64)
-            *(int64_t *)p = json_is_integer(v) ? (int64_t)json_integer_value(v) : (int64_t)d;
+            *(int64_t *)p = (int64_t)d;
         else if (f->type == VT__JT_NUM)
             *(double *)p = d;
         else

@@ -9,8 +9,9 @@
  * the run. A frame found in only one file is still a frame (all misses, or
  * all false tracks). truth_pixels.jsonl, when given, is a third stream of the
  * same kind: its lines of a frame (one per camera) give each truth of that
- * frame its SNRs. Each line is parsed on its own with jansson, so every
- * message can name the file and the line.
+ * frame its SNRs. Each line is parsed on its own with jansson and read by
+ * core/json_read.h against its file's table, so every message names the
+ * file, the line and the field.
  *
  * Against a reference track (vt_eval_read_reference) the truth is the
  * reference interpolated at each frame set's time, and the frames are
@@ -27,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/internal.h"
+#include "core/json_read.h"
 #include "eval/eval_internal.h"
 #include "voxtrack/calib.h"
 #include "voxtrack/track.h"
@@ -61,71 +63,79 @@ typedef struct reader {
 /* ------------------------------------------------------------------------ */
 /* Fields                                                                    */
 
-static vt_status field_error(const reader *r, const char *name, const char *what)
-{
-    return vt__error(VT_EPARSE, "%s:%zu: field '%s' %s", r->path, r->line, name, what);
-}
-
-static vt_status get_integer(const reader *r, json_t *obj, const char *name, long long lo,
-                             long long hi, long long *out)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v)
-        return vt__error(VT_EPARSE, "%s:%zu: missing field '%s'", r->path, r->line, name);
-    if (!json_is_integer(v))
-        return field_error(r, name, "must be an integer");
-    long long x = json_integer_value(v);
-    if (x < lo || x > hi)
-        return field_error(r, name, "is out of range");
-    *out = x;
-    return VT_OK;
-}
-
-static vt_status get_position(const reader *r, json_t *obj, vt_vec3 *out)
-{
-    json_t *v = json_object_get(obj, "pos");
-    if (!v)
-        return vt__error(VT_EPARSE, "%s:%zu: missing field 'pos'", r->path, r->line);
-    if (!json_is_array(v) || json_array_size(v) != 3)
-        return field_error(r, "pos", "must be an array of 3 numbers");
-    double c[3];
-    for (size_t i = 0; i < 3; i++) {
-        json_t *x = json_array_get(v, i);
-        if (!json_is_number(x))
-            return field_error(r, "pos", "must be an array of 3 numbers");
-        c[i] = json_number_value(x);
-    }
-    *out = vt_v3(c[0], c[1], c[2]);
-    return VT_OK;
-}
-
 /*
- * A string field that must be one of `names` (NULL-terminated); its index in
- * *out. An absent optional field leaves *out alone.
+ * One line of each file, read by core/json_read.h against the tables below.
+ * Other keys are allowed ("*"): tracks.jsonl carries velocity, covariance,
+ * cameras and fusion figures that the evaluation does not need.
  */
-static vt_status get_choice(const reader *r, json_t *obj, const char *name, bool required,
-                            const char *const names[], const char *expect, int *out)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v) {
-        if (!required)
-            return VT_OK;
-        return vt__error(VT_EPARSE, "%s:%zu: missing field '%s'", r->path, r->line, name);
-    }
-    if (json_is_string(v))
-        for (int i = 0; names[i]; i++)
-            if (strcmp(json_string_value(v), names[i]) == 0) {
-                *out = i;
-                return VT_OK;
-            }
-    char what[128];
-    snprintf(what, sizeof what, "must be %s", expect);
-    return field_error(r, name, what);
-}
+typedef struct line_fields {
+    int64_t frame;
+    double t; /* tracks: NAN when absent */
+    int64_t id;
+    int status, cls, kind;
+    double pos[3];
+    double size;
+} line_fields;
 
 static const char *const STATUS_NAMES[] = {"tentative", "confirmed", "coasting", NULL};
 static const char *const CLASS_NAMES[] = {"drone", "bird", NULL};
 static const char *const KIND_NAMES[] = {"drone", "bird", "glint", NULL};
+
+#define ANY_OTHER VT__JF_SKIP("*", "any other key: not read by the evaluation")
+
+static const vt__jfield track_fields[] = {
+    {"frame", VT__JT_INT64, offsetof(line_fields, frame), VT__JF_REQUIRED, -INFINITY, INFINITY, 0,
+     NULL, NULL, NULL, 0, NULL, "frame number"},
+    VT__JF_NUM("t", line_fields, t, -INFINITY, INFINITY, NAN, "time, seconds"),
+    {"id", VT__JT_INT64, offsetof(line_fields, id), VT__JF_REQUIRED, 0, INFINITY, 0, NULL, NULL,
+     NULL, 0, NULL, "track id"},
+    {"status", VT__JT_ENUM, offsetof(line_fields, status), VT__JF_REQUIRED, 0, 0, 0, NULL,
+     STATUS_NAMES, NULL, 0, NULL, "track status"},
+    VT__JF_ENUM("class", line_fields, cls, CLASS_NAMES, NULL, 0, NULL, "track class"),
+    VT__JF_NUMS("pos", line_fields, pos, 3, VT__JF_REQUIRED, "position, world metres"),
+    ANY_OTHER,
+    {0}};
+
+static const vt__jfield truth_fields[] = {
+    {"frame", VT__JT_INT64, offsetof(line_fields, frame), VT__JF_REQUIRED, -INFINITY, INFINITY, 0,
+     NULL, NULL, NULL, 0, NULL, "frame number"},
+    {"id", VT__JT_INT64, offsetof(line_fields, id), VT__JF_REQUIRED, INT_MIN, INT_MAX, 0, NULL,
+     NULL, NULL, 0, NULL, "object id"},
+    VT__JF_ENUM("kind", line_fields, kind, KIND_NAMES, NULL, 0, NULL, "object kind"),
+    VT__JF_NUM("size", line_fields, size, 0, INFINITY, 0, "largest extent, metres"),
+    VT__JF_NUMS("pos", line_fields, pos, 3, VT__JF_REQUIRED, "position, world metres"),
+    ANY_OTHER,
+    {0}};
+
+static vt_status read_targets(const vt__jctx *c, json_t *v, const char *path, void *out);
+
+static const vt__jfield pixel_fields[] = {
+    {"frame", VT__JT_INT64, offsetof(line_fields, frame), VT__JF_REQUIRED, -INFINITY, INFINITY, 0,
+     NULL, NULL, NULL, 0, NULL, "frame number"},
+    {"targets", VT__JT_CUSTOM, 0, VT__JF_REQUIRED, 0, 0, 0, NULL, NULL, NULL, 0, read_targets,
+     "[id, u, v, inside, snr] per target"},
+    ANY_OTHER,
+    {0}};
+
+/*
+ * Reads a line into *f: the line's table by the file's kind. A required
+ * field that is absent is named as this reader always named it ("missing
+ * field 'pos'"; tests and scripts match that text).
+ */
+static vt_status read_line(reader *r, json_t *obj, line_fields *f)
+{
+    const vt__jfield *fields = r->kind == TRACKS_FILE  ? track_fields
+                               : r->kind == TRUTH_FILE ? truth_fields
+                                                       : pixel_fields;
+    for (const vt__jfield *x = fields; x->name; x++)
+        if ((x->flags & VT__JF_REQUIRED) && !json_object_get(obj, x->name))
+            return vt__error(VT_EPARSE, "%s:%zu: missing field '%s'", r->path, r->line, x->name);
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%zu", r->path, r->line);
+    vt__jctx c = {.where = where, .user = r};
+    *f = (line_fields){.t = NAN, .cls = VT_EVAL_CLASS_DRONE, .kind = VT_EVAL_DRONE};
+    return vt__json_read(&c, obj, "", fields, f);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Lines                                                                     */
@@ -133,17 +143,16 @@ static const char *const KIND_NAMES[] = {"drone", "bird", "glint", NULL};
 static bool push(void *arr, size_t *n, size_t *cap, size_t elem, const void *x);
 
 /*
- * A truth_pixels.jsonl line: "targets" is a list of [id, u, v, inside, snr];
+ * A truth_pixels.jsonl line's "targets": a list of [id, u, v, inside, snr];
  * entries of four (files of older simulators) carry no SNR and are skipped.
  */
-static vt_status parse_pixels(reader *r, json_t *obj)
+static vt_status read_targets(const vt__jctx *c, json_t *list, const char *path, void *out)
 {
+    (void)out;
+    reader *r = c->user;
     r->npix = 0;
-    json_t *list = json_object_get(obj, "targets");
-    if (!list)
-        return vt__error(VT_EPARSE, "%s:%zu: missing field 'targets'", r->path, r->line);
     if (!json_is_array(list))
-        return field_error(r, "targets", "must be an array");
+        return vt__json_error(c, path, "must be an array");
     size_t k;
     json_t *e;
     json_array_foreach(list, k, e)
@@ -166,54 +175,28 @@ static vt_status parse_pixels(reader *r, json_t *obj)
     return VT_OK;
 }
 
-/* The optional "size" of a truth line: a number >= 0, or 0 when absent. */
-static vt_status get_size(const reader *r, json_t *obj, double *out)
-{
-    json_t *v = json_object_get(obj, "size");
-    *out = 0.0;
-    if (!v)
-        return VT_OK;
-    if (!json_is_number(v) || !(json_number_value(v) >= 0.0))
-        return field_error(r, "size", "must be a number >= 0");
-    *out = json_number_value(v);
-    return VT_OK;
-}
-
 static vt_status parse_entry(reader *r, json_t *obj)
 {
-    long long frame, id;
-    vt_status s = get_integer(r, obj, "frame", LLONG_MIN, LLONG_MAX, &frame);
+    line_fields f;
+    vt_status s = read_line(r, obj, &f);
     if (s != VT_OK)
         return s;
-    r->frame = frame;
+    r->frame = f.frame;
     if (r->kind == PIXELS_FILE)
-        return parse_pixels(r, obj);
+        return VT_OK;
+    vt_vec3 pos = vt_v3(f.pos[0], f.pos[1], f.pos[2]);
     if (r->kind == TRACKS_FILE) {
-        json_t *t = json_object_get(obj, "t");
-        if (t && !(json_is_number(t) && isfinite(json_number_value(t))))
-            return field_error(r, "t", "must be a number");
-        r->t = t ? json_number_value(t) : NAN;
-        vt_eval_track *k = &r->track;
-        k->cls = VT_EVAL_CLASS_DRONE;
-        if ((s = get_integer(r, obj, "id", 0, LLONG_MAX, &id)) != VT_OK ||
-            (s = get_choice(r, obj, "status", true, STATUS_NAMES,
-                            "\"tentative\", \"confirmed\" or \"coasting\"", &k->status)) != VT_OK ||
-            (s = get_choice(r, obj, "class", false, CLASS_NAMES, "\"drone\" or \"bird\"",
-                            &k->cls)) != VT_OK)
-            return s;
-        k->id = (uint64_t)id;
-        return get_position(r, obj, &k->pos);
+        r->t = f.t;
+        r->track = (vt_eval_track){(uint64_t)f.id, f.status, f.cls, pos};
+        return VT_OK;
     }
     vt_eval_truth *t = &r->truth;
     memset(t, 0, sizeof *t);
-    t->kind = VT_EVAL_DRONE;
-    if ((s = get_integer(r, obj, "id", INT_MIN, INT_MAX, &id)) != VT_OK ||
-        (s = get_choice(r, obj, "kind", false, KIND_NAMES, "\"drone\", \"bird\" or \"glint\"",
-                        &t->kind)) != VT_OK ||
-        (s = get_size(r, obj, &t->size)) != VT_OK)
-        return s;
-    t->id = (int)id;
-    return get_position(r, obj, &t->pos);
+    t->id = (int)f.id;
+    t->kind = f.kind;
+    t->size = f.size;
+    t->pos = pos;
+    return VT_OK;
 }
 
 static bool is_blank(const char *s)
