@@ -52,6 +52,8 @@ static vt_track tracks[3];
 static vt_target_class classes[3];
 static float flicker[3];
 static vt_camera_result cams[2];
+/* Thermal fusion's running confirmation: track 1 mostly confirmed, 2 never, 3 not yet seen. */
+static const vt_track_fusion fusion[3] = {{8, 7, 0.875f, 2.5f}, {6, 0, 0.0f, 0.2f}, {0, 0, NAN, NAN}};
 
 /* Frame set n: three tracks flying east; camera 1 misses every other set. */
 static vt_pipeline_result result(int n)
@@ -72,6 +74,7 @@ static vt_pipeline_result result(int n)
                                 .tracks = tracks,
                                 .classes = classes,
                                 .flicker = flicker,
+                                .track_fusion = fusion,
                                 .ntracks = 3,
                                 .ndetections = 2,
                                 .cameras = cams,
@@ -282,6 +285,28 @@ static void tracks_json_has_every_field(void **state)
     assert_true(json_is_false(json_object_get(k, "thermal_confirmed")));
     assert_string_equal(json_string_value(json_object_get(json_array_get(ts, 2), "status")),
                         "tentative");
+    json_decref(j);
+    stop();
+}
+
+static void tracks_json_has_the_thermal_confirmation(void **state)
+{
+    (void)state;
+    start(NULL);
+    json_t *j = get_json("/api/tracks");
+    json_t *ts = json_object_get(j, "tracks");
+    json_t *k = json_array_get(ts, 0);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_observed")), 8);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_confirmations")), 7);
+    assert_float_equal(json_number_value(json_object_get(k, "thermal_rate")), 0.875, 1e-6);
+    assert_float_equal(json_number_value(json_object_get(k, "thermal_ratio")), 2.5, 1e-6);
+    k = json_array_get(ts, 1);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_confirmations")), 0);
+    assert_float_equal(json_number_value(json_object_get(k, "thermal_rate")), 0.0, 1e-12);
+    k = json_array_get(ts, 2); /* nothing observed yet: no rate, no ratio */
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_observed")), 0);
+    assert_true(json_is_null(json_object_get(k, "thermal_rate")));
+    assert_true(json_is_null(json_object_get(k, "thermal_ratio")));
     json_decref(j);
     stop();
 }
@@ -613,6 +638,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dashboard_files_are_served_with_security_headers),
         cmocka_unit_test(tracks_json_has_every_field),
+        cmocka_unit_test(tracks_json_has_the_thermal_confirmation),
         cmocka_unit_test(cameras_and_health_json),
         cmocka_unit_test(alerts_reach_the_log),
         cmocka_unit_test(token_is_required_on_every_route),

@@ -2,7 +2,9 @@
  * tests/test_wire.c - the wire format: a TrackBatch decodes back to what was
  * encoded (any number of tracks), decodes with protoc (a decoder nobody here
  * wrote) into the expected values, carries WGS84 only with a rig origin;
- * every message type becomes valid JSON; VoxelChunk payloads round-trip in
+ * every message type becomes valid JSON; a TrackBatch from before the thermal
+ * confirmation fields still decodes, and one with them round-trips and reads
+ * with the older schema; VoxelChunk payloads round-trip in
  * each of their three layouts (u32_le, u32_shuffle4, u32_sparse), read with
  * the `lz4` tool into the layout the docs describe, and a VoxelChunk made from
  * a real vote grid carries its votes; garbage and truncated messages, and
@@ -17,7 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -253,6 +257,160 @@ static json_t *parse_json(const char *text)
         fail();
     }
     return j;
+}
+
+/* ---- the thermal confirmation fields (TrackUpdate 22-25, appended) ------ */
+
+/*
+ * A TrackBatch as the encoder wrote it before fields 22-25 existed (protoc --encode of
+ * the .proto of then, text in the comment): frame 42, one confirmed drone, id 7 at
+ * (100.5, -20.25, 150), 6 cameras, 2 thermal, thermal_confirmed, 5 thermal hits, 12 hits,
+ * age 14, accel_rms 0.5, flicker 1.25, camera_mask 63, confidence 0.75.
+ */
+static const uint8_t old_track_batch[] = {
+  0x08, 0x2a, 0x10, 0x80, 0x9c, 0xc9, 0x9b, 0x05, 0x1a, 0x98, 0x01, 0x08,
+  0x07, 0x10, 0x01, 0x18, 0x80, 0x9c, 0xc9, 0x9b, 0x05, 0x22, 0x1b, 0x09,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x59, 0x40, 0x11, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x40, 0x34, 0xc0, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0,
+  0x62, 0x40, 0x2a, 0x12, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
+  0x40, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf, 0x32, 0x30,
+  0x7b, 0x14, 0xae, 0x47, 0xe1, 0x7a, 0x84, 0x3f, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x7b, 0x14, 0xae, 0x47, 0xe1, 0x7a, 0x94, 0x3f, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0xb8, 0x1e, 0x85, 0xeb, 0x51, 0xb8, 0x9e, 0x3f,
+  0x55, 0x00, 0x00, 0x40, 0x3f, 0x58, 0x01, 0x60, 0x06, 0x68, 0x02, 0x70,
+  0x01, 0x78, 0x05, 0x80, 0x01, 0x0c, 0x90, 0x01, 0x0e, 0x9d, 0x01, 0x00,
+  0x00, 0x00, 0x3f, 0xa5, 0x01, 0x00, 0x00, 0xa0, 0x3f, 0xa9, 0x01, 0x3f,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
+};
+
+static void track_batch_from_before_the_thermal_fields_still_decodes(void **state)
+{
+    (void)state;
+    vt_wire_track_batch b = {0};
+    assert_int_equal(vt_wire_decode_tracks(old_track_batch, sizeof old_track_batch, &b), VT_OK);
+    assert_int_equal(b.frame, 42);
+    assert_int_equal(b.count, 1);
+    const vt_wire_track *w = &b.tracks[0];
+    assert_int_equal(w->track.id, 7);
+    assert_int_equal(w->track.status, VT_TRACK_CONFIRMED);
+    assert_true(w->track.pos.x == 100.5 && w->track.pos.y == -20.25 && w->track.pos.z == 150);
+    assert_int_equal(w->track.cams, 6);
+    assert_int_equal(w->track.thermal, 2);
+    assert_int_equal(w->track.thermal_hits, 5);
+    assert_true(w->thermal_confirmed);
+    assert_int_equal(w->track.hits, 12);
+    assert_int_equal(w->track.age, 14);
+    assert_int_equal(w->track.camera_mask, 63);
+    assert_true(w->flicker == 1.25f && w->confidence == 0.75f);
+    assert_int_equal(w->cls, VT_WIRE_CLASS_DRONE);
+    /* The fields it did not have read as "no fusion". */
+    assert_int_equal(w->fusion.observed, 0);
+    assert_int_equal(w->fusion.confirmed, 0);
+    assert_true(isnan(w->fusion.rate) && isnan(w->fusion.ratio));
+    vt_wire_track_batch_free(&b);
+
+    char *json = NULL;
+    assert_int_equal(
+        vt_wire_to_json(VT_MSG_TRACK_BATCH, old_track_batch, sizeof old_track_batch, &json), VT_OK);
+    json_t *j = parse_json(json);
+    json_t *k = json_array_get(json_object_get(j, "tracks"), 0);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_hits")), 5);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_observed")), 0);
+    assert_null(json_object_get(k, "thermal_rate")); /* optional: absent, not 0 */
+    assert_null(json_object_get(k, "thermal_ratio"));
+    json_decref(j);
+    free(json);
+}
+
+/* The .proto without the lines of fields 22-25: the schema an older reader has. */
+static void write_old_proto(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/voxtrack.proto", proto_dir());
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    snprintf(path, sizeof path, "%s/voxtrack.proto", dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    char line[512];
+    int left_out = 0;
+    while (fgets(line, sizeof line, in)) {
+        bool appended = strstr(line, " = 22;") || strstr(line, " = 23;") ||
+                        strstr(line, " = 24;") || strstr(line, " = 25;");
+        if (appended && strstr(line, "thermal_")) {
+            left_out++;
+            continue;
+        }
+        fputs(line, out);
+    }
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(left_out, 4);
+}
+
+static void thermal_confirmation_round_trips_and_old_readers_skip_it(void **state)
+{
+    (void)state;
+    vt_test_seed(31);
+    vt_test_result t;
+    vt_test_result_make(&t, 3, 4, 9);
+    vt_track_fusion fu[3] = {{10, 9, 0.9f, 1.75f}, {4, 0, 0.0f, NAN}, {0, 0, NAN, NAN}};
+    t.r.track_fusion = fu;
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(NULL, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    encode_batch(e, &t, &msg, &len);
+    vt_wire_track_batch b = {0};
+    assert_int_equal(vt_wire_decode_tracks(msg, len, &b), VT_OK);
+    assert_int_equal(b.count, 3);
+    for (int i = 0; i < 3; i++) {
+        const vt_track_fusion *d = &b.tracks[i].fusion;
+        assert_int_equal(d->observed, fu[i].observed);
+        assert_int_equal(d->confirmed, fu[i].confirmed);
+        assert_true(d->rate == fu[i].rate || (isnan(d->rate) && isnan(fu[i].rate)));
+        assert_true(d->ratio == fu[i].ratio || (isnan(d->ratio) && isnan(fu[i].ratio)));
+    }
+    vt_wire_track_batch_free(&b);
+
+    /* JSON (what `voxtrack listen` prints): a rate of 0 is there, a missing one is not. */
+    char *json = NULL;
+    assert_int_equal(vt_wire_to_json(VT_MSG_TRACK_BATCH, msg, len, &json), VT_OK);
+    json_t *j = parse_json(json);
+    json_t *ts = json_object_get(j, "tracks");
+    json_t *k = json_array_get(ts, 0);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_observed")), 10);
+    assert_int_equal(json_integer_value(json_object_get(k, "thermal_confirmations")), 9);
+    assert_near(json_number_value(json_object_get(k, "thermal_rate")), 0.9, 1e-6);
+    assert_near(json_number_value(json_object_get(k, "thermal_ratio")), 1.75, 1e-6);
+    k = json_array_get(ts, 1);
+    assert_true(json_is_number(json_object_get(k, "thermal_rate")));
+    assert_null(json_object_get(k, "thermal_ratio"));
+    assert_null(json_object_get(json_array_get(ts, 2), "thermal_rate"));
+    json_decref(j);
+    free(json);
+
+    /* A reader with the schema of before the fields: every old field as before, the new
+       ones as numbered unknown fields it skips. */
+    char dir[1024], cmd[3000];
+    snprintf(dir, sizeof dir, "%s", vt_test_tmp_path("old-proto"));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_old_proto(dir);
+    write_file(vt_test_tmp_path("fusion.pb"), msg, len);
+    snprintf(cmd, sizeof cmd,
+             "protoc --decode=voxtrack.v1.TrackBatch -I'%s' voxtrack.proto < '%s' 2>&1", dir,
+             vt_test_tmp_path("fusion.pb"));
+    char *text = run_capture(cmd);
+    assert_non_null(strstr(text, "frame: 9\n"));
+    assert_non_null(strstr(text, "id: 1000\n"));
+    assert_non_null(strstr(text, "id: 1002\n"));
+    assert_null(strstr(text, "thermal_observed"));
+    assert_non_null(strstr(text, "22: 10\n")); /* thermal_observed, unknown to it */
+    assert_non_null(strstr(text, "23: 9\n"));
+    free(text);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
 }
 
 static void every_message_becomes_valid_json(void **state)
@@ -863,6 +1021,8 @@ int main(void)
         cmocka_unit_test(empty_batch_is_a_valid_message),
         cmocka_unit_test(track_batch_decodes_with_protoc_into_the_expected_values),
         cmocka_unit_test(rig_with_origin_adds_wgs84_and_camera_ids),
+        cmocka_unit_test(track_batch_from_before_the_thermal_fields_still_decodes),
+        cmocka_unit_test(thermal_confirmation_round_trips_and_old_readers_skip_it),
         cmocka_unit_test(every_message_becomes_valid_json),
         cmocka_unit_test(voxel_chunk_round_trips_and_its_payload_reads_with_lz4),
         cmocka_unit_test(voxel_chunk_from_a_real_vote_grid_round_trips),

@@ -133,6 +133,20 @@ function renderCameras() {
   body.replaceChildren(...rows);
 }
 
+// Thermal confirmation of a track: with thermal fusion (docs/FUSION.md), the confirmed
+// share of the detections a thermal camera could have seen ("9/10", and the mean
+// thermal/mono SNR ratio); without it, whether thermal rays ever supported the track.
+function thermalConfirmed(k) {
+  return k.thermal_observed > 0 ? k.thermal_rate >= 0.5 : k.thermal_confirmed;
+}
+
+function thermalText(k) {
+  let s = thermalConfirmed(k) ? "yes" : "no";
+  if (k.thermal_observed > 0) s += " " + k.thermal_confirmations + "/" + k.thermal_observed;
+  if (typeof k.thermal_ratio === "number") s += " r" + fmt(k.thermal_ratio, 1);
+  return s;
+}
+
 function renderTracks() {
   const body = $("tracks-body");
   const list = st.tracks.slice().sort((a, b) => a.id - b.id).slice(0, TABLE_ROWS);
@@ -148,7 +162,7 @@ function renderTracks() {
     cell(tr, fmt(k.speed, 1));
     cell(tr, fmt(k.age, 1));
     cell(tr, k.cams);
-    cell(tr, k.thermal_confirmed ? "yes" : "no", k.thermal_confirmed ? "yes" : "no");
+    cell(tr, thermalText(k), thermalConfirmed(k) ? "yes" : "no");
     rows.push(tr);
   }
   body.replaceChildren(...rows);

@@ -68,6 +68,7 @@ typedef struct feed {
     vt_track *tracks;
     vt_target_class *classes;
     float *flicker;
+    vt_track_fusion *fusion; /* per track: its running thermal confirmation as sent */
     size_t cap;
     vt_camera_result *cameras;
     int ncameras;
@@ -90,7 +91,10 @@ static bool feed_grow(feed *f, size_t n)
     float *k = realloc(f->flicker, cap * sizeof *k);
     if (k)
         f->flicker = k;
-    if (!t || !c || !k)
+    vt_track_fusion *u = realloc(f->fusion, cap * sizeof *u);
+    if (u)
+        f->fusion = u;
+    if (!t || !c || !k || !u)
         return false;
     f->cap = cap;
     return true;
@@ -106,6 +110,7 @@ static bool feed_batch(feed *f)
         f->classes[i] =
             f->batch.tracks[i].cls == VT_WIRE_CLASS_BIRD ? VT_CLASS_BIRD : VT_CLASS_DRONE;
         f->flicker[i] = f->batch.tracks[i].flicker;
+        f->fusion[i] = f->batch.tracks[i].fusion;
     }
     memset(f->cameras, 0, (size_t)(f->ncameras ? f->ncameras : 1) * sizeof *f->cameras);
     f->res = (vt_pipeline_result){.frame = f->batch.frame,
@@ -113,6 +118,7 @@ static bool feed_batch(feed *f)
                                   .tracks = f->tracks,
                                   .classes = f->classes,
                                   .flicker = f->flicker,
+                                  .track_fusion = f->fusion,
                                   .ntracks = f->batch.count,
                                   .cameras = f->cameras,
                                   .ncameras = 0};
@@ -315,6 +321,7 @@ done:
     free(f.tracks);
     free(f.classes);
     free(f.flicker);
+    free(f.fusion);
     free(f.cameras);
     vt_rig_free(&rig);
     return rc;

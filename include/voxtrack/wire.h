@@ -145,6 +145,9 @@ typedef struct vt_wire_track {
     bool thermal_confirmed;
     bool has_geo; /* lat/lon/h were sent (the rig has a geodetic origin) */
     double lat_deg, lon_deg, h_m;
+    /* Appended: the running thermal confirmation (TrackUpdate fields 22-25; docs/FUSION.md).
+       From a sender without fusion, or from before the fields: 0, 0, NAN, NAN. */
+    vt_track_fusion fusion;
 } vt_wire_track;
 
 /* A decoded TrackBatch. Start from {0}; decoding into it again reuses the array. */

@@ -258,6 +258,8 @@ static void tracks_update(vt_monitor *m, const vt_pipeline_result *r)
             .thermal_hits = k->thermal_hits,
             .hits = k->hits,
             .age_s = known ? r->t - m->first_t[k->id] : k->age * dt,
+            .fusion = r->track_fusion ? r->track_fusion[i]
+                                      : (vt_track_fusion){0, 0, NAN, NAN},
         };
     }
     m->ntracks = n;
@@ -426,7 +428,17 @@ static void json_tracks(const vt_monitor *m, vt__buf *b)
         json_key(b, "thermal_hits");
         json_uint(b, (uint64_t)(k->thermal_hits > 0 ? k->thermal_hits : 0));
         json_key(b, "thermal_confirmed");
-        vt__buf_add(b, k->thermal_hits > 0 ? "true}" : "false}", k->thermal_hits > 0 ? 5 : 6);
+        vt__buf_add(b, k->thermal_hits > 0 ? "true" : "false", k->thermal_hits > 0 ? 4 : 5);
+        /* Thermal fusion's running confirmation (docs/FUSION.md); null rate / ratio: none. */
+        json_key(b, "thermal_observed");
+        json_uint(b, (uint64_t)(k->fusion.observed > 0 ? k->fusion.observed : 0));
+        json_key(b, "thermal_confirmations");
+        json_uint(b, (uint64_t)(k->fusion.confirmed > 0 ? k->fusion.confirmed : 0));
+        json_key(b, "thermal_rate");
+        vt__buf_json_num(b, k->fusion.rate, 4);
+        json_key(b, "thermal_ratio");
+        vt__buf_json_num(b, k->fusion.ratio, 4);
+        vt__buf_add(b, "}", 1);
     }
     vt__buf_add(b, "]}", 2);
 }

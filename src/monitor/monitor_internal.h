@@ -25,6 +25,7 @@ typedef struct vt__mon_track {
     vt_vec3 pos, vel;
     int cams, thermal, thermal_hits, hits;
     double age_s;
+    vt_track_fusion fusion; /* the running thermal confirmation; 0, 0, NAN, NAN without */
 } vt__mon_track;
 
 typedef struct vt__mon_camera {

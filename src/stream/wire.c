@@ -222,6 +222,15 @@ static void fill_track(vt_wire_encoder *e, size_t i, voxtrack_v1_TrackUpdate *m)
     m->age = (uint32_t)(t->age > 0 ? t->age : 0);
     m->accel_rms = t->accel_rms;
     m->flicker = r->flicker ? r->flicker[i] : 0.0f;
+    if (r->track_fusion) { /* appended fields: the running thermal confirmation */
+        const vt_track_fusion *fu = &r->track_fusion[i];
+        m->thermal_observed = (uint32_t)(fu->observed > 0 ? fu->observed : 0);
+        m->thermal_confirmations = (uint32_t)(fu->confirmed > 0 ? fu->confirmed : 0);
+        m->has_thermal_rate = isfinite(fu->rate);
+        m->thermal_rate = m->has_thermal_rate ? fu->rate : 0.0f;
+        m->has_thermal_ratio = isfinite(fu->ratio);
+        m->thermal_ratio = m->has_thermal_ratio ? fu->ratio : 0.0f;
+    }
 }
 
 /*
@@ -232,7 +241,7 @@ static void fill_track(vt_wire_encoder *e, size_t i, voxtrack_v1_TrackUpdate *m)
 static bool encode_element(pb_ostream_t *s, const pb_field_t *field, const pb_msgdesc_t *fields,
                            const void *m)
 {
-    pb_byte_t tmp[256];
+    pb_byte_t tmp[320];
     pb_ostream_t sub = pb_ostream_from_buffer(tmp, sizeof tmp);
     if (!pb_encode(&sub, fields, m)) {
 #ifndef PB_NO_ERRMSG
@@ -243,8 +252,8 @@ static bool encode_element(pb_ostream_t *s, const pb_field_t *field, const pb_ms
     return pb_encode_tag_for_field(s, field) && pb_encode_string(s, tmp, sub.bytes_written);
 }
 
-_Static_assert(voxtrack_v1_TrackUpdate_size <= 256 && voxtrack_v1_Detection_size <= 256 &&
-                   voxtrack_v1_CameraStats_size <= 256,
+_Static_assert(voxtrack_v1_TrackUpdate_size <= 320 && voxtrack_v1_Detection_size <= 320 &&
+                   voxtrack_v1_CameraStats_size <= 320,
                "encode_element's buffer holds any element");
 
 static bool encode_tracks_cb(pb_ostream_t *s, const pb_field_t *field, void *const *arg)

@@ -111,7 +111,14 @@ static void track_json(vt__buf *b, const voxtrack_v1_TrackUpdate *m)
                  (unsigned)m->hits, (unsigned)m->misses, (unsigned)m->age);
     sbuf_member_float(b, "accel_rms", m->accel_rms);
     sbuf_member_float(b, "flicker", m->flicker);
-    vt__buf_addf(b, ",\"camera_mask\":%llu}", (unsigned long long)m->camera_mask);
+    vt__buf_addf(b, ",\"camera_mask\":%llu", (unsigned long long)m->camera_mask);
+    vt__buf_addf(b, ",\"thermal_observed\":%u,\"thermal_confirmations\":%u",
+                 (unsigned)m->thermal_observed, (unsigned)m->thermal_confirmations);
+    if (m->has_thermal_rate)
+        sbuf_member_float(b, "thermal_rate", m->thermal_rate);
+    if (m->has_thermal_ratio)
+        sbuf_member_float(b, "thermal_ratio", m->thermal_ratio);
+    vt__buf_adds(b, "}");
 }
 
 /* Elements of a repeated field written as a JSON array: the first one opens nothing, the
@@ -334,6 +341,12 @@ static void track_from_msg(const voxtrack_v1_TrackUpdate *m, vt_wire_track *w)
     w->lat_deg = m->latitude_deg;
     w->lon_deg = m->longitude_deg;
     w->h_m = m->has_height_m ? m->height_m : 0.0;
+    /* Absent in a message from before fusion's fields (or without fusion): 0, 0, NAN, NAN. */
+    w->fusion.observed = (int)(m->thermal_observed > INT32_MAX ? INT32_MAX : m->thermal_observed);
+    w->fusion.confirmed =
+        (int)(m->thermal_confirmations > INT32_MAX ? INT32_MAX : m->thermal_confirmations);
+    w->fusion.rate = m->has_thermal_rate ? m->thermal_rate : NAN;
+    w->fusion.ratio = m->has_thermal_ratio ? m->thermal_ratio : NAN;
 }
 
 typedef struct track_sink {

@@ -10,6 +10,7 @@ Exit status 0 when every check passes; 1 with a message otherwise.
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -123,6 +124,13 @@ def main():
             fail(f"the map did not draw (draws {draws}, painted pixels {painted})")
         if len(cells) != 10:
             fail(f"a track row has {len(cells)} cells, expected 10: {cells}")
+        # the thermal column: yes/no, then fusion's confirmed/observed and the mean ratio
+        if not re.fullmatch(r"(yes|no)( \d+/\d+)?( r\d+\.\d)?", cells[9]):
+            fail(f"the thermal cell reads '{cells[9]}'")
+        thermal = d.js("""return Array.from(document.querySelectorAll('#tracks-body tr td:last-child'))
+                          .map((td) => td.textContent)""")
+        if not any(re.fullmatch(r"yes \d+/\d+ r\d+\.\d", t) for t in thermal):
+            fail(f"no track shows its thermal confirmation: {thermal}")
     finally:
         if d.session:
             try:

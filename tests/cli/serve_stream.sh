@@ -45,8 +45,11 @@ j = json.load(open(sys.argv[1]))
 assert j["frame"] == 31, j["frame"]
 assert len(j["tracks"]) > 0
 for k in j["tracks"]:
-    for f in ("id", "pos", "altitude", "speed", "age", "cams", "thermal_confirmed", "class"):
+    for f in ("id", "pos", "altitude", "speed", "age", "cams", "thermal_confirmed", "class",
+              "thermal_observed", "thermal_confirmations", "thermal_rate", "thermal_ratio"):
         assert f in k, f
+# thermal fusion's running confirmation came through the wire into the dashboard
+assert any(k["thermal_observed"] > 0 and k["thermal_rate"] is not None for k in j["tracks"]), j
 P
 curl -sf "$base/api/health" >"$TMP/health.json" || fail "GET /api/health failed"
 python3 - "$TMP/health.json" <<'P' || fail "bad /api/health: $(head -c 400 "$TMP/health.json")"

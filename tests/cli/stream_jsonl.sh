@@ -32,6 +32,10 @@ for key in ("id", "time_ns", "position", "velocity", "covariance", "confidence",
             "target_class", "cameras", "thermal_confirmed", "hits", "age"):
     assert key in confirmed[-1], key
 assert len(confirmed[-1]["covariance"]) == 6
+# The small scene has thermal cameras: fusion's running confirmation travels too.
+assert confirmed[-1]["thermal_observed"] > 0, confirmed[-1]
+assert 0 <= confirmed[-1]["thermal_confirmations"] <= confirmed[-1]["thermal_observed"]
+assert 0 <= confirmed[-1]["thermal_rate"] <= 1, confirmed[-1]
 stats = [m for m in lines if m["type"] == "FrameSetStats"]
 assert all(len(s["cameras"]) == len(stats[0]["cameras"]) > 0 for s in stats)
 health = [m for m in lines if m["type"] == "Health"][0]
