@@ -223,6 +223,19 @@ static void a_star_field_allows_any_other_key(void **state)
     json_decref(root);
 }
 
+/* Readers without a table check their keys against a list of names, with the same message. */
+static void a_list_of_names_checks_keys_alike(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"lat", "lon", NULL};
+    json_t *root = json_loads("{\"lat\": 1, \"alt\": 2, \"h\": 3}", 0, NULL);
+    vt__jctx c = {.where = "rig.json"};
+    assert_int_equal(vt__json_check_names(&c, root, "origin", names), VT_EPARSE);
+    assert_string_equal(vt_last_error(),
+                        "rig.json: unknown fields 'origin.alt', 'origin.h' (allowed: lat, lon)");
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +248,7 @@ int main(void)
         cmocka_unit_test(bounds_check_for_a_struct_s_own_validation),
         cmocka_unit_test(a_huge_real_is_no_int64),
         cmocka_unit_test(a_star_field_allows_any_other_key),
+        cmocka_unit_test(a_list_of_names_checks_keys_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -367,6 +367,19 @@ static void test_bad_top_level_is_refused(void **state)
     assert_refused("{\"cameras\": [1]}", VT_EPARSE, "camera 0: must be an object");
 }
 
+/* The rules of core/json_read.h, as every JSON reader of the library has them. */
+static void test_rig_fields_follow_the_json_reader_rules(void **state)
+{
+    (void)state;
+    assert_refused("{\"origin\": {\"lat\": 0, \"lon\": 0, \"alt\": 4}, \"cameras\": [1]}",
+                   VT_EPARSE, "bad.json: origin: unknown field 'alt' (allowed: lat, lon, h)");
+    assert_refused(one_camera("\"bits\": 8.5"), VT_EPARSE,
+                   "camera 0 ('m0'): field 'bits' must be an integer (got 8.5)");
+    assert_refused(
+        one_camera("\"bits\": 1e10"), VT_EPARSE,
+        "field 'bits' must be an integer in [-2147483648, 2147483647] (got 10000000000)");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Cameras with 2D detections                                                 */
 
@@ -640,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_cameras_without_gige_have_no_gain_setting),
         cmocka_unit_test(test_bad_gige_settings_are_refused_with_their_path),
         cmocka_unit_test(test_save_refuses_infinite_gige_settings),
+        cmocka_unit_test(test_rig_fields_follow_the_json_reader_rules),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);
 }

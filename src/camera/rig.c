@@ -27,7 +27,7 @@
 
 #include "camera/rig_internal.h"
 #include "core/internal.h"
-#include "core/json_keys.h"
+#include "core/json_read.h"
 #include "voxtrack/rig.h"
 
 /* A quaternion this far from unit norm is a mistake, not rounding. */
@@ -37,16 +37,27 @@
 /* What every field error needs to say where it is (shared with rig_pose.c). */
 typedef vt__rig_where where;
 
+/* The context of core/json_read.h for w: "rig.json", "rig.json: camera 3", "rig.json: camera 3
+ * ('m3')". */
+static vt__jctx context(const where *w, char *buf, size_t size)
+{
+    if (w->index < 0)
+        snprintf(buf, size, "%s", w->file);
+    else if (!w->id)
+        snprintf(buf, size, "%s: camera %d", w->file, w->index);
+    else
+        snprintf(buf, size, "%s: camera %d ('%s')", w->file, w->index, w->id);
+    return (vt__jctx){.where = buf};
+}
+
+enum { WHERE_SIZE = 4400 }; /* a path and a camera id */
+
 static vt_status field_errorv(const where *w, const char *field, const char *fmt, va_list ap)
 {
-    char what[512];
+    char what[512], buf[WHERE_SIZE];
     vsnprintf(what, sizeof what, fmt, ap);
-    if (w->index < 0)
-        return vt__error(VT_EPARSE, "%s: field '%s' %s", w->file, field, what);
-    if (!w->id)
-        return vt__error(VT_EPARSE, "%s: camera %d: field '%s' %s", w->file, w->index, field, what);
-    return vt__error(VT_EPARSE, "%s: camera %d ('%s'): field '%s' %s", w->file, w->index, w->id,
-                     field, what);
+    vt__jctx c = context(w, buf, sizeof buf);
+    return vt__json_error(&c, field, "%s", what);
 }
 
 static vt_status field_error(const where *w, const char *field, const char *fmt, ...)
@@ -190,99 +201,67 @@ vt_status vt_rig_resolve(const vt_rig *rig, const char *path, char *buf, size_t 
 /* ------------------------------------------------------------------------ */
 /* Field readers                                                              */
 
-static vt_status get_number(const where *w, json_t *v, const char *field, double *out)
+/*
+ * The field readers: core/json_read.h's, for one value; what they add is
+ * "is missing" for an absent value and the camera in every message.
+ */
+static vt_status read_value(const where *w, json_t *v, const char *field, const vt__jfield *f,
+                            void *out)
 {
     if (!v)
         return field_error(w, field, "is missing");
-    if (!json_is_number(v))
-        return field_error(w, field, "must be a number");
-    *out = json_number_value(v);
-    if (!isfinite(*out))
-        return field_error(w, field, "must be finite");
-    return VT_OK;
+    char buf[WHERE_SIZE];
+    vt__jctx c = context(w, buf, sizeof buf);
+    return vt__json_read_field(&c, v, field, f, out);
 }
 
-/* Accepts 3.0 as 3 (JSON writers differ) but not 3.5. */
+static vt_status get_number(const where *w, json_t *v, const char *field, double *out)
+{
+    static const vt__jfield number = {"",   VT__JT_NUM, 0,    0, -INFINITY, INFINITY, 0,
+                                      NULL, NULL,       NULL, 0, NULL,      NULL};
+    return read_value(w, v, field, &number, out);
+}
+
+/* An integral number: 3 and 3.0 are 3, 3.5 is refused (core/json_read.h). */
 static vt_status get_int(const where *w, json_t *v, const char *field, int *out)
 {
-    if (!v)
-        return field_error(w, field, "is missing");
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
-        if (i < -2147483647 || i > 2147483647)
-            return field_error(w, field, "is out of range");
-        *out = (int)i;
-        return VT_OK;
-    }
-    double d = json_is_real(v) ? json_real_value(v) : 0.5;
-    if (d != floor(d) || fabs(d) > 2147483647.0)
-        return field_error(w, field, "must be an integer");
-    *out = (int)d;
-    return VT_OK;
+    static const vt__jfield integer = {"",   VT__JT_INT, 0,    0, -INFINITY, INFINITY, 0,
+                                       NULL, NULL,       NULL, 0, NULL,      NULL};
+    return read_value(w, v, field, &integer, out);
 }
 
 static vt_status get_array(const where *w, json_t *v, const char *field, size_t n, double *out)
 {
-    if (!v)
-        return field_error(w, field, "is missing");
-    if (!json_is_array(v) || json_array_size(v) != n)
-        return field_error(w, field, "must be an array of %zu numbers", n);
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(v, i);
-        if (!json_is_number(e) || !isfinite(json_number_value(e)))
-            return field_error(w, field, "must be an array of %zu finite numbers", n);
-        out[i] = json_number_value(e);
-    }
-    return VT_OK;
+    vt__jfield numbers = {"",   VT__JT_NUMS, 0,    0, -INFINITY, INFINITY, 0,
+                          NULL, NULL,        NULL, n, NULL,      NULL};
+    return read_value(w, v, field, &numbers, out);
 }
 
 static vt_status get_string(const where *w, json_t *v, const char *field, const char **out)
 {
     if (!v)
         return field_error(w, field, "is missing");
-    if (!json_is_string(v) || json_string_length(v) == 0)
-        return field_error(w, field, "must be a non-empty string");
-    if (strlen(json_string_value(v)) != json_string_length(v))
-        return field_error(w, field, "must not contain a NUL character");
-    *out = json_string_value(v);
-    return VT_OK;
+    char buf[WHERE_SIZE];
+    vt__jctx c = context(w, buf, sizeof buf);
+    return vt__json_read_string(&c, v, field, out);
 }
 
 /*
- * Refuses keys outside `known` (a NULL-terminated list), naming all of them.
- * Inside a camera, `what` other than "camera" is the path of a nested object
- * ("gige"), and its unknown keys are named with that path ("gige.exposure").
+ * Refuses keys outside `known` (a NULL-terminated list), naming all of them
+ * and the allowed ones. Inside a camera, `what` other than "camera" is the
+ * path of a nested object ("gige"), and its unknown keys are named with
+ * that path ("gige.exposure"); outside, `what` says which object ("origin").
  */
 static vt_status check_keys(const where *w, json_t *obj, const char *const *known, const char *what)
 {
-    const char *prefix = w->index >= 0 && strcmp(what, "camera") != 0 ? what : "";
-    char names[512] = "";
-    size_t len = 0;
-    int unknown = 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        (void)value;
-        if (vt__json_key_known(key, known))
-            continue;
-        if (len < sizeof names) {
-            int n = snprintf(names + len, sizeof names - len, "%s'%s%s%s'", unknown ? ", " : "",
-                             prefix, prefix[0] ? "." : "", key);
-            len += n > 0 ? (size_t)n : 0;
-        }
-        unknown++;
-    }
-    if (!unknown)
-        return VT_OK;
-    const char *s = unknown > 1 ? "s" : "";
-    if (w->index < 0)
-        return vt__error(VT_EPARSE, "%s: %s: unknown field%s %s", w->file, what, s, names);
-    if (!w->id)
-        return vt__error(VT_EPARSE, "%s: camera %d: unknown field%s %s", w->file, w->index, s,
-                         names);
-    return vt__error(VT_EPARSE, "%s: camera %d ('%s'): unknown field%s %s", w->file, w->index,
-                     w->id, s, names);
+    char buf[WHERE_SIZE];
+    vt__jctx c = context(w, buf, sizeof buf);
+    if (w->index >= 0)
+        return vt__json_check_names(&c, obj, strcmp(what, "camera") != 0 ? what : "", known);
+    char outer[WHERE_SIZE + 64];
+    snprintf(outer, sizeof outer, "%s: %s", w->file, what);
+    c.where = outer;
+    return vt__json_check_names(&c, obj, "", known);
 }
 
 /* The readers for rig_pose.c (rig_internal.h). */

@@ -5,6 +5,7 @@
  */
 #include "core/json_read.h"
 
+#include <float.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,11 +41,27 @@ const vt__jfield *vt__json_field(const vt__jfield *fields, const char *name)
     return NULL;
 }
 
-vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
-                              const vt__jfield *fields)
+/* The allowed keys: a table's names, or a NULL-terminated list of names (one of the two). */
+typedef struct allowed {
+    const vt__jfield *fields;
+    const char *const *names;
+} allowed;
+
+static const char *allowed_at(allowed a, int i)
 {
-    if (vt__json_field(fields, "*"))
-        return VT_OK; /* a format that allows any other key (VT__JF_SKIP("*", ...)) */
+    return a.fields ? a.fields[i].name : a.names[i];
+}
+
+static bool is_allowed(allowed a, const char *key)
+{
+    for (int i = 0; allowed_at(a, i); i++)
+        if (strcmp(allowed_at(a, i), key) == 0 || strcmp(allowed_at(a, i), "*") == 0)
+            return true;
+    return false;
+}
+
+static vt_status check_keys(const vt__jctx *c, json_t *obj, const char *path, allowed a)
+{
     vt__buf names = {0};
     int unknown = 0;
     const char *key;
@@ -52,7 +69,7 @@ vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
     json_object_foreach(obj, key, value)
     {
         (void)value;
-        if (vt__json_field(fields, key))
+        if (is_allowed(a, key))
             continue;
         vt__buf_addf(&names, "%s'%s%s%s'", unknown ? ", " : "", path ? path : "",
                      path && *path ? "." : "", key);
@@ -61,14 +78,26 @@ vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
     if (!unknown)
         return VT_OK;
     vt__buf_adds(&names, " (allowed: ");
-    for (const vt__jfield *f = fields; f->name; f++)
-        vt__buf_addf(&names, "%s%s", f == fields ? "" : ", ", f->name);
+    for (int i = 0; allowed_at(a, i); i++)
+        vt__buf_addf(&names, "%s%s", i == 0 ? "" : ", ", allowed_at(a, i));
     vt__buf_adds(&names, ")");
     const char *where = c && c->where ? c->where : "JSON";
     vt_status s = vt__error(VT_EPARSE, "%s: unknown field%s %s", where, unknown > 1 ? "s" : "",
                             names.err ? "(out of memory)" : vt__buf_str(&names));
     vt__buf_free(&names);
     return s;
+}
+
+vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
+                              const vt__jfield *fields)
+{
+    return check_keys(c, obj, path, (allowed){fields, NULL});
+}
+
+vt_status vt__json_check_names(const vt__jctx *c, json_t *obj, const char *path,
+                               const char *const *names)
+{
+    return check_keys(c, obj, path, (allowed){NULL, names});
 }
 
 /* %.17g prints 0.1 as 0.10000000000000001: the shortest of %.6g .. %.17g that reads back. */
@@ -149,7 +178,7 @@ static vt_status read_number(const vt__jctx *c, json_t *v, const char *path, con
     return VT_OK;
 }
 
-static vt_status read_string(const vt__jctx *c, json_t *v, const char *path, const char **out)
+vt_status vt__json_read_string(const vt__jctx *c, json_t *v, const char *path, const char **out)
 {
     if (!json_is_string(v) || json_string_length(v) == 0)
         return vt__json_error(c, path, "must be a non-empty string");
@@ -176,17 +205,15 @@ vt_status vt__json_read_field(const vt__jctx *c, json_t *v, const char *path, co
     case VT__JT_NUM:
     case VT__JT_FLOAT: {
         double d = 0;
-        vt__jfield g = *f;
-        if (f->type == VT__JT_INT) { /* never past what an int holds */
-            g.lo = isfinite(f->lo) ? f->lo : INT32_MIN;
-            g.hi = isfinite(f->hi) ? f->hi : INT32_MAX;
-        } else if (f->type == VT__JT_FLOAT) {
-            g.lo = isfinite(f->lo) ? f->lo : -3.4e38;
-            g.hi = isfinite(f->hi) ? f->hi : 3.4e38;
-        }
-        vt_status s = read_number(c, v, path, &g, &d);
+        vt_status s = read_number(c, v, path, f, &d);
         if (s)
             return s;
+        /* The C type's range, apart from the field's bounds (which the messages say). */
+        if (f->type == VT__JT_INT && !(d >= INT32_MIN && d <= INT32_MAX))
+            return vt__json_error(c, path, "must be an integer in [%d, %d] (got %.17g)", INT32_MIN,
+                                  INT32_MAX, d);
+        if (f->type == VT__JT_FLOAT && !(fabs(d) <= FLT_MAX))
+            return vt__json_error(c, path, "must be a number a float holds (got %.17g)", d);
         if (f->type == VT__JT_INT)
             *(int *)p = (int)d;
         else if (f->type == VT__JT_INT64 && json_is_integer(v))
@@ -205,7 +232,7 @@ vt_status vt__json_read_field(const vt__jctx *c, json_t *v, const char *path, co
     case VT__JT_STR:
     case VT__JT_CHARS: {
         const char *s = NULL;
-        vt_status st = read_string(c, v, path, &s);
+        vt_status st = vt__json_read_string(c, v, path, &s);
         if (st)
             return st;
         size_t n = strlen(s);

@@ -170,6 +170,13 @@ vt_status vt__json_read_field(const vt__jctx *c, json_t *v, const char *path, co
 vt_status vt__json_check_keys(const vt__jctx *c, json_t *obj, const char *path,
                               const vt__jfield *fields);
 
+/* The same check against a NULL-terminated list of names (for readers without a table). */
+vt_status vt__json_check_names(const vt__jctx *c, json_t *obj, const char *path,
+                               const char *const *names);
+
+/* A STR field's check on its own: v a non-empty string without NUL; *out borrows its text. */
+vt_status vt__json_read_string(const vt__jctx *c, json_t *v, const char *path, const char **out);
+
 /*
  * Checks a number (already read) against a field's bounds, with the message
  * of vt__json_read: for the struct's own validation (vt_X_new), so that a
