@@ -134,9 +134,90 @@ static void capture_usage(FILE *f)
           "to the NATS server (docs/CLUSTER.md). Frames stay here; rays travel.\n"
           "\n"
           "Options:\n"
-          "  --frames N          stop after N frame sets\n",
+          "  --frames N          stop after N frame sets\n"
+          "  --cameras LIST      the cameras this node takes at its start: ids or indices,\n"
+          "                      comma-separated (default: every camera no other node owns);\n"
+          "                      it takes over more when a capture node dies\n",
           f);
     fputs(ROLE_HELP, f);
+}
+
+/* The capture node's input: a sync of the rig, which can be opened again from the start. */
+typedef struct capture_input {
+    cli_sync_input in;
+    const vt_rig *rig;
+    vt_source_opts so;
+    vt_sync_opts sync_opts;
+} capture_input;
+
+static vt_status capture_produce(void *user, vt_frame_slot *slot, bool *end)
+{
+    return cli_sync_produce(&((capture_input *)user)->in, slot, end);
+}
+
+static vt_status capture_open(const vt_rig *rig, int64_t max, capture_input *ci)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->rig = rig;
+    ci->in.max = max;
+    ci->so = vt_source_opts_default();
+    ci->sync_opts = vt_sync_opts_default();
+    ci->sync_opts.source = &ci->so;
+    return vt_sync_open(rig, &ci->sync_opts, &ci->in.sync);
+}
+
+static vt_status capture_reopen(void *user, void **again)
+{
+    const capture_input *ci = user;
+    capture_input *a = malloc(sizeof *a);
+    if (!a)
+        return VT_ENOMEM;
+    vt_status s = capture_open(ci->rig, ci->in.max, a);
+    if (s) {
+        free(a);
+        return s;
+    }
+    *again = a;
+    return VT_OK;
+}
+
+static void capture_close(void *again)
+{
+    capture_input *a = again;
+    vt_sync_free(a->in.sync);
+    free(a);
+}
+
+/* --cameras LIST: camera ids or indices, comma-separated, into a mask. */
+static bool parse_cameras(const char *cmd, const char *list, const vt_rig *rig, uint64_t *mask)
+{
+    *mask = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        int k = -1;
+        for (int i = 0; i < rig->count && k < 0; i++)
+            if (!strcmp(rig->cameras[i].id, tok))
+                k = i;
+        char *endp = NULL;
+        long v = strtol(tok, &endp, 10);
+        if (k < 0 && endp != tok && !*endp && v >= 0 && v < rig->count)
+            k = (int)v;
+        if (k < 0) {
+            cli_usage_error(cmd,
+                            "--cameras: '%s' is neither a camera id of the rig nor an index "
+                            "from 0 to %d",
+                            tok, rig->count - 1);
+            return false;
+        }
+        *mask |= 1ull << k;
+    }
+    if (!*mask) {
+        cli_usage_error(cmd, "--cameras: no camera given");
+        return false;
+    }
+    return true;
 }
 
 int cmd_capture(int argc, char **argv)
@@ -144,9 +225,10 @@ int cmd_capture(int argc, char **argv)
     static const char *const CMD = "capture";
     role_args a = {0};
     int frames = 0;
-    cli_option extra[] = {{"--frames", CLI_INT, &frames}};
+    const char *cameras = NULL;
+    cli_option extra[] = {{"--frames", CLI_INT, &frames}, {"--cameras", CLI_STRING, &cameras}};
     cli_args args;
-    int rc = parse_role(CMD, argc, argv, extra, 1, &a, &args, capture_usage);
+    int rc = parse_role(CMD, argc, argv, extra, 2, &a, &args, capture_usage);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (frames < 0) {
@@ -156,14 +238,17 @@ int cmd_capture(int argc, char **argv)
     role_setup r;
     if ((rc = role_open(CMD, args.positional[0], &a, &r)) != CLI_EXIT_OK)
         return rc;
-    cli_sync_input in = {.max = frames ? frames : r.cfg.max_frames};
-    vt_source_opts so = vt_source_opts_default();
-    vt_sync_opts sync_opts = vt_sync_opts_default();
-    sync_opts.source = &so;
+    if (cameras && !parse_cameras(CMD, cameras, &r.rig, &r.co.cameras)) {
+        role_free(&r);
+        return CLI_EXIT_USAGE;
+    }
+    capture_input ci;
+    vt_cluster_input in = {
+        .produce = capture_produce, .user = &ci, .reopen = capture_reopen, .close = capture_close};
     vt_cluster_stats st;
-    vt_status s = vt_sync_open(&r.rig, &sync_opts, &in.sync);
+    vt_status s = capture_open(&r.rig, frames ? frames : r.cfg.max_frames, &ci);
     if (!s)
-        s = vt_cluster_capture_run(&r.co, &r.cfg.opts, &r.rig, cli_sync_produce, &in, &st);
+        s = vt_cluster_capture_run(&r.co, &r.cfg.opts, &r.rig, &in, &st);
     rc = CLI_EXIT_OK;
     if (s) {
         cli_lib_error(CMD, s);
@@ -171,12 +256,12 @@ int cmd_capture(int argc, char **argv)
     } else if (!a.quiet) {
         fprintf(stderr,
                 "voxtrack capture: %lld frame sets, %lld messages, %.1f KiB mean, %.1f KiB "
-                "largest\n",
+                "largest, %lld cameras taken over\n",
                 (long long)st.sets, (long long)st.messages,
                 st.messages ? st.bytes / 1024.0 / (double)st.messages : 0.0,
-                st.max_message / 1024.0);
+                st.max_message / 1024.0, (long long)st.reassigned);
     }
-    vt_sync_free(in.sync);
+    vt_sync_free(ci.in.sync);
     role_free(&r);
     return rc;
 }
@@ -320,9 +405,11 @@ int cmd_coordinator(int argc, char **argv)
         cli_track_summary_json_members(&sum, stdout);
         printf(", \"cluster\": {\"duplicates\": %lld, \"redelivered\": %lld, "
                "\"bad_messages\": %lld, \"work_items\": %lld, \"takeovers\": %lld, "
-               "\"takeover_seconds\": %.3f}}\n",
+               "\"takeover_seconds\": %.3f, \"reassigned\": %lld, \"reassign_seconds\": "
+               "%.3f}}\n",
                (long long)st.duplicates, (long long)st.redelivered, (long long)st.bad_messages,
-               (long long)st.messages, (long long)st.takeovers, st.takeover_seconds);
+               (long long)st.messages, (long long)st.takeovers, st.takeover_seconds,
+               (long long)st.reassigned, st.reassign_seconds);
     } else {
         cli_track_summary_print(&sum, stdout);
         printf("cluster           %lld work items assembled here, %lld duplicates dropped, %lld "
@@ -332,6 +419,10 @@ int cmd_coordinator(int argc, char **argv)
         if (st.takeovers)
             printf("takeover          %lld, the last after %.3f s without the leader's renewal\n",
                    (long long)st.takeovers, st.takeover_seconds);
+        if (st.reassigned)
+            printf("cameras           %lld reassigned from dead capture nodes, the last %.3f s "
+                   "after its node's last heartbeat\n",
+                   (long long)st.reassigned, st.reassign_seconds);
     }
     rc = CLI_EXIT_OK;
 done:

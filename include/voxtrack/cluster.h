@@ -26,8 +26,12 @@
  * streams and consumers are made by whichever role comes first. One run at
  * a time per server (its streams hold one run's frame sets).
  *
+ * Membership: every capture node heartbeats into a KV bucket; the leading
+ * coordinator declares one dead after 5 s without a heartbeat (on its own
+ * clock) and hands its cameras to live capture nodes by compare-and-swap.
+ *
  * Not yet: moving cameras and cameras with 2D detections (refused with
- * VT_EUNSUPPORTED), several capture nodes, membership and camera reassignment.
+ * VT_EUNSUPPORTED).
  */
 #ifndef VOXTRACK_CLUSTER_H
 #define VOXTRACK_CLUSTER_H
@@ -53,35 +57,63 @@ typedef struct vt_cluster_opts {
                          first and 3 retries) */
     const volatile int *stop; /* when non-NULL and *stop != 0, the role returns VT_ECANCELED
                                  soon (a signal handler may set it) */
+    uint64_t cameras;         /* capture node: the cameras it takes at its start (bit i: rig camera
+                                 i; 0, the default: every camera no other node owns) */
 } vt_cluster_opts;
 
 VT_API vt_cluster_opts vt_cluster_opts_default(void);
 
 /* What a role counted; the call fills it on return (may be NULL). */
 typedef struct vt_cluster_stats {
-    int64_t sets;          /* frame sets captured, voted or tracked */
-    int64_t messages;      /* messages published */
-    int64_t bytes;         /* their payload bytes */
-    int64_t max_message;   /* the largest, bytes */
-    int64_t redelivered;   /* work items that came again (a worker died, an ack was lost):
-                              a worker's own count; the coordinator's is over the frame
-                              sets it tracked (the deliveries their detections came from) */
-    int64_t duplicates;    /* messages dropped as already seen */
-    int64_t bad_messages;  /* messages that failed their checks (CRC, format), dropped */
+    int64_t sets;            /* frame sets captured, voted or tracked */
+    int64_t messages;        /* messages published */
+    int64_t bytes;           /* their payload bytes */
+    int64_t max_message;     /* the largest, bytes */
+    int64_t redelivered;     /* work items that came again (a worker died, an ack was lost):
+                                a worker's own count; the coordinator's is over the frame
+                                sets it tracked (the deliveries their detections came from) */
+    int64_t duplicates;      /* messages dropped as already seen */
+    int64_t bad_messages;    /* messages that failed their checks (CRC, format), dropped */
     int64_t takeovers;       /* coordinator: times it took the lease from a silent leader */
     double takeover_seconds; /* the last takeover: how long the lease had been silent */
+    int64_t reassigned;      /* coordinator: cameras moved from a dead capture node to a live
+                                one; capture node: cameras it took over */
+    double reassign_seconds; /* coordinator, the last reassignment: how long the dead node's
+                                heartbeat had been silent when its camera moved */
 } vt_cluster_stats;
 
 /*
- * The capture node: every frame set that `produce` gives (as for
- * vt_pipeline_run; frame sets of the whole rig) goes through the camera
- * stage of each camera, and each camera's rays are published. At the end,
- * an end-of-input message per camera. VT_EUNSUPPORTED for a rig with moving
- * cameras or 2D detections; VT_ERANGE naming the camera when a camera's
- * rays do not fit the server's largest message (lower max_rays).
+ * A capture node's input: the frame sets of the whole rig (as for
+ * vt_pipeline_run), and a way to read them again from the first one.
+ * `reopen` opens a second reader (*again, read with `produce` and closed
+ * with `close`): a node that takes over a dead node's camera reads that
+ * camera's frames from the start through a camera stage of its own, so its
+ * background model is the one the dead node had, and publishes from the
+ * frame set after the last one the dead node published. reopen NULL: the
+ * node never takes cameras over.
+ */
+typedef struct vt_cluster_input {
+    vt_produce_fn produce;
+    void *user;
+    vt_status (*reopen)(void *user, void **again);
+    void (*close)(void *again);
+} vt_cluster_input;
+
+/*
+ * A capture node: takes the cameras o->cameras names (those nobody owns
+ * when 0) in the KV bucket vt_cameras and heartbeats into vt_members every
+ * second. Every frame set goes through the camera stage of each camera it
+ * owns, and each of their rays is published; the rest of a frame set is
+ * read and dropped. When the coordinator hands it a camera of a dead node,
+ * it takes it over (see vt_cluster_input). At the end of its input it
+ * publishes an end-of-input message per camera it owns and stays (to take
+ * cameras over) until every camera of the rig has ended. VT_EUNSUPPORTED
+ * for a rig with moving cameras or 2D detections; VT_ERANGE naming the
+ * camera when a camera's rays do not fit the server's largest message
+ * (lower max_rays).
  */
 VT_API vt_status vt_cluster_capture_run(const vt_cluster_opts *o, const vt_pipeline_opts *po,
-                                        const vt_rig *rig, vt_produce_fn produce, void *user,
+                                        const vt_rig *rig, const vt_cluster_input *in,
                                         vt_cluster_stats *stats);
 
 /*

@@ -35,17 +35,17 @@ enum { VT__CL_MAX_CAMERAS = 64 };
 
 /* One camera's part of a frame set, as the capture node made it. */
 typedef struct vt__cl_rays {
-    int64_t set;       /* frame set index: 0, 1, 2, ... in the capture's order */
-    int64_t frame;     /* the frame set's frame number */
-    double t;          /* its time, seconds */
-    int camera;        /* rig camera index */
-    int ncams;         /* the rig's camera count (a check between nodes) */
-    double sync_error; /* its frame's capture time minus t (0 when absent) */
-    double seconds;    /* the capture's motion+blobs+rays wall time for this set */
+    int64_t set;        /* frame set index: 0, 1, 2, ... in the capture's order */
+    int64_t frame;      /* the frame set's frame number */
+    double t;           /* its time, seconds */
+    int camera;         /* rig camera index */
+    int ncams;          /* the rig's camera count (a check between nodes) */
+    double sync_error;  /* its frame's capture time minus t (0 when absent) */
+    double seconds;     /* the capture's motion+blobs+rays wall time for this set */
     vt_camera_rays cam; /* rays, area and raw point into the arrays below */
     vt_ray *rays;       /* owned by the decoder's struct, reused */
     int32_t *area;
-    float *raw;         /* per ray: its blob's unfiltered sum (vt_camera_rays.raw) */
+    float *raw; /* per ray: its blob's unfiltered sum (vt_camera_rays.raw) */
     size_t cap;
 } vt__cl_rays;
 
@@ -69,7 +69,7 @@ typedef struct vt__cl_dets {
     int64_t set, frame;
     double t;
     uint64_t rays_cast, clusters;
-    double seconds[3]; /* motion+blobs+rays (capture), voting, detection */
+    double seconds[3];   /* motion+blobs+rays (capture), voting, detection */
     uint32_t deliveries; /* the work item's deliveries when it was voted (1: the first) */
     int ncams;
     vt__cl_camstat cams[VT__CL_MAX_CAMERAS];
@@ -121,7 +121,7 @@ void vt__cl_dets_free(vt__cl_dets *m);
 #define VT__CL_STREAM_RAYS "VT_RAYS"
 #define VT__CL_STREAM_WORK "VT_WORK"
 #define VT__CL_STREAM_DETS "VT_DETS"
-#define VT__CL_SUBJ_RAYS "vt.rays"   /* + ".<camera index>" */
+#define VT__CL_SUBJ_RAYS "vt.rays" /* + ".<camera index>" */
 #define VT__CL_SUBJ_WORK "vt.work"
 #define VT__CL_SUBJ_DETS "vt.dets"
 #define VT__CL_CONSUMER_ASSEMBLER "assembler"
@@ -148,10 +148,10 @@ vt_status vt__cl_publish(vt__cl_conn *c, const char *subject, const void *data, 
 typedef struct vt__cl_pull vt__cl_pull;
 typedef struct vt__cl_pull_opts {
     const char *stream, *consumer, *filter;
-    double ack_wait;  /* seconds */
-    int max_deliver;  /* -1: no limit */
-    bool fresh;       /* delete a consumer of that name first: start from the stream's start,
-                         removed by the server a minute after its last fetch */
+    double ack_wait; /* seconds */
+    int max_deliver; /* -1: no limit */
+    bool fresh;      /* delete a consumer of that name first: start from the stream's start,
+                        removed by the server a minute after its last fetch */
 } vt__cl_pull_opts;
 vt_status vt__cl_pull_open(vt__cl_conn *c, const vt__cl_pull_opts *o, vt__cl_pull **out);
 void vt__cl_pull_close(vt__cl_pull *p);
@@ -180,8 +180,7 @@ void vt__cl_msg_done(vt__cl_msg *m);
 void vt__cl_in_progress(vt__cl_msg *m);
 
 /* Reads message `seq` of a stream (a copy into *data, malloc'ed; the caller frees). */
-vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t **data,
-                     size_t *len);
+vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t **data, size_t *len);
 
 /* VT_EUNSUPPORTED for what the distributed mode does not take yet (moving cameras, 2D
    detections), VT_EINVAL for a rig of no or too many cameras (capture.c). */
@@ -206,6 +205,64 @@ vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, 
 vt_status vt__cl_kv_create(vt__cl_kv *kv, const char *key, const char *value, uint64_t *rev);
 vt_status vt__cl_kv_update(vt__cl_kv *kv, const char *key, const char *value, uint64_t last,
                            uint64_t *rev);
+
+/* Writes the key whatever is there (*rev: its new revision; may be NULL). */
+vt_status vt__cl_kv_put(vt__cl_kv *kv, const char *key, const char *value, uint64_t *rev);
+/* Deletes the key (nothing when it is not there; errors are not reported: best effort). */
+void vt__cl_kv_delete(vt__cl_kv *kv, const char *key);
+/* The bucket's keys (*n of them; none for an empty bucket); free with vt__cl_kv_keys_free. */
+vt_status vt__cl_kv_keys(vt__cl_kv *kv, char ***keys, int *n);
+void vt__cl_kv_keys_free(char **keys, int n);
+
+/* The last message on `subject` of a stream (a malloc'ed copy); VT_ENOENT when none. */
+vt_status vt__cl_last(vt__cl_conn *c, const char *stream, const char *subject, uint8_t **data,
+                      size_t *len);
+
+/* prefix + name with everything but letters, digits, '-' and '_' made '_' (a consumer
+   name, a KV key). */
+void vt__cl_safe_name(char *out, size_t size, const char *prefix, const char *name);
+
+/* ---- membership (membership.c) ------------------------------------------------ */
+
+#define VT__CL_KV_MEMBERS "vt_members" /* node.<name> = its role, written every second */
+#define VT__CL_KV_CAMERAS "vt_cameras" /* camera.<index> = the capture node that owns it */
+
+/* Every BEAT seconds a node writes its key; one whose key has not changed for DEAD
+   seconds on the coordinator's own clock is dead. */
+#define VT__CL_BEAT 1.0
+#define VT__CL_DEAD 5.0
+
+/* A thread that writes node.<name> = role every VT__CL_BEAT seconds, on its own
+   connection's KV handle; stopping it deletes the key (a node that leaves is not
+   waited for). */
+typedef struct vt__cl_beat vt__cl_beat;
+vt_status vt__cl_beat_start(vt__cl_conn *c, const char *role, const char *name, vt__cl_beat **out);
+void vt__cl_beat_stop(vt__cl_beat *b);
+
+/* The KV key of camera i, of node `name`. */
+void vt__cl_camera_key(char *out, size_t size, int camera);
+void vt__cl_node_key(char *out, size_t size, const char *name);
+
+/*
+ * The leader's watch over the capture nodes: who is alive (their keys' revisions
+ * changing, on this clock), and the cameras of a dead one reassigned by
+ * compare-and-swap to the live capture node with the fewest cameras.
+ */
+typedef struct vt__cl_watch vt__cl_watch;
+vt_status vt__cl_watch_new(vt__cl_conn *c, int ncams, vt__cl_watch **out);
+void vt__cl_watch_free(vt__cl_watch *w);
+/*
+ * One look (at most every 0.25 s; sooner calls return at once). `ended`: the
+ * cameras whose input has ended (never reassigned); last_set[i]: the last frame
+ * set of camera i that came in (-1: none), for the gap reported. Counts
+ * reassignments in st (reassigned, reassign_seconds). Server errors are not
+ * fatal: the next look tries again.
+ */
+void vt__cl_watch_tick(vt__cl_watch *w, uint64_t ended, const int64_t *last_set,
+                       vt_cluster_stats *st);
+
+/* Sleeps that long (seconds). */
+void vt__cl_sleep(double seconds);
 
 /* True once o->stop is set. */
 bool vt__cl_stopped(const vt_cluster_opts *o);

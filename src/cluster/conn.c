@@ -12,6 +12,7 @@
  *     every 100 ms); a fetch or a publish in that time fails and the roles
  *     simply try again, while a first connection that fails is an error.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,12 @@ vt_cluster_opts vt_cluster_opts_default(void)
 bool vt__cl_stopped(const vt_cluster_opts *o)
 {
     return o->stop && *o->stop;
+}
+
+void vt__cl_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
 }
 
 static int64_t ms(double seconds)
@@ -277,8 +284,7 @@ vt_status vt__cl_fetch(vt__cl_pull *p, vt__cl_msg *msgs, int max, double timeout
         /* Nothing now, or the server is away: the caller tries again. nats.c 3.4.1 may
            return a timeout at once after an earlier one; do not spin on it. */
         natsMsgList_Destroy(&list);
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
+        vt__cl_sleep(0.02);
         return ns == NATS_CONNECTION_CLOSED
                    ? vt__error(VT_EIO, "cluster: consumer %s: connection closed", p->name)
                    : VT_OK;
@@ -292,8 +298,7 @@ vt_status vt__cl_fetch(vt__cl_pull *p, vt__cl_msg *msgs, int max, double timeout
             p->failing_since = now;
         if (now - p->failing_since > FETCH_GIVE_UP)
             return nats_error(ns, jerr, "cluster: fetching from consumer %s", p->name);
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
+        vt__cl_sleep(0.1);
         return VT_OK;
     }
     p->failing_since = 0;
@@ -343,8 +348,7 @@ void vt__cl_msg_done(vt__cl_msg *m)
     m->data = NULL;
 }
 
-vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t **data,
-                     size_t *len)
+vt_status vt__cl_get(vt__cl_conn *c, const char *stream, uint64_t seq, uint8_t **data, size_t *len)
 {
     natsMsg *m = NULL;
     jsErrCode jerr = 0;
@@ -446,4 +450,74 @@ vt_status vt__cl_kv_update(vt__cl_kv *kv, const char *key, const char *value, ui
     if (s == VT_ENOENT || (s == VT_OK && r != last))
         return VT_EMISMATCH; /* written (or deleted) by another since */
     return nats_error(ns, 0, "cluster: updating KV key %s", key);
+}
+
+vt_status vt__cl_kv_put(vt__cl_kv *kv, const char *key, const char *value, uint64_t *rev)
+{
+    uint64_t r = 0;
+    natsStatus ns = kvStore_PutString(&r, kv->kv, key, value);
+    if (ns != NATS_OK)
+        return nats_error(ns, 0, "cluster: writing KV key %s", key);
+    if (rev)
+        *rev = r;
+    return VT_OK;
+}
+
+void vt__cl_kv_delete(vt__cl_kv *kv, const char *key)
+{
+    kvStore_Delete(kv->kv, key);
+}
+
+vt_status vt__cl_kv_keys(vt__cl_kv *kv, char ***keys, int *n)
+{
+    kvKeysList list = {0};
+    *keys = NULL;
+    *n = 0;
+    natsStatus ns = kvStore_Keys(&list, kv->kv, NULL);
+    if (ns == NATS_NOT_FOUND)
+        return VT_OK; /* an empty bucket */
+    if (ns != NATS_OK)
+        return nats_error(ns, 0, "cluster: listing KV bucket %s", kv->bucket);
+    *keys = list.Keys; /* handed over: vt__cl_kv_keys_free frees them */
+    *n = list.Count;
+    return VT_OK;
+}
+
+void vt__cl_kv_keys_free(char **keys, int n)
+{
+    kvKeysList list = {.Keys = keys, .Count = n};
+    kvKeysList_Destroy(&list);
+}
+
+vt_status vt__cl_last(vt__cl_conn *c, const char *stream, const char *subject, uint8_t **data,
+                      size_t *len)
+{
+    natsMsg *m = NULL;
+    jsErrCode jerr = 0;
+    *data = NULL;
+    *len = 0;
+    natsStatus ns = js_GetLastMsg(&m, c->js, stream, subject, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+        return VT_ENOENT;
+    if (ns != NATS_OK)
+        return nats_error(ns, jerr, "cluster: reading the last message on %s", subject);
+    size_t k = (size_t)natsMsg_GetDataLength(m);
+    *data = malloc(k ? k : 1);
+    if (!*data) {
+        natsMsg_Destroy(m);
+        return vt__error(VT_ENOMEM, "cluster: out of memory");
+    }
+    memcpy(*data, natsMsg_GetData(m), k);
+    *len = k;
+    natsMsg_Destroy(m);
+    return VT_OK;
+}
+
+void vt__cl_safe_name(char *out, size_t size, const char *prefix, const char *name)
+{
+    snprintf(out, size, "%s", prefix);
+    size_t n = strlen(out);
+    for (const char *p = name; *p && n + 1 < size; p++)
+        out[n++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
+    out[n] = '\0';
 }

@@ -55,8 +55,10 @@ typedef struct assembler {
     uint64_t end_mask;
     int64_t nsets;
     bool end_sent;
-    atomic_bool stop;   /* set by the tracker: return */
-    atomic_bool failed; /* set by the assembler after status and error */
+    int64_t last_set[VT__CL_MAX_CAMERAS]; /* per camera: its last frame set in (-1: none) */
+    vt__cl_watch *watch;                  /* the capture nodes' membership, while leading */
+    atomic_bool stop;                     /* set by the tracker: return */
+    atomic_bool failed;                   /* set by the assembler after status and error */
     vt_status status;
     char error[256];
     vt_cluster_stats st;
@@ -142,8 +144,8 @@ static vt_status send_end(assembler *a)
 
 static void drop(assembler *a, vt__cl_msg *m, const char *why)
 {
-    vt__log(1, "assembler: dropped rays stream message %llu: %s",
-            (unsigned long long)m->stream_seq, why);
+    vt__log(1, "assembler: dropped rays stream message %llu: %s", (unsigned long long)m->stream_seq,
+            why);
     a->st.bad_messages++;
     vt__cl_term(m);
 }
@@ -191,12 +193,19 @@ static vt_status take(assembler *a, vt__cl_msg *m)
     if (!p)
         return s;
     uint64_t bit = 1ull << r->camera;
-    if (p->mask & bit) { /* delivered again while we held the first */
-        a->st.duplicates++;
+    if (p->mask & bit) {
+        if (p->seq[r->camera] == m->stream_seq) { /* the one we hold, delivered again */
+            vt__cl_msg_done(&p->msgs[r->camera]);
+            p->msgs[r->camera] = *m;
+            return VT_OK;
+        }
+        a->st.duplicates++; /* a second message of that camera and frame set */
         vt__cl_ack(m, false);
         return VT_OK;
     }
     p->mask |= bit;
+    if (r->set > a->last_set[r->camera])
+        a->last_set[r->camera] = r->set;
     p->frame = r->frame;
     p->t = r->t;
     p->seq[r->camera] = m->stream_seq;
@@ -204,11 +213,27 @@ static vt_status take(assembler *a, vt__cl_msg *m)
     return VT_OK;
 }
 
+/* The rays of frame sets that wait (for a camera whose node died, say) are held
+   unacked: every second they are told to the server as in progress, so that their
+   AckWait does not send them again. */
+static void hold(assembler *a, double *held_at)
+{
+    double now = vt__now();
+    if (now - *held_at < 1.0)
+        return;
+    *held_at = now;
+    for (size_t i = 0; i < a->nopen; i++)
+        for (int c = 0; c < a->n; c++)
+            if (a->open[i]->msgs[c].nats)
+                vt__cl_in_progress(&a->open[i]->msgs[c]);
+}
+
 static void *assembler_main(void *arg)
 {
     assembler *a = arg;
     vt__cl_msg msgs[FETCH_BATCH];
     vt_status s = VT_OK;
+    double held_at = vt__now();
     while (!s && !atomic_load(&a->stop)) {
         int got = 0;
         if ((s = vt__cl_fetch(a->pull, msgs, FETCH_BATCH, 0.1, &got)))
@@ -224,6 +249,10 @@ static void *assembler_main(void *arg)
             }
         if (!s && !a->end_sent && a->end_mask == a->all && a->nopen == 0)
             send_end(a); /* on failure: again on the next round */
+        if (!s) {
+            hold(a, &held_at);
+            vt__cl_watch_tick(a->watch, a->end_mask, a->last_set, &a->st);
+        }
     }
     a->status = s;
     if (s) {
@@ -245,6 +274,7 @@ static void assembler_free(assembler *a)
     free(a->done);
     vt__cl_rays_free(&a->rays);
     vt__cl_pull_close(a->pull);
+    vt__cl_watch_free(a->watch);
 }
 
 /* ---- the tracker ----------------------------------------------------------- */
@@ -276,8 +306,8 @@ static vt_status track_one(tracker *k, const vt__cl_dets *d, vt_consume_fn consu
     vt_track_output out;
     vt_status s = vt_track_stage_process(k->track, d->t, &sd, &out);
     if (s)
-        return vt__error_prefix(s, "coordinator: frame set %lld (frame %lld)",
-                                (long long)d->set, (long long)d->frame);
+        return vt__error_prefix(s, "coordinator: frame set %lld (frame %lld)", (long long)d->set,
+                                (long long)d->frame);
     if (d->deliveries > 1)
         k->st.redelivered += d->deliveries - 1;
     vt_pipeline_result r;
@@ -425,6 +455,9 @@ static void add_stats(vt_cluster_stats *to, const vt_cluster_stats *a)
         to->max_message = a->max_message;
     to->duplicates += a->duplicates;
     to->bad_messages += a->bad_messages;
+    to->reassigned += a->reassigned;
+    if (a->reassigned)
+        to->reassign_seconds = a->reassign_seconds;
 }
 
 /* ---- the lease ------------------------------------------------------------ */
@@ -443,9 +476,9 @@ typedef struct lease {
     vt__cl_kv *kv;
     char me[64];
     bool leader;
-    uint64_t rev;       /* the revision we wrote (leader) or last saw (standby) */
-    double changed_at;  /* standby: when we saw it change */
-    double renewed_at;  /* leader: our last renewal */
+    uint64_t rev;      /* the revision we wrote (leader) or last saw (standby) */
+    double changed_at; /* standby: when we saw it change */
+    double renewed_at; /* leader: our last renewal */
     double looked_at;
 } lease;
 
@@ -534,7 +567,11 @@ static vt_status assembler_start(assembler *a, pthread_t *th)
                            .ack_wait = 2, /* what a leader that died held comes back soon */
                            .max_deliver = -1};
     atomic_store(&a->stop, false);
-    vt_status s = vt__cl_pull_open(a->conn, &ap, &a->pull);
+    for (int i = 0; i < a->n; i++)
+        a->last_set[i] = -1;
+    vt_status s = vt__cl_watch_new(a->conn, a->n, &a->watch);
+    if (!s)
+        s = vt__cl_pull_open(a->conn, &ap, &a->pull);
     if (!s && pthread_create(th, NULL, assembler_main, a) != 0) {
         vt__cl_pull_close(a->pull);
         a->pull = NULL;
@@ -562,16 +599,6 @@ static void assembler_stop(assembler *a, pthread_t th)
     a->st = keep;
 }
 
-/* A consumer name from the node's name: letters, digits, '-' and '_' only. */
-static void consumer_name(char *out, size_t size, const char *prefix, const char *name)
-{
-    snprintf(out, size, "%s-", prefix);
-    size_t n = strlen(out);
-    for (const char *p = name; *p && n + 1 < size; p++)
-        out[n++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
-    out[n] = '\0';
-}
-
 vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline_opts *po,
                                      const vt_rig *rig, vt_consume_fn consume, void *user,
                                      vt_cluster_stats *stats)
@@ -591,7 +618,7 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
     char default_name[64], tracker_name[96];
     snprintf(default_name, sizeof default_name, "coordinator-%ld", (long)getpid());
     snprintf(l.me, sizeof l.me, "%s", o->name && *o->name ? o->name : default_name);
-    consumer_name(tracker_name, sizeof tracker_name, VT__CL_CONSUMER_TRACKER, l.me);
+    vt__cl_safe_name(tracker_name, sizeof tracker_name, VT__CL_CONSUMER_TRACKER "-", l.me);
     int64_t die_after = fault_after_track();
     k.cams = calloc((size_t)k.n, sizeof *k.cams);
     if (!k.cams)
