@@ -312,36 +312,40 @@ vt_status vt__json_read(const vt__jctx *c, json_t *obj, const char *path, const 
     return s;
 }
 
+/* The value of a number field (BOOL and ENUM as numbers too) in a struct; false for other types. */
+static bool stored_number(const vt__jfield *f, const void *base, double *v)
+{
+    const char *p = (const char *)base + f->offset;
+    switch (f->type) {
+    case VT__JT_BOOL:
+        *v = *(const bool *)p;
+        return true;
+    case VT__JT_INT:
+    case VT__JT_ENUM:
+        *v = *(const int *)p;
+        return true;
+    case VT__JT_INT64:
+        *v = (double)*(const int64_t *)p;
+        return true;
+    case VT__JT_NUM:
+        *v = *(const double *)p;
+        return true;
+    case VT__JT_FLOAT:
+        *v = *(const float *)p;
+        return true;
+    default:
+        return false;
+    }
+}
+
 const vt__jfield *vt__json_check_defaults(const vt__jfield *fields, const void *out)
 {
-    const char *base = out;
     for (const vt__jfield *f = fields; f->name; f++) {
-        if (f->flags & VT__JF_REQUIRED)
-            continue;
-        const char *p = base + f->offset;
         double v;
-        switch (f->type) {
-        case VT__JT_BOOL:
-            v = *(const bool *)p;
-            break;
-        case VT__JT_INT:
-        case VT__JT_ENUM:
-            v = *(const int *)p;
-            break;
-        case VT__JT_INT64:
-            v = (double)*(const int64_t *)p;
-            break;
-        case VT__JT_NUM:
-            v = *(const double *)p;
-            break;
-        case VT__JT_FLOAT:
-            v = *(const float *)p;
-            if (v != f->def && (float)f->def == (float)v)
-                continue; /* the default as a float */
-            break;
-        default:
+        if ((f->flags & VT__JF_REQUIRED) || !stored_number(f, out, &v))
             continue;
-        }
+        if (f->type == VT__JT_FLOAT && (float)f->def == (float)v)
+            continue; /* the default as a float */
         if (!(v == f->def || (isnan(v) && isnan(f->def))))
             return f;
     }
@@ -351,26 +355,11 @@ const vt__jfield *vt__json_check_defaults(const vt__jfield *fields, const void *
 vt_status vt__json_check_values(const vt__jctx *c, const char *path, const vt__jfield *fields,
                                 const void *in, vt_status code)
 {
-    const char *base = in;
     for (const vt__jfield *f = fields; f->name; f++) {
-        const char *p = base + f->offset;
         double v;
-        switch (f->type) {
-        case VT__JT_INT:
-            v = *(const int *)p;
-            break;
-        case VT__JT_INT64:
-            v = (double)*(const int64_t *)p;
-            break;
-        case VT__JT_NUM:
-            v = *(const double *)p;
-            break;
-        case VT__JT_FLOAT:
-            v = *(const float *)p;
-            break;
-        default:
+        /* Booleans have no bounds; an ENUM's value is checked by its owner (names, not numbers). */
+        if (f->type == VT__JT_BOOL || f->type == VT__JT_ENUM || !stored_number(f, in, &v))
             continue;
-        }
         char fp[256];
         vt__json_path(fp, sizeof fp, path, f->name);
         if (vt__json_check_bounds(c, fp, f, v))
