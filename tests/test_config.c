@@ -16,8 +16,10 @@
 #include <cmocka.h>
 
 #define VT_TEST_NAME "test_config"
+#include "detect/fusion_opts.h"
 #include "pipeline/config_fields.h"
 #include "track/tracker_opts.h"
+#include "voxtrack/fusion.h"
 #include "voxtrack/pipeline.h"
 #include "voxtrack/track.h"
 #include "vt_test_tmp.h"
@@ -122,6 +124,20 @@ static void the_tracker_checks_the_same_bounds(void **state)
     assert_null(t);
 }
 
+/* vt_fusion_opts_check() refuses what the configuration refuses, by the fusion's table. */
+static void fusion_checks_the_same_bounds(void **state)
+{
+    (void)state;
+    assert_refused("\"pipeline\": {\"fusion\": {\"observe_snr\": 0}}",
+                   "field 'pipeline.fusion.observe_snr' must be in (0, 1e+06] (got 0)");
+    vt_fusion_opts o = vt_fusion_opts_default();
+    assert_int_equal(vt_fusion_opts_check(&o), VT_OK);
+    o.observe_snr = 0;
+    assert_int_equal(vt_fusion_opts_check(&o), VT_EINVAL);
+    assert_string_equal(vt_last_error(),
+                        "fusion: field 'observe_snr' must be in (0, 1e+06] (got 0)");
+}
+
 static void the_tables_defaults_are_the_options_defaults(void **state)
 {
     (void)state;
@@ -133,7 +149,8 @@ static void the_tables_defaults_are_the_options_defaults(void **state)
     assert_null(f = vt__json_check_defaults(vt__config_background_fields, &p.mono));
     assert_null(f = vt__json_check_defaults(vt__config_vote_fields, &p.vote));
     assert_null(f = vt__json_check_defaults(vt__config_detect_fields, &p.detect));
-    assert_null(f = vt__json_check_defaults(vt__config_fusion_fields, &p));
+    assert_null(f = vt__json_check_defaults(vt__config_fusion_enabled_fields, &p));
+    assert_null(f = vt__json_check_defaults(vt__fusion_fields, &p.fusion));
     assert_null(f = vt__json_check_defaults(vt__tracker_fields, &t));
     assert_null(f = vt__json_check_defaults(vt__config_fields, &cfg));
     /* The thermal defaults that differ are documented as "mono / thermal". */
@@ -148,6 +165,7 @@ int main(void)
         cmocka_unit_test(unknown_keys_list_the_allowed_ones),
         cmocka_unit_test(every_documented_fusion_field_is_read),
         cmocka_unit_test(the_tracker_checks_the_same_bounds),
+        cmocka_unit_test(fusion_checks_the_same_bounds),
         cmocka_unit_test(the_tables_defaults_are_the_options_defaults),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);

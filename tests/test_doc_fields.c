@@ -19,6 +19,7 @@
 
 #include "camera/metadata_fields.h"
 #include "core/buf.h"
+#include "detect/fusion_opts.h"
 #include "pipeline/config_fields.h"
 #include "track/tracker_opts.h"
 
@@ -38,7 +39,8 @@ static const doc_table tables[] = {
     {"pipeline.vote", vt__config_vote_fields, "RUN.md"},
     {"pipeline.detect", vt__config_detect_fields, "RUN.md"},
     {"pipeline.tracker", vt__tracker_fields, "RUN.md"},
-    {"pipeline.fusion", vt__config_fusion_fields, "RUN.md"},
+    {"pipeline.fusion", vt__config_fusion_enabled_fields, "RUN.md"},
+    {"pipeline.fusion (vt_fusion_opts)", vt__fusion_fields, "RUN.md"},
     {"pipeline.tracker", vt__tracker_fields, "TRACKING.md"},
     {"metadata.json entry", vt__metadata_fields, "FORMATS.md"},
 };

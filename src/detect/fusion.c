@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "detect/fusion_opts.h"
 #include "voxtrack/fusion.h"
 
 enum { MAX_RADIUS = 8, RING = 2 };
@@ -95,25 +96,8 @@ vt_status vt_fusion_opts_check(const vt_fusion_opts *o)
 {
     if (!o)
         return vt__error(VT_EINVAL, "fusion: options are NULL");
-    if (!(o->psf_sigma >= 0.2 && o->psf_sigma <= MAX_RADIUS / 3.0))
-        return vt__error(VT_EINVAL, "fusion: psf_sigma must be in [0.2, %.3g] pixels, got %g",
-                         MAX_RADIUS / 3.0, o->psf_sigma);
-    if (!isfinite(o->confirm_snr))
-        return vt__error(VT_EINVAL, "fusion: confirm_snr must be finite");
-    if (!(o->observe_snr > 0.0) || !isfinite(o->observe_snr))
-        return vt__error(VT_EINVAL, "fusion: observe_snr must be > 0, got %g", o->observe_snr);
-    if (!(o->min_size > 0.0) || !isfinite(o->min_size))
-        return vt__error(VT_EINVAL, "fusion: min_size must be > 0 metres, got %g", o->min_size);
-    if (!(o->min_contrast > 0.0) || !isfinite(o->min_contrast))
-        return vt__error(VT_EINVAL, "fusion: min_contrast must be > 0, got %g", o->min_contrast);
-    if (!(o->min_confirm_rate >= 0.0 && o->min_confirm_rate <= 1.0))
-        return vt__error(VT_EINVAL, "fusion: min_confirm_rate must be in [0, 1], got %g",
-                         o->min_confirm_rate);
-    if (!(o->bird_ratio >= 0.0) || !isfinite(o->bird_ratio))
-        return vt__error(VT_EINVAL, "fusion: bird_ratio must be >= 0, got %g", o->bird_ratio);
-    if (o->min_observed < 0)
-        return vt__error(VT_EINVAL, "fusion: min_observed must be >= 0, got %d", o->min_observed);
-    return VT_OK;
+    vt__jctx c = {.where = "fusion"};
+    return vt__json_check_values(&c, "", vt__fusion_fields, o, VT_EINVAL);
 }
 
 static double sample_at(const vt_image *img, int x, int y)

@@ -21,6 +21,7 @@
 
 #include "core/internal.h"
 #include "core/json_read.h"
+#include "detect/fusion_opts.h"
 #include "pipeline/config_fields.h"
 #include "track/tracker_opts.h"
 #include "voxtrack/pipeline.h"
@@ -113,31 +114,36 @@ NESTED(read_detect, vt__config_detect_fields)
 
 NESTED(read_tracker, vt__tracker_fields)
 
-/* "pipeline.fusion" (docs/FUSION.md): "enabled" is the pipeline's fuse, the rest vt_fusion_opts. */
-const vt__jfield vt__config_fusion_fields[] = {
+/*
+ * "pipeline.fusion" (docs/FUSION.md): "enabled" is the pipeline's fuse, the
+ * rest vt_fusion_opts, read with the fusion's own table (detect/fusion_opts.h).
+ */
+const vt__jfield vt__config_fusion_enabled_fields[] = {
     VT__JF_BOOL("enabled", vt_pipeline_opts, fuse, 1,
                 "thermal fusion when the rig has thermal cameras"),
-    VT__JF_NUM("psf_sigma", vt_pipeline_opts, fusion.psf_sigma, 0.2, 8.0 / 3.0, 0.6,
-               "the thermal optics' point spread, pixels"),
-    VT__JF_NUM("confirm_snr", vt_pipeline_opts, fusion.confirm_snr, -1e3, 1e3, 3,
-               "a thermal SNR at least this confirms"),
-    VT__JF_NUM("observe_snr", vt_pipeline_opts, fusion.observe_snr, 1e-3, 1e6, 6,
-               "a thermal camera should have seen a target that would give it this SNR"),
-    VT__JF_NUM("min_size", vt_pipeline_opts, fusion.min_size, 1e-3, 1e3, 0.3,
-               "the smallest target of interest, metres ..."),
-    VT__JF_NUM("min_contrast", vt_pipeline_opts, fusion.min_contrast, 1e-3, 1e6, 4000,
-               "... and its contrast over the sky, thermal grey levels"),
-    VT__JF_BOOL("drop_contradicted", vt_pipeline_opts, fusion.drop_contradicted, 1,
-                "drop a contradicted detection that no thermal ray supports"),
-    VT__JF_NUM("min_confirm_rate", vt_pipeline_opts, fusion.min_confirm_rate, 0, 1, 0.5,
-               "a track confirmed by thermal less often than this is reported tentative ..."),
-    VT__JF_INT("min_observed", vt_pipeline_opts, fusion.min_observed, 0, 1 << 20, 5,
-               "... once it has this many observable detections; 0: never"),
-    VT__JF_NUM("bird_ratio", vt_pipeline_opts, fusion.bird_ratio, 0, 1e6, 0,
-               "a track whose mean thermal / mono SNR ratio is below this is a bird; 0: not used"),
     {0}};
 
-NESTED(read_fusion, vt__config_fusion_fields)
+static vt_status read_fusion(const vt__jctx *c, json_t *v, const char *path, void *out)
+{
+    vt_pipeline_opts *o = out;
+    if (!json_is_object(v))
+        return vt__json_error(c, path, "must be an object");
+    json_t *rest = json_copy(v);
+    if (!rest)
+        return vt__error(VT_ENOMEM, "%s: field '%s': out of memory", c->where, path);
+    json_t *enabled = json_object_get(v, "enabled");
+    vt_status s = VT_OK;
+    if (enabled) {
+        char p[256];
+        vt__json_path(p, sizeof p, path, "enabled");
+        s = vt__json_read_field(c, enabled, p, vt__config_fusion_enabled_fields, o);
+        json_object_del(rest, "enabled");
+    }
+    if (!s)
+        s = vt__json_read(c, rest, path, vt__fusion_fields, &o->fusion);
+    json_decref(rest);
+    return s;
+}
 
 static const char *const ray_modes[] = {"blobs", "pixels", NULL};
 static const int ray_mode_values[] = {VT_RAYS_BLOBS, VT_RAYS_PIXELS};
