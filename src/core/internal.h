@@ -16,6 +16,18 @@
 #endif
 
 /*
+ * VT__HAVE_CLONES: GCC on x86-64 Linux can compile a hot loop twice (AVX2 and the SSE2
+ * baseline, __attribute__((target_clones(...)))) and let the loader pick one through an
+ * ifunc. Not under the sanitizers: the ifunc's resolver runs while the loader relocates
+ * the program, before the sanitizer's run time is set up, and an instrumented resolver
+ * crashes there (seen with ThreadSanitizer: SIGSEGV in psf_rows_v's resolver).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define VT__HAVE_CLONES 1
+#endif
+
+/*
  * Sets the calling thread's last-error message (printf-style) and returns
  * `s`, so that a failure path reads: return vt__error(VT_EINVAL, "...", ...);
  */

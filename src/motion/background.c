@@ -265,8 +265,7 @@ typedef struct apply_args {
         diff[x] = fabsf(d);                                                                        \
     }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                             \
-    !defined(__SANITIZE_ADDRESS__)
+#ifdef VT__HAVE_CLONES
 #define VT__ROW_ATTR __attribute__((optimize("O3"), target_clones("avx2", "default")))
 #else
 #define VT__ROW_ATTR

@@ -49,8 +49,7 @@ vt__psf vt__psf_make(float sigma)
     return f;
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                             \
-    !defined(__SANITIZE_ADDRESS__) && defined(__linux__)
+#ifdef VT__HAVE_CLONES
 #define VT__PSF_ATTR __attribute__((optimize("O3"), target_clones("avx2", "default")))
 #else
 #define VT__PSF_ATTR
