@@ -10,8 +10,10 @@
  *
  * The producer fills free slots in order (reading or rendering frames) and
  * stamps when each was complete. The front (vt__pipeline_front: poses,
- * camera stages) takes slots in order and, since its sets keep copies of
- * the rays, gives the slot back at once; the back (vt__pipeline_back:
+ * camera stages) takes slots in order and, with overlap, since its sets
+ * keep copies of the rays and thermal frames, gives the slot back at once
+ * (without overlap the set borrows the slot's frames, and the slot goes back
+ * after the back); the back (vt__pipeline_back:
  * voting, detection, tracking) takes sets in order on the caller's thread
  * and hands each result to `consume`. Without overlap the caller's thread
  * runs the front too, one set after the other. Either way each set meets
@@ -96,12 +98,26 @@ static void *producer(void *arg)
     }
 }
 
+/* Gives the slot at the head back to the producer. */
+static void release_slot(runner *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->slot_head = (r->slot_head + 1) % r->depth;
+    r->slots_filled--;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /*
- * Runs the front on the next filled slot into `set` and gives the slot back.
- * Returns false when there is nothing more to do: the producer is done, the
- * front failed (both noted in fronts_done / front_status) or the back stopped.
+ * Runs the front on the next filled slot into `set`; with `release` it gives
+ * the slot back at once (the set is owned: it keeps copies of what the back
+ * needs). A set that is not owned still points into the slot (fusion reads
+ * the thermal frames in the back), so its caller gives the slot back with
+ * release_slot() after the back. Returns false when there is nothing more to
+ * do: the producer is done, the front failed (both noted in fronts_done /
+ * front_status) or the back stopped.
  */
-static bool front_next(runner *r, vt__set *set)
+static bool front_next(runner *r, vt__set *set, bool release)
 {
     pthread_mutex_lock(&r->mu);
     while (r->slots_filled == 0 && !r->produced_all && !r->stop)
@@ -127,8 +143,10 @@ static bool front_next(runner *r, vt__set *set)
     vt_frame_set fs = {.frame = slot->frame, .t = slot->t, .images = r->ptrs, .times = slot->times};
     vt_status s = vt__pipeline_front(r->p, &fs, r->ready[k], set);
     pthread_mutex_lock(&r->mu);
-    r->slot_head = (r->slot_head + 1) % r->depth;
-    r->slots_filled--;
+    if (release) {
+        r->slot_head = (r->slot_head + 1) % r->depth;
+        r->slots_filled--;
+    }
     if (s) {
         r->fronts_done = true;
         r->front_status = s;
@@ -149,7 +167,7 @@ static void *front_thread(void *arg)
             pthread_cond_wait(&r->changed, &r->mu);
         bool stop = r->stop;
         pthread_mutex_unlock(&r->mu);
-        if (stop || !front_next(r, &r->sets[tail]))
+        if (stop || !front_next(r, &r->sets[tail], true))
             return NULL;
         pthread_mutex_lock(&r->mu);
         r->sets_filled++;
@@ -171,11 +189,13 @@ static vt_status back_loop(runner *r, bool overlap, vt_consume_fn consume, void 
             pthread_mutex_unlock(&r->mu);
             if (done)
                 break;
-        } else if (!front_next(r, set)) {
+        } else if (!front_next(r, set, false)) {
             break;
         }
         vt_pipeline_result res;
         vt_status s = vt__pipeline_back(r->p, set, &res);
+        if (!overlap)
+            release_slot(r); /* the back has read the slot's frames */
         if (!s && consume)
             s = consume(cuser, &res);
         if (s)
