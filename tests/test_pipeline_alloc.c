@@ -17,8 +17,8 @@
  * realloc and the aligned allocators, counts the calls while counting is on
  * and passes them to glibc's own (__libc_malloc and friends); the library,
  * linked statically, and the shared libraries it calls all reach these.
- * Under AddressSanitizer, whose runtime owns malloc, there is no interposer
- * and the test skips (the plain suite runs it).
+ * Under AddressSanitizer or ThreadSanitizer, whose run times own malloc,
+ * there is no interposer and the test skips (the plain suite runs it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,10 +34,10 @@
 
 #include "vt_test_scene.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define VT_TEST_COUNTING 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define VT_TEST_COUNTING 0
 #endif
 #endif
