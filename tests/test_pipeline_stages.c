@@ -2,8 +2,8 @@
  * tests/test_pipeline_stages.c - the pipeline's stages on their own (camera,
  * vote, track; voxtrack/pipeline.h): in a row they give exactly what
  * vt_pipeline_process gives, frame sets voted in any order by another vote
- * stage give the same detections, and bad input is refused with a message
- * naming it.
+ * stage give the same detections, a camera's ray cap keeps its strongest
+ * blobs, and bad input is refused with a message naming it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,6 +285,68 @@ static void stages_refuse_bad_input(void **state)
     vt_camera_stage_free(cs);
 }
 
+/* Sets pixel (x, y) of an 8- or 16-bit image. */
+static void put(vt_image *img, int x, int y, int v)
+{
+    uint8_t *row = vt_image_row8(img, y);
+    if (img->bits == 8)
+        row[x] = (uint8_t)v;
+    else
+        ((uint16_t *)(void *)row)[x] = (uint16_t)v;
+}
+
+/* A frame of the camera's size, all `level`. */
+static void flat(vt_image *img, const vt_rig_camera *rc, int level)
+{
+    assert_int_equal(vt_image_alloc(img, rc->cam.width, rc->cam.height, rc->bits), VT_OK);
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++)
+            put(img, x, y, level);
+}
+
+/*
+ * Over max_rays blobs, the camera stage keeps the strongest, in raster
+ * order: a strong target at the bottom of a frame full of weak blobs above
+ * it keeps its ray.
+ */
+static void a_ray_cap_keeps_the_strongest_blobs(void **state)
+{
+    (void)state;
+    vt_pipeline_opts o = vt_test_scene_opts(&g, 1);
+    o.mono.threshold = 10.0f; /* fixed: the flat frames have no noise to measure */
+    o.max_rays = 5;
+    const vt_rig_camera *rc = &g.rig->cameras[0];
+    assert_int_equal(rc->modality, VT_MODALITY_MONO); /* polarity -1: darker is a change */
+    vt_camera_stage *cs = NULL;
+    assert_int_equal(vt_camera_stage_new(&o, g.rig, 0, &cs), VT_OK);
+    vt_image a, b;
+    flat(&a, rc, 100);
+    flat(&b, rc, 100);
+    enum { WEAK = 12 };
+    for (int k = 0; k < WEAK; k++)
+        put(&b, 10 + 4 * k, 10, 80); /* weak blobs, one pixel each, on row 10 */
+    const int sx = rc->cam.width - 20, sy = rc->cam.height - 20;
+    put(&b, sx, sy, 10); /* the strong one, last in raster order */
+    put(&b, 6, 14, 70);  /* a second-strongest, between them */
+    vt_camera_rays r;
+    assert_int_equal(vt_camera_stage_process(cs, &a, &r), VT_OK);
+    assert_int_equal(vt_camera_stage_process(cs, &b, &r), VT_OK);
+    assert_int_equal(r.blobs, WEAK + 2);
+    assert_int_equal(r.nrays, 5);
+    /* Weights are peak / noise: 20, 30 and 90 grey levels over one unit. */
+    float w[5];
+    for (int k = 0; k < 5; k++)
+        w[k] = r.rays[k].weight;
+    /* In raster order: three weak blobs of row 10 (the first, by index), then 30, then 90. */
+    assert_float_equal(w[0], w[1], 0.0f);
+    assert_float_equal(w[1], w[2], 0.0f);
+    assert_float_equal(w[3] / w[0], 1.5f, 1e-5f);
+    assert_float_equal(w[4] / w[0], 4.5f, 1e-5f);
+    vt_image_free(&a);
+    vt_image_free(&b);
+    vt_camera_stage_free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +354,7 @@ int main(void)
         cmocka_unit_test(stages_in_a_row_are_the_pipeline_mht),
         cmocka_unit_test(frame_sets_vote_the_same_in_any_order),
         cmocka_unit_test(stages_refuse_bad_input),
+        cmocka_unit_test(a_ray_cap_keeps_the_strongest_blobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

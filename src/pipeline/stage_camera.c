@@ -145,17 +145,35 @@ static vt_status pixel_rays(vt_camera_stage *c)
     return s;
 }
 
-/* One ray per blob centroid. */
+static int by_index(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * One ray per blob centroid. Over max_rays blobs, the strongest (by peak)
+ * are kept, in raster order as the others: a frame flooded with noise blobs
+ * (a low threshold, a burst of clutter) keeps its targets wherever they are.
+ */
 static vt_status blob_rays(vt_camera_stage *c)
 {
     vt_status s = vt_blobs_find(&c->changes, c->o.min_area, c->o.max_area, &c->blobs);
     size_t n = c->blobs.count;
-    if (n > (size_t)c->o.max_rays)
-        n = (size_t)c->o.max_rays; /* raster order; a flood of blobs is noise anyway */
+    if (s || vt__grow(&c->order, &c->order_cap, n ? n : 1, sizeof *c->order))
+        return s ? s : vt__error(VT_ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++)
+        c->order[k] = (ranked){c->blobs.blobs[k].peak, (uint32_t)k};
+    if (n > (size_t)c->o.max_rays) {
+        qsort(c->order, n, sizeof *c->order, by_weight);
+        n = (size_t)c->o.max_rays;
+        qsort(c->order, n, sizeof *c->order, by_index);
+    }
     float unit = significance_unit(c);
     for (size_t k = 0; k < n && !s; k++) {
-        const vt_blob *b = &c->blobs.blobs[k];
-        s = push_ray(c, b->u, b->v, b->peak / unit, b->area, b->raw_sum, (uint32_t)k);
+        uint32_t j = c->order[k].i;
+        const vt_blob *b = &c->blobs.blobs[j];
+        s = push_ray(c, b->u, b->v, b->peak / unit, b->area, b->raw_sum, j);
     }
     return s;
 }
