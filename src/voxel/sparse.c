@@ -18,10 +18,11 @@
  *
  * What happens inside a refined cell depends only on the rays that cross
  * it, so the finer passes run cell by cell, depth first, instead of level by
- * level over all rays: pass 0 also lists every (coarse cell, ray) it visits,
- * and one pass over that list decides each cell the first time it meets it
- * and gathers the rays of each refined coarse cell (then a counting sort
- * puts them in order of the cell, each cell's rays in ray order); then each
+ * level over all rays: pass 0 also lists every (coarse cell, ray) it visits
+ * and every cell at the step that brings it to K cameras; those cells are
+ * decided, and one pass over the visits gathers the rays of each refined
+ * coarse cell (then a counting sort puts them in order of the cell, each
+ * cell's rays in ray order); then each
  * refined cell gets a node of 2x2x2 children, its rays are walked through
  * the children, and each child that refines in turn does the same with the
  * rays that crossed it (sparse_refine.c). Nodes rather than 8^3 blocks below
@@ -173,6 +174,8 @@ void vt_vote_free(vt_vote *v)
     free(v->refined);
     free(v->pairs);
     free(v->visits);
+    free(v->cands);
+    free(v->refbits);
     free(v->offs);
     free(v->rays_of);
     free(v->comp);
@@ -188,10 +191,20 @@ double vt_vote_level_size(const vt_vote *v, int level)
     return ldexp(v->o.coarse_voxel, -level);
 }
 
+/* The bits set in m, without a branch (SWAR; the build assumes no popcount instruction). */
+static inline int bit_count(uint64_t m)
+{
+    m -= (m >> 1) & 0x5555555555555555ull;
+    m = (m & 0x3333333333333333ull) + ((m >> 2) & 0x3333333333333333ull);
+    m = (m + (m >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (int)((m * 0x0101010101010101ull) >> 56);
+}
+
 /*
  * Pass 0: adds each ray's vote to every coarse cell it crosses, and lists the
  * cell (block index * 512 + cell in block, ray) for the ray lists, so that
- * no second walk is needed. The level-of-detail flag needs the distance from
+ * no second walk is needed; a cell is listed as a candidate too when the ray
+ * brings its mask to K cameras. The level-of-detail flag needs the distance from
  * the camera to the cell centre only while the ray is within the range (plus
  * half a diagonal) of its camera: past that no cell along it can be near
  * again, since t only grows.
@@ -204,15 +217,18 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x, ui
         return VT_OK;
     /* A DDA step moves one cell along one axis: a ray crosses at most nx + ny + nz cells. */
     const size_t most = (size_t)v->g.n[0][0] + (size_t)v->g.n[0][1] + (size_t)v->g.n[0][2];
-    if (vt__grow(&v->visits, &v->cap_visits, v->nvisits + most, sizeof *v->visits))
+    if (vt__grow(&v->visits, &v->cap_visits, v->nvisits + most, sizeof *v->visits) ||
+        vt__grow(&v->cands, &v->cap_cands, v->ncands + most, sizeof *v->cands))
         return VT_ENOMEM;
     const double e = v->edge[0], len = vt_v3_norm(r->dir), rr = v->near_r[0];
     /* A ray that cannot get out of range within the box is near everywhere: no distances. */
     const double until = rr + 0.5 * sqrt(3.0) * e;
     const bool always = d.t_exit * len + 0.5 * sqrt(3.0) * e < rr;
+    const int kc = v->o.min_cameras;
     vt__sblock *b = NULL;
     uint32_t bi = 0;
     uint64_t *visit = v->visits + v->nvisits;
+    uint32_t *cand = v->cands + v->ncands;
     do {
         if (!b || (d.ix >> VT__SB_LOG2) != b->bx || (d.iy >> VT__SB_LOG2) != b->by ||
             (d.iz >> VT__SB_LOG2) != b->bz) {
@@ -225,9 +241,14 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x, ui
                                  UINT32_MAX / VT__SB_VOXELS);
         }
         int k = vt__sblock_local(d.ix, d.iy, d.iz);
+        const uint32_t cell = bi * VT__SB_VOXELS + (uint32_t)k;
+        const uint64_t had = b->vox[k].cams;
         b->vox[k].w += x->w;
-        b->vox[k].cams |= x->bit;
-        *visit++ = (uint64_t)(bi * VT__SB_VOXELS + (uint32_t)k) << 32 | ray;
+        b->vox[k].cams = had | x->bit;
+        /* Without a branch on `had`, which is often still on its way from memory. */
+        *cand = cell;
+        cand += (size_t)(!(had & x->bit) & (bit_count(had) == kc - 1)); /* it has just reached K */
+        *visit++ = (uint64_t)cell << 32 | ray;
         if (always) {
             if (!v->all_near) /* else every cell is near: no need to touch the meta words */
                 b->meta[k] |= VT__SV_NEAR;
@@ -239,6 +260,7 @@ static vt_status vote_coarse(vt_vote *v, const vt_ray *r, const vt__srayx *x, ui
                 b->meta[k] |= VT__SV_NEAR;
         }
     } while (vt_dda_next(&d));
+    v->ncands = (size_t)(cand - v->cands);
     size_t steps = (size_t)(visit - (v->visits + v->nvisits));
     v->nvisits += steps;
     v->st.steps += steps;
@@ -276,31 +298,37 @@ static vt_status decide_cell(vt_vote *v, vt__sblock *b, uint32_t bi, int k)
 }
 
 /*
- * Goes through pass 0's visits in order: a cell is decided the first time it
- * is met (refined cells are so numbered in the order the rays reach them),
- * and each visit of a refined cell gives a (refined cell, ray) pair for the
- * ray lists. The visits of a ray are consecutive and run along it, so the
- * meta words are read in the order pass 0 wrote them.
+ * Decides the cells that reached K cameras in pass 0, in the order they did
+ * (refined cells are so numbered), and marks the refined ones in a bitmap of
+ * 512 bits a block; then one pass over the visits gives a (refined cell,
+ * ray) pair for each visit of a refined cell, for the ray lists. The bitmap
+ * (64 bytes a block) stays in cache where the blocks' meta words would not:
+ * only the visits of refined cells, a few in a hundred, read a meta word.
  */
 static vt_status decide_coarse(vt_vote *v)
 {
-    if (vt__grow(&v->pairs, &v->cap_pairs, v->nvisits, sizeof *v->pairs))
+    const size_t words = v->g.pool.used * (VT__SB_VOXELS / 64);
+    if (vt__grow(&v->pairs, &v->cap_pairs, v->nvisits, sizeof *v->pairs) ||
+        vt__grow(&v->refbits, &v->cap_refbits, words ? words : 1, sizeof *v->refbits))
         return VT_ENOMEM;
-    for (size_t i = 0; i < v->nvisits; i++) {
-        uint32_t cell = (uint32_t)(v->visits[i] >> 32), bi = cell / VT__SB_VOXELS;
-        int k = (int)(cell % VT__SB_VOXELS);
+    memset(v->refbits, 0, words * sizeof *v->refbits);
+    for (size_t i = 0; i < v->ncands; i++) {
+        const uint32_t cell = v->cands[i], bi = cell / VT__SB_VOXELS;
+        const int k = (int)(cell % VT__SB_VOXELS);
         vt__sblock *b = vt__spool_at(&v->g.pool, bi);
-        uint32_t m = b->meta[k];
-        /* decide_cell() makes every cell it sees final or refined: that marks it decided. */
-        if (!(m & (VT__SV_FINAL | VT__SV_REFINE)) &&
-            vt__enough_cameras(b->vox[k].cams, v->o.min_cameras)) {
-            if (decide_cell(v, b, bi, k))
-                return VT_ENOMEM;
-            m = b->meta[k];
-        }
-        if (m & VT__SV_REFINE)
-            v->pairs[v->npairs++] =
-                (uint64_t)((m >> VT__SV_CHILD_SHIFT) - 1) << 32 | (uint32_t)v->visits[i];
+        if (decide_cell(v, b, bi, k))
+            return VT_ENOMEM;
+        if (b->meta[k] & VT__SV_REFINE)
+            v->refbits[cell >> 6] |= 1ull << (cell & 63);
+    }
+    for (size_t i = 0; i < v->nvisits; i++) {
+        const uint32_t cell = (uint32_t)(v->visits[i] >> 32);
+        if (!(v->refbits[cell >> 6] >> (cell & 63) & 1))
+            continue;
+        const uint32_t m =
+            vt__spool_at(&v->g.pool, cell / VT__SB_VOXELS)->meta[cell % VT__SB_VOXELS];
+        v->pairs[v->npairs++] =
+            (uint64_t)((m >> VT__SV_CHILD_SHIFT) - 1) << 32 | (uint32_t)v->visits[i];
     }
     return VT_OK;
 }
@@ -329,7 +357,7 @@ static void clear(vt_vote *v)
     vt__spool_reset(&v->g.pool);
     vt__smap_clear(&v->g.map);
     v->g.nodes.used = 0;
-    v->nrefined = v->npairs = v->nvisits = 0;
+    v->nrefined = v->npairs = v->nvisits = v->ncands = 0;
     v->nclusters = 0;
     size_t peak = v->st.peak_bytes;
     memset(&v->st, 0, sizeof v->st);
@@ -369,7 +397,8 @@ static size_t bytes_held(const vt_vote *v)
     size_t b = sizeof *v + vt__spool_bytes(&v->g.pool) + vt__smap_bytes(&v->g.map) +
                vt__snode_bytes(&v->g.nodes) + v->cap_rx * sizeof *v->rx +
                v->cap_refined * sizeof *v->refined + v->cap_pairs * sizeof *v->pairs +
-               v->cap_visits * sizeof *v->visits + v->cap_offs * sizeof *v->offs +
+               v->cap_visits * sizeof *v->visits + v->cap_cands * sizeof *v->cands +
+               v->cap_refbits * sizeof *v->refbits + v->cap_offs * sizeof *v->offs +
                v->cap_rays_of * sizeof *v->rays_of + v->cap_comp * sizeof *v->comp +
                v->cap_clusters * sizeof *v->clusters + v->cap_fin * sizeof *v->fin +
                v->cap_fin_seen + v->cap_fin_table * sizeof *v->fin_table;

@@ -211,6 +211,10 @@ struct vt_vote {
     size_t nrefined, cap_refined;
     uint64_t *visits; /* pass 0: coarse cell (block * 512 + cell) << 32 | ray, every step */
     size_t nvisits, cap_visits;
+    uint32_t *cands; /* pass 0: the coarse cells (as in a visit) in the order they reach K cameras */
+    size_t ncands, cap_cands;
+    uint64_t *refbits; /* per block, 512 bits: which of its cells refine (8 words a block) */
+    size_t cap_refbits;
     uint64_t *pairs; /* refined cell id << 32 | ray, from the visits */
     size_t npairs, cap_pairs;
     uint32_t *offs, *rays_of; /* the rays of refined cell i: rays_of[offs[i] .. offs[i + 1]) */
