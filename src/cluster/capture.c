@@ -401,16 +401,59 @@ static vt_status stay(capture *c, int64_t nsets)
     return s;
 }
 
-/* Fault injection (as the worker's): VT_CLUSTER_FAULT=die-after-set:N SIGKILLs the
-   capture node once it has published its N-th frame set. */
-static int64_t fault_after_set(void)
+/*
+ * Fault injection for the tests (as the worker's), at an exact point of the run:
+ * VT_CLUSTER_FAULT=die-after-set:N SIGKILLs the capture node once it has published its
+ * N-th frame set; wait-after-set:N:FILE makes it write FILE.reached there and wait until
+ * FILE exists (a test restarts the server meanwhile).
+ */
+typedef struct fault {
+    int64_t after;
+    bool die;
+    char file[512];
+} fault;
+
+static fault read_fault(void)
 {
+    fault f = {0};
     const char *e = getenv("VT_CLUSTER_FAULT");
     long long n = 0;
     char tail;
-    if (e && sscanf(e, "die-after-set:%lld%c", &n, &tail) == 1 && n > 0)
-        return n;
-    return 0;
+    int at = 0;
+    if (!e)
+        return f;
+    if (sscanf(e, "die-after-set:%lld%c", &n, &tail) == 1 && n > 0) {
+        f.after = n;
+        f.die = true;
+    } else if (sscanf(e, "wait-after-set:%lld:%n", &n, &at) == 1 && at > 0 && n > 0 && e[at]) {
+        f.after = n;
+        snprintf(f.file, sizeof f.file, "%s", e + at);
+    }
+    return f;
+}
+
+static void fault_hit(const fault *f, const char *me)
+{
+    if (f->die) {
+        vt__log(1, "capture %s: VT_CLUSTER_FAULT: killing myself after frame set %lld", me,
+                (long long)f->after);
+        raise(SIGKILL);
+    }
+    char reached[600];
+    snprintf(reached, sizeof reached, "%s.reached", f->file);
+    FILE *fp = fopen(reached, "w");
+    if (fp)
+        fclose(fp);
+    vt__log(1, "capture %s: VT_CLUSTER_FAULT: waiting for %s after frame set %lld", me, f->file,
+            (long long)f->after);
+    for (;;) {
+        fp = fopen(f->file, "r");
+        if (fp) {
+            fclose(fp);
+            return;
+        }
+        vt__cl_sleep(0.05);
+    }
 }
 
 vt_status vt_cluster_capture_run(const vt_cluster_opts *o, const vt_pipeline_opts *po,
@@ -427,7 +470,8 @@ vt_status vt_cluster_capture_run(const vt_cluster_opts *o, const vt_pipeline_opt
         return s;
     capture c = {.o = o, .po = &popts, .rig = rig, .in = in, .n = rig->count};
     s = setup(&c);
-    int64_t set = 0, die_after = fault_after_set();
+    int64_t set = 0;
+    fault f = read_fault();
     double last_t = -INFINITY;
     while (!s) {
         if (vt__cl_stopped(o)) {
@@ -447,11 +491,8 @@ vt_status vt_cluster_capture_run(const vt_cluster_opts *o, const vt_pipeline_opt
         last_t = c.slot.t;
         if (!(s = process_set(&c, &c.slot, set, c.owned)))
             set++;
-        if (die_after && set == die_after) {
-            vt__log(1, "capture %s: VT_CLUSTER_FAULT: killing myself after frame set %lld", c.me,
-                    (long long)set);
-            raise(SIGKILL);
-        }
+        if (f.after && set == f.after)
+            fault_hit(&f, c.me);
     }
     for (int i = 0; !s && i < c.n; i++)
         if (c.owned >> i & 1u)

@@ -10,7 +10,9 @@
  * machines' clocks need not agree. A node whose revision has not changed
  * for 5 s is dead. A node missing from one listing is not dead on that
  * alone (after a server restart a key can be briefly absent from the
- * listing): it only stops counting as seen.
+ * listing): it only stops counting as seen. Nor is a node dead for the time
+ * the coordinator could not reach the server: after such a gap every node
+ * gets 5 s from the first look that works.
  *
  * Cameras are owned through the bucket vt_cameras: camera.<index> holds the
  * owner's name. A dead capture node's cameras that have not ended go, each
@@ -109,6 +111,7 @@ struct vt__cl_watch {
     member *m;
     size_t n, cap;
     double looked_at;
+    bool blind; /* the last look failed (the server away) */
 };
 
 vt_status vt__cl_watch_new(vt__cl_conn *c, int ncams, vt__cl_watch **out)
@@ -152,8 +155,17 @@ static void look_members(vt__cl_watch *w, double now)
 {
     char **keys = NULL;
     int nkeys = 0;
-    if (vt__cl_kv_keys(w->members, &keys, &nkeys))
+    if (vt__cl_kv_keys(w->members, &keys, &nkeys)) {
+        w->blind = true;
         return;
+    }
+    if (w->blind) {
+        /* While the server was away nobody could beat: silence from then is not a
+           node's. Every node gets DEAD seconds from now. */
+        for (size_t i = 0; i < w->n; i++)
+            w->m[i].changed_at = now;
+        w->blind = false;
+    }
     for (int i = 0; i < nkeys; i++) {
         if (strncmp(keys[i], "node.", 5))
             continue;

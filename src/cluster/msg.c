@@ -213,8 +213,9 @@ vt_status vt__cl_rays_decode(const void *data, size_t len, vt__cl_rays *m)
         m->area[i] = vt__rbuf_i32(&r);
         m->raw[i] = vt__rbuf_f32(&r);
         if (y->camera != m->camera)
-            return vt__error(VT_EFORMAT, "cluster rays message of camera %d: ray %zu is camera %u's",
-                             m->camera, i, (unsigned)y->camera);
+            return vt__error(VT_EFORMAT,
+                             "cluster rays message of camera %d: ray %zu is camera %u's", m->camera,
+                             i, (unsigned)y->camera);
     }
     if ((s = close_payload(&r, VT__CL_RAYS)))
         return s;
@@ -339,8 +340,8 @@ vt_status vt__cl_dets_decode(const void *data, size_t len, vt__cl_dets *m)
     m->ncams = vt__rbuf_u16(&r);
     m->ndets = m->nrays = 0;
     if (!r.failed && (!camera_count_ok(m->ncams) || m->set < 0 || !isfinite(m->t)))
-        return vt__error(VT_EFORMAT, "cluster detections message: %d cameras, set %lld",
-                         m->ncams, (long long)m->set);
+        return vt__error(VT_EFORMAT, "cluster detections message: %d cameras, set %lld", m->ncams,
+                         (long long)m->set);
     for (int i = 0; !r.failed && i < m->ncams; i++) {
         vt__cl_camstat *c = &m->cams[i];
         uint8_t present = vt__rbuf_u8(&r);
@@ -353,7 +354,8 @@ vt_status vt__cl_dets_decode(const void *data, size_t len, vt__cl_dets *m)
             return vt__error(VT_EFORMAT, "cluster detections message: camera %d: bad present", i);
     }
     size_t nd = vt__rbuf_count(&r, vt__rbuf_u32(&r), DET_BYTES);
-    if (!r.failed && nd > m->dets_cap && (s = vt__grow(&m->dets, &m->dets_cap, nd, sizeof *m->dets)))
+    if (!r.failed && nd > m->dets_cap &&
+        (s = vt__grow(&m->dets, &m->dets_cap, nd, sizeof *m->dets)))
         return s;
     for (size_t i = 0; !r.failed && i < nd; i++) {
         vt_detection *d = &m->dets[i];
@@ -371,7 +373,8 @@ vt_status vt__cl_dets_decode(const void *data, size_t len, vt__cl_dets *m)
         d->first_ray = vt__rbuf_i32(&r);
     }
     size_t nr = vt__rbuf_count(&r, vt__rbuf_u32(&r), DET_RAY_BYTES);
-    if (!r.failed && nr > m->rays_cap && (s = vt__grow(&m->rays, &m->rays_cap, nr, sizeof *m->rays)))
+    if (!r.failed && nr > m->rays_cap &&
+        (s = vt__grow(&m->rays, &m->rays_cap, nr, sizeof *m->rays)))
         return s;
     for (size_t i = 0; !r.failed && i < nr; i++) {
         vt_detection_ray *y = &m->rays[i];

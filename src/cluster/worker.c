@@ -50,8 +50,9 @@ static fault fault_from_env(void)
     else if (sscanf(e, "die-after-publish:%lld%c", &n, &tail) == 1 && n > 0)
         f.at = FAULT_AFTER_PUBLISH;
     else
-        vt__log(1, "worker: VT_CLUSTER_FAULT='%s' is not die-after-fetch:N or "
-                   "die-after-publish:N; ignored",
+        vt__log(1,
+                "worker: VT_CLUSTER_FAULT='%s' is not die-after-fetch:N or "
+                "die-after-publish:N; ignored",
                 e);
     f.item = n;
     return f;
@@ -72,9 +73,9 @@ typedef struct worker {
     vt__cl_conn *conn;
     vt__cl_pull *pull;
     vt_vote_stage *vote;
-    vt__cl_rays *rays;      /* per camera: its decoded message */
-    vt_camera_rays *cams;   /* per camera: what the vote stage takes */
-    vt__cl_dets out;        /* borrowed arrays */
+    vt__cl_rays *rays;    /* per camera: its decoded message */
+    vt_camera_rays *cams; /* per camera: what the vote stage takes */
+    vt__cl_dets out;      /* borrowed arrays */
     vt_cluster_stats st;
     fault fault;
     int64_t items; /* fetched */
