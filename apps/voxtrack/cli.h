@@ -317,9 +317,27 @@ typedef struct cli_monitor_opts {
 bool cli_monitor_open(const char *cmd, const vt_rig *rig, const cli_monitor_opts *o,
                       cli_track_job *job);
 
+/* ---- the cameras' 2D detections (camera_dets.c) ------------------------ */
+
+typedef struct cli_camera_dets {
+    vt_det2d_list dets;
+    char path[4096]; /* the file read, absolute when found in --detections */
+    bool have;
+} cli_camera_dets;
+
+/*
+ * Fills in[i] (rig->count entries, zeroed) for every camera with detections:
+ * DIR/ID.jsonl, .csv or .txt when dir is given (a camera without a file is
+ * left out), else the cameras whose media is detections; clocked by
+ * vt_det2d_load. False after printing the error.
+ */
+bool cli_load_camera_detections(const char *cmd, const vt_rig *rig, const char *dir,
+                                cli_camera_dets *in);
+
 /* ---- commands ---------------------------------------------------------- */
 
 int cmd_calibrate(int argc, char **argv);
+int cmd_calibrate_pair(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_demo_project(int argc, char **argv);

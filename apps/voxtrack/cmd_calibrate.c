@@ -99,56 +99,6 @@ static bool parse_ids(const char *cmd, const char *flag, const char *list, const
     return true;
 }
 
-/* ---- detections -------------------------------------------------------- */
-
-/* DIR/ID.jsonl, .csv or .txt, the first that exists; false when none does. */
-static bool find_file(const char *dir, const char *id, char *buf, size_t size)
-{
-    static const char *const exts[] = {"jsonl", "csv", "txt"};
-    struct stat st;
-    for (int k = 0; k < 3; k++) {
-        snprintf(buf, size, "%s/%s.%s", dir, id, exts[k]);
-        if (stat(buf, &st) == 0 && S_ISREG(st.st_mode))
-            return true;
-    }
-    return false;
-}
-
-typedef struct camera_input {
-    vt_det2d_list dets;
-    char path[PATH_MAX]; /* the file read, absolute when found in --detections */
-    bool have;
-} camera_input;
-
-static bool load_detections(const char *cmd, const vt_rig *rig, const char *dir, camera_input *in)
-{
-    for (int i = 0; i < rig->count; i++) {
-        const vt_rig_camera *c = &rig->cameras[i];
-        char file[PATH_MAX];
-        const char *path = NULL;
-        if (dir) {
-            if (!find_file(dir, c->id, file, sizeof file))
-                continue; /* a camera that saw nothing of the flight */
-            path = file;
-        } else if (c->media != VT_MEDIA_DETECTIONS) {
-            continue;
-        }
-        vt_status s = vt_det2d_load(rig, i, path, &in[i].dets);
-        if (s) {
-            cli_lib_error(cmd, s);
-            return false;
-        }
-        in[i].have = true;
-        char resolved[PATH_MAX];
-        if (!path && vt_rig_resolve(rig, c->path, resolved, sizeof resolved) == VT_OK)
-            path = resolved;
-        /* Absolute, so that a rig written in another folder still finds it. */
-        if (!realpath(path, in[i].path))
-            snprintf(in[i].path, sizeof in[i].path, "%s", path);
-    }
-    return true;
-}
-
 /* Whether the rig at `out` lies in the folder of the rig read from `dir`. */
 static bool same_folder(const char *dir, const char *out)
 {
@@ -316,7 +266,7 @@ static vt_calib_opts camera_opts(const vt_calib_opts *base, int i, const uint64_
 
 /* Calibrates the cameras in `todo` against the track; writes the solutions into `out_rig`. */
 static void calibrate_cameras(const vt_calib_opts *base, const uint64_t masks[4], uint64_t todo,
-                              const vt_rig *rig, camera_input *in, const vt_reftrack *track,
+                              const vt_rig *rig, cli_camera_dets *in, const vt_reftrack *track,
                               outcome *out, vt_rig *out_rig, const char *dets_dir, bool keep_paths)
 {
     for (int i = 0; i < rig->count && i < 64; i++) {
@@ -412,7 +362,7 @@ int cmd_calibrate(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     s = vt_rig_load(args.positional[0], &out_rig);
-    camera_input *in = calloc((size_t)rig.count, sizeof *in);
+    cli_camera_dets *in = calloc((size_t)rig.count, sizeof *in);
     outcome *out = calloc((size_t)rig.count, sizeof *out);
     uint64_t masks[4], todo = 0, known = 0;
     vt_reftrack *track = NULL;
@@ -431,7 +381,7 @@ int cmd_calibrate(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (!load_detections(cmd, &rig, f.detections, in))
+    if (!cli_load_camera_detections(cmd, &rig, f.detections, in))
         goto done;
     if (!f.cameras)
         todo = ~known;

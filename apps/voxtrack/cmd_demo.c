@@ -53,8 +53,9 @@ static void usage(FILE *f)
           "  --no-overlap        run the camera stages and voting one after the other\n"
           "                      (default: the next set's camera stages run while this\n"
           "                      one votes; the tracks are the same)\n"
-          "  --out DIR           also write DIR/tracks.jsonl, DIR/truth.jsonl and\n"
-          "                      DIR/truth_pixels.jsonl (each target's SNR per camera frame)\n",
+          "  --out DIR           also write DIR/tracks.jsonl, DIR/detections.jsonl (with\n"
+          "                      fusion's record of each, dropped ones too), DIR/truth.jsonl\n"
+          "                      and DIR/truth_pixels.jsonl (each target's SNR per camera frame)\n",
           f);
     fputs(CLI_DEVICE_HELP, f);
     fputs(CLI_OUTPUT_OPTIONS_HELP, f);
@@ -332,7 +333,7 @@ int cmd_demo(int argc, char **argv)
     vt_pipeline *pipe = NULL;
     cli_track_job job;
     bool job_ok = false;
-    FILE *tracks_file = NULL;
+    FILE *tracks_file = NULL, *detections_file = NULL;
     rc = CLI_EXIT_FAIL;
     vt_status st = vt_scenario_preset(preset, &s.sc);
     if (st == VT_ENOENT) {
@@ -400,10 +401,12 @@ int cmd_demo(int argc, char **argv)
         goto done;
     if (out) {
         if (!cli_ensure_dir(CMD, out) || !(tracks_file = open_in(out, "tracks.jsonl")) ||
+            !(detections_file = open_in(out, "detections.jsonl")) ||
             !(s.truth_file = open_in(out, "truth.jsonl")) ||
             !(s.pixels_file = open_in(out, "truth_pixels.jsonl")))
             goto done;
         job.tracks_file = tracks_file;
+        job.detections_file = detections_file;
     }
     if (!quiet && !json)
         fprintf(stderr, "voxtrack demo: preset '%s': %d cameras, %zu targets, %lld frame sets\n",
@@ -442,6 +445,8 @@ int cmd_demo(int argc, char **argv)
     rc = CLI_EXIT_OK;
 done:
     if (tracks_file && fclose(tracks_file) != 0 && rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_FAIL;
+    if (detections_file && fclose(detections_file) != 0 && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;
     if (s.truth_file && fclose(s.truth_file) != 0 && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;

@@ -19,6 +19,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"calibrate", cmd_calibrate, "camera orientations and clocks from a flight's 2D detections"},
+    {"calibrate-pair", cmd_calibrate_pair, "the thermal-from-mono rotation of each pair from 2D detections"},
     {"capture", cmd_capture, "distributed mode: a capture node (motion, blobs, rays) on NATS"},
     {"cluster", cmd_cluster, "distributed mode on one machine: cluster up CONFIG --workers N"},
     {"coordinator", cmd_coordinator, "distributed mode: assembles frame sets, tracks in order"},
@@ -44,7 +45,7 @@ static void usage(FILE *f)
                "\n"
                "Commands:\n");
     for (size_t i = 0; i < command_count; i++)
-        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "'voxtrack <command> --help' describes a command.\n"
                "Exit status: 0 success, 1 failure, 2 bad command line.\n");

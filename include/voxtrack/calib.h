@@ -208,6 +208,55 @@ VT_API vt_status vt_calib_triangulate(const vt_calib_opts *opts, const vt_rig *r
                                       const vt_det2d_list *const *dets, uint64_t known,
                                       vt_reftrack **out, vt_calib_triangulation *stats);
 
+/* ---- the relative rotation of a mono/thermal pair (docs/FUSION.md, "Registration") ---- */
+
+typedef struct vt_pair_calib_opts {
+    double max_dt;    /* a mono and a thermal detection are of one instant within this, s on the
+                         rig's clock (default 0.002) */
+    double gate_px;   /* first round: a thermal detection within this of where the rig's rotation
+                         puts the mono one, thermal pixels (default 40: about 2 degrees for a
+                         640-pixel, 40-degree thermal camera) */
+    double inlier_px; /* last round: within this of the solved prediction (default 2) */
+    double range;     /* the targets' range for the parallax of the baseline, m (default
+                         INFINITY: the infinite homography; fine beyond baseline / range of a
+                         tenth of a pixel's angle) */
+    int rounds;       /* rounds of matching and solving (default 6) */
+    int min_matches;  /* fewer inliers than this is an error (default 20) */
+} vt_pair_calib_opts;
+
+VT_API vt_pair_calib_opts vt_pair_calib_opts_default(void);
+
+typedef struct vt_pair_calib_result {
+    vt_quat r;                 /* thermal_from_mono, solved */
+    vt_quat thermal_q;         /* the thermal camera's world_from_camera with it (the mono pose kept) */
+    double change_deg;         /* the angle between the rig's relative rotation and the solved one */
+    size_t mono_detections;    /* detections read */
+    size_t thermal_detections;
+    size_t matches;            /* matched in the first round (the rig's rotation, gate_px) */
+    size_t inliers;            /* matched in the last round (the solved rotation, inlier_px) */
+    double rms_px, max_px;     /* the inliers' residual with the solved rotation, thermal px */
+    double rig_rms_px;         /* the same inliers' residual with the rig's rotation, px */
+} vt_pair_calib_result;
+
+/*
+ * Estimates the thermal_from_mono rotation of a pair from the 2D detections
+ * of moving targets that both cameras recorded: each mono detection is
+ * matched to the thermal detection of the same instant nearest to where the
+ * current rotation predicts it (ambiguous ones left out), the rotation is
+ * solved in closed form (Horn) over the matches, and the two alternate with
+ * a shrinking gate from the rig's rotation on (see src/calib/pair.c). The
+ * cameras' intrinsics and the mono pose are taken as right; the baseline
+ * from their positions matters only with a finite opts->range.
+ *
+ * mono_dets and thermal_dets are in time order on the rig's clock (as
+ * vt_det2d_load leaves them). opts NULL: defaults. VT_EINVAL naming the
+ * problem for bad options, unclocked or unsorted detections, or fewer than
+ * min_matches inliers (with the counts of each round in the message).
+ */
+VT_API vt_status vt_pair_calibrate(const vt_pair_calib_opts *opts, const vt_camera *mono,
+                                   const vt_camera *thermal, const vt_det2d_list *mono_dets,
+                                   const vt_det2d_list *thermal_dets, vt_pair_calib_result *out);
+
 #ifdef __cplusplus
 }
 #endif
