@@ -348,6 +348,7 @@ int cmd_listen(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_pose_eval(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_cluster_status(int argc, char **argv); /* argv[0]: "status" */
 int cmd_capture(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_coordinator(int argc, char **argv);

@@ -33,6 +33,7 @@ enum { MAX_WORKERS = 64 };
 static void usage(FILE *f)
 {
     fputs("Usage: voxtrack cluster up CONFIG [options]\n"
+          "       voxtrack cluster status [--nats URL] [--json]   (see cluster status --help)\n"
           "\n"
           "Runs CONFIG (as `voxtrack run` would) on the distributed mode, all on this\n"
           "machine: a nats-server with JetStream on 127.0.0.1, a capture node, N voting\n"
@@ -276,9 +277,11 @@ int cmd_cluster(int argc, char **argv)
         usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return cmd_cluster_status(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "up") != 0) {
-        cli_usage_error(CMD, argc < 2 ? "expected a subcommand: up"
-                                      : "unknown subcommand '%s' (expected: up)",
+        cli_usage_error(CMD, argc < 2 ? "expected a subcommand: up or status"
+                                      : "unknown subcommand '%s' (expected: up, status)",
                         argv[1]);
         return CLI_EXIT_USAGE;
     }

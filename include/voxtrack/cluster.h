@@ -26,9 +26,10 @@
  * streams and consumers are made by whichever role comes first. One run at
  * a time per server (its streams hold one run's frame sets).
  *
- * Membership: every capture node heartbeats into a KV bucket; the leading
- * coordinator declares one dead after 5 s without a heartbeat (on its own
- * clock) and hands its cameras to live capture nodes by compare-and-swap.
+ * Membership: every node heartbeats into a KV bucket (vt_cluster_view_read
+ * shows them); the leading coordinator declares a node dead after 5 s
+ * without a heartbeat (on its own clock) and hands a dead capture node's
+ * cameras to live capture nodes by compare-and-swap.
  *
  * Not yet: moving cameras and cameras with 2D detections (refused with
  * VT_EUNSUPPORTED).
@@ -135,6 +136,46 @@ VT_API vt_status vt_cluster_worker_run(const vt_cluster_opts *o, const vt_pipeli
 VT_API vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline_opts *po,
                                             const vt_rig *rig, vt_consume_fn consume, void *user,
                                             vt_cluster_stats *stats);
+
+/* One node as its last heartbeat in the KV bucket vt_members tells it. */
+typedef struct vt_cluster_member {
+    char name[80];
+    char role[16];       /* "capture", "worker" or "coordinator" */
+    double age;          /* seconds since its last heartbeat: the server's time of the key
+                            against this machine's clock (their difference is in it) */
+    int64_t sets;        /* frame sets it captured, voted or tracked, as of that heartbeat */
+    int64_t redelivered; /* worker: items it got again; coordinator: over the sets it tracked */
+    int cameras;         /* capture node: cameras it owns now */
+    int leader;          /* coordinator: 1 when it holds the lease */
+} vt_cluster_member;
+
+/* What `voxtrack cluster status` shows: the server's view of a running cluster. */
+typedef struct vt_cluster_view {
+    vt_cluster_member *members; /* nmembers, sorted by role then name */
+    int nmembers;
+    char leader[80];        /* the coordinator holding the lease ("" when none) */
+    int ncameras;           /* the cameras that have an owner */
+    int camera[64];         /* their rig indices, ascending */
+    char owner[64][80];     /* and who owns each */
+    int64_t rays_waiting;   /* rays messages the assembler has not taken yet */
+    int64_t rays_held;      /* taken by the assembler, waiting for the rest of their frame set */
+    int64_t work_waiting;   /* work items no worker has yet */
+    int64_t work_running;   /* given to a worker, not acked yet */
+    int64_t work_again;     /* of those, delivered more than once */
+    int64_t idle_workers;   /* workers waiting for an item (pull requests at the server) */
+    int64_t dets;           /* voted frame sets in the detections stream */
+    int64_t redelivered;    /* work items delivered again over the run (the leader's count;
+                               without a leader, the most any coordinator counted) */
+} vt_cluster_view;
+
+/*
+ * Reads the cluster's state from the server at o->url (o->timeout bounds each
+ * request): members, lease, camera owners, queues. Makes nothing on the
+ * server: a server that never saw a cluster gives an empty view. Errors name
+ * the URL (unreachable, no JetStream). Free with vt_cluster_view_free.
+ */
+VT_API vt_status vt_cluster_view_read(const vt_cluster_opts *o, vt_cluster_view *out);
+VT_API void vt_cluster_view_free(vt_cluster_view *v);
 
 #ifdef __cplusplus
 }

@@ -491,6 +491,7 @@ vt_status vt_cluster_capture_run(const vt_cluster_opts *o, const vt_pipeline_opt
         last_t = c.slot.t;
         if (!(s = process_set(&c, &c.slot, set, c.owned)))
             set++;
+        vt__cl_beat_info(c.beat, set, 0);
         if (f.after && set == f.after)
             fault_hit(&f, c.me);
     }

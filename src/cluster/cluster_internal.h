@@ -136,6 +136,24 @@ typedef struct vt__cl_conn vt__cl_conn;
  */
 vt_status vt__cl_connect(const vt_cluster_opts *o, const char *role, vt__cl_conn **out);
 void vt__cl_close(vt__cl_conn *c);
+/* Only connects (and checks JetStream): makes no stream (for onlookers such as
+   `cluster status`). */
+vt_status vt__cl_connect_only(const vt_cluster_opts *o, const char *role, vt__cl_conn **out);
+
+/* A durable consumer's state (server's view): VT_ENOENT when it or its stream is absent. */
+typedef struct vt__cl_consumer {
+    int64_t pending;     /* messages of its stream not yet delivered to it */
+    int64_t unacked;     /* delivered, not acked yet */
+    int64_t redelivered; /* of the unacked, those delivered more than once */
+    int64_t waiting;     /* pull requests waiting (idle fetchers) */
+} vt__cl_consumer;
+vt_status vt__cl_consumer_state(vt__cl_conn *c, const char *stream, const char *consumer,
+                                vt__cl_consumer *out);
+/* The messages a stream holds now; VT_ENOENT when it is absent. */
+vt_status vt__cl_stream_count(vt__cl_conn *c, const char *stream, int64_t *msgs);
+
+/* The time of day, seconds since 1970 (CLOCK_REALTIME; the KV timestamps' clock). */
+double vt__cl_wall_clock(void);
 
 /* The largest message the server takes, bytes. */
 int64_t vt__cl_max_payload(const vt__cl_conn *c);
@@ -197,8 +215,15 @@ typedef struct vt__cl_kv vt__cl_kv;
 vt_status vt__cl_kv_open(vt__cl_conn *c, const char *bucket, vt__cl_kv **out);
 void vt__cl_kv_close(vt__cl_kv *kv);
 
+/* The bucket if it is there (VT_ENOENT when not): makes nothing. */
+vt_status vt__cl_kv_find(vt__cl_conn *c, const char *bucket, vt__cl_kv **out);
+
 /* The key's value (into buf, NUL-terminated) and revision; VT_ENOENT when there is none. */
 vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev);
+/* The same, and when the server stored it (seconds since 1970, the server's clock; may
+   be NULL). */
+vt_status vt__cl_kv_entry(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev,
+                          double *written);
 
 /* Creates the key (VT_EMISMATCH when it exists), or replaces it if its revision is still
    `last` (compare-and-swap; VT_EMISMATCH when another wrote it since). *rev: the new one. */
@@ -232,11 +257,13 @@ void vt__cl_safe_name(char *out, size_t size, const char *prefix, const char *na
 #define VT__CL_BEAT 1.0
 #define VT__CL_DEAD 5.0
 
-/* A thread that writes node.<name> = role every VT__CL_BEAT seconds, on its own
-   connection's KV handle; stopping it deletes the key (a node that leaves is not
-   waited for). */
+/* A thread that writes node.<name> = "ROLE[ sets=N redelivered=M]" every VT__CL_BEAT
+   seconds, on its own connection's KV handle; stopping it deletes the key (a node that
+   leaves is not waited for). The role is the value's first word. */
 typedef struct vt__cl_beat vt__cl_beat;
 vt_status vt__cl_beat_start(vt__cl_conn *c, const char *role, const char *name, vt__cl_beat **out);
+/* What the next heartbeats say the node has done (any thread; b NULL: nothing). */
+void vt__cl_beat_info(vt__cl_beat *b, int64_t sets, int64_t redelivered);
 void vt__cl_beat_stop(vt__cl_beat *b);
 
 /* The KV key of camera i, of node `name`. */

@@ -121,6 +121,23 @@ static vt_status ensure_stream(vt__cl_conn *c, const char *name, const char *sub
 
 vt_status vt__cl_connect(const vt_cluster_opts *o, const char *role, vt__cl_conn **out)
 {
+    vt_status s = vt__cl_connect_only(o, role, out);
+    if (!s)
+        s = ensure_stream(*out, VT__CL_STREAM_RAYS, VT__CL_SUBJ_RAYS ".>", js_LimitsPolicy);
+    if (!s)
+        s = ensure_stream(*out, VT__CL_STREAM_WORK, VT__CL_SUBJ_WORK, js_WorkQueuePolicy);
+    if (!s)
+        s = ensure_stream(*out, VT__CL_STREAM_DETS, VT__CL_SUBJ_DETS, js_LimitsPolicy);
+    if (s && *out) {
+        vt__cl_close(*out);
+        *out = NULL;
+        return vt__error_prefix(s, "%s", o->url);
+    }
+    return s;
+}
+
+vt_status vt__cl_connect_only(const vt_cluster_opts *o, const char *role, vt__cl_conn **out)
+{
     *out = NULL;
     if (!o || !o->url || !*o->url)
         return vt__error(VT_EINVAL, "cluster: no NATS URL");
@@ -167,15 +184,6 @@ vt_status vt__cl_connect(const vt_cluster_opts *o, const char *role, vt__cl_conn
                                 o->url, natsStatus_GetText(ns));
         vt__cl_close(c);
         return s;
-    }
-    vt_status s = ensure_stream(c, VT__CL_STREAM_RAYS, VT__CL_SUBJ_RAYS ".>", js_LimitsPolicy);
-    if (!s)
-        s = ensure_stream(c, VT__CL_STREAM_WORK, VT__CL_SUBJ_WORK, js_WorkQueuePolicy);
-    if (!s)
-        s = ensure_stream(c, VT__CL_STREAM_DETS, VT__CL_SUBJ_DETS, js_LimitsPolicy);
-    if (s) {
-        vt__cl_close(c);
-        return vt__error_prefix(s, "%s", o->url);
     }
     *out = c;
     return VT_OK;
@@ -377,6 +385,24 @@ struct vt__cl_kv {
     char bucket[64];
 };
 
+vt_status vt__cl_kv_find(vt__cl_conn *c, const char *bucket, vt__cl_kv **out)
+{
+    *out = NULL;
+    vt__cl_kv *k = calloc(1, sizeof *k);
+    if (!k)
+        return vt__error(VT_ENOMEM, "cluster: out of memory");
+    snprintf(k->bucket, sizeof k->bucket, "%s", bucket);
+    natsStatus ns = js_KeyValue(&k->kv, c->js, bucket);
+    if (ns == NATS_OK) {
+        *out = k;
+        return VT_OK;
+    }
+    free(k);
+    if (ns == NATS_NOT_FOUND)
+        return VT_ENOENT;
+    return nats_error(ns, 0, "cluster: KV bucket %s", bucket);
+}
+
 vt_status vt__cl_kv_open(vt__cl_conn *c, const char *bucket, vt__cl_kv **out)
 {
     *out = NULL;
@@ -413,6 +439,12 @@ void vt__cl_kv_close(vt__cl_kv *kv)
 
 vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev)
 {
+    return vt__cl_kv_entry(kv, key, buf, size, rev, NULL);
+}
+
+vt_status vt__cl_kv_entry(vt__cl_kv *kv, const char *key, char *buf, size_t size, uint64_t *rev,
+                          double *written)
+{
     kvEntry *e = NULL;
     natsStatus ns = kvStore_Get(&e, kv->kv, key);
     if (ns == NATS_NOT_FOUND)
@@ -422,6 +454,8 @@ vt_status vt__cl_kv_get(vt__cl_kv *kv, const char *key, char *buf, size_t size, 
     const char *v = kvEntry_ValueString(e);
     snprintf(buf, size, "%s", v ? v : "");
     *rev = kvEntry_Revision(e);
+    if (written)
+        *written = (double)kvEntry_Created(e) * 1e-9;
     kvEntry_Destroy(e);
     return VT_OK;
 }
@@ -520,4 +554,45 @@ void vt__cl_safe_name(char *out, size_t size, const char *prefix, const char *na
     for (const char *p = name; *p && n + 1 < size; p++)
         out[n++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
     out[n] = '\0';
+}
+
+double vt__cl_wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+vt_status vt__cl_consumer_state(vt__cl_conn *c, const char *stream, const char *consumer,
+                                vt__cl_consumer *out)
+{
+    memset(out, 0, sizeof *out);
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetConsumerInfo(&ci, c->js, stream, consumer, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr)
+        return VT_ENOENT;
+    if (ns != NATS_OK)
+        return nats_error(ns, jerr, "cluster: consumer %s", consumer);
+    out->pending = (int64_t)ci->NumPending;
+    out->unacked = ci->NumAckPending;
+    out->redelivered = ci->NumRedelivered;
+    out->waiting = ci->NumWaiting;
+    jsConsumerInfo_Destroy(ci);
+    return VT_OK;
+}
+
+vt_status vt__cl_stream_count(vt__cl_conn *c, const char *stream, int64_t *msgs)
+{
+    *msgs = 0;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetStreamInfo(&si, c->js, stream, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+        return VT_ENOENT;
+    if (ns != NATS_OK)
+        return nats_error(ns, jerr, "cluster: stream %s", stream);
+    *msgs = (int64_t)si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return VT_OK;
 }

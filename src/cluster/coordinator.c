@@ -482,13 +482,6 @@ typedef struct lease {
     double looked_at;
 } lease;
 
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* One look at the lease; *became / *lost tell what changed. Errors of the server are
    not fatal here: the lease is looked at again soon. */
 static void lease_tick(lease *l, bool *became, bool *lost, vt_cluster_stats *st)
@@ -543,7 +536,7 @@ static void lease_tick(lease *l, bool *became, bool *lost, vt_cluster_stats *st)
         st->takeovers++;
         st->takeover_seconds = silent;
         vt__log(1, "coordinator %s: took over from %s after %.3f s without renewal (at %.3f)",
-                l->me, holder, silent, wall_clock());
+                l->me, holder, silent, vt__cl_wall_clock());
     }
 }
 
@@ -640,6 +633,9 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
         s = vt__cl_pull_open(conn, &tp, &k.pull);
     if (!s)
         s = vt__cl_kv_open(conn, VT__CL_KV_LEASE, &l.kv);
+    vt__cl_beat *beat = NULL; /* in vt_members, for `cluster status` */
+    if (!s)
+        s = vt__cl_beat_start(conn, "coordinator", l.me, &beat);
     if (!s)
         l.changed_at = vt__now();
     pthread_t th;
@@ -673,6 +669,8 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
         int64_t before = k.st.sets;
         if (!s)
             s = drain(&k, consume, user);
+        if (k.st.sets != before)
+            vt__cl_beat_info(beat, k.st.sets, k.st.redelivered);
         if (die_after && before < die_after && k.st.sets >= die_after) {
             vt__log(1, "coordinator %s: VT_CLUSTER_FAULT: killing myself after frame set %lld",
                     l.me, (long long)die_after);
@@ -694,6 +692,7 @@ vt_status vt_cluster_coordinator_run(const vt_cluster_opts *o, const vt_pipeline
     }
     assembler_free(&a);
     tracker_free(&k);
+    vt__cl_beat_stop(beat);
     vt__cl_kv_close(l.kv);
     vt__cl_close(conn);
     return s;

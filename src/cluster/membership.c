@@ -2,8 +2,10 @@
  * src/cluster/membership.c - who is alive, and who owns which camera (see
  * docs/CLUSTER.md, "Membership").
  *
- * Every node writes its key node.<name> of the KV bucket vt_members once a
- * second (a heartbeat: the value is its role, the revision is what changes).
+ * Every node (capture nodes, voting workers, coordinators) writes its key
+ * node.<name> of the KV bucket vt_members once a second: a heartbeat whose
+ * value is its role and what it has done ("worker sets=12 redelivered=1"),
+ * read by `voxtrack cluster status`; for liveness only the revision counts.
  * The leading coordinator looks at the keys four times a second and keeps,
  * per node, the last revision it saw and when it saw it change, on its own
  * clock: nats-server 2.9 sends no event when a key expires, and two
@@ -45,15 +47,27 @@ void vt__cl_node_key(char *out, size_t size, const char *name)
 struct vt__cl_beat {
     vt__cl_kv *kv;
     char key[96], role[32];
+    char info[160]; /* "k=v k=v", set by the node (vt__cl_beat_info) */
+    pthread_mutex_t mu;
     pthread_t th;
     atomic_bool stop;
 };
 
+/* The value to write: the role, then the node's info. */
+static void beat_value(vt__cl_beat *b, char *out, size_t size)
+{
+    pthread_mutex_lock(&b->mu);
+    snprintf(out, size, "%s%s%s", b->role, b->info[0] ? " " : "", b->info);
+    pthread_mutex_unlock(&b->mu);
+}
+
 static void *beat_main(void *arg)
 {
     vt__cl_beat *b = arg;
+    char value[200];
     while (!atomic_load(&b->stop)) {
-        vt__cl_kv_put(b->kv, b->key, b->role, NULL); /* a miss is the next beat's to make up */
+        beat_value(b, value, sizeof value);
+        vt__cl_kv_put(b->kv, b->key, value, NULL); /* a miss is the next beat's to make up */
         for (int i = 0; i < 20 && !atomic_load(&b->stop); i++)
             vt__cl_sleep(VT__CL_BEAT / 20);
     }
@@ -68,6 +82,7 @@ vt_status vt__cl_beat_start(vt__cl_conn *c, const char *role, const char *name, 
         return vt__error(VT_ENOMEM, "cluster: out of memory");
     vt__cl_node_key(b->key, sizeof b->key, name);
     snprintf(b->role, sizeof b->role, "%s", role);
+    pthread_mutex_init(&b->mu, NULL);
     vt_status s = vt__cl_kv_open(c, VT__CL_KV_MEMBERS, &b->kv);
     if (!s)
         s = vt__cl_kv_put(b->kv, b->key, b->role, NULL); /* seen before its first look */
@@ -75,11 +90,22 @@ vt_status vt__cl_beat_start(vt__cl_conn *c, const char *role, const char *name, 
         s = vt__error(VT_ENOMEM, "cluster: cannot start the heartbeat thread");
     if (s) {
         vt__cl_kv_close(b->kv);
+        pthread_mutex_destroy(&b->mu);
         free(b);
         return s;
     }
     *out = b;
     return VT_OK;
+}
+
+void vt__cl_beat_info(vt__cl_beat *b, int64_t sets, int64_t redelivered)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&b->mu);
+    snprintf(b->info, sizeof b->info, "sets=%lld redelivered=%lld", (long long)sets,
+             (long long)redelivered);
+    pthread_mutex_unlock(&b->mu);
 }
 
 void vt__cl_beat_stop(vt__cl_beat *b)
@@ -90,6 +116,7 @@ void vt__cl_beat_stop(vt__cl_beat *b)
     pthread_join(b->th, NULL);
     vt__cl_kv_delete(b->kv, b->key);
     vt__cl_kv_close(b->kv);
+    pthread_mutex_destroy(&b->mu);
     free(b);
 }
 
@@ -169,9 +196,9 @@ static void look_members(vt__cl_watch *w, double now)
     for (int i = 0; i < nkeys; i++) {
         if (strncmp(keys[i], "node.", 5))
             continue;
-        char role[32];
+        char value[200];
         uint64_t rev = 0;
-        if (vt__cl_kv_get(w->members, keys[i], role, sizeof role, &rev))
+        if (vt__cl_kv_get(w->members, keys[i], value, sizeof value, &rev))
             continue;
         member *m = find_member(w, keys[i] + 5);
         if (!m) {
@@ -181,7 +208,7 @@ static void look_members(vt__cl_watch *w, double now)
             memset(m, 0, sizeof *m);
             snprintf(m->name, sizeof m->name, "%s", keys[i] + 5);
         }
-        snprintf(m->role, sizeof m->role, "%s", role);
+        snprintf(m->role, sizeof m->role, "%.*s", (int)strcspn(value, " "), value);
         if (rev != m->rev) {
             if (m->dead)
                 vt__log(1, "cluster: node %s is back", m->name);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster/cluster_internal.h"
 #include "core/internal.h"
@@ -72,6 +73,7 @@ typedef struct worker {
     int n;
     vt__cl_conn *conn;
     vt__cl_pull *pull;
+    vt__cl_beat *beat; /* in vt_members, for `cluster status` */
     vt_vote_stage *vote;
     vt__cl_rays *rays;    /* per camera: its decoded message */
     vt_camera_rays *cams; /* per camera: what the vote stage takes */
@@ -187,6 +189,7 @@ static vt_status handle(worker *k, vt__cl_msg *msg)
         vt__log(1, "worker: frame set %lld: %s (it will come again)", (long long)w.set,
                 vt_last_error());
     k->st.sets++;
+    vt__cl_beat_info(k->beat, k->st.sets, k->st.redelivered);
     return VT_OK;
 }
 
@@ -211,6 +214,13 @@ vt_status vt_cluster_worker_run(const vt_cluster_opts *o, const vt_pipeline_opts
         s = vt_vote_stage_new(po, rig, &k.vote);
     if (!s)
         s = vt__cl_connect(o, "worker", &k.conn);
+    if (!s) {
+        char host[64] = "", raw[96], me[96];
+        gethostname(host, sizeof host - 1);
+        snprintf(raw, sizeof raw, "worker-%s-%ld", host, (long)getpid());
+        vt__cl_safe_name(me, sizeof me, "", o->name && *o->name ? o->name : raw);
+        s = vt__cl_beat_start(k.conn, "worker", me, &k.beat);
+    }
     vt__cl_pull_opts pull = {.stream = VT__CL_STREAM_WORK,
                              .consumer = VT__CL_CONSUMER_WORKERS,
                              .filter = VT__CL_SUBJ_WORK,
@@ -233,6 +243,7 @@ vt_status vt_cluster_worker_run(const vt_cluster_opts *o, const vt_pipeline_opts
     if (stats)
         *stats = k.st;
     vt__cl_pull_close(k.pull);
+    vt__cl_beat_stop(k.beat);
     vt__cl_close(k.conn);
     vt_vote_stage_free(k.vote);
     for (int i = 0; k.rays && i < k.n; i++)
