@@ -48,6 +48,9 @@ static void usage(FILE *f)
           "  --psf-sigma S       the cameras' matched filter, pixels (0: none; default:\n"
           "                      the pipeline's, background.*.psf_sigma in docs/RUN.md)\n"
           "  --k-sigma K         the cameras' threshold in noise sigmas (default 4)\n"
+          "  --bird-flicker F    a track whose brightness flicker exceeds F is a bird\n"
+          "                      (0: never; default: the pipeline's, bird_flicker in\n"
+          "                      docs/RUN.md)\n"
           "  --threads N         worker threads, and cameras rendered at once (default: all\n"
           "                      cores)\n"
           "  --no-overlap        run the camera stages and voting one after the other\n"
@@ -277,7 +280,7 @@ int cmd_demo(int argc, char **argv)
 {
     const char *preset = "default", *tracker = NULL, *out = NULL, *device = NULL;
     int frames = 0, threads = 0;
-    double psf_sigma = -1.0, k_sigma = -1.0;
+    double psf_sigma = -1.0, k_sigma = -1.0, bird_flicker = -1.0;
     uint64_t seed = 0;
     bool quiet = false, json = false, have_seed = false, no_overlap = false, no_fusion = false;
     double bird_ratio = 0.0;
@@ -298,6 +301,7 @@ int cmd_demo(int argc, char **argv)
         {"--bird-ratio", CLI_DOUBLE, &bird_ratio},
         {"--psf-sigma", CLI_DOUBLE, &psf_sigma},
         {"--k-sigma", CLI_DOUBLE, &k_sigma},
+        {"--bird-flicker", CLI_DOUBLE, &bird_flicker},
         CLI_OUTPUT_OPTIONS(streams, mon),
     };
     cli_args args;
@@ -318,6 +322,10 @@ int cmd_demo(int argc, char **argv)
     if ((psf_sigma != -1.0 && !(psf_sigma >= 0.0 && psf_sigma <= 10.0)) ||
         (k_sigma != -1.0 && !(k_sigma >= 0.1 && k_sigma <= 100.0))) {
         cli_usage_error(CMD, "--psf-sigma must lie in [0, 10] and --k-sigma in [0.1, 100]");
+        return CLI_EXIT_USAGE;
+    }
+    if (bird_flicker != -1.0 && !(bird_flicker >= 0.0 && bird_flicker <= 1e3)) {
+        cli_usage_error(CMD, "--bird-flicker must lie in [0, 1000], not %g", bird_flicker);
         return CLI_EXIT_USAGE;
     }
     vt_tracker_kind kind = VT_TRACKER_GNN;
@@ -366,6 +374,8 @@ int cmd_demo(int argc, char **argv)
         po.mono.psf_sigma = po.thermal.psf_sigma = (float)psf_sigma;
     if (k_sigma > 0.0)
         po.mono.k_sigma = po.thermal.k_sigma = (float)k_sigma;
+    if (bird_flicker >= 0.0)
+        po.bird_flicker = bird_flicker;
     if (tracker)
         po.tracker.kind = kind;
     po.threads = threads;
