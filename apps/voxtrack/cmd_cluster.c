@@ -4,7 +4,7 @@
  *
  * It starts a nats-server with JetStream on a free port of 127.0.0.1 with
  * its own store folder, then this same program as two coordinators (a
- * leader and a hot standby), N voting workers and a capture node (each a
+ * leader and a hot standby), N voting workers and capture nodes (--capture N; each a
  * process of its own, as on separate machines), waits for a coordinator to
  * track the last frame set, stops the others and the server, and exits
  * with that coordinator's status. Each coordinator writes its own tracks
@@ -28,7 +28,7 @@
 
 static const char *const CMD = "cluster";
 
-enum { MAX_WORKERS = 64 };
+enum { MAX_WORKERS = 64, MAX_CAPTURE = 64 };
 
 static void usage(FILE *f)
 {
@@ -36,13 +36,15 @@ static void usage(FILE *f)
           "       voxtrack cluster status [--nats URL] [--json]   (see cluster status --help)\n"
           "\n"
           "Runs CONFIG (as `voxtrack run` would) on the distributed mode, all on this\n"
-          "machine: a nats-server with JetStream on 127.0.0.1, a capture node, N voting\n"
+          "machine: a nats-server with JetStream on 127.0.0.1, capture nodes, N voting\n"
           "workers and two coordinators (a leader and a standby that takes over when the\n"
           "leader dies), each its own process (docs/CLUSTER.md). The tracks are those that\n"
           "`voxtrack run` writes.\n"
           "\n"
           "Options:\n"
           "  --workers N         voting workers (default 2, at most 64)\n"
+          "  --capture N         capture nodes (default 1, at most the rig's cameras): the\n"
+          "                      cameras are split into N contiguous runs, capture-1 first\n"
           "  --tracks FILE       write the tracks here (default: the configuration's)\n"
           "  --detections FILE   also write every 3D detection\n"
           "  --frames N          stop after N frame sets\n"
@@ -214,7 +216,8 @@ static void reap(pid_t pid, int ms)
 }
 
 typedef struct cluster {
-    pid_t server, coordinators[2], capture;
+    pid_t server, coordinators[2], capture[MAX_CAPTURE];
+    int ncapture;
     int winner; /* the coordinator that finished */
     pid_t workers[MAX_WORKERS];
     int nworkers, workers_alive;
@@ -247,10 +250,15 @@ static int supervise(cluster *c)
             }
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
-        if (pid == c->capture) {
-            c->capture = 0;
+        bool was_capture = false;
+        for (int i = 0; i < c->ncapture; i++)
+            if (pid == c->capture[i]) {
+                c->capture[i] = 0;
+                was_capture = true;
+            }
+        if (was_capture) {
             if (!ok) {
-                cli_error(CMD, "the capture node failed; stopping");
+                cli_error(CMD, "a capture node failed; stopping");
                 return -1;
             }
             continue;
@@ -287,7 +295,7 @@ int cmd_cluster(int argc, char **argv)
     }
     const char *tracks = NULL, *detections = NULL, *store = NULL, *server_path = NULL;
     double ack_wait = 10.0;
-    int workers = 2, frames = 0, threads = 1, port = 0;
+    int workers = 2, captures = 1, frames = 0, threads = 1, port = 0;
     bool json = false, quiet = false;
     const cli_option opts[] = {
         {"--workers", CLI_INT, &workers},     {"--tracks", CLI_STRING, &tracks},
@@ -295,7 +303,7 @@ int cmd_cluster(int argc, char **argv)
         {"--threads", CLI_INT, &threads},     {"--port", CLI_INT, &port},
         {"--store", CLI_STRING, &store},      {"--nats-server", CLI_STRING, &server_path},
         {"--json", CLI_BOOL, &json},          {"--quiet", CLI_BOOL, &quiet},
-        {"--ack-wait", CLI_DOUBLE, &ack_wait},
+        {"--ack-wait", CLI_DOUBLE, &ack_wait}, {"--capture", CLI_INT, &captures},
     };
     cli_args args;
     int rc = cli_parse_args("cluster up", argc - 1, argv + 1, opts, sizeof opts / sizeof opts[0],
@@ -326,7 +334,20 @@ int cmd_cluster(int argc, char **argv)
     }
     char cfg_tracks[4096];
     snprintf(cfg_tracks, sizeof cfg_tracks, "%s", cfg.tracks);
+    vt_rig rig;
+    s = vt_rig_load(cfg.rig, &rig);
     vt_run_config_free(&cfg);
+    if (s) {
+        cli_lib_error(CMD, s);
+        return CLI_EXIT_FAIL;
+    }
+    int ncams = rig.count;
+    vt_rig_free(&rig);
+    if (captures < 1 || captures > MAX_CAPTURE || captures > ncams) {
+        cli_usage_error(CMD, "up: --capture must be in [1, %d] (the rig has %d cameras)",
+                        ncams < MAX_CAPTURE ? ncams : MAX_CAPTURE, ncams);
+        return CLI_EXIT_USAGE;
+    }
     char server[4096], self[4096];
     if (!find_server(server_path, server, sizeof server)) {
         cli_error(CMD, "cannot find nats-server%s%s (Debian: apt-get install nats-server)",
@@ -427,11 +448,22 @@ int cmd_cluster(int argc, char **argv)
         }
         c.nworkers = c.workers_alive = i + 1;
     }
-    char *capture_argv[] = {self, "capture", (char *)config, "--nats", url, "--threads",
-                            threads_s, "--frames", frames_s, "--quiet", NULL};
-    if (!(c.capture = spawn(capture_argv, NULL))) {
-        cli_error(CMD, "cannot start the capture node");
-        goto done;
+    /* Capture node i takes cameras [i*n/N, (i+1)*n/N): contiguous runs, as even as they
+       can be. With one node, it takes them all as before. */
+    for (int i = 0; i < captures; i++) {
+        char cap_name[32], cams[512] = "";
+        snprintf(cap_name, sizeof cap_name, "capture-%d", i + 1);
+        size_t len = 0;
+        for (int k = i * ncams / captures; k < (i + 1) * ncams / captures; k++)
+            len += (size_t)snprintf(cams + len, sizeof cams - len, "%s%d", len ? "," : "", k);
+        char *capture_argv[] = {self,      "capture", (char *)config, "--nats", url,
+                                "--threads", threads_s, "--frames", frames_s, "--name",
+                                cap_name,  "--cameras", cams,   "--quiet", NULL};
+        if (!(c.capture[i] = spawn(capture_argv, NULL))) {
+            cli_error(CMD, "cannot start capture node %d", i + 1);
+            goto done;
+        }
+        c.ncapture = i + 1;
     }
     int status = supervise(&c);
     rc = status == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
@@ -452,7 +484,8 @@ int cmd_cluster(int argc, char **argv)
 done:
     for (int i = 0; i < 2; i++)
         stop_child(c.coordinators[i]);
-    stop_child(c.capture);
+    for (int i = 0; i < c.ncapture; i++)
+        stop_child(c.capture[i]);
     for (int i = 0; i < c.nworkers; i++)
         stop_child(c.workers[i]);
     for (int i = 0; i < 2; i++)
@@ -464,7 +497,8 @@ done:
         if (!kept && detections && det_path[i][0])
             unlink(det_path[i]);
     }
-    reap(c.capture, 5000);
+    for (int i = 0; i < c.ncapture; i++)
+        reap(c.capture[i], 5000);
     for (int i = 0; i < c.nworkers; i++)
         reap(c.workers[i], 5000);
     stop_child(c.server);

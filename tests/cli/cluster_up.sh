@@ -34,6 +34,16 @@ PY
 [[ ! -e $TMP/cluster.jsonl.a && ! -e $TMP/cluster.jsonl.b ]] || fail "cluster up left a coordinator's file"
 echo "ok: cluster up --workers 2: tracks identical to run's ($(wc -l <"$TMP/run.jsonl") lines)"
 
+# --- three capture nodes (cameras 0-1, 2-3, 4-5): the same tracks
+run timeout 300 "$VT" cluster up "$S/config.json" --workers 2 --capture 3 \
+    --tracks "$TMP/cluster3.jsonl" --quiet
+[[ $rc == 0 ]] || fail "cluster up --capture 3 exited $rc: $(cat "$TMP/err")"
+cmp "$TMP/run.jsonl" "$TMP/cluster3.jsonl" || fail "cluster up --capture 3: tracks differ from run's"
+run "$VT" cluster up "$S/config.json" --capture 7
+[[ $rc == 2 ]] || fail "--capture 7 on 6 cameras exited $rc"
+grep -q "the rig has 6 cameras" "$TMP/err" || fail "--capture 7: $(cat "$TMP/err")"
+echo "ok: cluster up --capture 3: tracks identical to run's"
+
 # --- nobody at the URL: a clear error, soon
 port=$(free_port)
 run timeout 60 "$VT" worker "$S/config.json" --nats "nats://127.0.0.1:$port" --timeout 2 --quiet
