@@ -9,7 +9,8 @@
  * server) and only then acks the rays messages: a coordinator that dies
  * before leaves them unacked, and the next one assembles the same item.
  * When every camera's end-of-input message is in, it publishes the end of
- * the run (the frame set count) to the detections stream.
+ * the run (the frame set count) to the detections stream, and only then acks
+ * the ends (so the next leader learns of them too).
  *
  * The tracker reads the detections stream and tracks the frame sets in
  * strict order of their index: detections that come early wait in a
@@ -55,6 +56,11 @@ typedef struct assembler {
     uint64_t end_mask;
     int64_t nsets;
     bool end_sent;
+    /* Each camera's end-of-input message, held unacked (like rays) until the run's end is
+       out: a leader that dies before that leaves them to the next one, which would
+       otherwise never learn that the run is over. */
+    vt__cl_msg ends[VT__CL_MAX_CAMERAS];
+    bool die_before_end; /* VT_CLUSTER_FAULT=die-before-end (tests) */
     int64_t last_set[VT__CL_MAX_CAMERAS]; /* per camera: its last frame set in (-1: none) */
     vt__cl_watch *watch;                  /* the capture nodes' membership, while leading */
     atomic_bool stop;                     /* set by the tracker: return */
@@ -137,9 +143,13 @@ static vt_status send_end(assembler *a)
     if (!s)
         s = vt__cl_publish(a->conn, VT__CL_SUBJ_DETS, buf, len, "d.end", NULL);
     free(buf);
-    if (!s)
-        a->end_sent = true;
-    return s;
+    if (s)
+        return s;
+    a->end_sent = true;
+    for (int c = 0; c < a->n; c++)
+        if (a->ends[c].nats)
+            vt__cl_ack(&a->ends[c], false);
+    return VT_OK;
 }
 
 static void drop(assembler *a, vt__cl_msg *m, const char *why)
@@ -166,12 +176,25 @@ static vt_status take(assembler *a, vt__cl_msg *m)
             drop(a, m, "bad end-of-input message");
             return VT_OK;
         }
+        vt__cl_msg *held = &a->ends[e.camera];
+        if (a->end_mask >> e.camera & 1u) {
+            if (held->nats && held->stream_seq == m->stream_seq) { /* ours, delivered again */
+                vt__cl_msg_done(held);
+                *held = *m;
+            } else {
+                vt__cl_ack(m, false); /* a second end of that camera, or one after d.end */
+            }
+            return VT_OK;
+        }
         if (a->end_mask && e.nsets != a->nsets)
             vt__log(1, "assembler: camera %d ended after %lld frame sets, another after %lld",
                     e.camera, (long long)e.nsets, (long long)a->nsets);
         a->nsets = e.nsets > a->nsets ? e.nsets : a->nsets;
         a->end_mask |= 1ull << e.camera;
-        vt__cl_ack(m, false);
+        if (a->end_sent)
+            vt__cl_ack(m, false);
+        else
+            *held = *m;
         return VT_OK;
     }
     if (kind != VT__CL_RAYS || vt__cl_rays_decode(m->data, m->len, &a->rays)) {
@@ -213,9 +236,10 @@ static vt_status take(assembler *a, vt__cl_msg *m)
     return VT_OK;
 }
 
-/* The rays of frame sets that wait (for a camera whose node died, say) are held
-   unacked: every second they are told to the server as in progress, so that their
-   AckWait does not send them again. */
+/* The rays of frame sets that wait (for a camera whose node died, say), and the
+   cameras' ends until the run's end is out, are held unacked: every second they
+   are told to the server as in progress, so that their AckWait does not send them
+   again. */
 static void hold(assembler *a, double *held_at)
 {
     double now = vt__now();
@@ -226,6 +250,9 @@ static void hold(assembler *a, double *held_at)
         for (int c = 0; c < a->n; c++)
             if (a->open[i]->msgs[c].nats)
                 vt__cl_in_progress(&a->open[i]->msgs[c]);
+    for (int c = 0; c < a->n; c++)
+        if (a->ends[c].nats)
+            vt__cl_in_progress(&a->ends[c]);
 }
 
 static void *assembler_main(void *arg)
@@ -247,8 +274,13 @@ static void *assembler_main(void *arg)
             } else {
                 i++;
             }
-        if (!s && !a->end_sent && a->end_mask == a->all && a->nopen == 0)
+        if (!s && !a->end_sent && a->end_mask == a->all && a->nopen == 0) {
+            if (a->die_before_end) {
+                vt__log(1, "coordinator: VT_CLUSTER_FAULT: killing myself before the run's end");
+                raise(SIGKILL);
+            }
             send_end(a); /* on failure: again on the next round */
+        }
         if (!s) {
             hold(a, &held_at);
             vt__cl_watch_tick(a->watch, a->end_mask, a->last_set, &a->st);
@@ -270,6 +302,9 @@ static void assembler_free(assembler *a)
                 vt__cl_msg_done(&a->open[i]->msgs[c]);
         free(a->open[i]);
     }
+    for (int c = 0; c < a->n; c++)
+        if (a->ends[c].nats)
+            vt__cl_msg_done(&a->ends[c]);
     free(a->open);
     free(a->done);
     vt__cl_rays_free(&a->rays);
@@ -541,7 +576,9 @@ static void lease_tick(lease *l, bool *became, bool *lost, vt_cluster_stats *st)
 }
 
 /* Fault injection (as the worker's): VT_CLUSTER_FAULT=die-after-track:N SIGKILLs the
-   coordinator once it has tracked and handed on its N-th frame set. */
+   coordinator once it has tracked and handed on its N-th frame set;
+   VT_CLUSTER_FAULT=die-before-end (read by assembler_start) once the leader's
+   assembler has every camera's end, just before it publishes the run's end. */
 static int64_t fault_after_track(void)
 {
     const char *e = getenv("VT_CLUSTER_FAULT");
@@ -560,6 +597,8 @@ static vt_status assembler_start(assembler *a, pthread_t *th)
                            .ack_wait = 2, /* what a leader that died held comes back soon */
                            .max_deliver = -1};
     atomic_store(&a->stop, false);
+    const char *fault = getenv("VT_CLUSTER_FAULT");
+    a->die_before_end = fault && strcmp(fault, "die-before-end") == 0;
     for (int i = 0; i < a->n; i++)
         a->last_set[i] = -1;
     vt_status s = vt__cl_watch_new(a->conn, a->n, &a->watch);

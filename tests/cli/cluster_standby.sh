@@ -120,3 +120,36 @@ kill "$worker" "$server"
 wait "$worker" "$server" 2>/dev/null || true
 no_sanitizer_reports take
 echo "ok: leader killed: $(grep -o 'took over.*' "$TMP/take.b.err"); tracks identical"
+
+# --- (3) the leader dies with every camera's end in, before it publishes the run's end:
+# the ends were held unacked, so they come back to the standby, which ends the run.
+# (Before they were acked at once, and the standby waited for the run's end for ever.)
+start_server end
+coordinator end a VT_CLUSTER_FAULT=die-before-end
+a=$pid
+wait_for "$TMP/end.a.err" "coordinator a: leader"
+coordinator end b
+b=$pid
+timeout 300 "$VT" worker "$S/config.json" --nats "$url" --quiet 2>"$TMP/end.worker.err" &
+worker=$!
+pids+=("$worker")
+timeout 300 "$VT" capture "$S/config.json" --nats "$url" --quiet 2>"$TMP/end.capture.err" ||
+    fail "end: capture failed: $(cat "$TMP/end.capture.err")"
+set +e
+wait "$a"
+arc=$?
+set -e
+[[ $arc == 137 ]] || fail "end: leader exited $arc, not by SIGKILL: $(cat "$TMP/end.a.err")"
+for _ in $(seq 1200); do # a hang guard (120 s), not a timing check
+    kill -0 "$b" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$b" 2>/dev/null; then
+    fail "end: the standby never saw the run's end: $(cat "$TMP/end.b.err")"
+fi
+wait "$b" || fail "end: the standby failed: $(cat "$TMP/end.b.err")"
+cmp "$TMP/run.jsonl" "$TMP/end.b.jsonl" || fail "end: the standby's tracks differ from run's"
+kill "$worker" "$server"
+wait "$worker" "$server" 2>/dev/null || true
+no_sanitizer_reports end
+echo "ok: leader killed before the run's end: the standby ended the run, tracks identical"
