@@ -8,7 +8,9 @@
  * each of their three layouts (u32_le, u32_shuffle4, u32_sparse), read with
  * the `lz4` tool into the layout the docs describe, and a VoxelChunk made from
  * a real vote grid carries its votes; garbage and truncated messages, and
- * garbage inside a valid LZ4 frame, give clean errors.
+ * garbage inside a valid LZ4 frame, give clean errors. A FrameSetStats
+ * decodes into structs with every figure back; a truncated or garbage one is
+ * VT_EPARSE and leaves nothing allocated.
  *
  * protoc and lz4 are required (scripts/install-deps installs them): a test
  * that cannot run them fails.
@@ -991,6 +993,157 @@ static void random_garbage_never_crashes_any_decoder(void **state)
     vt_wire_track_batch_free(&b);
 }
 
+/* ---- FrameSetStats into structs ----------------------------------------- */
+
+static void frame_set_stats_decode_back_to_every_figure(void **state)
+{
+    (void)state;
+    vt_test_seed(13);
+    vt_rig rig;
+    vt_test_rig_make(&rig, 4, false);
+    vt_test_result t;
+    vt_test_result_make(&t, 3, 4, 77);
+    t.r.changes = 600;
+    t.r.blobs = 6;
+    t.r.rays = 5;
+    t.r.clusters = 9;
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(&rig, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    /* Camera 1 is absent in every set: after three sets it has 3 drops. */
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(vt_wire_encode_stats(e, &t.r, &msg, &len), VT_OK);
+    vt_wire_stats s = {0};
+    assert_int_equal(vt_wire_decode_stats(msg, len, &s), VT_OK);
+    assert_int_equal(s.frame, 77);
+    assert_int_equal(s.time_ns, (int64_t)llround(t.r.t * 1e9));
+    assert_near(s.t, t.r.t, 1e-9);
+    assert_int_equal(s.cameras_live, 3);
+    assert_int_equal(s.changes, 600);
+    assert_int_equal(s.blobs, 6);
+    assert_int_equal(s.rays, 5);
+    assert_int_equal(s.clusters, 9);
+    assert_int_equal(s.detections, 3);
+    assert_int_equal(s.tracks, 3);
+    assert_near(s.processing_s, 0.02, 1e-12);
+    assert_near(s.motion_s, 0.001, 1e-12);
+    assert_near(s.voting_s, 0.002, 1e-12);
+    assert_near(s.detect_s, 0.003, 1e-12);
+    assert_near(s.tracking_s, 0.004, 1e-12);
+    assert_int_equal(s.count, 4);
+    for (size_t c = 0; c < s.count; c++) {
+        const vt_wire_camera_stats *k = &s.cameras[c];
+        char id[24];
+        snprintf(id, sizeof id, "c%zu", c);
+        assert_int_equal(k->index, c);
+        assert_string_equal(k->id, id);
+        assert_int_equal(k->present, c != 1);
+        assert_near(k->sync_error_s, t.cams[c].sync_error, 1e-12);
+        assert_int_equal(k->drops, c == 1 ? 3 : 0);
+        assert_int_equal(k->changes, 100 * c);
+        assert_int_equal(k->blobs, c);
+        assert_int_equal(k->rays, c);
+    }
+
+    /* Decoding again replaces the cameras: two now, not six. */
+    t.r.ncameras = 2;
+    t.r.frame = 78;
+    assert_int_equal(vt_wire_encode_stats(e, &t.r, &msg, &len), VT_OK);
+    assert_int_equal(vt_wire_decode_stats(msg, len, &s), VT_OK);
+    assert_int_equal(s.frame, 78);
+    assert_int_equal(s.count, 2);
+    assert_string_equal(s.cameras[1].id, "c1");
+    assert_int_equal(s.cameras[1].drops, 4);
+    vt_wire_stats_free(&s);
+    assert_null(s.cameras);
+    assert_int_equal(s.count, 0);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+    vt_rig_free(&rig);
+}
+
+/* Fails the test unless a failed decode left *s with nothing: no figures, no array. */
+static void assert_stats_empty(const vt_wire_stats *s)
+{
+    vt_wire_stats zero = {0};
+    assert_memory_equal(s, &zero, sizeof zero);
+}
+
+static void truncated_or_garbage_stats_are_a_clean_error_leaving_nothing(void **state)
+{
+    (void)state;
+    vt_test_seed(14);
+    vt_rig rig;
+    vt_test_rig_make(&rig, 5, false);
+    vt_test_result t;
+    vt_test_result_make(&t, 2, 5, 3);
+    vt_wire_encoder *e;
+    assert_int_equal(vt_wire_encoder_new(&rig, &e), VT_OK);
+    const uint8_t *msg;
+    size_t len;
+    assert_int_equal(vt_wire_encode_stats(e, &t.r, &msg, &len), VT_OK);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, msg, len);
+    vt_wire_stats s = {0};
+    size_t errors = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        /* Start each cut from a full decode, so a failure must also free that array. */
+        assert_int_equal(vt_wire_decode_stats(copy, len, &s), VT_OK);
+        assert_int_equal(s.count, 5);
+        uint8_t *p = malloc(cut ? cut : 1); /* exactly `cut` bytes, for ASan */
+        memcpy(p, copy, cut);
+        vt_status st = vt_wire_decode_stats(p, cut, &s);
+        if (st != VT_OK) {
+            assert_int_equal(st, VT_EPARSE);
+            assert_non_null(strstr(vt_last_error(), "FrameSetStats"));
+            assert_stats_empty(&s);
+            errors++;
+        } else {
+            assert_true(s.count <= 5);
+        }
+        free(p);
+    }
+    /* Every cut inside a camera is an error (only cuts between fields decode). */
+    assert_true(errors > len / 2);
+
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 1 + (size_t)(vt_test_uniform01() * 120);
+        uint8_t *p = malloc(n);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (uint8_t)(vt_test_uniform01() * 256);
+        vt_status st = vt_wire_decode_stats(p, n, &s);
+        assert_true(st == VT_OK || st == VT_EPARSE);
+        if (st != VT_OK)
+            assert_stats_empty(&s);
+        free(p);
+    }
+    /* A camera that claims more bytes than the message has. */
+    static const uint8_t overlong[] = {0x08, 0x01, 0x1a, 0x40, 0x08, 0x02};
+    assert_int_equal(vt_wire_decode_stats(overlong, sizeof overlong, &s), VT_EPARSE);
+    assert_stats_empty(&s);
+    vt_wire_stats_free(&s);
+    free(copy);
+    vt_wire_encoder_free(e);
+    vt_test_result_free(&t);
+    vt_rig_free(&rig);
+}
+
+static void stats_decode_refuses_null_arguments(void **state)
+{
+    (void)state;
+    vt_wire_stats s = {0};
+    assert_int_equal(vt_wire_decode_stats((const uint8_t *)"\x08\x01", 2, NULL), VT_EINVAL);
+    assert_non_null(strstr(vt_last_error(), "vt_wire_decode_stats"));
+    assert_int_equal(vt_wire_decode_stats(NULL, 4, &s), VT_EINVAL);
+    assert_stats_empty(&s);
+    /* No bytes at all is an empty message: every figure 0. */
+    assert_int_equal(vt_wire_decode_stats(NULL, 0, &s), VT_OK);
+    assert_stats_empty(&s);
+    vt_wire_stats_free(&s);
+    vt_wire_stats_free(NULL);
+}
+
 static void bad_arguments_are_refused(void **state)
 {
     (void)state;
@@ -1030,6 +1183,9 @@ int main(void)
         cmocka_unit_test(garbage_in_the_planes_is_a_clean_error_or_garbage_votes),
         cmocka_unit_test(truncated_track_batch_is_a_clean_error_naming_the_type),
         cmocka_unit_test(random_garbage_never_crashes_any_decoder),
+        cmocka_unit_test(frame_set_stats_decode_back_to_every_figure),
+        cmocka_unit_test(truncated_or_garbage_stats_are_a_clean_error_leaving_nothing),
+        cmocka_unit_test(stats_decode_refuses_null_arguments),
         cmocka_unit_test(bad_arguments_are_refused),
     };
     return cmocka_run_group_tests(tests, vt_test_make_tmpdir, vt_test_remove_tmpdir);

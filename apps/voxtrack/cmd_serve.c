@@ -22,8 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 static const char *const CMD = "serve";
 
 static void usage(FILE *f)
@@ -64,6 +62,7 @@ static void on_signal(int sig)
 /* What one frame set needs until it is published. */
 typedef struct feed {
     vt_wire_track_batch batch;
+    vt_wire_stats stats; /* the last FrameSetStats, decoded */
     bool pending;
     vt_track *tracks;
     vt_target_class *classes;
@@ -126,49 +125,38 @@ static bool feed_batch(feed *f)
     return true;
 }
 
-static double num(json_t *o, const char *key)
+/* The decoded FrameSetStats of the pending frame set: cameras and latencies. */
+static void feed_stats(feed *f)
 {
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-/* FrameSetStats (as the wire's JSON) of the pending frame set: cameras and latencies. */
-static void feed_stats(feed *f, const char *text)
-{
-    json_t *j = json_loads(text, 0, NULL);
-    if (!j)
+    const vt_wire_stats *st = &f->stats;
+    if (st->frame != f->res.frame)
         return;
-    if ((int64_t)num(j, "frame") == f->res.frame) {
-        f->res.seconds = num(j, "processing_s");
-        f->res.latency = f->res.seconds; /* the stream carries the processing time only */
-        f->res.stage_seconds[0] = num(j, "motion_s");
-        f->res.stage_seconds[1] = num(j, "voting_s");
-        f->res.stage_seconds[2] = num(j, "detect_s");
-        f->res.stage_seconds[3] = num(j, "tracking_s");
-        f->res.ndetections = (size_t)num(j, "detections");
-        f->res.cameras_live = (int)num(j, "cameras_live");
-        f->res.changes = (size_t)num(j, "changes");
-        f->res.rays = (size_t)num(j, "rays");
-        json_t *cams = json_object_get(j, "cameras"), *c;
-        size_t i;
-        int n = 0;
-        json_array_foreach(cams, i, c)
-        {
-            int k = (int)num(c, "index");
-            if (k < 0 || k >= f->ncameras)
-                continue;
-            f->cameras[k] = (vt_camera_result){
-                .present = json_is_true(json_object_get(c, "present")),
-                .sync_error = num(c, "sync_error_s"),
-                .changes = (size_t)num(c, "changes"),
-                .blobs = (size_t)num(c, "blobs"),
-                .rays = (size_t)num(c, "rays"),
-            };
-            n = k + 1 > n ? k + 1 : n;
-        }
-        f->res.ncameras = n;
+    f->res.seconds = st->processing_s;
+    f->res.latency = f->res.seconds; /* the stream carries the processing time only */
+    f->res.stage_seconds[0] = st->motion_s;
+    f->res.stage_seconds[1] = st->voting_s;
+    f->res.stage_seconds[2] = st->detect_s;
+    f->res.stage_seconds[3] = st->tracking_s;
+    f->res.ndetections = st->detections;
+    f->res.cameras_live = (int)st->cameras_live;
+    f->res.changes = (size_t)st->changes;
+    f->res.rays = (size_t)st->rays;
+    int n = 0;
+    for (size_t i = 0; i < st->count; i++) {
+        const vt_wire_camera_stats *c = &st->cameras[i];
+        if (c->index >= (uint32_t)f->ncameras)
+            continue;
+        int k = (int)c->index;
+        f->cameras[k] = (vt_camera_result){
+            .present = c->present,
+            .sync_error = c->sync_error_s,
+            .changes = (size_t)c->changes,
+            .blobs = c->blobs,
+            .rays = c->rays,
+        };
+        n = k + 1 > n ? k + 1 : n;
     }
-    json_decref(j);
+    f->res.ncameras = n;
 }
 
 /*
@@ -238,10 +226,8 @@ static int serve_loop(vt_receiver *rx, feed *f, cli_track_job *job, double linge
                 return CLI_EXIT_FAIL;
             }
         } else if (type == VT_MSG_FRAME_SET_STATS && f->pending) {
-            char *json = NULL;
-            if (vt_wire_to_json(type, msg, len, &json) == VT_OK)
-                feed_stats(f, json);
-            free(json);
+            if (vt_wire_decode_stats(msg, len, &f->stats) == VT_OK)
+                feed_stats(f);
         }
     }
     return CLI_EXIT_OK;
@@ -318,6 +304,7 @@ done:
         cli_track_job_free(&job);
     vt_receiver_free(rx);
     vt_wire_track_batch_free(&f.batch);
+    vt_wire_stats_free(&f.stats);
     free(f.tracks);
     free(f.classes);
     free(f.flicker);

@@ -167,6 +167,42 @@ typedef struct vt_wire_track_batch {
 VT_API vt_status vt_wire_decode_tracks(const uint8_t *msg, size_t len, vt_wire_track_batch *out);
 VT_API void vt_wire_track_batch_free(vt_wire_track_batch *b);
 
+/* One decoded CameraStats (a camera's figures for one frame set). */
+typedef struct vt_wire_camera_stats {
+    uint32_t index;      /* camera index in the rig */
+    char id[32];         /* camera id in the rig ("m0"), NUL-terminated; "" if not sent */
+    bool present;        /* it delivered a frame for this set */
+    double sync_error_s; /* its capture time minus the set's time, seconds */
+    uint64_t drops;      /* frame sets it missed since the stream began */
+    uint64_t changes;    /* changed pixels */
+    uint32_t blobs, rays;
+} vt_wire_camera_stats;
+
+/* A decoded FrameSetStats. Start from {0}; decoding into it again reuses the array. */
+typedef struct vt_wire_stats {
+    int64_t frame;
+    int64_t time_ns;
+    double t;                      /* time_ns in seconds */
+    vt_wire_camera_stats *cameras; /* count entries in message order, owned */
+    size_t count, capacity;
+    uint32_t cameras_live;         /* cameras that delivered a frame */
+    uint64_t changes, blobs, rays; /* totals over the cameras */
+    uint64_t clusters;             /* vote clusters */
+    uint32_t detections, tracks;
+    double processing_s; /* wall time the pipeline spent on the set, seconds */
+    double motion_s, voting_s, detect_s, tracking_s; /* stage latencies, seconds */
+} vt_wire_stats;
+
+/*
+ * Decodes a FrameSetStats into *out (its previous cameras are replaced; the
+ * array is kept and grown). VT_EPARSE naming what is wrong on bad input,
+ * VT_ENOMEM, VT_EINVAL for NULL arguments. On failure *out is freed: zero
+ * figures, no cameras, nothing allocated. Calls on different *out may run on
+ * any threads. vt_wire_stats_free (NULL accepted) frees the array.
+ */
+VT_API vt_status vt_wire_decode_stats(const uint8_t *msg, size_t len, vt_wire_stats *out);
+VT_API void vt_wire_stats_free(vt_wire_stats *s);
+
 /*
  * A decoded message as one JSON object, without a newline, in a malloc'ed
  * string (*json; the caller frees it): {"type": "TrackBatch", "frame": ...}

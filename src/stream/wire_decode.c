@@ -408,3 +408,92 @@ void vt_wire_track_batch_free(vt_wire_track_batch *b)
     free(b->tracks);
     memset(b, 0, sizeof *b);
 }
+
+/* ---- FrameSetStats into structs ---------------------------------------- */
+
+typedef struct camera_sink {
+    vt_wire_stats *out;
+    bool nomem;
+} camera_sink;
+
+static bool decode_camera_cb(pb_istream_t *s, const pb_field_t *field, void **arg)
+{
+    (void)field;
+    camera_sink *k = *arg;
+    vt_wire_stats *out = k->out;
+    voxtrack_v1_CameraStats m = voxtrack_v1_CameraStats_init_zero;
+    if (!pb_decode(s, voxtrack_v1_CameraStats_fields, &m))
+        return false;
+    if (vt__grow(&out->cameras, &out->capacity, out->count + 1, sizeof *out->cameras)) {
+        k->nomem = true;
+        PB_RETURN_ERROR(s, "out of memory");
+    }
+    vt_wire_camera_stats *c = &out->cameras[out->count++];
+    memset(c, 0, sizeof *c);
+    c->index = m.index;
+    /* The .options file bounds id to 32 bytes; nanopb refuses a longer one. */
+    size_t n = strnlen(m.id, sizeof m.id);
+    memcpy(c->id, m.id, n < sizeof c->id - 1 ? n : sizeof c->id - 1);
+    c->present = m.present;
+    c->sync_error_s = m.sync_error_s;
+    c->drops = m.drops;
+    c->changes = m.changes;
+    c->blobs = m.blobs;
+    c->rays = m.rays;
+    return true;
+}
+
+/* Zero figures, no cameras; the array is kept for the next message. */
+static void stats_clear(vt_wire_stats *out)
+{
+    vt_wire_camera_stats *cameras = out->cameras;
+    size_t capacity = out->capacity;
+    memset(out, 0, sizeof *out);
+    out->cameras = cameras;
+    out->capacity = capacity;
+}
+
+vt_status vt_wire_decode_stats(const uint8_t *msg, size_t len, vt_wire_stats *out)
+{
+    if (!out || (!msg && len))
+        return vt__error(VT_EINVAL, "vt_wire_decode_stats: NULL argument");
+    stats_clear(out);
+    camera_sink k = {out, false};
+    voxtrack_v1_FrameSetStats m = voxtrack_v1_FrameSetStats_init_zero;
+    m.cameras.funcs.decode = decode_camera_cb;
+    m.cameras.arg = &k;
+    pb_istream_t s = pb_istream_from_buffer(msg ? msg : (const uint8_t *)"", len);
+    if (!pb_decode(&s, voxtrack_v1_FrameSetStats_fields, &m)) {
+        /* A message that fails leaves nothing behind, not half its cameras. */
+        size_t ncameras = out->count;
+        vt_wire_stats_free(out);
+        if (k.nomem)
+            return vt__error(VT_ENOMEM, "FrameSetStats: out of memory (%zu cameras)", ncameras);
+        return vt__error(VT_EPARSE, "FrameSetStats: %s (at byte %zu of %zu)", PB_GET_ERROR(&s),
+                         len - s.bytes_left, len);
+    }
+    out->frame = m.frame;
+    out->time_ns = m.time_ns;
+    out->t = (double)m.time_ns * 1e-9;
+    out->cameras_live = m.cameras_live;
+    out->changes = m.changes;
+    out->blobs = m.blobs;
+    out->rays = m.rays;
+    out->clusters = m.clusters;
+    out->detections = m.detections;
+    out->tracks = m.tracks;
+    out->processing_s = m.processing_s;
+    out->motion_s = m.motion_s;
+    out->voting_s = m.voting_s;
+    out->detect_s = m.detect_s;
+    out->tracking_s = m.tracking_s;
+    return VT_OK;
+}
+
+void vt_wire_stats_free(vt_wire_stats *s)
+{
+    if (!s)
+        return;
+    free(s->cameras);
+    memset(s, 0, sizeof *s);
+}
