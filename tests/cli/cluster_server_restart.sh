@@ -17,25 +17,8 @@ source "$(dirname "$0")/common.bash"
 # shellcheck source=tests/cli/cluster_common.bash
 source "$(dirname "$0")/cluster_common.bash"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
 out=$TMP/restart
-port=$(free_port)
-url=nats://127.0.0.1:$port
-mkdir -p "$out.store"
-start_server() {
-    "$SERVER" -js -a 127.0.0.1 -p "$port" -sd "$out.store" >>"$out.server.log" 2>&1 &
-    server=$!
-    pids+=("$server")
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
-        sleep 0.05
-    done
-    fail "nats-server did not listen on $port: $(cat "$out.server.log")"
-}
-start_server
+start_server restart
 timeout 300 "$VT" coordinator "$S/nofusion.json" --nats "$url" --tracks "$out.jsonl" --json \
     --quiet >"$out.coord.json" 2>"$out.coord.err" &
 coord=$!
@@ -55,7 +38,7 @@ done
 [[ -e $out.go.reached ]] || fail "capture never reached frame set 8: $(cat "$out.capture.err")"
 kill "$server"
 wait "$server" 2>/dev/null || true
-start_server
+start_server restart "$port"
 touch "$out.go"
 wait "$capture" || fail "capture failed after the restart: $(cat "$out.capture.err")"
 wait "$coord" || fail "coordinator failed after the restart: $(cat "$out.coord.err")"

@@ -20,26 +20,6 @@ source "$(dirname "$0")/common.bash"
 # shellcheck source=tests/cli/cluster_common.bash
 source "$(dirname "$0")/cluster_common.bash"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# start_server NAME: a JetStream server; sets $url and $server.
-start_server() {
-    local port
-    port=$(free_port)
-    url=nats://127.0.0.1:$port
-    mkdir -p "$TMP/$1.store"
-    "$SERVER" -js -a 127.0.0.1 -p "$port" -sd "$TMP/$1.store" >"$TMP/$1.server.log" 2>&1 &
-    server=$!
-    pids+=("$server")
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
-        sleep 0.05
-    done
-    fail "$1: nats-server did not start"
-}
-
 # coordinator NAME ID [ENV...]: starts coordinator ID in the background; sets $pid (its own:
 # env execs it, so kill -9 $pid kills the coordinator itself).
 coordinator() {

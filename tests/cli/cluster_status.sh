@@ -18,21 +18,8 @@ source "$(dirname "$0")/common.bash"
 # shellcheck source=tests/cli/cluster_common.bash
 source "$(dirname "$0")/cluster_common.bash"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
 out=$TMP/status
-port=$(free_port)
-url=nats://127.0.0.1:$port
-mkdir -p "$out.store"
-"$SERVER" -js -a 127.0.0.1 -p "$port" -sd "$out.store" >"$out.server.log" 2>&1 &
-server=$!
-pids+=("$server")
-for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
-done
+start_server status
 
 # --- an empty server: an empty view, twice (the first look made nothing)
 for _ in 1 2; do

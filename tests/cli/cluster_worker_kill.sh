@@ -21,23 +21,10 @@ source "$(dirname "$0")/common.bash"
 # shellcheck source=tests/cli/cluster_common.bash
 source "$(dirname "$0")/cluster_common.bash"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
 # scenario FAULT: one run with worker 1 dying at FAULT; leaves the outputs in $TMP/FAULT.*
 scenario() {
-    local fault=$1 out=$TMP/$1 port url
-    port=$(free_port)
-    url=nats://127.0.0.1:$port
-    mkdir -p "$out.store"
-    "$SERVER" -js -a 127.0.0.1 -p "$port" -sd "$out.store" >"$out.server.log" 2>&1 &
-    local server=$!
-    pids+=("$server")
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.05
-    done
+    local fault=$1 out=$TMP/$1 port url server
+    start_server "$fault"
     timeout 300 "$VT" coordinator "$S/config.json" --nats "$url" --tracks "$out.jsonl" --json \
         --quiet >"$out.coord.json" 2>"$out.coord.err" &
     local coord=$!
